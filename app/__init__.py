@@ -1,0 +1,1 @@
+"""regionpaint: repaint semantic regions of a photo and render them with a GAN."""

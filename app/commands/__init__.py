@@ -1,0 +1,12 @@
+"""Built-in plugin: the ``regionpaint`` sub-commands, registered through the same hook as plugins' commands."""
+
+from plugins import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    from app.commands import gui, listing, render
+
+    listing.register(cli)
+    render.register(cli)
+    gui.register(cli)

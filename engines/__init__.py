@@ -1,0 +1,1 @@
+"""Rendering engines: the contract (base.py), shared layers (common/) and one folder per engine."""

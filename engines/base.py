@@ -1,0 +1,167 @@
+"""The engine contract: what every rendering engine, built-in or third-party, implements.
+
+An engine class is registered through the ``register_engines`` plugin hook. Its module must be
+importable without torch (class attributes are read to list engines); torch and the networks are
+imported inside :meth:`Engine.load`.
+
+Data crossing this boundary is numpy, so front ends (CLI, editor) never import torch:
+
+* label maps: ``(H, W)`` integer class ids (uint8 or wider), at the original resolution or
+  already at network size; the engine applies the official preprocessing either way.
+* instance maps: ``(H, W)`` integer instance ids (Cityscapes-style: ``class*1000 + k``).
+* images: ``(H, W, 3)`` uint8 RGB.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class EngineError(Exception):
+    """A problem the user can fix (bad checkpoint, bad input); the message names the file and the problem."""
+
+
+class CheckpointError(EngineError):
+    """A checkpoint that cannot be loaded: wrong engine, missing/unexpected keys, shapes, truncated file."""
+
+
+class InputError(EngineError):
+    """A render input that does not fit the checkpoint (label ids out of range, sizes, missing style)."""
+
+
+# Capability names an engine may declare (front ends enable controls from these).
+REGION_STYLES = "region_styles"  # per-region style codes from style sources (SEAN)
+STYLE_INTERPOLATION = "style_interpolation"  # weighted mixes of sources per region
+CROSSOVER = "crossover"  # a different style source per residual block (SEAN)
+MEAN_STYLE = "mean_style"  # per-class mean style codes ("reset"/"random")
+LATENT_Z = "latent_z"  # a global z (SPADE with VAE)
+INSTANCE_MAP = "instance_map"  # uses an instance map (boundary channel)
+INSTANCE_FEATURES = "instance_features"  # per-instance features (pix2pixHD encoder / clusters)
+NOISE = "noise"  # stochastic noise that can be switched off / seeded (SEAN)
+
+ALL_CAPABILITIES = (
+    REGION_STYLES,
+    STYLE_INTERPOLATION,
+    CROSSOVER,
+    MEAN_STYLE,
+    LATENT_Z,
+    INSTANCE_MAP,
+    INSTANCE_FEATURES,
+    NOISE,
+)
+
+
+@dataclass
+class StyleSource:
+    """A named style source: a photo and, for engines that need it, that photo's segmentation."""
+
+    name: str
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    label: np.ndarray | None = None  # (H, W) class ids of `image`
+    instance: np.ndarray | None = None  # (H, W) instance ids of `image` (pix2pixHD features)
+
+
+# A weighted mix of sources for one region: ((source name, weight), ...), weights sum to 1.
+StyleMix = tuple[tuple[str, float], ...]
+
+
+@dataclass
+class RenderRequest:
+    """Everything one render needs; built by the CLI or the editor from a document.
+
+    ``region_styles`` maps a class id to a weighted mix of named sources. Classes absent from it use
+    ``default_style`` (the first source when the caller gave sources but no mapping). ``crossover``
+    maps a residual block name (e.g. ``"head_0"``, ``"up_1"``) to the source that styles every region
+    in that block, overriding ``region_styles`` there.
+    """
+
+    label: np.ndarray
+    instance: np.ndarray | None = None
+    styles: Mapping[str, StyleSource] = field(default_factory=dict)
+    region_styles: Mapping[int, StyleMix] = field(default_factory=dict)
+    default_style: StyleMix | None = None
+    crossover: Mapping[str, str] = field(default_factory=dict)
+    z: np.ndarray | None = None  # (1, z_dim) float32, SPADE-VAE
+    sample: bool = False  # draw z (or encoder sample) with `seed` instead of using the mean
+    seed: int | None = None
+    noise: bool = True
+    size: tuple[int, int] | None = None  # (W, H) network size; None = the checkpoint's own
+    # pix2pixHD feature picking: cluster index per instance id, or per class id.
+    instance_clusters: Mapping[int, int] = field(default_factory=dict)
+    class_clusters: Mapping[int, int] = field(default_factory=dict)
+    # Style source whose photo is encoded into per-instance features (pix2pixHD encoder).
+    feature_source: str | None = None
+
+
+@dataclass
+class RenderResult:
+    image: np.ndarray  # (H, W, 3) uint8 RGB, official tensor2im (truncating) conversion
+    tensor: Any  # torch.Tensor (1, 3, H, W) float32 on CPU, raw generator output after tanh
+    seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CheckpointInfo:
+    """What can be read from a checkpoint without building a network.
+
+    ``files`` maps roles to paths: ``"G"`` (generator weights), optionally ``"E"`` (encoder weights),
+    ``"features"`` (pix2pixHD ``features_clustered_*.npy``), ``"opt"`` (opt.txt), ``"sidecar"``.
+    ``shapes`` maps each generator state-dict key to its shape; ``opt`` holds opt.txt (or sidecar)
+    options as strings.
+    """
+
+    path: Path
+    files: dict[str, Path]
+    opt: dict[str, str]
+    shapes: dict[str, tuple[int, ...]]
+    encoder_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    declared_engine: str | None = None  # from a safetensors sidecar
+
+
+class Engine(abc.ABC):
+    """Base class of all engines. Subclasses set the class attributes and implement the methods."""
+
+    id: ClassVar[str]
+    display_name: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    label_sets: ClassVar[tuple[str, ...]] = ()  # label set ids the engine is known to be used with
+    # Residual block names, in forward order, for engines with CROSSOVER.
+    style_blocks: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    @abc.abstractmethod
+    def recognizes(cls, info: CheckpointInfo) -> bool:
+        """True when the checkpoint was made for this engine (decided from keys/opt, no weights built)."""
+
+    @abc.abstractmethod
+    def load(self, checkpoint: str | Path, device: str = "auto") -> None:
+        """Build the networks from a checkpoint folder or file and move them to ``device``.
+
+        Raises :class:`CheckpointError` naming the file and the first offending key.
+        """
+
+    @abc.abstractmethod
+    def generate(self, request: RenderRequest) -> RenderResult:
+        """Run the official preprocessing and the generator. Raises :class:`InputError` on bad input."""
+
+    def encode_style(self, source: StyleSource) -> Any:
+        """Per-engine style encoding of one source (SEAN: (label_nc, style_length) codes). Cached by callers."""
+        raise EngineError(f"{self.display_name} does not encode styles")
+
+    def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
+        """(W, H) the network renders for a label of ``label_shape`` (H, W) under the checkpoint's options."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free the networks and any device memory they hold."""
+
+    @property
+    def device(self) -> str:
+        return getattr(self, "_device", "cpu")

@@ -1,0 +1,216 @@
+"""Finding and reading checkpoint files: official folders, bare ``.pth`` files, and ``.safetensors``.
+
+Official folders hold ``latest_net_G.pth``, ``opt.txt`` and, depending on the engine,
+``latest_net_E.pth`` and ``features_clustered_010.npy``. Weights are always read with
+``weights_only=True`` (both the legacy 2019 format and the zip format). A ``.safetensors`` file holds
+every network of a checkpoint under role prefixes (``G.``, ``E.``) with a JSON sidecar of the same
+stem naming the engine, the label set and the options.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engines.base import CheckpointError, CheckpointInfo
+from engines.common.options import read_opt_txt
+
+log = logging.getLogger(__name__)
+
+SIDECAR_SCHEMA = 1
+
+
+def _pick(folder: Path, suffix: str) -> Path | None:
+    """``latest<suffix>`` if present, else the newest ``*<suffix>`` (e.g. ``200_net_G.pth``)."""
+    latest = folder / f"latest{suffix}"
+    if latest.is_file():
+        return latest
+    found = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def locate_files(path: str | Path) -> dict[str, Path]:
+    """Map roles (G, E, features, opt, safetensors, sidecar) to files for a folder or a single file."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file or folder")
+    files: dict[str, Path] = {}
+    if path.is_dir():
+        safetensors = sorted(path.glob("*.safetensors"))
+        generator = _pick(path, "_net_G.pth")
+        if generator is not None:
+            files["G"] = generator
+            encoder = path / generator.name.replace("_net_G.pth", "_net_E.pth")
+            if encoder.is_file():
+                files["E"] = encoder
+        elif safetensors:
+            files["safetensors"] = safetensors[0]
+        else:
+            raise CheckpointError(f"{path}: no *_net_G.pth or *.safetensors file in this folder")
+        folder = path
+    elif path.suffix == ".safetensors":
+        files["safetensors"] = path
+        folder = path.parent
+    elif path.suffix in (".pth", ".pt"):
+        files["G"] = path
+        folder = path.parent
+        if path.name.endswith("_net_G.pth"):
+            encoder = folder / path.name.replace("_net_G.pth", "_net_E.pth")
+            if encoder.is_file():
+                files["E"] = encoder
+    else:
+        raise CheckpointError(f"{path}: not a checkpoint (expected a folder, .pth or .safetensors)")
+
+    if "safetensors" in files:
+        sidecar = files["safetensors"].with_suffix(".json")
+        if sidecar.is_file():
+            files["sidecar"] = sidecar
+    # opt.txt belongs to an official folder; next to a lone file it is used only for official names.
+    if path.is_dir() or path.name.endswith("_net_G.pth"):
+        if (folder / "opt.txt").is_file():
+            files["opt"] = folder / "opt.txt"
+        features = sorted(folder.glob("features_clustered_*.npy"))
+        if features:
+            files["features"] = features[0]
+    return files
+
+
+def load_torch_file(path: Path) -> dict[str, torch.Tensor]:
+    """Read a state dict saved with ``torch.save`` (legacy or zip format), never unpickling code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: cannot read weights ({reason}); is the file complete?") from exc
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: not a state dict of tensors")
+    return dict(state)
+
+
+def load_safetensors(path: Path) -> dict[str, dict[str, torch.Tensor]]:
+    """Read a regionpaint ``.safetensors`` file into {role: state dict}."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        flat = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from exc
+    roles: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in flat.items():
+        role, sep, name = key.partition(".")
+        if not sep:
+            raise CheckpointError(f"{path}: key {key!r} has no role prefix (expected 'G.' or 'E.')")
+        roles.setdefault(role, {})[name] = tensor
+    return roles
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable sidecar JSON ({exc})") from exc
+    if not isinstance(data, dict) or "engine" not in data:
+        raise CheckpointError(f"{path}: sidecar must be a JSON object with an 'engine' field")
+    return data
+
+
+def load_weights(files: Mapping[str, Path]) -> dict[str, dict[str, torch.Tensor]]:
+    """All state dicts of a checkpoint by role ("G", and "E" where present)."""
+    if "safetensors" in files:
+        return load_safetensors(files["safetensors"])
+    weights = {"G": load_torch_file(files["G"])}
+    if "E" in files:
+        weights["E"] = load_torch_file(files["E"])
+    return weights
+
+
+def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
+    """Read the files, options and key shapes of a checkpoint (loads the weights once, on CPU)."""
+    files = locate_files(path)
+    weights = load_weights(files)
+    if "G" not in weights:
+        raise CheckpointError(f"{path}: no generator weights ('G.' keys) in the checkpoint")
+    opt: dict[str, str] = {}
+    declared = None
+    if "opt" in files:
+        opt = read_opt_txt(files["opt"])
+    if "sidecar" in files:
+        sidecar = read_sidecar(files["sidecar"])
+        declared = str(sidecar["engine"])
+        opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
+    return CheckpointInfo(
+        path=Path(path),
+        files=files,
+        opt=opt,
+        shapes={k: tuple(v.shape) for k, v in weights["G"].items()},
+        encoder_shapes={k: tuple(v.shape) for k, v in weights.get("E", {}).items()},
+        declared_engine=declared,
+    )
+
+
+def check_state_dict(
+    expected: Mapping[str, tuple[int, ...]], state: Mapping[str, torch.Tensor], path: Path | str, what: str
+) -> None:
+    """Raise CheckpointError naming ``path`` and the first missing, unexpected or mis-shaped key."""
+    for key, shape in expected.items():
+        if key not in state:
+            raise CheckpointError(f"{path}: missing key {key!r} for {what}")
+        if tuple(state[key].shape) != tuple(shape):
+            raise CheckpointError(
+                f"{path}: key {key!r} has shape {tuple(state[key].shape)}, {what} expects {tuple(shape)}"
+            )
+    for key in state:
+        if key not in expected:
+            raise CheckpointError(f"{path}: unexpected key {key!r} for {what}")
+
+
+def save_safetensors(
+    path: str | Path,
+    networks: Mapping[str, Mapping[str, torch.Tensor]],
+    engine: str,
+    label_set: str | None,
+    options: Mapping[str, Any],
+) -> Path:
+    """Write {role: state dict} as one ``.safetensors`` file plus ``<stem>.json``; both atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    flat = {f"{role}.{k}": v.detach().cpu().contiguous() for role, sd in networks.items() for k, v in sd.items()}
+    sidecar = {
+        "schema": SIDECAR_SCHEMA,
+        "engine": engine,
+        "label_set": label_set,
+        "options": {k: str(v) for k, v in options.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda tmp: save_file(flat, tmp))
+    _atomic_write(
+        path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=1), "utf-8")
+    )
+    return path
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_torch_atomic(state: Mapping[str, torch.Tensor], path: str | Path) -> None:
+    """``torch.save`` through a temp file and rename, so a kill never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda tmp: torch.save(dict(state), tmp))

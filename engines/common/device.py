@@ -1,0 +1,31 @@
+"""Choosing the torch device from a user's string: auto, cpu, cuda, cuda:N, mps."""
+
+from __future__ import annotations
+
+import torch
+
+from engines.base import EngineError
+
+
+def resolve_device(name: str | None = "auto") -> torch.device:
+    """``auto`` picks CUDA if available, else MPS, else CPU; other names are checked for availability."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise EngineError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from exc
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise EngineError(f"device {name!r} requested but CUDA is not available in this torch build")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise EngineError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) present")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise EngineError("device 'mps' requested but MPS is not available")
+    return device

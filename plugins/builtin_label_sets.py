@@ -1,0 +1,11 @@
+"""Built-in plugin: the label sets that ship with regionpaint (CelebAMask-HQ, Cityscapes, ADE20K, COCO-Stuff)."""
+
+from plugins import hookimpl
+
+
+@hookimpl
+def register_label_sets(register):
+    from app.model.labelsets import BUILTIN_LABEL_SETS
+
+    for label_set in BUILTIN_LABEL_SETS:
+        register(label_set)

@@ -1,0 +1,31 @@
+"""Hook specifications: what a regionpaint plugin can provide.
+
+Every hook receives a callable or object built by the application, so the application (not the
+plugin) owns naming, clash detection and error reporting.
+"""
+
+from plugins import hookspec
+
+
+@hookspec
+def register_engines(register):
+    """Register rendering engines by calling ``register(EngineClass)`` once per engine class.
+
+    Register classes, not instances: listing engines reads class attributes only (``id``,
+    ``display_name``, ``capabilities``, ``label_sets``), so it never imports torch. An engine id
+    already registered by another plugin is reported as an error naming both plugins.
+    """
+
+
+@hookspec
+def register_label_sets(register):
+    """Register label sets by calling ``register(label_set)`` with ``app.model.labelsets.LabelSet`` objects."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add sub-commands to the ``regionpaint`` command line.
+
+    ``cli.add_command(name, help, configure, run)``: ``configure(parser)`` adds arguments to an
+    ``argparse.ArgumentParser``; ``run(args) -> int`` executes the command and returns the exit code.
+    """

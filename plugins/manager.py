@@ -1,0 +1,243 @@
+"""The plugin manager: loads built-in and installed plugins and collects what they register.
+
+Built-ins load from :data:`DEFAULT_PLUGINS` through the same hooks as third-party plugins. Installed
+plugins are found through entry points in the ``regionpaint`` group (an entry point names a module
+or an instance). ``REGIONPAINT_LOAD_PLUGINS`` (comma-separated entry-point or distribution names)
+restricts which installed plugins load; set it to an empty string to load none.
+
+A plugin that fails to import, or raises inside a hook, is recorded with its error and skipped: the
+application and the other plugins keep working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pluggy
+
+from engines.base import CheckpointError, CheckpointInfo, Engine
+from plugins import PROJECT_NAME, hookspecs
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+LOAD_PLUGINS_ENV = "REGIONPAINT_LOAD_PLUGINS"
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "engines.spade.plugin",
+    "engines.sean.plugin",
+    "engines.pix2pixhd.plugin",
+    "plugins.builtin_label_sets",
+    "app.commands",
+)
+# Hooks called once per plugin with a `register` callable, and the attribute each registers under.
+_REGISTER_HOOKS = ("register_engines", "register_label_sets")
+
+
+class PluginError(Exception):
+    """A problem with a plugin (import failure, clash, bad registration)."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    source: str  # "built-in" or "entry point"
+    module: str = ""
+    hooks: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)
+    label_sets: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    engine_class: type[Engine]
+    plugin: str
+
+
+def _app_version() -> str:
+    try:
+        return importlib.metadata.version(PROJECT_NAME)
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _short_error(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+class PluginManager:
+    """Loads plugins once and answers: which engines, label sets and commands exist, from which plugin."""
+
+    def __init__(
+        self,
+        default_plugins: Iterable[str] = DEFAULT_PLUGINS,
+        load_entry_points: bool = True,
+        extra_plugins: Iterable[tuple[str, Any]] = (),
+    ) -> None:
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self._engines: dict[str, EngineEntry] = {}
+        self._label_sets: dict[str, tuple[Any, str]] = {}
+        for module_name in default_plugins:
+            self._load_builtin(module_name)
+        if load_entry_points:
+            self._load_entry_points()
+        for name, plugin in extra_plugins:
+            self._register(plugin, PluginInfo(name=name, version="", source="test"))
+        self._collect()
+
+    # -- loading -----------------------------------------------------------------------------
+    def _load_builtin(self, module_name: str) -> None:
+        info = PluginInfo(name=module_name, version=_app_version(), source="built-in", module=module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # a broken plugin must not take the app down
+            self._fail(info, f"import failed: {_short_error(exc)}")
+            return
+        self._register(module, info)
+
+    def _load_entry_points(self) -> None:
+        wanted = os.environ.get(LOAD_PLUGINS_ENV)
+        allowed = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.metadata["Name"] if dist is not None else ""
+            if allowed is not None and ep.name not in allowed and dist_name not in allowed:
+                continue
+            info = PluginInfo(
+                name=ep.name, version=dist.version if dist else "", source="entry point", module=ep.value
+            )
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self._fail(info, f"import of {ep.value!r} failed: {_short_error(exc)}")
+                continue
+            if inspect.isclass(plugin):
+                self._fail(info, f"entry point {ep.value!r} names a class; name a module or an instance")
+                continue
+            self._register(plugin, info)
+
+    def _register(self, plugin: Any, info: PluginInfo) -> None:
+        if info.name in self.plugins:
+            self._fail(info, f"a plugin named {info.name!r} is already loaded")
+            return
+        try:
+            self.pm.register(plugin, name=info.name)
+        except Exception as exc:  # pluggy validates hook signatures here
+            self._fail(info, f"registration failed: {_short_error(exc)}")
+            return
+        info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or ())
+        self.plugins[info.name] = info
+
+    def _fail(self, info: PluginInfo, message: str) -> None:
+        log.info("plugin %s: %s", info.name, message)
+        info.errors.append(message)
+        self.plugins.setdefault(info.name, info)
+
+    # -- collecting registrations -----------------------------------------------------------------
+    def _collect(self) -> None:
+        registrars = {"register_engines": self._register_engine, "register_label_sets": self._register_label_set}
+        for hook_name in _REGISTER_HOOKS:
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                self._call_hook(impl, registrars[hook_name])
+
+    def _call_hook(self, impl: Any, registrar: Callable[[str, Any], None]) -> None:
+        plugin = impl.plugin_name
+
+        def register(obj: Any) -> None:
+            registrar(plugin, obj)
+
+        try:
+            impl.function(*[register for _ in impl.argnames])
+        except Exception as exc:
+            self._fail(self.plugins[plugin], f"hook {impl.function.__name__} raised {_short_error(exc)}")
+
+    def _register_engine(self, plugin: str, engine_class: Any) -> None:
+        if not (inspect.isclass(engine_class) and issubclass(engine_class, Engine)):
+            raise PluginError(f"register_engines expects an Engine subclass, got {engine_class!r}")
+        engine_id = getattr(engine_class, "id", None)
+        if not isinstance(engine_id, str) or not engine_id:
+            raise PluginError(f"engine class {engine_class.__name__} has no string 'id'")
+        if engine_id in self._engines:
+            other = self._engines[engine_id].plugin
+            raise PluginError(f"engine id {engine_id!r} is registered by both {other!r} and {plugin!r}")
+        self._engines[engine_id] = EngineEntry(engine_class, plugin)
+        self.plugins[plugin].engines.append(engine_id)
+
+    def _register_label_set(self, plugin: str, label_set: Any) -> None:
+        label_set_id = getattr(label_set, "id", None)
+        if not isinstance(label_set_id, str) or not hasattr(label_set, "names"):
+            raise PluginError(f"register_label_sets expects a LabelSet, got {label_set!r}")
+        if label_set_id in self._label_sets:
+            other = self._label_sets[label_set_id][1]
+            raise PluginError(f"label set id {label_set_id!r} is registered by both {other!r} and {plugin!r}")
+        self._label_sets[label_set_id] = (label_set, plugin)
+        self.plugins[plugin].label_sets.append(label_set_id)
+
+    # -- queries ---------------------------------------------------------------------------------
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        return [(info.name, err) for info in self.plugins.values() for err in info.errors]
+
+    def engines(self) -> dict[str, EngineEntry]:
+        return dict(self._engines)
+
+    def engine_class(self, engine_id: str) -> type[Engine]:
+        try:
+            return self._engines[engine_id].engine_class
+        except KeyError:
+            known = ", ".join(sorted(self._engines)) or "none"
+            raise PluginError(f"unknown engine {engine_id!r} (registered: {known})") from None
+
+    def label_sets(self) -> dict[str, Any]:
+        return {key: value for key, (value, _plugin) in self._label_sets.items()}
+
+    def label_set(self, label_set_id: str) -> Any:
+        try:
+            return self._label_sets[label_set_id][0]
+        except KeyError:
+            known = ", ".join(sorted(self._label_sets)) or "none"
+            raise PluginError(f"unknown label set {label_set_id!r} (registered: {known})") from None
+
+    def engine_for_checkpoint(self, info: CheckpointInfo) -> type[Engine]:
+        """The registered engine that recognises a checkpoint (a sidecar's declared engine wins)."""
+        if info.declared_engine:
+            return self.engine_class(info.declared_engine)
+        matches = []
+        for entry in self._engines.values():
+            try:
+                if entry.engine_class.recognizes(info):
+                    matches.append(entry.engine_class)
+            except Exception as exc:  # a third-party engine's bug must not hide the others
+                log.warning("engine %s failed to inspect %s: %s", entry.engine_class.id, info.path, exc)
+        if not matches:
+            raise CheckpointError(f"{info.path}: no registered engine recognises this checkpoint")
+        if len(matches) > 1:
+            ids = ", ".join(m.id for m in matches)
+            raise CheckpointError(f"{info.path}: several engines recognise this checkpoint ({ids}); pass --engine")
+        return matches[0]
+
+    def add_commands(self, cli: Any) -> None:
+        """Let every plugin add CLI commands; a failing plugin is reported and skipped."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli)
+            except Exception as exc:
+                self._fail(self.plugins[impl.plugin_name], f"hook register_commands raised {_short_error(exc)}")
+
+
+@lru_cache(maxsize=1)
+def get_plugin_manager() -> PluginManager:
+    """The application's plugin manager, loaded on first use."""
+    return PluginManager()
