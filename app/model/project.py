@@ -1,0 +1,480 @@
+"""``.rpaint`` project files: a zip of ``doc.json`` plus lossless image members.
+
+Layout (schema 1)::
+
+    doc.json                 settings, assignments, style source metadata, member names
+    photo.png                (H, W, 3) RGB, optional
+    label.png                (H, W) 8-bit, or 16-bit when the label map is uint16
+    instance.png | .npy      16-bit PNG when every id lies in 0..65535, else int32 .npy; optional
+    styles/<n>/image.png     style source n (names live in doc.json, so any name is safe)
+    styles/<n>/label.png     optional, same rules as label.png
+    styles/<n>/instance.png  optional, same rules as instance.png (or .npy)
+    render.png               the last render, optional
+
+Saving is atomic; opening validates everything and raises :class:`ProjectError` with a
+one-line message naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import os
+import posixpath
+import stat
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .document import (
+    Document,
+    DocumentError,
+    EngineSettings,
+    StyleMix,
+    StyleSourceData,
+    check_style_mix,
+)
+from .imports import ImportFileError, index_from_image, instance_from_image, open_image, photo_from_image
+from .labelsets import BUILTIN_LABEL_SETS, LabelIdError, LabelSet
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+SCHEMA_VERSION = 1
+APP_NAME = "regionpaint"
+DOC_MEMBER = "doc.json"
+PROJECT_SUFFIX = ".rpaint"
+
+# zlib level for PNG members: close to the default level's size in about half the time.
+_PNG_LEVEL = 4
+
+
+class ProjectError(DocumentError):
+    """A project file could not be saved or opened; the message names the file and the problem."""
+
+
+def builtin_label_sets() -> dict[str, LabelSet]:
+    """The built-in label sets by id."""
+    return {label_set.id: label_set for label_set in BUILTIN_LABEL_SETS}
+
+
+def get_builtin_label_set(label_set_id: str) -> LabelSet | None:
+    """The built-in label set with this id, or None."""
+    return builtin_label_sets().get(label_set_id)
+
+
+# -- saving --------------------------------------------------------------------------------
+def _png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=_PNG_LEVEL)
+    return buffer.getvalue()
+
+
+def _label_member(array: np.ndarray, stem: str) -> tuple[str, bytes]:
+    """uint8 -> 8-bit PNG, uint16 -> 16-bit PNG (Pillow writes mode I;16 as 16-bit grey)."""
+    return f"{stem}.png", _png_bytes(array)
+
+
+def _instance_member(array: np.ndarray, stem: str) -> tuple[str, bytes]:
+    """16-bit PNG when every id fits, else .npy: Pillow cannot write 32-bit PNGs."""
+    if array.size == 0 or (int(array.min()) >= 0 and int(array.max()) <= 65535):
+        return f"{stem}.png", _png_bytes(array.astype(np.uint16))
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array, dtype=np.int32), allow_pickle=False)
+    return f"{stem}.npy", buffer.getvalue()
+
+
+def _mix_json(mix: StyleMix) -> list[list[Any]]:
+    return [[name, weight] for name, weight in mix]
+
+
+def _engine_json(engine: EngineSettings) -> dict[str, Any]:
+    return {
+        "engine_id": engine.engine_id,
+        "checkpoint": engine.checkpoint,
+        "options": dict(engine.options),
+        "device": engine.device,
+        "seed": engine.seed,
+        "noise": engine.noise,
+        "output_size": None if engine.output_size is None else list(engine.output_size),
+    }
+
+
+def project_members(doc: Document) -> dict[str, bytes]:
+    """Every member of the project archive for ``doc``, ``doc.json`` first, encoded."""
+    members: dict[str, bytes] = {}
+
+    def add(name: str, data: bytes) -> str:
+        members[name] = data
+        return name
+
+    roles: dict[str, str] = {"label": add(*_label_member(doc.label, "label"))}
+    if doc.photo is not None:
+        roles["photo"] = add("photo.png", _png_bytes(doc.photo))
+    if doc.instance is not None:
+        roles["instance"] = add(*_instance_member(doc.instance, "instance"))
+    if doc.last_render is not None:
+        roles["render"] = add("render.png", _png_bytes(doc.last_render.image))
+
+    sources = []
+    for number, (name, source) in enumerate(doc.style_sources.items()):
+        stem = f"styles/{number}"
+        sources.append(
+            {
+                "name": name,
+                "display_name": source.display_name,
+                "image": add(f"{stem}/image.png", _png_bytes(source.image)),
+                "label": None if source.label is None else add(*_label_member(source.label, f"{stem}/label")),
+                "instance": (
+                    None
+                    if source.instance is None
+                    else add(*_instance_member(source.instance, f"{stem}/instance"))
+                ),
+            }
+        )
+
+    manifest = {
+        "schema": SCHEMA_VERSION,
+        "app": APP_NAME,
+        "label_set": doc.label_set_id,
+        "size": [doc.width, doc.height],
+        "members": roles,
+        "render_seconds": None if doc.last_render is None else doc.last_render.seconds,
+        "engine": _engine_json(doc.engine),
+        "style_sources": sources,
+        "default_style": _mix_json(doc.default_style),
+        "region_styles": [
+            {"region": class_id, "mix": _mix_json(mix)} for class_id, mix in sorted(doc.region_styles.items())
+        ],
+        "crossover": dict(doc.crossover),
+    }
+    try:
+        text = json.dumps(manifest, indent=2, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ProjectError(f"document settings cannot be written as JSON: {exc}") from exc
+    return {DOC_MEMBER: text.encode("utf-8"), **members}
+
+
+def _write_archive(file: Any, members: Mapping[str, bytes]) -> None:
+    with zipfile.ZipFile(file, "w") as archive:
+        for name, data in members.items():
+            # PNG members are deflated already; deflating them again costs time for nothing.
+            compress = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=compress)
+
+
+def save_project(doc: Document, path: PathLike) -> None:
+    """Write ``doc`` to a ``.rpaint`` file atomically.
+
+    The archive goes to a temporary file beside ``path``, is flushed to disk, then replaces
+    ``path`` in one rename; if anything fails, an existing file at ``path`` is untouched.
+    """
+    path = Path(path)
+    try:
+        members = project_members(doc)
+    except ProjectError as exc:
+        raise ProjectError(f"{path}: {exc}") from exc
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ProjectError(f"{path}: could not save ({exc})") from exc
+    try:
+        with os.fdopen(handle, "wb") as file:
+            _write_archive(file, members)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temp_name, _file_mode(path))
+        os.replace(temp_name, path)
+    except BaseException as exc:
+        _remove_quietly(temp_name)
+        if isinstance(exc, Exception):
+            raise ProjectError(f"{path}: could not save ({exc})") from exc
+        raise
+    _sync_folder(path.parent)
+    log.info("saved %s (%d members)", path, len(members))
+
+
+def _file_mode(path: Path) -> int:
+    """Permissions for the saved file: those of the file it replaces, else rw-r--r--.
+
+    mkstemp creates private (0600) files, which would silently tighten a shared project.
+    """
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o644
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        log.warning("could not remove temporary file %s", name)
+
+
+def _sync_folder(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a folder, which is fine.
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# -- opening -------------------------------------------------------------------------------
+class _Problem(Exception):
+    """A problem inside the archive; open_project prefixes it with the file name."""
+
+
+def _is_safe_member_name(name: str) -> bool:
+    if not name or name.startswith(("/", "\\")) or "\\" in name or ":" in name:
+        return False
+    return ".." not in name.split("/") and posixpath.normpath(name) == name.rstrip("/")
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise _Problem(f"{where} must be a number, got {value!r}")
+    if not isinstance(value, kind):
+        wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _Problem(f"{where} must be {wanted}, got {type(value).__name__}")
+    return value
+
+
+class _Archive:
+    """Reads members of an opened zip, turning every failure into a _Problem."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+        self.names = set(archive.namelist())
+        unsafe = sorted(name for name in self.names if not _is_safe_member_name(name))
+        if unsafe:
+            raise _Problem(f"member name {unsafe[0]!r} escapes the archive")
+
+    def read(self, name: str, where: str) -> bytes:
+        _expect(name, str, where)
+        if not _is_safe_member_name(name):
+            raise _Problem(f"{where} {name!r} escapes the archive")
+        if name not in self.names:
+            raise _Problem(f"{where} {name!r} is missing from the archive")
+        try:
+            return self.archive.read(name)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise _Problem(f"member {name!r} is corrupt ({exc})") from exc
+
+    def image(self, name: str, where: str) -> Image.Image:
+        data = self.read(name, where)
+        try:
+            return open_image(io.BytesIO(data), source=name)
+        except ImportFileError as exc:
+            raise _Problem(str(exc)) from exc
+
+    def photo(self, name: str, where: str) -> np.ndarray:
+        image = self.image(name, where)
+        if image.mode != "RGB":
+            raise _Problem(f"{name}: mode {image.mode}, expected RGB")
+        return photo_from_image(image, name)
+
+    def label(self, name: str, where: str) -> np.ndarray:
+        image = self.image(name, where)
+        if image.mode not in ("L", "P", "I;16", "I;16L", "I;16B"):
+            raise _Problem(f"{name}: mode {image.mode}, expected an 8- or 16-bit index PNG")
+        ids = index_from_image(image, name)
+        return ids if ids.dtype == np.uint8 else ids.astype(np.uint16)
+
+    def instance(self, name: str, where: str) -> np.ndarray:
+        if name.endswith(".npy"):
+            data = self.read(name, where)
+            try:
+                array = np.load(io.BytesIO(data), allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise _Problem(f"{name}: not a valid .npy array ({exc})") from exc
+            if array.ndim != 2 or array.dtype != np.int32:
+                raise _Problem(f"{name}: expected a 2-D int32 array, got shape {array.shape} {array.dtype}")
+            return array
+        return instance_from_image(self.image(name, where), name)
+
+
+def _read_manifest(archive: _Archive) -> dict[str, Any]:
+    if DOC_MEMBER not in archive.names:
+        raise _Problem(f"{DOC_MEMBER} is missing; not a regionpaint project")
+    try:
+        manifest = json.loads(archive.read(DOC_MEMBER, DOC_MEMBER).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _Problem(f"{DOC_MEMBER} is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise _Problem(f"{DOC_MEMBER} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    _expect(manifest, dict, DOC_MEMBER)
+    if manifest.get("app") != APP_NAME:
+        raise _Problem(f"{DOC_MEMBER} was not written by {APP_NAME} (app = {manifest.get('app')!r})")
+    schema = manifest.get("schema")
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
+        raise _Problem(
+            f"written by a newer {APP_NAME} (schema {schema}); this version reads schema {SCHEMA_VERSION}"
+        )
+    if schema != SCHEMA_VERSION:
+        raise _Problem(f"unknown schema version {schema!r}")
+    return manifest
+
+
+def _engine_settings(value: Any) -> EngineSettings:
+    data = _expect(value, dict, "engine")
+    size = data.get("output_size")
+    try:
+        return EngineSettings(
+            engine_id=_expect(data.get("engine_id", ""), str, "engine.engine_id"),
+            checkpoint=_expect(data.get("checkpoint", ""), str, "engine.checkpoint"),
+            options=_expect(data.get("options", {}), dict, "engine.options"),
+            device=_expect(data.get("device", "auto"), str, "engine.device"),
+            seed=_expect(data.get("seed", 0), int, "engine.seed"),
+            noise=_expect(data.get("noise", True), bool, "engine.noise"),
+            output_size=None if size is None else tuple(_expect(size, list, "engine.output_size")),
+        )
+    except DocumentError as exc:
+        raise _Problem(f"engine: {exc}") from exc
+
+
+def _mix(value: Any, sources: Mapping[str, Any], where: str, allow_empty: bool = False) -> StyleMix:
+    pairs = _expect(value, list, where)
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise _Problem(f"{where} must be a list of [source name, weight] pairs")
+        _expect(pair[1], (int, float), f"{where} weight")
+    try:
+        return check_style_mix(pairs, sources, allow_empty=allow_empty, where=where)
+    except DocumentError as exc:
+        raise _Problem(str(exc)) from exc
+
+
+def _style_sources(archive: _Archive, value: Any, label_set: LabelSet) -> dict[str, StyleSourceData]:
+    sources: dict[str, StyleSourceData] = {}
+    for number, entry in enumerate(_expect(value, list, "style_sources")):
+        where = f"style_sources[{number}]"
+        _expect(entry, dict, where)
+        name = _expect(entry.get("name"), str, f"{where}.name")
+        if not name or name in sources:
+            raise _Problem(f"{where}.name {name!r} is empty or repeated")
+        image = archive.photo(entry.get("image"), f"{where}.image")
+        label = None if entry.get("label") is None else archive.label(entry["label"], f"{where}.label")
+        instance = (
+            None
+            if entry.get("instance") is None
+            else archive.instance(entry["instance"], f"{where}.instance")
+        )
+        if label is not None:
+            _check_ids(label_set, label, entry["label"])
+        try:
+            sources[name] = StyleSourceData(
+                image, label, instance, _expect(entry.get("display_name", ""), str, f"{where}.display_name")
+            )
+        except DocumentError as exc:
+            raise _Problem(str(exc)) from exc
+    return sources
+
+
+def _check_ids(label_set: LabelSet, ids: np.ndarray, member: str) -> None:
+    try:
+        label_set.check_ids(ids, source=member)
+    except LabelIdError as exc:
+        raise _Problem(str(exc)) from exc
+
+
+def _region_styles(value: Any, sources: Mapping[str, Any], label_set: LabelSet) -> dict[int, StyleMix]:
+    styles: dict[int, StyleMix] = {}
+    valid = set(int(v) for v in label_set.valid_ids())
+    for number, entry in enumerate(_expect(value, list, "region_styles")):
+        where = f"region_styles[{number}]"
+        _expect(entry, dict, where)
+        region = _expect(entry.get("region"), int, f"{where}.region")
+        if region not in valid:
+            raise _Problem(f"{where}.region {region} is not a class of label set {label_set.id}")
+        styles[region] = _mix(entry.get("mix"), sources, f"{where}.mix")
+    return styles
+
+
+def _crossover(value: Any, sources: Mapping[str, Any]) -> dict[str, str]:
+    crossover = _expect(value, dict, "crossover")
+    for block, source in crossover.items():
+        if not isinstance(source, str) or source not in sources:
+            raise _Problem(f"crossover block {block!r} refers to unknown style source {source!r}")
+    return dict(crossover)
+
+
+def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[str, LabelSet]) -> Document:
+    label_set_id = _expect(manifest.get("label_set"), str, "label_set")
+    label_set = label_sets.get(label_set_id)
+    if label_set is None:
+        raise _Problem(f"label set {label_set_id!r} is not available (is its plugin installed?)")
+    members = _expect(manifest.get("members"), dict, "members")
+    if "label" not in members:
+        raise _Problem("members has no label map")
+    label = archive.label(members["label"], "members.label")
+    _check_ids(label_set, label, members["label"])
+    photo = None if members.get("photo") is None else archive.photo(members["photo"], "members.photo")
+    instance = (
+        None if members.get("instance") is None else archive.instance(members["instance"], "members.instance")
+    )
+    size = manifest.get("size")
+    if size is not None and list(size) != [label.shape[1], label.shape[0]]:
+        raise _Problem(
+            f"doc.json says the image is {size[0]}x{size[1]} but {members['label']} is "
+            f"{label.shape[1]}x{label.shape[0]}"
+        )
+    try:
+        doc = Document(label, label_set_id, photo=photo, instance=instance, names=members)
+    except DocumentError as exc:
+        raise _Problem(str(exc)) from exc
+
+    sources = _style_sources(archive, manifest.get("style_sources", []), label_set)
+    doc.replace_fields(
+        style_sources=sources,
+        default_style=_mix(manifest.get("default_style", []), sources, "default_style", allow_empty=True),
+        region_styles=_region_styles(manifest.get("region_styles", []), sources, label_set),
+        crossover=_crossover(manifest.get("crossover", {}), sources),
+        engine=_engine_settings(manifest.get("engine", {})),
+    )
+    if members.get("render") is not None:
+        seconds = _expect(manifest.get("render_seconds", 0.0), (int, float), "render_seconds")
+        if not math.isfinite(seconds):
+            raise _Problem(f"render_seconds {seconds!r} is not a number")
+        doc.set_render(archive.photo(members["render"], "members.render"), float(seconds))
+    return doc
+
+
+def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = None) -> Document:
+    """Open and validate a ``.rpaint`` file.
+
+    ``label_sets`` maps label set ids to label sets (the plugin registry's); by default the
+    built-in ones. Raises :class:`ProjectError` naming ``path`` and the problem.
+    """
+    path = Path(path)
+    label_sets = builtin_label_sets() if label_sets is None else label_sets
+    try:
+        with zipfile.ZipFile(path) as zipped:
+            archive = _Archive(zipped)
+            doc = _document(archive, _read_manifest(archive), label_sets)
+    except FileNotFoundError as exc:
+        raise ProjectError(f"{path}: no such file") from exc
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ProjectError(
+            f"{path}: not a {PROJECT_SUFFIX} project (not a zip archive, or truncated)"
+        ) from exc
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    except _Problem as exc:
+        raise ProjectError(f"{path}: {exc}") from exc
+    log.info("opened %s", path)
+    return doc
