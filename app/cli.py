@@ -46,7 +46,7 @@ class CommandLine:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is meant for the user (imported lazily to keep start-up light)."""
-    from app.model.errors import DocumentError
+    from app.model.document import DocumentError
     from engines.base import EngineError
     from plugins.manager import PluginError
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-WEIGHT_TOLERANCE = 1e-3
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from app.model.document import StyleMix, StyleMixError, check_style_mix
 
-StyleMix = tuple[tuple[str, float], ...]
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 class SpecError(ValueError):
@@ -35,10 +34,11 @@ def parse_style_arg(text: str) -> tuple[str, str, str | None]:
 
 
 def parse_mix(spec: str, sources: Sequence[str], context: str) -> StyleMix:
-    """``A`` or ``A:0.3,B:0.7`` -> (("A", 0.3), ("B", 0.7)); names must be known, weights sum to 1."""
+    """``A`` or ``A:0.3,B:0.7`` -> (("A", 0.3), ("B", 0.7)); names must be known, weights sum to 1.
+
+    Names starting with ``@`` (``@mean``, ``@random``) are engine-provided sources and always allowed.
+    """
     parts = [p.strip() for p in spec.split(",") if p.strip()]
-    if not parts:
-        raise SpecError(f"{context}: empty style spec")
     mix: list[tuple[str, float]] = []
     for part in parts:
         name, colon, weight_text = part.partition(":")
@@ -51,16 +51,12 @@ def parse_mix(spec: str, sources: Sequence[str], context: str) -> StyleMix:
             weight = 1.0
         else:
             raise SpecError(f"{context}: give a weight for every source in a mix (NAME:W,NAME:W)")
-        if name not in sources and not name.startswith("@"):
-            known = ", ".join(sources) or "none"
-            raise SpecError(f"{context}: unknown style source {name!r} (given: {known})")
-        if weight < 0:
-            raise SpecError(f"{context}: negative weight {weight}")
-        mix.append((name, weight))
-    total = sum(w for _, w in mix)
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise SpecError(f"{context}: weights sum to {total:g}, not 1")
-    return tuple(mix)
+        mix.append((name.strip(), weight))
+    known = {*sources, *(name for name, _ in mix if name.startswith("@"))}
+    try:
+        return check_style_mix(mix, known, where=context)
+    except StyleMixError as exc:
+        raise SpecError(f"{exc} (sources given: {', '.join(sources) or 'none'})") from None
 
 
 def resolve_class(text: str, label_set: Any | None) -> int:

@@ -115,9 +115,7 @@ class PluginManager:
             dist_name = dist.metadata["Name"] if dist is not None else ""
             if allowed is not None and ep.name not in allowed and dist_name not in allowed:
                 continue
-            info = PluginInfo(
-                name=ep.name, version=dist.version if dist else "", source="entry point", module=ep.value
-            )
+            info = PluginInfo(name=ep.name, version=dist.version if dist else "", source="entry point", module=ep.value)
             try:
                 plugin = ep.load()
             except Exception as exc:

@@ -76,8 +76,9 @@ def test_builtins_register_engines_and_label_sets_without_errors():
 
 
 def test_entry_point_plugin_engine_appears_with_its_version(site):
-    make_distribution(site, "rp-toy", "1.2.3", {"toy": "rp_test_toy"},
-                      {"rp_test_toy": TOY_ENGINE.format(engine_id="toy")})
+    make_distribution(
+        site, "rp-toy", "1.2.3", {"toy": "rp_test_toy"}, {"rp_test_toy": TOY_ENGINE.format(engine_id="toy")}
+    )
     manager = PluginManager()
     assert manager.engines()["toy"].plugin == "toy"
     assert manager.plugins["toy"].version == "1.2.3"
@@ -105,9 +106,16 @@ def test_entry_point_may_name_an_instance(site):
 
 
 def test_plugin_failing_to_import_is_reported_and_skipped(site):
-    make_distribution(site, "rp-broken", "0.1", {"broken": "rp_test_broken", "toy": "rp_test_toy2"},
-                      {"rp_test_broken": "raise RuntimeError('boom at import')\n",
-                       "rp_test_toy2": TOY_ENGINE.format(engine_id="toy2")})
+    make_distribution(
+        site,
+        "rp-broken",
+        "0.1",
+        {"broken": "rp_test_broken", "toy": "rp_test_toy2"},
+        {
+            "rp_test_broken": "raise RuntimeError('boom at import')\n",
+            "rp_test_toy2": TOY_ENGINE.format(engine_id="toy2"),
+        },
+    )
     manager = PluginManager()
     errors = dict(manager.errors)
     assert "boom at import" in errors["broken"]
@@ -130,8 +138,9 @@ def test_plugin_raising_in_hook_is_reported_and_skipped(site):
 
 
 def test_duplicate_engine_id_is_an_error_naming_both_plugins(site):
-    make_distribution(site, "rp-clash", "0.1", {"clash": "rp_test_clash"},
-                      {"rp_test_clash": TOY_ENGINE.format(engine_id="spade")})
+    make_distribution(
+        site, "rp-clash", "0.1", {"clash": "rp_test_clash"}, {"rp_test_clash": TOY_ENGINE.format(engine_id="spade")}
+    )
     manager = PluginManager()
     message = dict(manager.errors)["clash"]
     assert "'spade'" in message and "engines.spade.plugin" in message and "'clash'" in message
@@ -139,8 +148,9 @@ def test_duplicate_engine_id_is_an_error_naming_both_plugins(site):
 
 
 def test_entry_point_naming_a_class_is_rejected(site):
-    make_distribution(site, "rp-class", "0.1", {"cls": "rp_test_cls:ToyEngine"},
-                      {"rp_test_cls": TOY_ENGINE.format(engine_id="cls")})
+    make_distribution(
+        site, "rp-class", "0.1", {"cls": "rp_test_cls:ToyEngine"}, {"rp_test_cls": TOY_ENGINE.format(engine_id="cls")}
+    )
     manager = PluginManager()
     assert "names a class" in dict(manager.errors)["cls"]
     assert "cls" not in manager.engines()
@@ -177,8 +187,9 @@ def test_engine_is_recognised_from_checkpoint_keys():
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", LOAD_PLUGINS_ENV: "", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+    )
 
 
 def test_cli_engines_and_plugins_list_the_builtins():

@@ -10,9 +10,13 @@ import sys
 
 def register(cli) -> None:
     cli.add_command("engines", "List the registered rendering engines.", _configure_json, run_engines)
-    cli.add_command("plugins", "List loaded plugins, their hooks, engines and load errors.", _configure_json, run_plugins)
+    cli.add_command(
+        "plugins", "List loaded plugins, their hooks, engines and load errors.", _configure_json, run_plugins
+    )
     cli.add_command("install", "pip-install plugin packages into this environment.", _configure_packages, run_install)
-    cli.add_command("uninstall", "pip-uninstall plugin packages from this environment.", _configure_packages, run_uninstall)
+    cli.add_command(
+        "uninstall", "pip-uninstall plugin packages from this environment.", _configure_packages, run_uninstall
+    )
 
 
 def _configure_json(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +54,7 @@ def run_engines(args: argparse.Namespace) -> int:
         print(json.dumps(engines, indent=1))
     else:
         rows = [
-            [e["id"], e["name"], e["plugin"], ", ".join(e["label_sets"]), ", ".join(e["capabilities"])]
-            for e in engines
+            [e["id"], e["name"], e["plugin"], ", ".join(e["label_sets"]), ", ".join(e["capabilities"])] for e in engines
         ]
         print(_table(rows, ["id", "name", "plugin", "label sets", "capabilities"]))
     _print_errors(manager)
@@ -78,8 +81,14 @@ def run_plugins(args: argparse.Namespace) -> int:
         print(json.dumps(plugins, indent=1))
         return 0
     rows = [
-        [p["name"], p["version"], p["source"], ", ".join(p["hooks"]), ", ".join(p["engines"] + p["label_sets"]),
-         "; ".join(p["errors"]) or "-"]
+        [
+            p["name"],
+            p["version"],
+            p["source"],
+            ", ".join(p["hooks"]),
+            ", ".join(p["engines"] + p["label_sets"]),
+            "; ".join(p["errors"]) or "-",
+        ]
         for p in plugins
     ]
     print(_table(rows, ["plugin", "version", "source", "hooks", "provides", "errors"]))

@@ -35,20 +35,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", required=True, metavar="LABEL.png", help="label map (index or colour PNG)")
     parser.add_argument("--instance", metavar="INST.png", help="instance map (8/16-bit PNG)")
     parser.add_argument("--label-set", metavar="ID", help="label set for class names and colour maps")
-    parser.add_argument("--style", action="append", default=[], metavar="NAME=IMAGE[:LABEL]",
-                        help="named style source; LABEL = that image's segmentation (SEAN)")
-    parser.add_argument("--region-style", action="append", default=[], metavar="CLASS=SPEC",
-                        help="CLASS: id, name or 'all'; SPEC: NAME or NAME:W,NAME:W (weights sum to 1)")
-    parser.add_argument("--crossover", action="append", default=[], metavar="BLOCK=NAME,...",
-                        help="SEAN: style source per residual block (block name or index)")
+    parser.add_argument(
+        "--style",
+        action="append",
+        default=[],
+        metavar="NAME=IMAGE[:LABEL]",
+        help="named style source; LABEL = that image's segmentation (SEAN)",
+    )
+    parser.add_argument(
+        "--region-style",
+        action="append",
+        default=[],
+        metavar="CLASS=SPEC",
+        help="CLASS: id, name or 'all'; SPEC: NAME or NAME:W,NAME:W (weights sum to 1)",
+    )
+    parser.add_argument(
+        "--crossover",
+        action="append",
+        default=[],
+        metavar="BLOCK=NAME,...",
+        help="SEAN: style source per residual block (block name or index)",
+    )
     parser.add_argument("--z", metavar="FILE.pt", help="SPADE-VAE latent, shape (1, z_dim) (.pt or .npy)")
     parser.add_argument("--sample", action="store_true", help="draw z with --seed instead of the encoder mean")
     parser.add_argument("--seed", type=int, help="seed for noise, z samples and cluster picks")
     parser.add_argument("--no-noise", action="store_true", help="SEAN: switch the per-layer noise off")
-    parser.add_argument("--instance-cluster", action="append", default=[], metavar="INST=K",
-                        help="pix2pixHD: feature cluster K for instance id INST")
-    parser.add_argument("--class-cluster", action="append", default=[], metavar="CLASS=K",
-                        help="pix2pixHD: feature cluster K for every instance of CLASS")
+    parser.add_argument(
+        "--instance-cluster",
+        action="append",
+        default=[],
+        metavar="INST=K",
+        help="pix2pixHD: feature cluster K for instance id INST",
+    )
+    parser.add_argument(
+        "--class-cluster",
+        action="append",
+        default=[],
+        metavar="CLASS=K",
+        help="pix2pixHD: feature cluster K for every instance of CLASS",
+    )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")

@@ -192,9 +192,7 @@ def save_safetensors(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, lambda tmp: save_file(flat, tmp))
-    _atomic_write(
-        path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=1), "utf-8")
-    )
+    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=1), "utf-8"))
     return path
 
 
