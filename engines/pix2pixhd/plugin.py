@@ -1,0 +1,10 @@
+"""Registers the pix2pixHD engine (the engine module imports no torch at import time)."""
+
+from plugins import hookimpl
+
+
+@hookimpl
+def register_engines(register):
+    from engines.pix2pixhd.engine import Pix2PixHDEngine
+
+    register(Pix2PixHDEngine)
