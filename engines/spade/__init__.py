@@ -1,0 +1,1 @@
+"""SPADE (GauGAN, NVlabs/SPADE): generator, VAE encoder, option inference and the engine."""

@@ -1,0 +1,274 @@
+"""SPADE (GauGAN) engine: official NVlabs/SPADE checkpoints, with or without the VAE encoder.
+
+Torch is imported only inside :meth:`SpadeEngine.load` and the render methods (via
+:mod:`engines.spade.runtime`), so listing engines stays torch-free.
+
+z for VAE checkpoints, first that applies: ``request.z`` > the encoded style photo (``default_style``'s
+first source, else the first/only source in ``request.styles``): ``mu``, or with ``request.sample``
+``mu + eps * std`` with eps seeded by ``request.seed or 0`` > ``N(0, 1)`` seeded by ``request.seed or 0``
+(the official generator's draw when no image is given). The z used is returned in ``result.info["z"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines.base import (
+    INSTANCE_MAP,
+    LATENT_Z,
+    CheckpointError,
+    CheckpointInfo,
+    Engine,
+    EngineError,
+    InputError,
+    RenderRequest,
+    RenderResult,
+    StyleSource,
+)
+from engines.spade.config import SpadeConfig
+from engines.spade.inputs import prepare_instance, prepare_label, prepare_photo, render_sizes
+from engines.spade.loading import foreign_engine, infer_config
+
+log = logging.getLogger(__name__)
+
+ENGINE_ID = "spade"
+
+
+class SpadeEngine(Engine):
+    id = ENGINE_ID
+    display_name = "SPADE (GauGAN)"
+    capabilities = frozenset({INSTANCE_MAP, LATENT_Z})
+    label_sets = ("cityscapes", "ade20k", "coco-stuff", "celebamask-hq")
+
+    # The (gamma, beta) of every SPADE layer are kept for the last label (VAE renders where only z changes)
+    # when they take at most this many bytes.
+    modulation_cache_limit = 1 << 30
+    # TF32 convolutions on CUDA are faster but move outputs by ~5e-4 from the official float32 result.
+    allow_tf32 = False
+
+    def __init__(self) -> None:
+        self.config: SpadeConfig | None = None
+        self._generator: Any = None
+        self._encoder: Any = None
+        self._files: dict[str, Path] = {}
+        self._device = "cpu"
+        self._torch_device: Any = None
+        self._label_cache: Any = None
+        self._encodings: Any = None
+
+    # ---- checkpoint -------------------------------------------------------------------------------
+
+    @classmethod
+    def recognizes(cls, info: CheckpointInfo) -> bool:
+        if info.declared_engine is not None:
+            return info.declared_engine == ENGINE_ID
+        shapes = info.shapes
+        if foreign_engine(shapes) is not None:
+            return False
+        return "fc.weight" in shapes and "conv_img.weight" in shapes and any(k.startswith("head_0.") for k in shapes)
+
+    def load(self, checkpoint: str | Path, device: str = "auto") -> None:
+        """Load an official folder (latest_net_G.pth + opt.txt [+ latest_net_E.pth]), a bare .pth or a
+        regionpaint .safetensors; every architectural option is read from the tensor shapes."""
+        from engines.common.checkpoint import load_weights, locate_files, read_sidecar
+        from engines.common.device import resolve_device
+        from engines.common.options import read_opt_txt
+        from engines.spade import runtime
+
+        files = locate_files(checkpoint)
+        weights = load_weights(files)
+        g_path = files.get("G") or files.get("safetensors") or Path(checkpoint)
+        e_path = files.get("E") or files.get("safetensors") or g_path
+        opt: dict[str, str] = read_opt_txt(files["opt"]) if "opt" in files else {}
+        label_set = None
+        if "sidecar" in files:
+            sidecar = read_sidecar(files["sidecar"])
+            if sidecar["engine"] != ENGINE_ID:
+                raise CheckpointError(f"{g_path}: made for the {sidecar['engine']!r} engine, not {ENGINE_ID!r}")
+            opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
+            label_set = sidecar.get("label_set")
+        if "G" not in weights:
+            raise CheckpointError(f"{g_path}: no generator weights ('G.' keys)")
+        shapes = {k: tuple(v.shape) for k, v in weights["G"].items()}
+        e_shapes = {k: tuple(v.shape) for k, v in weights.get("E", {}).items()}
+        config = infer_config(shapes, opt, g_path, e_shapes, label_set)
+
+        torch_device = resolve_device(device)
+        generator = runtime.build_generator(config, weights["G"], g_path).to(torch_device)
+        encoder = None
+        if config.encoder is not None:
+            encoder = runtime.build_encoder(config.encoder, weights["E"], e_path).to(torch_device)
+        elif config.use_vae:
+            log.warning("%s: VAE checkpoint without a usable encoder: z comes from request.z or a seed", g_path)
+        elif "E" in weights:
+            log.info("%s: encoder weights ignored (the generator is not a VAE)", e_path)
+
+        self.release()
+        self.config, self._generator, self._encoder, self._files = config, generator, encoder, files
+        self._torch_device, self._device = torch_device, str(torch_device)
+        self._label_cache, self._encodings = runtime.LabelCache(), runtime.EncodingCache()
+        out_w, out_h = config.output_size
+        log.info(
+            "loaded SPADE %s: ngf %d, semantic_nc %d, %s, %s, %dx%d on %s",
+            g_path,
+            config.ngf,
+            config.semantic_nc,
+            config.num_upsampling_layers,
+            config.norm_G,
+            out_w,
+            out_h,
+            self._device,
+        )
+
+    @property
+    def uses_vae(self) -> bool:
+        """True for VAE checkpoints (z from request.z, an encoded photo, or a seed)."""
+        return bool(self.config and self.config.use_vae)
+
+    @property
+    def has_encoder(self) -> bool:
+        return self._encoder is not None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the loaded checkpoint (official key layout, G and E) as .safetensors + JSON sidecar.
+
+        The weights are read again from the loaded files, so the copy is exact (the in-memory generator
+        holds spectral norm folded).
+        """
+        from engines.common.checkpoint import load_weights, save_safetensors
+
+        config = self._require_loaded()
+        weights = load_weights(self._files)
+        networks = {"G": weights["G"]}
+        if config.use_vae and "E" in weights:
+            networks["E"] = weights["E"]
+        return save_safetensors(path, networks, ENGINE_ID, config.label_set, config.to_options())
+
+    def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
+        """(W, H) of the checkpoint's own render; SPADE resizes any label to it."""
+        return self._require_loaded().output_size
+
+    def release(self) -> None:
+        had_cuda = self._torch_device is not None and self._torch_device.type == "cuda"
+        self._generator = self._encoder = None
+        self._label_cache = self._encodings = None
+        self.config = None
+        if had_cuda:
+            import torch
+
+            torch.cuda.empty_cache()
+
+    # ---- rendering --------------------------------------------------------------------------------
+
+    def encode_style(self, source: StyleSource) -> dict[str, np.ndarray]:
+        """VAE encoding of a photo: {"mu", "logvar"}, each (1, 256) float32."""
+        mu, logvar = self._encode(source)
+        return {"mu": mu.numpy().copy(), "logvar": logvar.numpy().copy()}
+
+    def generate(self, request: RenderRequest) -> RenderResult:
+        import torch
+
+        from engines.common.tensors import tensor_to_image
+        from engines.spade import runtime
+
+        config = self._require_loaded()
+        start = time.perf_counter()
+        sizes = render_sizes(config, request.size)
+        label = prepare_label(request.label, config, sizes.input)
+        instance, instance_source = None, None
+        if not config.no_instance:
+            instance, instance_source = prepare_instance(request.instance, request.label, sizes.input)
+        info: dict[str, Any] = {
+            "size": sizes.output,
+            "label_set": config.label_set,
+            "uses_vae": config.use_vae,
+            "instance_source": instance_source,
+        }
+
+        with torch.inference_mode(), runtime.float32_math(self._torch_device, self.allow_tf32):
+            cache = self._label_cache
+            key = runtime.array_digest(label, instance, extra=sizes)
+            if cache.key != key:
+                cache.reset(key)
+                cache.semantics = runtime.make_semantics(label, instance, config, self._torch_device)
+            if config.use_vae:
+                z, info["z_source"] = self._choose_z(request)
+                info["z"] = z.numpy().copy()
+                raw = self._render_vae(cache, z.to(self._torch_device), sizes.latent)
+            else:
+                info["cached"] = cache.output is not None
+                if cache.output is None:
+                    cache.output = self._generator(cache.semantics, latent_size=sizes.latent).float().cpu()
+                raw = cache.output
+        # A clone made outside inference mode is an ordinary tensor the caller may modify freely.
+        output = raw.clone()
+        return RenderResult(
+            image=tensor_to_image(output), tensor=output, seconds=time.perf_counter() - start, info=info
+        )
+
+    def _render_vae(self, cache: Any, z: Any, latent: tuple[int, int]) -> Any:
+        from engines.spade import runtime
+
+        if cache.modulations is None:
+            if runtime.modulation_bytes(self._generator, latent) <= self.modulation_cache_limit:
+                cache.modulations = self._generator.modulations(cache.semantics, latent)
+        out = self._generator(cache.semantics, z=z, latent_size=latent, modulations=cache.modulations)
+        return out.float().cpu()
+
+    def _choose_z(self, request: RenderRequest) -> tuple[Any, str]:
+        """(1, z_dim) CPU z and where it came from (see the module docstring for the order)."""
+        from engines.spade import runtime
+
+        config = self._require_loaded()
+        seed = request.seed or 0
+        if request.z is not None:
+            return runtime.explicit_z(request.z, config.z_dim), "request"
+        source = self._style_source(request)
+        if source is None:
+            return runtime.random_z(config.z_dim, seed), "random"
+        mu, logvar = self._encode(source)
+        if request.sample:
+            return runtime.sample_z(mu, logvar, seed), "encoder_sample"
+        return mu.clone(), "encoder_mean"
+
+    @staticmethod
+    def _style_source(request: RenderRequest) -> StyleSource | None:
+        if request.default_style:
+            name = request.default_style[0][0]
+            if name not in request.styles:
+                raise InputError(f"style source {name!r} is not among the request's styles")
+            return request.styles[name]
+        if request.styles:
+            if len(request.styles) > 1:
+                log.info("several style sources and no default: SPADE encodes the first one")
+            return next(iter(request.styles.values()))
+        return None
+
+    def _encode(self, source: StyleSource) -> tuple[Any, Any]:
+        import torch
+
+        from engines.spade import runtime
+
+        config = self._require_loaded()
+        if not config.use_vae:
+            raise EngineError(f"{self.display_name}: this checkpoint has no VAE encoder (not trained with --use_vae)")
+        if self._encoder is None:
+            raise InputError("this SPADE VAE checkpoint has no usable encoder (latest_net_E.pth) to encode a photo")
+        photo = prepare_photo(source.image, config.input_size, f"style source {source.name!r}")
+        key = runtime.array_digest(photo)
+        cached = self._encodings.get(key)
+        if cached is None:
+            with torch.inference_mode(), runtime.float32_math(self._torch_device, self.allow_tf32):
+                cached = runtime.encode_photo(self._encoder, photo, self._torch_device)
+            self._encodings.put(key, cached)
+        return cached
+
+    def _require_loaded(self) -> SpadeConfig:
+        if self.config is None or self._generator is None:
+            raise EngineError(f"{self.display_name}: no checkpoint loaded (call load() first)")
+        return self.config

@@ -1,0 +1,10 @@
+"""Registers the built-in SPADE engine through the same hook third-party engines use."""
+
+from plugins import hookimpl
+
+
+@hookimpl
+def register_engines(register):
+    from engines.spade.engine import SpadeEngine
+
+    register(SpadeEngine)

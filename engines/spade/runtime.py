@@ -1,0 +1,198 @@
+"""Torch side of the SPADE engine: building networks from state dicts, inputs, z, and the caches.
+
+Imported lazily by :mod:`engines.spade.engine` so that listing engines never imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engines.base import InputError
+from engines.common.checkpoint import check_state_dict
+from engines.common.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
+from engines.spade.config import EncoderConfig, SpadeConfig
+from engines.spade.networks import (
+    ConvEncoder,
+    Modulations,
+    SPADEGenerator,
+    fold_spectral_state,
+    official_state_shapes,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _prepared_state(state: Mapping[str, torch.Tensor], expected: Mapping[str, tuple[int, ...]]) -> dict:
+    """Fresh float32 copies; BatchNorm counters that pre-0.4.1 files lack are added (unused in eval).
+
+    Copies are freshly allocated (aligned) tensors: torch's CPU kernels may round the last bit
+    differently for misaligned buffers (safetensors), which would make the same weights render
+    differently depending on the file format.
+    """
+    prepared = {
+        k: (v.float() if v.is_floating_point() else v).clone(memory_format=torch.contiguous_format)
+        for k, v in state.items()
+    }
+    for key in expected:
+        if key.endswith("num_batches_tracked") and key not in prepared:
+            prepared[key] = torch.tensor(0, dtype=torch.long)
+    return prepared
+
+
+def _load_into(net: nn.Module, state: Mapping[str, torch.Tensor], path: Path | str, what: str) -> nn.Module:
+    """Check ``state`` (official keys) against ``net`` (built on the meta device without spectral hooks),
+    fold spectral norm, and load it: eval mode, no grads."""
+    expected = official_state_shapes(net)
+    state = _prepared_state(state, expected)
+    check_state_dict(expected, state, path, what)
+    with torch.no_grad():
+        state = fold_spectral_state(state, net.spectral_layers())
+    net.load_state_dict(state, strict=True, assign=True)
+    net.eval()
+    net.requires_grad_(False)
+    return net
+
+
+def build_generator(config: SpadeConfig, state: Mapping[str, torch.Tensor], path: Path | str) -> SPADEGenerator:
+    """The generator of ``config`` holding ``state`` (official keys), on CPU, eval, spectral norm folded."""
+    # Meta device: no random init of weights that are replaced anyway; no hooks: folding happens on the
+    # state dict (torch's spectral_norm would also draw a random u on meta, which is slow to set up).
+    with torch.device("meta"):
+        net = SPADEGenerator(config, spectral_hooks=False)
+    return _load_into(net, state, path, "the SPADE generator")
+
+
+def build_encoder(config: EncoderConfig, state: Mapping[str, torch.Tensor], path: Path | str) -> ConvEncoder:
+    with torch.device("meta"):
+        net = ConvEncoder(config, spectral_hooks=False)
+    return _load_into(net, state, path, "the SPADE VAE encoder")
+
+
+@contextmanager
+def float32_math(device: torch.device, allow_tf32: bool = False) -> Iterator[None]:
+    """On CUDA, run convs and matmuls in true float32 (no TF32) unless ``allow_tf32``.
+
+    cuDNN's default TF32 convolutions move a SPADE output by ~5e-4 from the official float32 result
+    (measured on an H100 with the spade_cityscapes reference); without TF32 it is within 1e-6.
+    """
+    if device.type != "cuda" or allow_tf32:
+        yield
+        return
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, matmul.allow_tf32
+    cudnn.allow_tf32 = matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32 = saved
+
+
+def make_semantics(
+    label: np.ndarray, instance: np.ndarray | None, config: SpadeConfig, device: torch.device
+) -> torch.Tensor:
+    """Official ``preprocess_input``: one-hot of (h, w) int64 ids (+ don't-care channel), then the
+    instance edge map as the LAST channel -> (1, semantic_nc, h, w) float32 on ``device``."""
+    semantics = one_hot(ids_to_tensor(label).to(device), config.num_label_channels)
+    if not config.no_instance:
+        edges = instance_edges(ids_to_tensor(instance).to(device))
+        semantics = torch.cat((semantics, edges), dim=1)
+    return semantics
+
+
+def encode_photo(encoder: ConvEncoder, photo: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(h, w, 3) uint8 photo at network input size -> (mu, logvar), each (1, 256) float32 on CPU."""
+    mu, logvar = encoder(image_to_tensor(photo).to(device))
+    return mu.float().cpu(), logvar.float().cpu()
+
+
+def sample_z(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> torch.Tensor:
+    """Official ``reparameterize``: ``eps * exp(0.5 * logvar) + mu``, eps drawn on CPU with ``seed``
+    (the same numbers as ``torch.manual_seed(seed); torch.randn_like(std)`` on CPU)."""
+    std = torch.exp(0.5 * logvar)
+    eps = torch.randn(std.shape, generator=torch.Generator().manual_seed(seed), dtype=std.dtype)
+    return eps.mul(std) + mu
+
+
+def random_z(z_dim: int, seed: int) -> torch.Tensor:
+    """Official no-image case ``torch.randn(B, z_dim)``, seeded: (1, z_dim) float32 on CPU."""
+    return torch.randn(1, z_dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+
+
+def explicit_z(z: np.ndarray, z_dim: int) -> torch.Tensor:
+    """A caller's z, (z_dim,) or (1, z_dim) -> (1, z_dim) float32 on CPU."""
+    array = np.asarray(z, dtype=np.float32)
+    if array.size != z_dim or array.ndim > 2 or (array.ndim == 2 and array.shape[0] != 1):
+        raise InputError(f"z must have shape (1, {z_dim}) for this checkpoint, got {array.shape}")
+    if not np.isfinite(array).all():
+        raise InputError("z contains NaN or infinite values")
+    return torch.from_numpy(array.reshape(1, z_dim).copy())
+
+
+def modulation_bytes(generator: SPADEGenerator, latent_size: tuple[int, int]) -> int:
+    """Memory all (gamma, beta) of one label take (float32)."""
+    sizes = generator.block_sizes(latent_size)
+    total = 0
+    for name, _ in generator.plan:
+        h, w = sizes[name]
+        for norm in getattr(generator, name).norms().values():
+            total += 2 * norm.mlp_gamma.out_channels * h * w * 4
+    return total
+
+
+def array_digest(*arrays: np.ndarray | None, extra: object = None) -> str:
+    """A key for arrays' contents (dtype, shape and bytes) plus ``extra``."""
+    digest = hashlib.blake2b(repr(extra).encode(), digest_size=16)
+    for array in arrays:
+        if array is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+class LabelCache:
+    """What one label map determines: its semantics tensor and either the whole output (no VAE: the
+    render is a function of the label) or the SPADE modulations (VAE: only z changes between renders)."""
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.semantics: torch.Tensor | None = None
+        self.output: torch.Tensor | None = None
+        self.modulations: Modulations | None = None
+
+    def reset(self, key: str | None = None) -> None:
+        self.key, self.semantics, self.output, self.modulations = key, None, None, None
+
+
+class EncodingCache:
+    """(mu, logvar) per photo contents, least recently used first out."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: str, value: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
