@@ -45,7 +45,8 @@ def register_engines(register):
 
 def make_distribution(root: Path, dist: str, version: str, entry_points: dict[str, str], modules: dict[str, str]):
     """Write an installed-looking distribution (dist-info + modules) that importlib.metadata finds on sys.path."""
-    info = root / f"{dist}-{version}.dist-info"
+    # dist-info folders use underscores: importlib.metadata reads the name up to the first dash.
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
     lines = ["[regionpaint]"] + [f"{name} = {target}" for name, target in entry_points.items()]
