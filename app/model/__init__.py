@@ -1,6 +1,7 @@
 """The document model: label maps, label sets, styles, edits with undo, project files (no Qt, no torch)."""
 
 from .document import (
+    ENGINE_STYLE_SOURCES,
     Document,
     DocumentError,
     DocumentEvent,
@@ -49,6 +50,7 @@ from .project import ProjectError, get_builtin_label_set, open_project, save_pro
 
 __all__ = [
     "BUILTIN_LABEL_SETS",
+    "ENGINE_STYLE_SOURCES",
     "Box",
     "Document",
     "DocumentError",

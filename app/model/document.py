@@ -28,6 +28,10 @@ StyleMix = tuple[tuple[str, float], ...]
 #: How far the weights of a mix may sum from 1.
 WEIGHT_TOLERANCE = 1e-3
 
+#: Style "sources" an engine provides itself (SEAN's per-class mean codes and seeded random codes).
+#: Mixes may name them without a matching entry in ``style_sources``; engines without them ignore them.
+ENGINE_STYLE_SOURCES = ("@mean", "@random")
+
 
 class DocumentError(ValueError):
     """Base of every error the model reports to a person: one line naming the file and the problem."""
@@ -189,7 +193,8 @@ def check_style_mix(
 
     Raises :class:`StyleMixError` for unknown or repeated sources, negative or non-finite
     weights, or weights not summing to 1 within :data:`WEIGHT_TOLERANCE`. An empty mix (no
-    style: the engine's own) is allowed only with ``allow_empty``.
+    style: the engine's own) is allowed only with ``allow_empty``. The engine-provided names of
+    :data:`ENGINE_STYLE_SOURCES` are always known.
     """
     try:
         pairs = tuple((str(name), float(weight)) for name, weight in (mix or ()))
@@ -203,7 +208,7 @@ def check_style_mix(
     if len(set(names)) != len(names):
         raise StyleMixError(f"{where} names a style source twice: {names}")
     if known_sources is not None:
-        unknown = [name for name in names if name not in known_sources]
+        unknown = [name for name in names if name not in known_sources and name not in ENGINE_STYLE_SOURCES]
         if unknown:
             raise StyleMixError(f"{where} refers to unknown style source(s) {unknown}")
     weights = [weight for _, weight in pairs]

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from .document import (
+    ENGINE_STYLE_SOURCES,
     Document,
     DocumentError,
     EngineSettings,
@@ -394,6 +395,8 @@ def add_style_source(doc: Document, name: str, source: StyleSourceData) -> bool:
     """Add a style source under a new ``name`` (EditError when the name is taken or empty)."""
     if not isinstance(name, str) or not name.strip():
         raise EditError(f"style source name must be a non-empty string, got {name!r}")
+    if name.startswith("@"):
+        raise EditError(f"style source names starting with '@' are reserved for engine styles ({name!r})")
     if name in doc.style_sources:
         raise EditError(f"there already is a style source named {name!r}")
     if not isinstance(source, StyleSourceData):
@@ -470,7 +473,7 @@ def set_style_weight(
     The other sources of the mix are rescaled to fill the rest (see ``mix_with_weight``); a
     region without its own mix starts from the default one.
     """
-    if source not in doc.style_sources:
+    if source not in doc.style_sources and source not in ENGINE_STYLE_SOURCES:
         raise EditError(f"unknown style source {source!r}")
     if region is None:
         return _commit_fields(

@@ -1,0 +1,1 @@
+"""SEAN (ZPdesu/SEAN): semantic region-adaptive normalisation with per-region style codes."""

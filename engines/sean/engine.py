@@ -1,0 +1,464 @@
+"""The SEAN engine: region-wise style codes, mixes, crossover, mean/random styles and seeded noise.
+
+Import-light on purpose: listing engines reads the class attributes only; torch and the networks are
+imported inside :meth:`SeanEngine.load` and the render methods.
+
+Pipeline of :meth:`SeanEngine.generate` (official test path / run_UI "UI_mode"):
+
+1. The label goes through the official transform (NEAREST; ``request.size`` replaces it by one resize),
+   255 -> label_nc, one-hot (+ don't-care, + instance edges).
+2. Every style source used is encoded once by the Zencoder (photo BICUBIC, its label NEAREST, both by
+   the official transform; codes averaged per region at H/2 x W/2) and cached by content hash, so a
+   slider move re-encodes nothing. A source without a label is encoded under the render's label, as
+   the official test.py pairs a photo with the label it renders.
+3. Per class: the weighted mix of the sources' codes (:mod:`engines.sean.styles`); per crossover block:
+   one source's codes for every class.
+4. The generator runs with those codes in every ACE; noise, when on, is ``torch.randn`` from a CPU
+   generator seeded with ``request.seed`` right before the call (the official ``torch.manual_seed``),
+   drawn in the official order.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines.base import (
+    CROSSOVER,
+    MEAN_STYLE,
+    NOISE,
+    REGION_STYLES,
+    STYLE_INTERPOLATION,
+    CheckpointInfo,
+    Engine,
+    EngineError,
+    InputError,
+    RenderRequest,
+    RenderResult,
+    StyleMix,
+    StyleSource,
+)
+from engines.sean import preprocess, styles
+from engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
+from engines.sean.fingerprint import Fingerprints
+from engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
+
+log = logging.getLogger(__name__)
+
+CODE_CACHE_SIZE = 64
+
+
+class SeanEngine(Engine):
+    id = "sean"
+    display_name = "SEAN"
+    capabilities = frozenset({REGION_STYLES, STYLE_INTERPOLATION, CROSSOVER, MEAN_STYLE, NOISE})
+    label_sets = ("celebamask-hq", "cityscapes", "ade20k")
+    style_blocks = BLOCKS
+    # cuDNN's TF32 convolutions move a CUDA render by ~7e-4 from the fp32 official outputs (measured on
+    # an H100); faithfulness first, so renders switch them off unless this is set to True.
+    allow_tf32: bool = False
+
+    def __init__(self) -> None:
+        self._loaded = None  # engines.sean.loading.LoadedSean
+        self._device = "cpu"
+        self._codes: OrderedDict[str, RegionCodes] = OrderedDict()
+        self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
+        self._stats: StyleStatistics | None = None
+        self._random_ok = False  # '@random' needs a per-class std
+        self._lock = threading.RLock()
+        self._fingerprints = Fingerprints()
+
+    # ----------------------------------------------------------------------------------- loading
+    @classmethod
+    def recognizes(cls, info: CheckpointInfo) -> bool:
+        return info.declared_engine == cls.id or looks_like_sean(info.shapes)
+
+    def load(self, checkpoint: str | Path, device: str = "auto") -> None:
+        from engines.common.device import resolve_device
+        from engines.sean.loading import load_sean
+
+        target = resolve_device(device)
+        with self._lock:
+            self.release()  # free the previous network (and its GPU memory) before building the next
+            self._loaded, self._device = load_sean(checkpoint, target), str(target)
+
+    @property
+    def config(self) -> SeanConfig:
+        return self._require().config
+
+    def save(self, path: str | Path) -> Path:
+        """Write the loaded checkpoint as ``.safetensors`` + JSON sidecar (official keys, role ``G``).
+
+        The weights are re-read from the source file (the loaded network holds folded spectral-norm
+        weights, not ``weight_orig``), so the file must be unchanged since :meth:`load`.
+        """
+        from engines.common.checkpoint import save_safetensors
+        from engines.sean.config import guess_label_set
+        from engines.sean.loading import read_generator_state, stamp
+
+        loaded = self._require()
+        if stamp(loaded.files) != loaded.source_stamp:
+            raise EngineError(f"{path}: the source checkpoint changed since it was loaded; load it again")
+        state = read_generator_state(loaded.files)
+        return save_safetensors(path, {"G": state}, self.id, guess_label_set(loaded.config), loaded.config.options())
+
+    def release(self) -> None:
+        with self._lock:
+            self._loaded = None
+            self._codes.clear()
+            self._context = None
+            self._fingerprints.clear()
+            self._stats, self._random_ok = None, False  # mean codes belong to one checkpoint
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+
+    def _require(self):
+        if self._loaded is None:
+            raise EngineError("SEAN: no checkpoint loaded (call load() first)")
+        return self._loaded
+
+    def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
+        """(W, H) of the render; the official generator's size comes from its options, not the label."""
+        return self.config.output_size
+
+    # ----------------------------------------------------------------------------- style codes
+    def encode_style(self, source: StyleSource) -> RegionCodes:
+        """Zencoder region codes of ``source`` (numpy float32 (C, style_length) + present classes).
+
+        ``source.label`` is required here (it is the photo's own segmentation); photo and label go
+        through the checkpoint's official transform. Cached by content.
+        """
+        return self._encode(source, None, None)
+
+    def compute_style_statistics(self, sources: Sequence[StyleSource]) -> StyleStatistics:
+        """Per-class mean/std/count of the sources' codes (classes counted only where present)."""
+        encoded = [self._encode(s, None, None) for s in sources]
+        return styles.style_statistics(encoded, self._code_shape())
+
+    def compute_mean_codes(self, sources: Sequence[StyleSource]) -> np.ndarray:
+        """(C, style_length) float32 per-class mean codes, as the official calculate_mean_style_code.py."""
+        return self.compute_style_statistics(sources).mean
+
+    def set_mean_codes(self, mean: np.ndarray | StyleStatistics | None, std: np.ndarray | None = None) -> None:
+        """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them.
+
+        Accepts a :class:`StyleStatistics` (from :meth:`compute_style_statistics`) or arrays
+        (C, style_length); rows of an array mean that are all zero count as "no mean for this class".
+        """
+        if mean is None or isinstance(mean, StyleStatistics):
+            self._stats, self._random_ok = mean, mean is not None
+            return
+        shape = self._code_shape()
+        self._random_ok = std is not None
+        mean = np.asarray(mean, np.float32).reshape(shape)
+        std = np.zeros(shape, np.float32) if std is None else np.asarray(std, np.float32).reshape(shape)
+        count = (np.abs(mean).sum(axis=1) > 0).astype(np.int64)
+        self._stats = StyleStatistics(mean, std, count)
+
+    def _code_shape(self) -> tuple[int, int]:
+        config = self.config
+        return config.semantic_nc, config.style_length
+
+    def _encode(
+        self, source: StyleSource, fallback_label: np.ndarray | None, size: tuple[int, int] | None
+    ) -> RegionCodes:
+        """Codes of ``source`` (its label, else ``fallback_label``) at the official size or ``size`` (W, H).
+
+        A custom render size encodes the sources at that size too: what the official code does with a
+        checkpoint whose options produce that size (the Zencoder is fully convolutional).
+        """
+        loaded = self._require()
+        image = preprocess.as_rgb(source.image, f"style source {source.name!r}")
+        raw_label = source.label if source.label is not None else fallback_label
+        if raw_label is None:
+            raise InputError(f"style source {source.name!r} has no label map (SEAN needs its segmentation)")
+        label = preprocess.as_ids(raw_label, f"label of style source {source.name!r}")
+        (hi, wi), (hl, wl) = image.shape[:2], label.shape
+        if wi * hl != wl * hi:
+            raise InputError(
+                f"style source {source.name!r}: image {wi}x{hi} and its label {wl}x{hl} do not have the "
+                "same shape up to scale; the label must be the segmentation of that photo"
+            )
+        instance = source.instance if loaded.config.use_instance else None
+        key = self._fingerprints.key(source.image, raw_label, instance) + f"/{size}"
+        with self._lock:
+            if key in self._codes:
+                self._codes.move_to_end(key)
+                return self._codes[key]
+        codes = self._run_encoder(image, label, instance, size, source.name)
+        with self._lock:
+            self._codes[key] = codes
+            while len(self._codes) > CODE_CACHE_SIZE:
+                self._codes.popitem(last=False)
+        return codes
+
+    def _run_encoder(
+        self,
+        image: np.ndarray,
+        label: np.ndarray,
+        instance: np.ndarray | None,
+        size: tuple[int, int] | None,
+        name: str,
+    ) -> RegionCodes:
+        import torch
+
+        from engines.common.tensors import image_to_tensor
+
+        config = self.config
+        photo = preprocess.transform(image, config, size)
+        seg = self._segmap(label, instance, size, f"label of style source {name!r}", edges_optional=True)
+        with torch.inference_mode(), self._precision():
+            codes, present = self._require().generator.encode(image_to_tensor(np.array(photo)).to(self._device), seg)
+        present_ids = frozenset(int(j) for j in torch.nonzero(present[0]).flatten())
+        return RegionCodes(codes[0].float().cpu().numpy(), present_ids)
+
+    @contextmanager
+    def _precision(self) -> Iterator[None]:
+        """Full fp32 convolutions on CUDA for the duration of a render (restores the previous setting)."""
+        import torch
+
+        if self.allow_tf32 or not self._device.startswith("cuda"):
+            yield
+            return
+        previous = torch.backends.cudnn.allow_tf32
+        torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.allow_tf32 = previous
+
+    # ----------------------------------------------------------------------------------- labels
+    def _check_ids(self, ids: np.ndarray, what: str) -> None:
+        config = self.config
+        top = config.label_nc if config.contain_dontcare_label else config.label_nc - 1
+        values = np.unique(ids)
+        bad = [int(v) for v in values if v > top and not (config.contain_dontcare_label and v == 255)]
+        if bad:
+            shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+            raise InputError(
+                f"{what}: ids {shown} are outside 0..{config.label_nc - 1} of this SEAN checkpoint "
+                f"(label_nc {config.label_nc}{', 255 = dont-care' if config.contain_dontcare_label else ''})"
+            )
+
+    def _segmap(
+        self,
+        label: np.ndarray,
+        instance: np.ndarray | None,
+        size: tuple[int, int] | None,
+        what: str,
+        edges_optional: bool = False,
+    ):
+        """(1, semantic_nc, H, W) one-hot float (+ edge channel) on the device, official transform."""
+        import torch
+
+        from engines.common.tensors import ids_to_tensor, instance_edges, one_hot
+
+        config = self.config
+        ids = preprocess.as_ids(label, what)
+        self._check_ids(ids, what)
+        ids = preprocess.transform(ids, config, size).astype(np.int64)
+        ids[ids == 255] = config.label_nc  # official: 'unknown' (255) is label_nc
+        channels = config.label_nc + int(config.contain_dontcare_label)
+        seg = one_hot(ids_to_tensor(ids), channels)
+        if config.use_instance:
+            if instance is None and not edges_optional:
+                raise InputError(f"{what}: this SEAN checkpoint uses instance maps; give the instance map")
+            if instance is None:
+                edges = torch.zeros_like(seg[:, :1])
+            else:
+                instance = preprocess.as_ids(instance, f"instance map of {what}")
+                if instance.shape != label.shape:
+                    raise InputError(f"{what}: instance map {instance.shape} differs from the label {label.shape}")
+                edges = instance_edges(ids_to_tensor(preprocess.transform(instance, config, size)))
+            seg = torch.cat([seg, edges], dim=1)
+        return seg.to(self._device)
+
+    def _label_context(self, label: np.ndarray, instance: np.ndarray | None, size: tuple[int, int] | None):
+        from engines.sean.networks import LabelContext
+
+        key = self._fingerprints.key(label, instance) + f"/{size}"
+        with self._lock:
+            if self._context is not None and self._context[0] == key:
+                return self._context[1]
+        seg = self._segmap(label, instance, size, "label map")
+        context = LabelContext(seg, self.config.style_classes)
+        with self._lock:
+            self._context = (key, context)
+        return context
+
+    def _render_size(self, size: tuple[int, int] | None) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((W, H), (sw, sh)): the output size and the latent grid; InputError for sizes SEAN cannot make."""
+        config = self.config
+        if size is None:
+            return config.output_size, config.latent_size
+        factor = 2**config.num_up_layers
+        try:
+            w, h = (int(v) for v in size)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"size must be (width, height), got {size!r}") from exc
+        if w <= 0 or h <= 0 or w % factor or h % factor:
+            raise InputError(
+                f"SEAN ({config.num_upsampling_layers} upsampling) renders widths and heights that are "
+                f"positive multiples of {factor}; got {w}x{h}"
+            )
+        return (w, h), (w // factor, h // factor)
+
+    # ---------------------------------------------------------------------------------- renders
+    def generate(self, request: RenderRequest) -> RenderResult:
+        start = time.perf_counter()
+        with self._lock:
+            self._require()
+            seed = request.seed if request.seed is not None else secrets.randbits(32)
+            self._render_size(request.size)  # a bad size fails before any encoding
+            size = None if request.size is None else tuple(request.size)
+            plan = self._plan(request)
+            book = CodeBook(
+                {n: self._encode(request.styles[n], request.label, size) for n in plan["sources"]},
+                self._stats,
+                styles.random_codes(self._stats, seed) if plan["random"] else None,
+            )
+            shape = self._code_shape()
+            table = book.table(plan["region"], plan["default"], shape)
+            blocks = {b: book.table({}, ((name, 1.0),), shape) for b, name in plan["crossover"].items()}
+            result = self._render(request.label, request.instance, table, blocks, request.noise, seed, request.size)
+        present = set(result.info["present_classes"])
+        result.info.update(
+            sources=plan["sources"],
+            # Only classes in the rendered label matter; the others' codes are never used.
+            fallbacks={c: sorted(set(v)) for c, v in book.fallbacks.items() if c in present},
+            crossover=dict(plan["crossover"]),
+        )
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def render_codes(
+        self,
+        label: np.ndarray,
+        codes: Any,
+        *,
+        block_codes: Mapping[str, Any] | None = None,
+        instance: np.ndarray | None = None,
+        noise: bool = True,
+        seed: int | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> RenderResult:
+        """Render with per-region codes given directly (official "UI_mode": no Zencoder involved).
+
+        codes: (C, style_length) float32 (numpy or torch), one row per segmap channel, used by every
+        ACE; block_codes: {block name: (C, style_length)} replacing them in those blocks.
+        """
+        start = time.perf_counter()
+        with self._lock:
+            self._require()
+            seed = seed if seed is not None else secrets.randbits(32)
+            table = self._as_codes(codes, "codes")
+            blocks = {b: self._as_codes(c, f"codes of block {b!r}") for b, c in (block_codes or {}).items()}
+            unknown = sorted(set(blocks) - set(BLOCKS))
+            if unknown:
+                raise InputError(f"unknown SEAN blocks {unknown}; blocks are {list(BLOCKS)}")
+            result = self._render(label, instance, table, blocks, noise, seed, size)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _as_codes(self, codes: Any, what: str) -> np.ndarray:
+        if hasattr(codes, "detach"):
+            codes = codes.detach().cpu().numpy()
+        array = np.asarray(codes, dtype=np.float32)
+        shape = self._code_shape()
+        if array.size != shape[0] * shape[1]:
+            raise InputError(f"{what}: expected {shape[0]}x{shape[1]} style codes, got shape {array.shape}")
+        return array.reshape(shape)
+
+    def _render(
+        self,
+        label: np.ndarray,
+        instance: np.ndarray | None,
+        table: np.ndarray,
+        blocks: Mapping[str, np.ndarray],
+        noise: bool,
+        seed: int,
+        size: tuple[int, int] | None,
+    ) -> RenderResult:
+        import torch
+
+        from engines.common.tensors import tensor_to_image
+
+        out_size, latent = self._render_size(size)
+        context = self._label_context(label, instance, size)
+        device = self._device
+        base = torch.from_numpy(np.ascontiguousarray(table)).to(device)
+        per_block = {
+            b: torch.from_numpy(np.ascontiguousarray(blocks[b])).to(device) if b in blocks else base for b in BLOCKS
+        }
+        generator = None
+        if noise:
+            # The official run_UI calls torch.manual_seed(seed) right before the generator; a private
+            # CPU generator seeded the same way yields the same stream without touching global state.
+            generator = torch.Generator(device="cpu")
+            generator.manual_seed(int(seed))
+        with torch.inference_mode(), self._precision():
+            out = self._require().generator.render(context, per_block, generator, latent)
+        tensor = out.float().cpu()
+        present = context.at(tuple(context.seg.shape[-2:]))[2]
+        info = {"size": out_size, "seed": int(seed), "noise": bool(noise), "present_classes": present}
+        return RenderResult(image=tensor_to_image(tensor), tensor=tensor, info=info)
+
+    def _plan(self, request: RenderRequest) -> dict[str, Any]:
+        """Validate the request's styles: which sources to encode, the mix per class, crossover blocks."""
+        classes = self._code_shape()[0]
+        sources = dict(request.styles)
+        reserved = [n for n in sources if n in RESERVED]
+        if reserved:
+            raise InputError(f"style source names {reserved} are reserved (mean / random styles)")
+        region = {}
+        for c, mix in request.region_styles.items():
+            if not 0 <= int(c) < classes:
+                raise InputError(f"region_styles: class {c} is outside 0..{classes - 1}")
+            region[int(c)] = styles.check_mix(mix, f"region_styles[{c}]")
+        if request.default_style is not None:
+            default: StyleMix = styles.check_mix(request.default_style, "default_style")
+        elif sources:
+            default = ((next(iter(sources)), 1.0),)
+        elif self._stats is not None:
+            default = ((MEAN, 1.0),)
+        elif region:
+            default = ()  # classes without a mix get zero codes (the official value for absent codes)
+        else:
+            raise InputError("SEAN needs a style source (or mean codes set with set_mean_codes)")
+        crossover = {}
+        for block, name in request.crossover.items():
+            if block not in BLOCKS:
+                raise InputError(f"crossover: unknown block {block!r}; SEAN blocks are {list(BLOCKS)}")
+            crossover[block] = str(name)
+        used = styles.mix_names([*region.values(), default, *(((n, 1.0),) for n in crossover.values())])
+        self._check_names(used, sources)
+        return {
+            "sources": [n for n in used if n not in RESERVED],
+            "random": RANDOM in used,
+            "region": region,
+            "default": default,
+            "crossover": crossover,
+        }
+
+    def _check_names(self, used: Sequence[str], sources: Mapping[str, StyleSource]) -> None:
+        unknown = [n for n in used if n not in sources and n not in RESERVED]
+        if unknown:
+            raise InputError(f"style mixes name unknown sources {unknown}; known sources: {sorted(sources)}")
+        if (MEAN in used or RANDOM in used) and self._stats is None:
+            raise InputError("'@mean'/'@random' need mean codes: call set_mean_codes() first")
+        if RANDOM in used and not self._random_ok:
+            raise InputError("'@random' needs per-class std: set_mean_codes(stats) or set_mean_codes(mean, std)")

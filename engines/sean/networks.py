@@ -1,0 +1,327 @@
+"""The SEAN generator (ZPdesu/SEAN ``SPADEGenerator``) with the official state-dict layout.
+
+Structure (keys as in the official ``latest_net_G.pth``):
+
+* ``Zencoder.model.*``: the style encoder, a submodule of the generator.
+* ``fc``: 3x3 conv on the segmap nearest-resized to the latent grid (sh, sw).
+* blocks ``head_0, G_middle_0, G_middle_1, up_0, up_1, up_2, up_3`` (+ ``up_4`` for ``most``, built so the
+  keys load but never run, as in the official forward): SPADE-style residual blocks whose norms are ACEs.
+* ``conv_img``: 3x3 conv after leaky ReLU, then tanh.
+
+Inference differs from the official module only in bookkeeping: per-region style codes are passed in
+(the official "UI_mode"; the "test" path is the same with the Zencoder's codes), label-only results are
+cached in a :class:`LabelContext`, and the noise comes from an explicit ``torch.Generator`` drawn in the
+official order (ace_s, ace_0, ace_1 per block; blocks in forward order).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.spectral_norm import SpectralNorm
+
+from engines.base import InputError
+from engines.common.spade_layers import SPADE, resize_segmap
+from engines.sean.config import BLOCKS, SeanConfig
+
+log = logging.getLogger(__name__)
+
+# Cache the label-only SPADE branch of every ACE only while it stays below this size.
+MODULATION_CACHE_BYTES = 1 << 30
+
+StyleCodes = torch.Tensor | Mapping[str, torch.Tensor]
+
+
+class Zencoder(nn.Module):
+    """Style encoder: photo (B, 3, H, W) in [-1, 1] -> code map (B, style_length, H/2, W/2).
+
+    Official layout: pad+conv+IN+lrelu, two stride-2 convs, one stride-2 transposed conv, pad+conv+tanh
+    (Sequential indices 1, 4, 7, 10, 14 hold weights).
+    """
+
+    def __init__(self, style_length: int, ngf: int = 32, mid: int = 256) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(3, ngf, 3),
+            nn.InstanceNorm2d(ngf),
+            _lrelu(),
+        ]
+        for mult in (1, 2):
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1)]
+            layers += [nn.InstanceNorm2d(ngf * mult * 2), _lrelu()]
+        # The official InstanceNorm here is declared with ngf*2 features but normalises ngf*8 channels;
+        # with affine=False and no running stats the feature count has no effect, so declare the real one.
+        layers += [nn.ConvTranspose2d(ngf * 4, ngf * 8, 3, stride=2, padding=1, output_padding=1)]
+        layers += [nn.InstanceNorm2d(ngf * 8), _lrelu()]
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(mid, style_length, 3), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.model(image)
+
+    def region_codes(self, image: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-region mean codes of a photo under its segmap.
+
+        image: (B, 3, H, W) float in [-1, 1]; seg: (B, C, H, W) one-hot float.
+        Returns codes (B, C, style_length) (zeros for regions absent at H/2 x W/2) and present (B, C) bool.
+        """
+        code_map = self.model(image)
+        seg = resize_segmap(seg, code_map.shape[-2:])  # legacy nearest, as the official forward
+        b, c = seg.shape[:2]
+        length = code_map.shape[1]
+        codes = torch.zeros((b, c, length), dtype=code_map.dtype, device=code_map.device)
+        present = torch.zeros((b, c), dtype=torch.bool)
+        masks = seg.bool()
+        areas = masks.sum(dim=(2, 3)).cpu()
+        for i in range(b):
+            for j in range(c):
+                area = int(areas[i, j])
+                if area:
+                    # masked_select + reshape + mean: the official reduction, so codes match bit for bit.
+                    codes[i, j] = code_map[i].masked_select(masks[i, j]).reshape(length, area).mean(1)
+                    present[i, j] = True
+        return codes, present
+
+
+def _lrelu() -> nn.LeakyReLU:
+    return nn.LeakyReLU(0.2, False)
+
+
+class LabelContext:
+    """Everything in a render that depends only on the segmap, computed once per label.
+
+    seg: (1, C, H, W) one-hot float (+ instance edge channel). For every feature size it holds the
+    legacy-nearest segmap, an index map (last set channel + 1, 0 = none; the official per-class
+    ``masked_scatter`` loop lets later channels overwrite earlier ones) and the channels present; for
+    every ACE the SPADE (gamma, beta) when they fit in :data:`MODULATION_CACHE_BYTES`.
+    """
+
+    def __init__(self, seg: torch.Tensor, style_classes: int, cache_modulation: bool = True) -> None:
+        if seg.shape[0] != 1:
+            raise ValueError("SEAN renders one label map at a time (batch 1)")
+        self.seg = seg
+        self.style_classes = style_classes
+        self.cache_modulation = cache_modulation
+        self._sizes: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, list[int]]] = {}
+        self._modulation: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._modulation_bytes = 0
+
+    def at(self, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """(segmap (1, C, h, w), index map (h, w) int64, present channel ids) at feature ``size``."""
+        size = tuple(size)
+        if size not in self._sizes:
+            seg = resize_segmap(self.seg, size)
+            channels = torch.arange(1, seg.shape[1] + 1, device=seg.device, dtype=seg.dtype)
+            index = (seg[0] * channels[:, None, None]).amax(dim=0).long()
+            present = [int(j) for j in torch.nonzero(seg[0].flatten(1).amax(dim=1) > 0).flatten().cpu()]
+            self._sizes[size] = (seg, index, present)
+        return self._sizes[size]
+
+    def modulation(self, ace: ACE, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ACE's label-only SPADE (gamma, beta) at ``size``, cached while it fits the budget."""
+        key = id(ace)
+        if key in self._modulation:
+            return self._modulation[key]
+        gamma, beta = ace.Spade.modulation(self.at(size)[0], size)
+        nbytes = 2 * gamma.numel() * gamma.element_size()
+        if self.cache_modulation and self._modulation_bytes + nbytes <= MODULATION_CACHE_BYTES:
+            self._modulation[key] = (gamma, beta)
+            self._modulation_bytes += nbytes
+        return gamma, beta
+
+
+class ACE(nn.Module):
+    """Official ``ACE``: SPADE modulation blended with per-region style modulation.
+
+    ``out = BN(x + noise) * (1 + gamma) + beta`` with ``gamma = s(bg) * conv_gamma(middle) +
+    (1 - s(bg)) * gamma_spade`` (same for beta), ``middle`` = ``relu(fc_mu_j(code_j))`` broadcast over
+    region j. Without ``use_rgb`` (block ``up_3``) it is plain SPADE on the noisy input.
+    """
+
+    def __init__(self, norm_nc: int, config: SeanConfig, use_rgb: bool = True) -> None:
+        super().__init__()
+        k = config.spade_kernel
+        self.Spade = SPADE(f"spade{config.spade_norm}{k}x{k}", norm_nc, config.semantic_nc)
+        self.use_rgb = use_rgb
+        self.style_length = config.style_length
+        self.blending_gamma = nn.Parameter(torch.zeros(1))
+        self.blending_beta = nn.Parameter(torch.zeros(1))
+        self.noise_var = nn.Parameter(torch.zeros(norm_nc))
+        # Hard-coded 'spadesyncbatch3x3' in the official ACE whatever norm_G says; eval = running stats.
+        self.param_free_norm = nn.BatchNorm2d(norm_nc, affine=False)
+        if use_rgb:
+            for j in range(config.style_classes):
+                setattr(self, f"fc_mu{j}", nn.Linear(config.style_length, config.style_length))
+            self.conv_gamma = nn.Conv2d(config.style_length, norm_nc, 3, padding=1)
+            self.conv_beta = nn.Conv2d(config.style_length, norm_nc, 3, padding=1)
+
+    def draw_noise(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Official noise: CPU randn(B, W, H, 1) (W before H) * noise_var, transposed to (B, C, H, W)."""
+        b, _, h, w = x.shape
+        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32)
+        return (draw.to(x.device) * self.noise_var).transpose(1, 3)
+
+    def style_map(self, codes: torch.Tensor, index: torch.Tensor, present: list[int]) -> torch.Tensor:
+        """(1, style_length, h, w): relu(fc_mu_j(code_j)) on the pixels of region j, zeros elsewhere.
+
+        codes: (C, style_length), one row per segmap channel.
+        """
+        table = codes.new_zeros((codes.shape[0] + 1, self.style_length))
+        for j in present:
+            # 1-D input like the official call, so the matrix-vector product rounds the same way.
+            table[j + 1] = F.relu(getattr(self, f"fc_mu{j}")(codes[j]))
+        return table[index].permute(2, 0, 1).unsqueeze(0).contiguous()
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: LabelContext,
+        codes: torch.Tensor | None,
+        noise: torch.Generator | None,
+    ) -> torch.Tensor:
+        if noise is not None:
+            x = x + self.draw_noise(x, noise)
+        normalized = self.param_free_norm(x)
+        size = tuple(x.shape[-2:])
+        gamma_spade, beta_spade = context.modulation(self, size)
+        if not self.use_rgb:
+            return normalized * (1 + gamma_spade) + beta_spade
+        _, index, present = context.at(size)
+        missing = [j for j in present if j >= context.style_classes]
+        if missing:
+            raise InputError(
+                f"segmap channels {missing} have no per-class style layer: this SEAN checkpoint has "
+                f"fc_mu0..fc_mu{context.style_classes - 1} only (the official code fails here too)"
+            )
+        middle = self.style_map(codes, index, present)
+        gamma_alpha = torch.sigmoid(self.blending_gamma)
+        beta_alpha = torch.sigmoid(self.blending_beta)
+        gamma = gamma_alpha * self.conv_gamma(middle) + (1 - gamma_alpha) * gamma_spade
+        beta = beta_alpha * self.conv_beta(middle) + (1 - beta_alpha) * beta_spade
+        return normalized * (1 + gamma) + beta
+
+
+class SeanResnetBlock(nn.Module):
+    """Official SEAN ``SPADEResnetBlock``.
+
+    ``out = conv_s(ace_s(x)) + conv_1(lrelu(ace_1(conv_0(lrelu(ace_0(x))))))``; the shortcut is the
+    identity when fin == fout.
+    """
+
+    def __init__(self, fin: int, fout: int, config: SeanConfig, use_rgb: bool = True) -> None:
+        super().__init__()
+        self.learned_shortcut = fin != fout
+        fmiddle = min(fin, fout)
+        self.conv_0 = nn.Conv2d(fin, fmiddle, 3, padding=1)
+        self.conv_1 = nn.Conv2d(fmiddle, fout, 3, padding=1)
+        if self.learned_shortcut:
+            self.conv_s = nn.Conv2d(fin, fout, 1, bias=False)
+        if config.spectral:
+            self.conv_0 = nn.utils.spectral_norm(self.conv_0)
+            self.conv_1 = nn.utils.spectral_norm(self.conv_1)
+            if self.learned_shortcut:
+                self.conv_s = nn.utils.spectral_norm(self.conv_s)
+        self.ace_0 = ACE(fin, config, use_rgb)
+        self.ace_1 = ACE(fmiddle, config, use_rgb)
+        if self.learned_shortcut:
+            self.ace_s = ACE(fin, config, use_rgb)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: LabelContext,
+        codes: torch.Tensor | None,
+        noise: torch.Generator | None,
+    ) -> torch.Tensor:
+        # Order matters for the noise draws: shortcut ACE first, as the official forward.
+        x_s = self.conv_s(self.ace_s(x, context, codes, noise)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.ace_0(x, context, codes, noise), 2e-1))
+        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, context, codes, noise), 2e-1))
+        return x_s + dx
+
+
+class SeanGenerator(nn.Module):
+    """Official SEAN ``SPADEGenerator`` (style encoder inside)."""
+
+    def __init__(self, config: SeanConfig) -> None:
+        super().__init__()
+        self.config = config
+        nf = config.ngf
+        self.Zencoder = Zencoder(config.style_length, config.zencoder_ngf, config.zencoder_mid)
+        self.fc = nn.Conv2d(config.semantic_nc, 16 * nf, 3, padding=1)
+        self.head_0 = SeanResnetBlock(16 * nf, 16 * nf, config)
+        self.G_middle_0 = SeanResnetBlock(16 * nf, 16 * nf, config)
+        self.G_middle_1 = SeanResnetBlock(16 * nf, 16 * nf, config)
+        self.up_0 = SeanResnetBlock(16 * nf, 8 * nf, config)
+        self.up_1 = SeanResnetBlock(8 * nf, 4 * nf, config)
+        self.up_2 = SeanResnetBlock(4 * nf, 2 * nf, config)
+        self.up_3 = SeanResnetBlock(2 * nf, 1 * nf, config, use_rgb=False)
+        final_nc = nf
+        if config.num_upsampling_layers == "most":
+            # Built (its keys are in the checkpoint) but never called by the official forward.
+            self.up_4 = SeanResnetBlock(1 * nf, nf // 2, config)
+            final_nc = nf // 2
+        self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
+
+    def fold_spectral_norm(self) -> None:
+        """Replace each spectral-norm reparametrisation by its eval weight (W / sigma, no power step)."""
+        for module in self.modules():
+            for hook in list(module._forward_pre_hooks.values()):
+                if isinstance(hook, SpectralNorm):
+                    # remove_spectral_norm computes weight_orig / sigma without a power iteration:
+                    # exactly the eval-mode weight the official module uses on every call.
+                    nn.utils.remove_spectral_norm(module, hook.name)
+
+    def encode(self, image: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zencoder region codes: see :meth:`Zencoder.region_codes`."""
+        return self.Zencoder.region_codes(image, seg)
+
+    def render(
+        self,
+        context: LabelContext,
+        codes: StyleCodes,
+        noise: torch.Generator | None = None,
+        latent_size: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """Generator forward with externally supplied per-region codes (official "UI_mode").
+
+        codes: (C, style_length) used by every ACE, or {block name: (C, style_length)} covering every
+        styled block (crossover). noise: CPU generator for the ACE noise, None for no noise.
+        latent_size: (sw, sh) of the first feature map; default from the options.
+        Returns (1, 3, sh * 2**n, sw * 2**n) in [-1, 1].
+        """
+        if self.config.num_upsampling_layers == "most":
+            raise InputError(
+                "this SEAN checkpoint uses num_upsampling_layers 'most', which the official SEAN forward "
+                "cannot run (conv_img expects ngf/2 channels but up_4 is never called)"
+            )
+        sw, sh = latent_size or self.config.latent_size
+        per_block = codes if isinstance(codes, Mapping) else dict.fromkeys(BLOCKS, codes)
+        unstyled = [b for b in BLOCKS if getattr(self, b).ace_0.use_rgb and per_block.get(b) is None]
+        if unstyled:
+            raise ValueError(f"no style codes for blocks {unstyled}")
+        x = self.fc(resize_segmap(context.seg, (sh, sw)))
+        for name in BLOCKS:
+            if self._upsample_before(name):
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = getattr(self, name)(x, context, per_block.get(name), noise)
+        x = self.conv_img(F.leaky_relu(x, 2e-1))
+        return torch.tanh(x)
+
+    def _upsample_before(self, block: str) -> bool:
+        """Nearest x2 before every block but head_0; before G_middle_1 only for 'more' (and 'most')."""
+        if block == "head_0":
+            return False
+        if block == "G_middle_1":
+            return self.config.num_upsampling_layers in ("more", "most")
+        return True
+
+    def forward(self, seg: torch.Tensor, image: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
+        """The official test path: codes from the Zencoder on (image, seg), then :meth:`render`."""
+        codes, _ = self.encode(image, seg)
+        return self.render(LabelContext(seg, self.config.style_classes, cache_modulation=False), codes[0], noise)

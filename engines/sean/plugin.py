@@ -1,0 +1,10 @@
+"""Registers the SEAN engine with the plugin manager (the engine module stays torch-free)."""
+
+from plugins import hookimpl
+
+
+@hookimpl
+def register_engines(register):
+    from engines.sean.engine import SeanEngine
+
+    register(SeanEngine)
