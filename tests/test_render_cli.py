@@ -211,7 +211,7 @@ def test_style_label_not_matching_its_image_is_one_clear_line(tmp_path, capsys):
         "--out",
         str(tmp_path / "o.png"),
     )
-    assert "size" in line.lower() or "match" in line.lower()
+    assert "'A'" in line and "32x64" in line
 
 
 def test_checkpoint_that_is_not_a_checkpoint_is_one_clear_line(tmp_path, capsys):
