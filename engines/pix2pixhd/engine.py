@@ -9,7 +9,6 @@ k-means cluster file (seeded pick, overridable per instance or per class).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import time
@@ -37,26 +36,6 @@ from engines.pix2pixhd.architecture import is_pix2pixhd_keys
 log = logging.getLogger(__name__)
 
 _ENCODER_CACHE_SIZE = 4
-
-
-@contextlib.contextmanager
-def _exact_fp32(device, allow_tf32: bool):
-    """Run cuDNN convolutions in full fp32 unless ``allow_tf32``.
-
-    PyTorch lets cuDNN use TF32 for fp32 convolutions by default on Ampere and newer GPUs; on an H100
-    that moves this engine's output by ~2e-3 from the official fp32 result (3e-6 without it).
-    """
-    if device is None or device.type != "cuda" or allow_tf32:
-        yield
-        return
-    import torch
-
-    previous = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = previous
 
 
 def _id_map(array: Any, what: str) -> np.ndarray:
@@ -195,6 +174,7 @@ class Pix2PixHDEngine(Engine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
+        from engines.common.device import float32_math
         from engines.common.tensors import ids_to_tensor, instance_edges, one_hot
 
         start = time.perf_counter()
@@ -214,7 +194,7 @@ class Pix2PixHDEngine(Engine):
             )
 
         device = self._torch_device
-        with torch.inference_mode(), _exact_fp32(device, self.allow_tf32):
+        with torch.inference_mode(), float32_math(device, self.allow_tf32):
             parts = [one_hot(ids_to_tensor(net_label).to(device), layout.label_nc)]
             if layout.instance_edge:
                 parts.append(instance_edges(ids_to_tensor(net_inst).to(device)))
@@ -362,8 +342,10 @@ class Pix2PixHDEngine(Engine):
         """
         import torch
 
+        from engines.common.device import float32_math
+
         net_ids, photo = self._source_at_network_size(source)
-        with torch.inference_mode(), _exact_fp32(self._torch_device, self.allow_tf32):
+        with torch.inference_mode(), float32_math(self._torch_device, self.allow_tf32):
             feat = self._encode(source.name, photo, net_ids)[0].cpu().numpy()
         # Averaged features are constant per id: read each id's vector at its first pixel.
         unique, first = np.unique(net_ids.reshape(-1), return_index=True)
@@ -401,6 +383,7 @@ class Pix2PixHDEngine(Engine):
         """
         import torch
 
+        from engines.common.device import float32_math
         from engines.pix2pixhd.clusters import cluster_features, merge_rows, save_clusters
         from engines.pix2pixhd.features import instance_feature_rows
 
@@ -410,7 +393,7 @@ class Pix2PixHDEngine(Engine):
         parts = []
         for source in sources:
             net_ids, photo = self._source_at_network_size(source)
-            with torch.inference_mode(), _exact_fp32(self._torch_device, self.allow_tf32):
+            with torch.inference_mode(), float32_math(self._torch_device, self.allow_tf32):
                 feat = self._encode(source.name, photo, net_ids)[0].cpu().numpy()
             parts.append(instance_feature_rows(feat, net_ids, loaded.layout.label_nc))
         centres = cluster_features(merge_rows(parts), n_clusters=n_clusters, seed=seed)

@@ -25,8 +25,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,30 +215,16 @@ class SeanEngine(Engine):
     ) -> RegionCodes:
         import torch
 
+        from engines.common.device import float32_math
         from engines.common.tensors import image_to_tensor
 
         config = self.config
         photo = preprocess.transform(image, config, size)
         seg = self._segmap(label, instance, size, f"label of style source {name!r}", edges_optional=True)
-        with torch.inference_mode(), self._precision():
+        with torch.inference_mode(), float32_math(self._device, self.allow_tf32):
             codes, present = self._require().generator.encode(image_to_tensor(np.array(photo)).to(self._device), seg)
         present_ids = frozenset(int(j) for j in torch.nonzero(present[0]).flatten())
         return RegionCodes(codes[0].float().cpu().numpy(), present_ids)
-
-    @contextmanager
-    def _precision(self) -> Iterator[None]:
-        """Full fp32 convolutions on CUDA for the duration of a render (restores the previous setting)."""
-        import torch
-
-        if self.allow_tf32 or not self._device.startswith("cuda"):
-            yield
-            return
-        previous = torch.backends.cudnn.allow_tf32
-        torch.backends.cudnn.allow_tf32 = False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.allow_tf32 = previous
 
     # ----------------------------------------------------------------------------------- labels
     def _check_ids(self, ids: np.ndarray, what: str) -> None:
@@ -395,6 +380,7 @@ class SeanEngine(Engine):
     ) -> RenderResult:
         import torch
 
+        from engines.common.device import float32_math
         from engines.common.tensors import tensor_to_image
 
         out_size, latent = self._render_size(size)
@@ -410,7 +396,7 @@ class SeanEngine(Engine):
             # CPU generator seeded the same way yields the same stream without touching global state.
             generator = torch.Generator(device="cpu")
             generator.manual_seed(int(seed))
-        with torch.inference_mode(), self._precision():
+        with torch.inference_mode(), float32_math(self._device, self.allow_tf32):
             out = self._require().generator.render(context, per_block, generator, latent)
         tensor = out.float().cpu()
         present = context.at(tuple(context.seg.shape[-2:]))[2]

@@ -8,8 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from torch import nn
 
 from engines.base import InputError
 from engines.common.checkpoint import check_state_dict
+from engines.common.device import float32_math  # noqa: F401  (used as runtime.float32_math)
 from engines.common.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
 from engines.spade.config import EncoderConfig, SpadeConfig
 from engines.spade.networks import (
@@ -75,25 +75,6 @@ def build_encoder(config: EncoderConfig, state: Mapping[str, torch.Tensor], path
     with torch.device("meta"):
         net = ConvEncoder(config, spectral_hooks=False)
     return _load_into(net, state, path, "the SPADE VAE encoder")
-
-
-@contextmanager
-def float32_math(device: torch.device, allow_tf32: bool = False) -> Iterator[None]:
-    """On CUDA, run convs and matmuls in true float32 (no TF32) unless ``allow_tf32``.
-
-    cuDNN's default TF32 convolutions move a SPADE output by ~5e-4 from the official float32 result
-    (measured on an H100 with the spade_cityscapes reference); without TF32 it is within 1e-6.
-    """
-    if device.type != "cuda" or allow_tf32:
-        yield
-        return
-    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
-    saved = cudnn.allow_tf32, matmul.allow_tf32
-    cudnn.allow_tf32 = matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        cudnn.allow_tf32, matmul.allow_tf32 = saved
 
 
 def make_semantics(
