@@ -200,10 +200,9 @@ def _warn_opt_disagreements(opt: Mapping[str, str], arch: GeneratorArch, source:
             )
 
 
-def options_for_save(loaded: LoadedCheckpoint) -> dict[str, object]:
-    """Options written to a safetensors sidecar: the resolved architecture, inputs and preprocessing."""
-    arch, layout, pre = loaded.generator_arch, loaded.layout, loaded.preprocessing
-    options: dict[str, object] = {
+def architecture_options(arch: GeneratorArch, layout: InputLayout) -> dict[str, object]:
+    """The official option names and values that describe a generator and its input channels."""
+    return {
         "netG": arch.netG,
         "ngf": arch.ngf,
         "n_downsample_global": arch.n_downsample_global,
@@ -216,10 +215,14 @@ def options_for_save(loaded: LoadedCheckpoint) -> dict[str, object]:
         "instance_feat": bool(layout.feat_num) and layout.feature_ids == "instance",
         "label_feat": bool(layout.feat_num) and layout.feature_ids == "label",
         "feat_num": layout.feat_num or 3,
-        "resize_or_crop": pre.resize_or_crop,
-        "loadSize": pre.load_size,
-        "fineSize": pre.fine_size,
     }
+
+
+def options_for_save(loaded: LoadedCheckpoint) -> dict[str, object]:
+    """Options written to a safetensors sidecar: the resolved architecture, inputs and preprocessing."""
+    pre = loaded.preprocessing
+    options = architecture_options(loaded.generator_arch, loaded.layout)
+    options.update(resize_or_crop=pre.resize_or_crop, loadSize=pre.load_size, fineSize=pre.fine_size)
     if loaded.encoder_arch is not None:
         options.update(nef=loaded.encoder_arch.nef, n_downsample_E=loaded.encoder_arch.n_downsample_E)
     return options

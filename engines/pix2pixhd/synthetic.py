@@ -15,6 +15,7 @@ from torch import nn
 
 from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
 from engines.pix2pixhd.clusters import save_clusters
+from engines.pix2pixhd.loading import architecture_options
 from engines.pix2pixhd.networks import build_encoder, build_generator
 
 
@@ -77,27 +78,18 @@ def write_checkpoint(
         torch.save(states["E"], folder / "latest_net_E.pth")
     if clusters is not None:
         save_clusters(folder / "features_clustered_010.npy", clusters)
-    opt: dict[str, object] = {
-        "netG": arch.netG,
-        "ngf": arch.ngf,
-        "n_downsample_global": arch.n_downsample_global,
-        "n_blocks_global": arch.n_blocks_global,
-        "n_local_enhancers": max(arch.n_local_enhancers, 1),
-        "n_blocks_local": arch.n_blocks_local or 3,
-        "norm": arch.norm,
-        "label_nc": layout.label_nc,
-        "no_instance": not layout.instance_edge,
-        "instance_feat": bool(layout.feat_num) and layout.feature_ids == "instance",
-        "label_feat": bool(layout.feat_num) and layout.feature_ids == "label",
-        "feat_num": layout.feat_num or 3,
-        "nef": encoder.nef if encoder else 16,
-        "n_downsample_E": encoder.n_downsample_E if encoder else 4,
-        "resize_or_crop": "none",
-        "loadSize": 1024,
-        "fineSize": 512,
-        "gpu_ids": [],
-        "isTrain": True,
-    }
+    opt = architecture_options(arch, layout)
+    opt.update(
+        {
+            "nef": encoder.nef if encoder else 16,
+            "n_downsample_E": encoder.n_downsample_E if encoder else 4,
+            "resize_or_crop": "none",
+            "loadSize": 1024,
+            "fineSize": 512,
+            "gpu_ids": [],
+            "isTrain": True,
+        }
+    )
     opt.update(extra_opt or {})
     (folder / "opt.txt").write_text(format_pix2pixhd_opt(opt), encoding="utf-8")
     return states
