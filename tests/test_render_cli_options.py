@@ -1,0 +1,173 @@
+"""Every `regionpaint render` option does what it says, on tiny real checkpoints built at test time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from app.cli import main
+from engines.base import StyleSource
+from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
+from engines.pix2pixhd.synthetic import random_clusters, write_checkpoint
+from engines.spade.engine import SpadeEngine
+from tests.conftest import require_shared
+from tests.test_spade_reference import make_tiny_checkpoint
+
+LABEL_NC = 5
+
+
+def _save(tmp_path: Path, name: str, array: np.ndarray) -> str:
+    path = tmp_path / name
+    Image.fromarray(array).save(path)
+    return str(path)
+
+
+def _render(tmp_path: Path, *args: str) -> torch.Tensor:
+    out = tmp_path / "render.pt"
+    assert (
+        main(["render", *args, "--device", "cpu", "--out", str(tmp_path / "render.png"), "--save-tensor", str(out)])
+        == 0
+    )
+    return torch.load(out, weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def vae_checkpoint(tmp_path_factory) -> Path:
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("vae") / "spade_vae", label_nc=LABEL_NC, use_vae=True, seed=3)
+
+
+@pytest.fixture
+def vae_inputs(tmp_path):
+    rows, cols = np.indices((128, 256))
+    label = ((rows // 16 + cols // 32) % LABEL_NC).astype(np.uint8)
+    photo = np.random.RandomState(1).randint(0, 256, (150, 300, 3)).astype(np.uint8)
+    return _save(tmp_path, "label.png", label), _save(tmp_path, "photo.png", photo), photo
+
+
+def test_spade_vae_style_image_sets_z_to_the_encoder_mean(tmp_path, vae_checkpoint, vae_inputs):
+    label, photo_path, photo = vae_inputs
+    from_style = _render(tmp_path, "--checkpoint", str(vae_checkpoint), "--label", label, "--style", f"A={photo_path}")
+    engine = SpadeEngine()
+    engine.load(vae_checkpoint, "cpu")
+    mu = engine.encode_style(StyleSource("A", photo))["mu"]
+    z_file = tmp_path / "z.pt"
+    torch.save(torch.as_tensor(mu), z_file)
+    from_z = _render(tmp_path, "--checkpoint", str(vae_checkpoint), "--label", label, "--z", str(z_file))
+    assert torch.equal(from_style, from_z)
+
+
+def test_spade_vae_sample_is_seeded(tmp_path, vae_checkpoint, vae_inputs):
+    label, photo_path, _ = vae_inputs
+    args = ["--checkpoint", str(vae_checkpoint), "--label", label, "--style", f"A={photo_path}"]
+    mean = _render(tmp_path, *args)
+    first = _render(tmp_path, *args, "--sample", "--seed", "5")
+    again = _render(tmp_path, *args, "--sample", "--seed", "5")
+    other = _render(tmp_path, *args, "--sample", "--seed", "6")
+    assert torch.equal(first, again)
+    assert (first - mean).abs().max() > 1e-3 and (first - other).abs().max() > 1e-3
+
+
+def test_spade_vae_without_style_draws_z_from_the_seed(tmp_path, vae_checkpoint, vae_inputs):
+    label, _, _ = vae_inputs
+    seeded = _render(tmp_path, "--checkpoint", str(vae_checkpoint), "--label", label, "--seed", "11")
+    z_file = tmp_path / "z.pt"
+    torch.save(torch.randn(1, 256, generator=torch.Generator().manual_seed(11)), z_file)
+    explicit = _render(tmp_path, "--checkpoint", str(vae_checkpoint), "--label", label, "--z", str(z_file))
+    assert torch.equal(seeded, explicit)
+
+
+@pytest.fixture(scope="module")
+def feature_checkpoint(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("p2p") / "pix2pixhd_feat"
+    arch = GeneratorArch("global", LABEL_NC + 1 + 3, 4, 2, 1, 0, 0, "instance")
+    clusters = random_clusters([1, 2, 3], 3, n_clusters=6, seed=4)
+    write_checkpoint(
+        folder,
+        arch,
+        InputLayout(LABEL_NC, True, 3),
+        encoder=EncoderArch(3, 3, 4, 2, "instance"),
+        clusters=clusters,
+        seed=7,
+    )
+    return folder
+
+
+@pytest.fixture
+def street(tmp_path):
+    label = np.zeros((32, 48), np.uint8)
+    label[:16], label[16:, :24], label[16:, 24:] = 1, 2, 4
+    label[4:12, 4:20] = label[4:12, 28:40] = 3
+    instance = label.astype(np.uint16)
+    instance[4:12, 4:20], instance[4:12, 28:40] = 3001, 3002
+    photo = np.random.RandomState(0).randint(0, 256, (32, 48, 3)).astype(np.uint8)
+    return ["--label", _save(tmp_path, "l.png", label), "--instance", _save(tmp_path, "i.png", instance)], photo
+
+
+def test_pix2pixhd_cluster_picks_per_instance_and_per_class(tmp_path, feature_checkpoint, street):
+    inputs, _ = street
+    base = ["--checkpoint", str(feature_checkpoint), *inputs, "--size", "48x32", "--seed", "0"]
+    car_a = _render(tmp_path, *base, "--instance-cluster", "3001=0", "--instance-cluster", "3002=0")
+    car_b = _render(tmp_path, *base, "--instance-cluster", "3001=5", "--instance-cluster", "3002=0")
+    assert (car_a - car_b)[..., 4:12, 4:20].abs().max() > 1e-3  # the changed car changes
+    by_class = _render(tmp_path, *base, "--class-cluster", "3=0")
+    assert torch.equal(by_class, car_a)  # every instance of class 3 took cluster 0
+
+
+def test_pix2pixhd_style_photo_encodes_instance_features(tmp_path, feature_checkpoint, street):
+    inputs, photo = street
+    base = ["--checkpoint", str(feature_checkpoint), *inputs, "--size", "48x32", "--seed", "0"]
+    from_clusters = _render(tmp_path, *base)
+    from_photo = _render(tmp_path, *base, "--style", f"A={_save(tmp_path, 'p.png', photo)}")
+    assert (from_photo - from_clusters).abs().max() > 1e-3
+
+
+def test_size_renders_at_another_network_size(tmp_path):
+    case = require_shared("refs", "spade_cityscapes")
+    out = _render(
+        tmp_path,
+        "--checkpoint",
+        str(case / "checkpoints/spade_cityscapes"),
+        "--label",
+        str(case / "inputs/label_preprocessed.png"),
+        "--instance",
+        str(case / "inputs/instance_preprocessed.png"),
+        "--size",
+        "128x64",
+    )
+    assert out.shape == (1, 3, 64, 128)
+
+
+def test_safetensors_checkpoint_renders_like_the_official_folder(tmp_path, vae_checkpoint, vae_inputs):
+    label, photo_path, _ = vae_inputs
+    engine = SpadeEngine()
+    engine.load(vae_checkpoint, "cpu")
+    converted = engine.save(tmp_path / "converted.safetensors")
+    args = ["--label", label, "--style", f"A={photo_path}"]
+    assert torch.equal(
+        _render(tmp_path, "--checkpoint", str(vae_checkpoint), *args),
+        _render(tmp_path, "--checkpoint", str(converted), *args),
+    )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_unavailable_device_is_one_clear_line(tmp_path, vae_checkpoint, vae_inputs, capsys):
+    label, _, _ = vae_inputs
+    code = main(
+        [
+            "render",
+            "--checkpoint",
+            str(vae_checkpoint),
+            "--label",
+            label,
+            "--device",
+            "cuda",
+            "--out",
+            str(tmp_path / "o.png"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and len(err.splitlines()) == 1 and "CUDA" in err
