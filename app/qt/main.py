@@ -1,16 +1,25 @@
-"""Starting the editor: the QApplication, the main window, and ``--screenshot`` for docs and checks."""
+"""Starting the editor: the QApplication, the main window, crash recovery, and ``--screenshot``.
+
+``run_editor(open_path, screenshot)`` is the entry point of ``regionpaint gui``. With a screenshot
+path it opens the document, waits for its render (at most :data:`SCREENSHOT_RENDER_TIMEOUT_S`),
+saves a picture of the whole window and exits, without touching the person's settings or autosaves.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+SCREENSHOT_RENDER_TIMEOUT_S = 120
+SCREENSHOT_SETTLE_MS = 400  # lets layouts and the last repaint finish before grabbing
+SCREENSHOT_SIZE = (1440, 900)
+
 
 def run_editor(open_path: str | None = None, screenshot: str | None = None) -> int:
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.qt.main_window import MainWindow
@@ -18,17 +27,76 @@ def run_editor(open_path: str | None = None, screenshot: str | None = None) -> i
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("regionpaint")
     app.setOrganizationName("regionpaint")
+    if screenshot:
+        return _run_screenshot(app, open_path, Path(screenshot))
     window = MainWindow()
     window.show()
     if open_path:
         window.open_project(Path(open_path))
-    if screenshot:
-        # Let layouts settle before grabbing the window.
-        QTimer.singleShot(300, lambda: (_save_screenshot(window, Path(screenshot)), app.quit()))
-    return app.exec()
+    else:
+        window.offer_recovery()
+    status = app.exec()
+    _release_engines()
+    return status
+
+
+def _release_engines() -> None:
+    from app.qt.render_worker import release_engines
+
+    release_engines()
+
+
+def _run_screenshot(app, open_path: str | None, out: Path) -> int:
+    # Throw-away settings: a screenshot run must not change (or depend on) the person's window layout.
+    with tempfile.TemporaryDirectory(prefix="regionpaint-screenshot-") as scratch:
+        return _screenshot_in(app, open_path, out, Path(scratch))
+
+
+def _screenshot_in(app, open_path: str | None, out: Path, scratch: Path) -> int:
+    from PySide6.QtCore import QSettings, QTimer
+
+    from app.qt.main_window import MainWindow
+    from app.qt.settings import EditorSettings
+
+    settings = EditorSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings=settings, autosave=False, remember_window=False)
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    if open_path and not window.open_project(Path(open_path)):
+        log.error("could not open %s", open_path)
+    controller = window.render_controller
+    done = {"grabbed": False}
+
+    def grab() -> None:
+        if done["grabbed"]:
+            return
+        done["grabbed"] = True
+        outcome = controller.last_outcome
+        if outcome is None:
+            log.warning("screenshot %s: no render (none finished within %d s)", out, SCREENSHOT_RENDER_TIMEOUT_S)
+        elif not outcome.ok:
+            log.warning("screenshot %s: the render failed: %s", out, outcome.error)
+        else:
+            log.info("screenshot %s: rendered by %s in %.2f s", out, outcome.engine_id, outcome.seconds)
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: (_save_screenshot(window, out), window.close(), app.quit()))
+
+    doc = window.document
+    if doc is not None and doc.engine.checkpoint:
+        controller.idle.connect(grab)
+        controller.render_now()
+        QTimer.singleShot(SCREENSHOT_RENDER_TIMEOUT_S * 1000, grab)
+    else:
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, grab)
+    window.ask_unsaved = lambda *_: "discard"
+    status = app.exec()
+    window.shutdown()
+    _release_engines()
+    return status if out.is_file() else 1
 
 
 def _save_screenshot(window, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(path)):
         log.error("could not write screenshot %s", path)
+    else:
+        log.info("saved screenshot %s", path)

@@ -1,0 +1,182 @@
+"""File commands: new, open, save, export result and label maps, recent files.
+
+Failures (a corrupt project, a full disk) become a notice in the window, never a crash or a modal
+error box, and leave the open document as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QMenu
+
+from app.model.document import Document, DocumentError
+from app.model.project import PROJECT_SUFFIX, ProjectError, open_project, save_project
+from app.qt.dialogs import NewDocumentDialog
+
+if TYPE_CHECKING:
+    from app.qt.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+PROJECT_FILTER = f"regionpaint projects (*{PROJECT_SUFFIX})"
+RESULT_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg)"
+PNG_FILTER = "PNG image (*.png)"
+
+
+def label_sets() -> dict:
+    from plugins.manager import get_plugin_manager
+
+    return get_plugin_manager().label_sets()
+
+
+def label_set_for(doc: Document):
+    """The registered label set the document names (None when its plugin is missing)."""
+    return label_sets().get(doc.label_set_id)
+
+
+def write_image(array: np.ndarray, path: Path) -> None:
+    """PNG (lossless) or JPEG (quality 95) by suffix; an unknown suffix gets .png."""
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        path = path.with_suffix(".png")
+    image = Image.fromarray(array)
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        image.save(path, quality=95)
+    else:
+        image.save(path)
+
+
+class FileActions(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    @property
+    def state(self):
+        return self.window.state
+
+    # -- replacing the document ----------------------------------------------------------------
+    def may_replace_document(self) -> bool:
+        """Ask about unsaved changes; False when the person cancels (or saving fails)."""
+        if self.state.document is None or not self.state.dirty:
+            return True
+        answer = self.window.ask_unsaved(self.window, self.window.document_name())
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_document(self) -> None:
+        if not self.may_replace_document():
+            return
+        dialog = NewDocumentDialog(label_sets(), self.window)
+        if dialog.exec() and dialog.document is not None:
+            self.window.set_document(dialog.document, None)
+
+    def ask_open(self) -> None:
+        if not self.may_replace_document():
+            return
+        start = self.window.settings.last_folder("projects")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path), ask=False)
+
+    def open_project(self, path: Path, ask: bool = True) -> bool:
+        """Open a .rpaint file; a bad file shows a notice and leaves the window as it was."""
+        if ask and not self.may_replace_document():
+            return False
+        try:
+            doc = open_project(path, label_sets())
+        except (ProjectError, DocumentError) as exc:
+            log.warning("cannot open %s: %s", path, exc)
+            self.window.show_error(str(exc))
+            return False
+        self.window.set_document(doc, Path(path))
+        self.window.settings.add_recent_file(Path(path))
+        self.window.settings.set_last_folder("projects", Path(path))
+        self.window.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    # -- saving -------------------------------------------------------------------------------
+    def save(self) -> bool:
+        if self.state.project_path is None:
+            return self.save_as()
+        return self.save_to(self.state.project_path)
+
+    def save_as(self) -> bool:
+        start = str(self.state.project_path or Path(self.window.settings.last_folder("projects")) / "untitled.rpaint")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, PROJECT_FILTER)
+        if not path:
+            return False
+        path = Path(path)
+        return self.save_to(path if path.suffix == PROJECT_SUFFIX else path.with_suffix(PROJECT_SUFFIX))
+
+    def save_to(self, path: Path) -> bool:
+        doc = self.state.document
+        if doc is None:
+            return False
+        try:
+            save_project(doc, path)
+        except ProjectError as exc:
+            self.window.show_error(str(exc))
+            return False
+        self.state.project_path = Path(path)
+        self.state.set_dirty(False)
+        self.window.settings.add_recent_file(Path(path))
+        self.window.settings.set_last_folder("projects", Path(path))
+        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        self.window.update_title()
+        return True
+
+    # -- exports ------------------------------------------------------------------------------
+    def export_result(self, path: Path | None = None) -> bool:
+        doc = self.state.document
+        if doc is None or doc.last_render is None:
+            self.window.show_error("Nothing to export yet: render the document first.")
+            return False
+        path = path or self._ask_export_path("Export result", "result.png", RESULT_FILTER)
+        return path is not None and self._write(doc.last_render.image, path)
+
+    def export_labels(self, colour: bool, path: Path | None = None) -> bool:
+        """The label map as an index PNG (8-bit, or 16-bit for ids above 255) or in the label set's colours."""
+        doc = self.state.document
+        if doc is None:
+            return False
+        default = "labels_colour.png" if colour else "labels.png"
+        path = path or self._ask_export_path("Export label map", default, PNG_FILTER)
+        if path is None:
+            return False
+        array = self.state.label_set.to_color(doc.label) if colour else doc.label
+        return self._write(array, path.with_suffix(".png"))
+
+    def _ask_export_path(self, title: str, name: str, filters: str) -> Path | None:
+        start = Path(self.window.settings.last_folder("exports") or ".") / name
+        path, _ = QFileDialog.getSaveFileName(self.window, title, str(start), filters)
+        if not path:
+            return None
+        self.window.settings.set_last_folder("exports", Path(path))
+        return Path(path)
+
+    def _write(self, array: np.ndarray, path: Path) -> bool:
+        try:
+            write_image(array, path)
+        except (OSError, ValueError) as exc:
+            self.window.show_error(f"{path}: could not write ({exc})")
+            return False
+        self.window.statusBar().showMessage(f"Exported {path}", 5000)
+        return True
+
+    # -- recent files -------------------------------------------------------------------------
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        recent = self.window.settings.recent_files()
+        for path in recent:
+            action = menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        if not recent:
+            menu.addAction("(none)").setEnabled(False)

@@ -1,0 +1,124 @@
+"""What the editor remembers between sessions (QSettings) and where it keeps its files.
+
+``REGIONPAINT_DATA_DIR`` overrides the data folder (platformdirs' ``user_data_dir("regionpaint")``), so
+tests and screenshot runs never touch a person's models, autosaves or settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "regionpaint"
+DATA_DIR_ENV = "REGIONPAINT_DATA_DIR"
+MAX_RECENT_FILES = 10
+DEFAULT_AUTOSAVE_SECONDS = 60
+
+
+def data_dir() -> Path:
+    """The folder for models, autosaves and (with the env override) settings."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME))
+
+
+def models_dir(root: Path | None = None) -> Path:
+    """Checkpoints dropped here (one folder or file each) appear in the checkpoint picker."""
+    return (root or data_dir()) / "models"
+
+
+def autosave_dir(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "autosave"
+
+
+def default_qsettings() -> QSettings:
+    """The platform's settings store, or an ini file in the data folder when it is overridden."""
+    if os.environ.get(DATA_DIR_ENV):
+        return QSettings(str(data_dir() / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings(APP_NAME, APP_NAME)
+
+
+class EditorSettings:
+    """Typed access to the editor's QSettings (tests pass a QSettings on an ini file in a temp folder)."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else default_qsettings()
+
+    # -- plain values ------------------------------------------------------------------------
+    def value(self, key: str, default: Any, kind: type = str) -> Any:
+        raw = self.store.value(key, default)
+        if raw is None:
+            return default
+        try:
+            if kind is bool:
+                # ini files give strings back: "true"/"false".
+                return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+            return kind(raw)
+        except (TypeError, ValueError):
+            log.warning("setting %s has an unusable value %r; using %r", key, raw, default)
+            return default
+
+    def set_value(self, key: str, value: Any) -> None:
+        self.store.setValue(key, value)
+
+    def _list(self, key: str) -> list[str]:
+        raw = self.store.value(key, [])
+        if raw is None or raw == "":
+            return []
+        if isinstance(raw, str):
+            return [raw]
+        return [str(item) for item in raw]
+
+    # -- recent files ------------------------------------------------------------------------
+    def recent_files(self) -> list[Path]:
+        """Most recent first; files that no longer exist are skipped."""
+        return [Path(p) for p in self._list("files/recent") if Path(p).exists()]
+
+    def add_recent_file(self, path: Path) -> None:
+        path = Path(path).resolve()
+        others = [p for p in self._list("files/recent") if Path(p) != path]
+        self.store.setValue("files/recent", [str(path), *others][:MAX_RECENT_FILES])
+
+    def last_folder(self, purpose: str) -> str:
+        return self.value(f"files/last_folder/{purpose}", "")
+
+    def set_last_folder(self, purpose: str, path: Path) -> None:
+        folder = path if path.is_dir() else path.parent
+        self.store.setValue(f"files/last_folder/{purpose}", str(folder))
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def checkpoint_paths(self) -> list[Path]:
+        """Checkpoint folders or files added with "Add checkpoint folder…"."""
+        return [Path(p) for p in self._list("engine/checkpoints")]
+
+    def add_checkpoint_path(self, path: Path) -> None:
+        paths = [str(p) for p in self.checkpoint_paths() if Path(p) != Path(path)]
+        self.store.setValue("engine/checkpoints", [str(path), *paths])
+
+    # -- window ------------------------------------------------------------------------------
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.store.setValue("window/geometry", geometry)
+        self.store.setValue("window/state", state)
+
+    def window_geometry(self) -> QByteArray | None:
+        value = self.store.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def window_state(self) -> QByteArray | None:
+        value = self.store.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def autosave_seconds(self) -> int:
+        return max(5, self.value("autosave/seconds", DEFAULT_AUTOSAVE_SECONDS, int))
+
+    def sync(self) -> None:
+        self.store.sync()

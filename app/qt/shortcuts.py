@@ -1,0 +1,62 @@
+"""Every keyboard shortcut in one table: the window binds its actions from it and Help > Shortcuts shows it.
+
+Keys held down (peek, pan) and keys the canvas handles itself (Enter, Backspace, Esc) are listed too,
+with ``bound=False``, so the help is complete while the binding stays in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    action: str  # the id the main window binds to
+    keys: str  # QKeySequence text, "" for the platform's standard key of the action
+    description: str
+    group: str
+    bound: bool = True
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("new", "Ctrl+N", "New document from a photo and its segmentation", "File"),
+    Shortcut("open", "Ctrl+O", "Open a .rpaint project", "File"),
+    Shortcut("save", "Ctrl+S", "Save", "File"),
+    Shortcut("save_as", "Ctrl+Shift+S", "Save as", "File"),
+    Shortcut("export_result", "Ctrl+E", "Export the rendered result (PNG/JPEG)", "File"),
+    Shortcut("quit", "Ctrl+Q", "Quit", "File"),
+    Shortcut("undo", "Ctrl+Z", "Undo (label edits and style changes alike)", "Edit"),
+    Shortcut("redo", "Ctrl+Shift+Z", "Redo", "Edit"),
+    Shortcut("redo_alt", "Ctrl+Y", "Redo", "Edit"),
+    Shortcut("find_label", "Ctrl+F", "Search the label palette", "Edit"),
+    Shortcut("tool_brush", "B", "Brush", "Tools"),
+    Shortcut("tool_fill", "F", "Flood fill", "Tools"),
+    Shortcut("tool_polygon", "P", "Polygon fill", "Tools"),
+    Shortcut("tool_rectangle", "R", "Rectangle fill", "Tools"),
+    Shortcut("tool_eyedropper", "I", "Eyedropper (pick the label under the cursor)", "Tools"),
+    Shortcut("tool_relabel", "L", "Relabel a connected region", "Tools"),
+    Shortcut("brush_smaller", "[", "Smaller brush", "Tools"),
+    Shortcut("brush_larger", "]", "Larger brush", "Tools"),
+    Shortcut("brush_tip", "Shift+B", "Round / square brush", "Tools"),
+    Shortcut("labels", "1…9, 0", "Pick a quick label (most used first)", "Tools", bound=False),
+    Shortcut("polygon_keys", "Enter / Backspace", "Polygon: fill / remove the last corner", "Tools", bound=False),
+    Shortcut("cancel", "Esc", "Cancel the stroke or shape in progress", "Tools", bound=False),
+    Shortcut("view_labels", "Ctrl+1", "View: labels over the photo", "View"),
+    Shortcut("view_result", "Ctrl+2", "View: rendered result", "View"),
+    Shortcut("view_side_by_side", "Ctrl+3", "View: side by side", "View"),
+    Shortcut("outline", "O", "Label overlay: colours / outlines", "View"),
+    Shortcut("peek", "\\ (hold)", "Peek at the original photo", "View", bound=False),
+    Shortcut("zoom_in", "+", "Zoom in (also the mouse wheel)", "View"),
+    Shortcut("zoom_out", "-", "Zoom out", "View"),
+    Shortcut("fit", "Ctrl+0", "Fit to the window", "View"),
+    Shortcut("pan", "Space+drag, middle button", "Pan", "View", bound=False),
+    Shortcut("render", "Ctrl+R", "Render now", "Render"),
+    Shortcut("shortcuts", "F1", "This list", "Help"),
+)
+
+
+def keys_for(action: str) -> str:
+    for shortcut in SHORTCUTS:
+        if shortcut.action == action:
+            return shortcut.keys
+    raise KeyError(action)

@@ -1,0 +1,83 @@
+"""Autosave and crash recovery: saves while dirty, nothing left after a clean exit, recovery offered once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from app.model import edits, open_project
+from app.model.labelsets import CELEBAMASK_HQ
+from app.qt.autosave import AutosaveStore, pid_alive
+from app.qt.settings import autosave_dir
+from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited (a crashed editor, as far as the store can tell)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def crashed_session(folder, painted_label: int = 17):
+    """Leave the files a crashed editor leaves: its session file and an autosave of an edited document."""
+    store = AutosaveStore(folder, pid=dead_pid())
+    store.start_session()
+    doc = face_document()
+    edits.fill_rectangle(doc, CELEBAMASK_HQ, (0, 0), (9, 9), painted_label)
+    store.save(doc, None)
+    return store, doc
+
+
+def test_autosave_writes_while_dirty_and_a_clean_exit_removes_it(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, face_document(), autosave=True)
+    manager = window.autosave
+    store = manager.store
+    assert store.session_file.is_file() and not store.autosave_file.exists()
+    assert not manager.autosave_now(wait=True), "nothing to save while the document is unchanged"
+    edits.fill_rectangle(window.document, CELEBAMASK_HQ, (0, 0), (5, 5), 17)
+    assert manager.autosave_now(wait=True)
+    assert np.array_equal(open_project(store.autosave_file).label, window.document.label)
+    assert not manager.autosave_now(wait=True), "no second save without a new change"
+    assert json.loads(store.session_file.read_text())["saved"] is not None
+    window.close()
+    assert not store.autosave_file.exists() and not store.session_file.exists()
+
+
+def test_a_crashed_session_is_offered_and_recovered(qtbot, tmp_path):
+    folder = autosave_dir(tmp_path / "data")
+    crashed, crashed_doc = crashed_session(folder)
+    window = make_window(qtbot, tmp_path, autosave=True)
+    offers = []
+    window.ask_recover = lambda parent, path, saved_at: offers.append(path) or True
+    assert window.offer_recovery()
+    assert offers == [crashed.autosave_file]
+    assert np.array_equal(window.document.label, crashed_doc.label)
+    assert window.state.dirty, "recovered work is unsaved work"
+    assert not crashed.autosave_file.exists() and not crashed.session_file.exists()
+    assert not window.offer_recovery(), "offered once"
+
+
+def test_declining_recovery_deletes_the_autosave(qtbot, tmp_path):
+    folder = autosave_dir(tmp_path / "data")
+    crashed, _ = crashed_session(folder)
+    window = make_window(qtbot, tmp_path, autosave=True)
+    window.ask_recover = lambda *_: False
+    assert not window.offer_recovery()
+    assert window.document is None
+    assert not crashed.autosave_file.exists()
+
+
+def test_sessions_that_are_still_running_are_not_offered(tmp_path):
+    alive = AutosaveStore(tmp_path, pid=1)  # pid 1 always runs
+    alive.start_session()
+    alive.save(face_document(), None)
+    mine = AutosaveStore(tmp_path)
+    assert pid_alive(1) and mine.recoverable() == []
+    clean = AutosaveStore(tmp_path, pid=dead_pid())
+    clean.start_session()  # crashed before there was anything to save
+    assert mine.recoverable() == []
+    assert not clean.session_file.exists(), "stale session files are tidied away"
