@@ -1,9 +1,9 @@
-"""Make the editor screenshots in docs/ from the samples in ../shared (not shipped: their licence forbids it).
+"""Make the editor screenshots in docs/ from procedural demo documents and the reference checkpoints in ../shared.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshots.py
 
-Builds two documents in a temporary folder (a Cityscapes street rendered by the SPADE reference
-checkpoint; a CelebA-HQ face with two style sources rendered by the SEAN reference checkpoint), opens
+Builds two documents from the procedural generator (app.demo: a street scene rendered by the SPADE
+reference checkpoint; a face with two style sources rendered by the SEAN reference checkpoint), opens
 each in the editor, waits for the render, and saves a reduced screenshot (< 300 KB) next to this file.
 The reference checkpoints are tiny random-weight networks, so the renders look like textured noise.
 """
@@ -23,8 +23,8 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
-from app.model import StyleSourceData, edits, new_document, read_label_map, read_photo  # noqa: E402
-from app.model.document import resize_nearest  # noqa: E402
+from app.demo import make_face, make_street  # noqa: E402
+from app.model import Document, StyleSourceData, edits  # noqa: E402
 from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # noqa: E402
 
 log = logging.getLogger("make_screenshots")
@@ -37,31 +37,21 @@ HAIR = 13
 
 
 def street_document():
-    folder = SHARED / "fixtures" / "cityscapes"
-    stem = "aachen_000000_000019"
-    doc = new_document(
-        folder / "train_img" / f"{stem}_leftImg8bit.png",
-        folder / "train_label" / f"{stem}_gtFine_labelIds.png",
-        folder / "train_inst" / f"{stem}_gtFine_instanceIds.png",
-        CITYSCAPES,
-    )
+    street = make_street(seed=3, size=(1024, 512))
+    doc = Document(street.label, CITYSCAPES.id, photo=street.photo, instance=street.instance)
     checkpoint = SHARED / "refs" / "spade_cityscapes" / "checkpoints" / "spade_cityscapes"
     edits.set_engine_settings(doc, checkpoint=str(checkpoint), device="cpu")
     # A visible edit: a patch of grass painted over the road.
-    edits.fill_polygon(doc, CITYSCAPES, [(700, 900), (1300, 880), (1400, 1010), (600, 1020)], 22)
+    edits.fill_polygon(doc, CITYSCAPES, [(380, 440), (640, 430), (700, 505), (330, 510)], 22)
     return doc
 
 
 def face_document():
-    data = SHARED / "refs" / "sean_celebahq" / "datasets" / "CelebA-HQ" / "test"
-    doc = new_document(
-        data / "images_A" / "28083.jpg", data / "labels_A" / "28083.png", None, CELEBAMASK_HQ, resize=True
-    )
-    for name, folder, stem in (("A", "A", "28083"), ("B", "B", "28090")):
-        image = read_photo(data / f"images_{folder}" / f"{stem}.jpg")
-        label = read_label_map(data / f"labels_{folder}" / f"{stem}.png", CELEBAMASK_HQ)
-        label = resize_nearest(label, (image.shape[1], image.shape[0]))
-        edits.add_style_source(doc, name, StyleSourceData(image, label, None, f"{stem}.jpg"))
+    face = make_face(seed=4, size=512)
+    doc = Document(face.label, CELEBAMASK_HQ.id, photo=face.photo, instance=None)
+    for name, seed in (("A", 4), ("B", 9)):
+        source = make_face(seed=seed, size=512)
+        edits.add_style_source(doc, name, StyleSourceData(source.photo, source.label, None, f"face {seed}"))
     edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),))
     edits.assign_style(doc, CELEBAMASK_HQ, (("A", 0.3), ("B", 0.7)), [HAIR])
     edits.set_crossover(doc, "up_2", "B")
