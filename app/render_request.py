@@ -64,8 +64,20 @@ def request_from_document(
     settings = doc.engine
     if not settings.checkpoint:
         raise RenderRequestError("no checkpoint chosen; pick one in the Engine panel")
+    request = document_request(doc)
     options = dict(settings.options)
-    request = RenderRequest(
+    if capabilities is None and settings.engine_id:
+        capabilities = engine_capabilities(settings.engine_id)
+    if capabilities is not None:
+        request = fit_request_to_engine(request, options, capabilities)
+    return settings.engine_id, settings.checkpoint, settings.device, request
+
+
+def document_request(doc: Document) -> RenderRequest:
+    """The request exactly as the document says, before any engine-specific fitting (copies the maps)."""
+    options = dict(doc.engine.options)
+    settings = doc.engine
+    return RenderRequest(
         label=np.array(doc.label, copy=True),
         instance=None if doc.instance is None else np.array(doc.instance, copy=True),
         styles={name: _style_source(name, source) for name, source in doc.style_sources.items()},
@@ -78,11 +90,6 @@ def request_from_document(
         instance_clusters=_id_map(options.get(INSTANCE_CLUSTERS_OPTION), INSTANCE_CLUSTERS_OPTION),
         class_clusters=_id_map(options.get(CLASS_CLUSTERS_OPTION), CLASS_CLUSTERS_OPTION),
     )
-    if capabilities is None and settings.engine_id:
-        capabilities = engine_capabilities(settings.engine_id)
-    if capabilities is not None:
-        request = fit_request_to_engine(request, options, capabilities)
-    return settings.engine_id, settings.checkpoint, settings.device, request
 
 
 def fit_request_to_engine(

@@ -171,3 +171,52 @@ def test_unavailable_device_is_one_clear_line(tmp_path, vae_checkpoint, vae_inpu
     )
     err = capsys.readouterr().err.strip()
     assert code != 0 and len(err.splitlines()) == 1 and "CUDA" in err
+
+
+def _project_with_tiny_spade(tmp_path: Path, checkpoint: Path, label: np.ndarray) -> Path:
+    from app.model import Document, edits
+    from app.model.project import save_project
+
+    doc = Document(label, "cityscapes")
+    edits.set_engine_settings(doc, checkpoint=checkpoint.name, device="cpu", seed=4)  # relative to the project
+    project = checkpoint.parent / "scene.rpaint"
+    save_project(doc, project)
+    return project
+
+
+def test_render_project_takes_everything_from_the_file_and_flags_override(tmp_path, vae_checkpoint, vae_inputs):
+    label_path, photo_path, _ = vae_inputs
+    label = np.asarray(Image.open(label_path))
+    project = _project_with_tiny_spade(tmp_path, vae_checkpoint, label)
+    from_project = _render(tmp_path, "--project", str(project))
+    direct = _render(tmp_path, "--checkpoint", str(vae_checkpoint), "--label", label_path, "--seed", "4")
+    assert torch.equal(from_project, direct)  # the project's label, checkpoint and seed were used
+    reseeded = _render(tmp_path, "--project", str(project), "--seed", "9")
+    assert torch.equal(
+        reseeded, _render(tmp_path, "--checkpoint", str(vae_checkpoint), "--label", label_path, "--seed", "9")
+    )
+    styled = _render(tmp_path, "--project", str(project), "--style", f"A={photo_path}")
+    assert (styled - from_project).abs().max() > 1e-3
+
+
+def test_render_project_sean_reproduces_the_reference(tmp_path):
+    from app.model import Document, StyleSourceData, edits
+    from app.model.imports import read_label_map, read_photo
+    from app.model.labelsets import CELEBAMASK_HQ
+    from app.model.project import save_project
+
+    case = require_shared("refs", "sean_celebahq")
+    data = case / "datasets/CelebA-HQ/test"
+    label = read_label_map(data / "labels_A/28083.png", CELEBAMASK_HQ)
+    doc = Document(label, CELEBAMASK_HQ.id)
+    # The document keeps a style label at its photo's size: 2x nearest upscaling (pixel repetition) gives
+    # the same network-size map as the official resize of the 512 px original.
+    style_label = label.repeat(2, axis=0).repeat(2, axis=1)
+    edits.add_style_source(doc, "A", StyleSourceData(read_photo(data / "images_A/28083.jpg"), style_label))
+    edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),))
+    edits.set_engine_settings(doc, checkpoint=str(case / "checkpoints/sean_celebahq"), device="cpu", noise=False)
+    save_project(doc, tmp_path / "face.rpaint")
+    out = _render(tmp_path, "--project", str(tmp_path / "face.rpaint"))
+    assert (out - torch.load(case / "output_nonoise.pt", weights_only=True)).abs().max() < 1e-4
+    with_noise = _render(tmp_path, "--project", str(tmp_path / "face.rpaint"), "--seed", "0")
+    assert torch.equal(with_noise, out)  # the project says no noise; --seed alone does not switch it on

@@ -30,9 +30,14 @@ def register(cli) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, metavar="PATH", help="official folder, .pth or .safetensors")
+    parser.add_argument(
+        "--project",
+        metavar="FILE.rpaint",
+        help="take label, styles, engine and checkpoint from a project file; the other flags override it",
+    )
+    parser.add_argument("--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors")
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
-    parser.add_argument("--label", required=True, metavar="LABEL.png", help="label map (index or colour PNG)")
+    parser.add_argument("--label", metavar="LABEL.png", help="label map (index or colour PNG)")
     parser.add_argument("--instance", metavar="INST.png", help="instance map (8/16-bit PNG)")
     parser.add_argument("--label-set", metavar="ID", help="label set for class names and colour maps")
     parser.add_argument(
@@ -75,7 +80,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="pix2pixHD: feature cluster K for every instance of CLASS",
     )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
 
@@ -92,13 +97,10 @@ def _read_z(path: str) -> np.ndarray:
     return z.reshape(1, -1)
 
 
-def build_request(args: argparse.Namespace, engine_cls, label_set):
-    """Turn parsed flags into a RenderRequest (reads every input file; errors name the file)."""
-    from app.model.imports import read_instance_map, read_label_map, read_photo
-    from engines.base import INSTANCE_FEATURES, RenderRequest, StyleSource
+def _read_styles(args: argparse.Namespace, label_set, instance) -> dict:
+    from app.model.imports import read_label_map, read_photo
+    from engines.base import StyleSource
 
-    label = read_label_map(args.label, label_set)
-    instance = read_instance_map(args.instance) if args.instance else None
     styles: dict[str, StyleSource] = {}
     for raw in args.style:
         name, image_path, label_path = parse_style_arg(raw)
@@ -110,46 +112,99 @@ def build_request(args: argparse.Namespace, engine_cls, label_set):
             label=read_label_map(label_path, label_set) if label_path else None,
             instance=instance,
         )
+    return styles
+
+
+def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
+    """Turn parsed flags into a RenderRequest (reads every input file; errors name the file).
+
+    ``base`` is the request of a ``--project``: flags given on the command line override its fields,
+    style sources are added (or replace a source of the same name) and region styles are layered on top.
+    """
+    from app.model.imports import read_instance_map, read_label_map
+    from engines.base import INSTANCE_FEATURES, RenderRequest
+
+    base = base if base is not None else RenderRequest(label=None)
+    label = read_label_map(args.label, label_set) if args.label else base.label
+    if args.instance:
+        instance = read_instance_map(args.instance)
+    else:
+        instance = base.instance if not args.label else None  # a new label map comes with its own instances
+    styles = {**base.styles, **_read_styles(args, label_set, instance)}
     default_style, region_styles = parse_region_styles(args.region_style, label_set, list(styles))
+    default_style = default_style or base.default_style
     if default_style is None and styles:
         default_style = ((next(iter(styles)), 1.0),)
     request = RenderRequest(
         label=label,
         instance=instance,
         styles=styles,
-        region_styles=region_styles,
+        region_styles={**base.region_styles, **region_styles},
         default_style=default_style,
-        crossover=parse_crossover(args.crossover, engine_cls.style_blocks, list(styles)),
-        z=_read_z(args.z) if args.z else None,
-        sample=args.sample,
-        seed=args.seed,
-        noise=not args.no_noise,
-        size=parse_size(args.size) if args.size else None,
-        instance_clusters=parse_instance_clusters(args.instance_cluster),
-        class_clusters=parse_class_clusters(args.class_cluster, label_set),
+        crossover={**base.crossover, **parse_crossover(args.crossover, engine_cls.style_blocks, list(styles))},
+        z=_read_z(args.z) if args.z else base.z,
+        sample=args.sample or base.sample,
+        seed=args.seed if args.seed is not None else base.seed,
+        noise=base.noise and not args.no_noise,
+        size=parse_size(args.size) if args.size else base.size,
+        instance_clusters={**base.instance_clusters, **parse_instance_clusters(args.instance_cluster)},
+        class_clusters={**base.class_clusters, **parse_class_clusters(args.class_cluster, label_set)},
+        feature_source=base.feature_source,
     )
-    if INSTANCE_FEATURES in engine_cls.capabilities and styles:
+    if INSTANCE_FEATURES in engine_cls.capabilities and args.style and request.feature_source is None:
         request.feature_source = default_style[0][0]
     return request
 
 
+def _project_checkpoint(project: Path, checkpoint: str) -> str:
+    """A project's checkpoint path; a relative one is looked up beside the project file first."""
+    beside = project.parent / checkpoint
+    return str(beside) if not Path(checkpoint).is_absolute() and beside.exists() else checkpoint
+
+
+def _load_project(args: argparse.Namespace, manager):
+    """(document, engine id, checkpoint, device) of ``--project``."""
+    from app.model.project import open_project
+
+    project = Path(args.project)
+    doc = open_project(project, manager.label_sets())
+    settings = doc.engine
+    checkpoint = _project_checkpoint(project, settings.checkpoint) if settings.checkpoint else ""
+    return doc, settings.engine_id, checkpoint, settings.device
+
+
 def run(args: argparse.Namespace) -> int:
+    from app.render_request import document_request, fit_request_to_engine, prepare_engine_styles
     from engines.common.checkpoint import inspect_checkpoint
     from engines.common.options import opt_int
     from plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
-    info = inspect_checkpoint(args.checkpoint)
-    engine_cls = manager.engine_class(args.engine) if args.engine else manager.engine_for_checkpoint(info)
-    label_sets = manager.label_sets()
+    doc, engine_id, checkpoint, device = None, args.engine, args.checkpoint, args.device
+    if args.project:
+        doc, doc_engine, doc_checkpoint, doc_device = _load_project(args, manager)
+        engine_id, checkpoint = engine_id or doc_engine or None, checkpoint or doc_checkpoint
+        device = device or doc_device
+    if not checkpoint:
+        raise ValueError("render needs --checkpoint (or a --project that names one)")
+    if doc is None and not args.label:
+        raise ValueError("render needs --label (or a --project)")
+    info = inspect_checkpoint(checkpoint)
+    engine_cls = manager.engine_class(engine_id) if engine_id else manager.engine_for_checkpoint(info)
     if args.label_set:
         label_set = manager.label_set(args.label_set)
+    elif doc is not None:
+        label_set = manager.label_sets().get(doc.label_set_id)
     else:
-        label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), label_sets.values())
-    request = build_request(args, engine_cls, label_set)
+        label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
+    base = None
+    if doc is not None:
+        base = fit_request_to_engine(document_request(doc), doc.engine.options, engine_cls.capabilities)
+    request = build_request(args, engine_cls, label_set, base)
 
     engine = engine_cls()
-    engine.load(args.checkpoint, args.device)
+    engine.load(checkpoint, device or "auto")
+    prepare_engine_styles(engine, request)
     result = engine.generate(request)
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)
