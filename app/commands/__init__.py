@@ -5,8 +5,9 @@ from plugins import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    from app.commands import gui, listing, render
+    from app.commands import gui, listing, render, train
 
     listing.register(cli)
     render.register(cli)
     gui.register(cli)
+    train.register(cli)

@@ -94,7 +94,8 @@ class MultiscaleDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         for i in range(num_D):
-            self.add_module(f"discriminator_{i}", NLayerDiscriminator(input_nc, ndf, n_layers_D, norm_D, last_stride_one))
+            scale = NLayerDiscriminator(input_nc, ndf, n_layers_D, norm_D, last_stride_one)
+            self.add_module(f"discriminator_{i}", scale)
 
     def forward(self, x: torch.Tensor) -> list[ScaleOutputs]:
         results = []

@@ -70,9 +70,7 @@ def list_images(folder: Path, recursive: bool = False, suffix: str = "") -> list
     if not folder.is_dir():
         return []
     found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
-        p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and p.name.endswith(suffix)
-    )
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and p.name.endswith(suffix))
 
 
 def detect_layout(root: str | Path, phase: str = "train") -> str | None:
@@ -112,6 +110,8 @@ def scan_layout(
 ) -> LayoutScan:
     """Find the samples of ``layout`` under ``root`` (``custom`` may give the three folders instead)."""
     root_path = Path(root) if root else None
+    if root_path is not None and not root_path.is_dir():
+        raise LayoutError(f"{root_path}: dataset folder not found")
     if layout == "auto":
         if root_path is None:
             raise LayoutError("no dataset folder given")
@@ -171,6 +171,8 @@ def _need(root: Path | None, *parts: str) -> Path:
 def _custom_folders(
     root: Path | None, label_dir: str | Path | None, image_dir: str | Path | None, instance_dir: str | Path | None
 ) -> dict[str, Path]:
+    if root is not None and not root.is_dir():
+        raise LayoutError(f"{root}: dataset folder not found")
     folders: dict[str, Path] = {}
     for role, given in (("label", label_dir), ("image", image_dir), ("instance", instance_dir)):
         if given:

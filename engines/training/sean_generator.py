@@ -78,6 +78,15 @@ def block_forward(block: SeanResnetBlock, x: torch.Tensor, seg: torch.Tensor, co
     return x_s + dx
 
 
+def upsamples_before(block: str, num_upsampling_layers: str) -> bool:
+    """Nearest x2 before every block but head_0; before G_middle_1 only for 'more' (official forward)."""
+    if block == "head_0":
+        return False
+    if block == "G_middle_1":
+        return num_upsampling_layers in ("more", "most")
+    return True
+
+
 class TrainableSeanGenerator(SeanGenerator):
     """SEAN generator with the official batched training forward (keys identical to the engine's)."""
 
@@ -87,7 +96,7 @@ class TrainableSeanGenerator(SeanGenerator):
         sw, sh = self.config.latent_size
         x = self.fc(resize_segmap(seg, (sh, sw)))
         for name in BLOCKS:
-            if self._upsample_before(name):
+            if upsamples_before(name, self.config.num_upsampling_layers):
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
             x = block_forward(getattr(self, name), x, seg, codes)
         return torch.tanh(self.conv_img(F.leaky_relu(x, LEAKY)))

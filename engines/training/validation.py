@@ -1,5 +1,9 @@
 """Checking a dataset before training: pairs, unpaired files, label ids out of range, size mismatches.
 
+A size mismatch is a photo or instance map whose aspect ratio differs from its label map's (the two would be
+misaligned after resizing); the same picture at another resolution (CelebA-HQ: 1024 photos, 512 labels) is
+only counted in ``rescaled``.
+
 :func:`validate_dataset` is cheap enough for the training dialog to call on every edit of the folder field
 (``max_pixel_checks`` limits how many label maps are decoded); the trainer calls it on everything before the
 first step, so a bad file is reported up front with its name instead of crashing an epoch later.
@@ -9,7 +13,7 @@ Torch-free.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +48,8 @@ class DatasetReport:
     samples: list[Sample] = field(default_factory=list)
     unpaired: list[Issue] = field(default_factory=list)
     bad_ids: list[Issue] = field(default_factory=list)
-    size_mismatches: list[Issue] = field(default_factory=list)
+    size_mismatches: list[Issue] = field(default_factory=list)  # different aspect ratios: misaligned
+    rescaled: list[Issue] = field(default_factory=list)  # same aspect, other size: fine (both get resized)
     unreadable: list[Issue] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -91,6 +96,11 @@ class DatasetReport:
                 lines += [f"  {issue}" for issue in issues[:MAX_LISTED]]
                 if len(issues) > MAX_LISTED:
                     lines.append(f"  ... and {len(issues) - MAX_LISTED} more")
+        if self.rescaled:
+            lines.append(
+                f"{len(self.rescaled)} photo(s) differ in size from their label map (same aspect ratio; "
+                "the preprocessing resizes both)"
+            )
         lines += self.warnings
         return "\n".join(lines)
 
@@ -102,6 +112,7 @@ class DatasetReport:
             "unpaired": [str(i) for i in self.unpaired],
             "bad_ids": [str(i) for i in self.bad_ids],
             "size_mismatches": [str(i) for i in self.size_mismatches],
+            "rescaled": len(self.rescaled),
             "unreadable": [str(i) for i in self.unreadable],
             "errors": list(self.errors),
             "warnings": list(self.warnings),
@@ -221,9 +232,11 @@ def _check_sample(
     if label_mode not in INDEX_MODES:
         message = f"label map in mode {label_mode}: expected a single-channel index PNG (class id per pixel)"
         return [("unreadable", Issue(sample.label, message))], set(), False
-    if image_size != label_size:
+    if not _same_shape(image_size, label_size):
         issues.append(("size_mismatches", Issue(sample.image, f"photo {_wh(image_size)} vs label {_wh(label_size)}")))
-    if instance_size is not None and instance_size != label_size:
+    elif image_size != label_size:
+        issues.append(("rescaled", Issue(sample.image, f"photo {_wh(image_size)}, label {_wh(label_size)}")))
+    if instance_size is not None and not _same_shape(instance_size, label_size):
         message = f"instance map {_wh(instance_size)} vs label {_wh(label_size)}"
         issues.append(("size_mismatches", Issue(sample.instance, message)))
     ids: set[int] = set()
@@ -250,6 +263,12 @@ def _failing(sample: Sample) -> Path:
     return sample.label
 
 
+def _same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Equal aspect ratio (to a pixel): the preprocessing resizes both to the same size, e.g. CelebA-HQ's
+    1024 photos with 512 label maps."""
+    return abs(a[0] * b[1] - a[1] * b[0]) <= max(a[0], a[1], b[0], b[1])
+
+
 def _wh(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
 
@@ -262,8 +281,3 @@ def read_label(path: Path) -> np.ndarray:
     if array.ndim != 2:
         raise ValueError(f"expected a single-channel label map, got shape {array.shape}")
     return array
-
-
-def first_problems(report: DatasetReport, limit: int = 5) -> Iterable[str]:
-    for issue in report.problems[:limit]:
-        yield str(issue)

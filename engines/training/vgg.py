@@ -96,7 +96,8 @@ def load_vgg19(path: str | Path, device: torch.device | str = "cpu") -> VGG19Fea
         if key not in state:
             raise VGGWeightsError(f"{path}: missing key {key!r}; not torchvision's VGG19 layout")
         if tuple(state[key].shape) != tuple(tensor.shape):
-            raise VGGWeightsError(f"{path}: key {key!r} has shape {tuple(state[key].shape)}, expected {tuple(tensor.shape)}")
+            shape = tuple(state[key].shape)
+            raise VGGWeightsError(f"{path}: key {key!r} has shape {shape}, expected {tuple(tensor.shape)}")
         picked[key] = state[key].float()
     net.load_state_dict(picked)
     net.requires_grad_(False)

@@ -1,0 +1,98 @@
+"""Run the benchmarks and print one table per benchmark.
+
+    python -m bench                        # everything, on --device auto
+    python -m bench --only train_speed     # one benchmark
+    python -m bench --device cpu --json    # rows as JSON lines
+
+A benchmark is a module listed in :data:`BENCHMARKS`. It provides ``NAME``, ``DESCRIPTION``, an optional
+``add_arguments(group)`` and ``run(args) -> list[dict]`` (one dict per table row). Modules written as
+``run(device=..., repeats=...) -> (title, header, rows)`` are adapted (``bench.render_speed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+BENCHMARKS: list[str] = [
+    "bench.render_speed",
+    "bench.train_speed",
+]
+
+
+def benchmark_name(module: ModuleType) -> str:
+    return getattr(module, "NAME", module.__name__.rsplit(".", 1)[-1])
+
+
+def run_benchmark(module: ModuleType, args: argparse.Namespace) -> tuple[str, list[dict]]:
+    """(title, rows as dicts) of one benchmark, whichever of the two protocols it follows."""
+    if hasattr(module, "NAME"):
+        return f"{module.NAME}: {module.DESCRIPTION}", module.run(args)
+    accepted = inspect.signature(module.run).parameters
+    kwargs = {key: value for key, value in (("device", args.device), ("repeats", args.repeats)) if key in accepted}
+    if kwargs.get("device") == "auto":
+        from engines.common.device import resolve_device
+
+        kwargs["device"] = str(resolve_device("auto"))
+    title, header, rows = module.run(**kwargs)
+    return title, [dict(zip(header, row, strict=False)) for row in rows]
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """Rows of dicts as an aligned text table (columns in first-seen order)."""
+    if not rows:
+        return "(no rows)"
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(line[i]) for line in cells)) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    modules = [importlib.import_module(name) for name in BENCHMARKS]
+    parser = argparse.ArgumentParser(prog="python -m bench", description="regionpaint benchmarks")
+    parser.add_argument("--only", action="append", choices=[benchmark_name(m) for m in modules], help="run only these")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats where a benchmark takes them")
+    parser.add_argument("--json", action="store_true", help="print rows as JSON lines")
+    for module in modules:
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser.add_argument_group(benchmark_name(module)))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")
+    for module in modules:
+        name = benchmark_name(module)
+        if args.only and name not in args.only:
+            continue
+        title, rows = run_benchmark(module, args)
+        if args.json:
+            for row in rows:
+                print(json.dumps({"benchmark": name, **row}, default=str), flush=True)
+        else:
+            print(title)
+            print(format_table(rows))
+            print(flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

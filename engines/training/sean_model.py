@@ -1,0 +1,90 @@
+"""SEAN training (ZPdesu/SEAN ``Pix2PixModel``): SPADE's objectives with G(semantics, real photo).
+
+The style encoder lives inside G, so there is no E file and no KL term; everything else (hinge GAN, D feature
+matching, VGG, TTUR with betas 0 / 0.9) is SPADE's. The discriminator is the SPADE one SEAN forked (every
+middle conv stride 2, ``n_layers_D`` 3 by default).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engines.sean.config import SeanConfig
+from engines.training.discriminators import MultiscaleDiscriminator
+from engines.training.losses import feature_matching, gan_loss
+from engines.training.model_base import Batch, Losses, TrainingModel, split_predictions
+from engines.training.options import TrainOptions
+from engines.training.sean_generator import TrainableSeanGenerator
+from engines.training.weight_init import spade_init
+
+OFFICIAL_STYLE_CLASSES = 19  # fc_mu0..fc_mu18, hard-coded in the official ACE
+
+
+def sean_config(opt: TrainOptions) -> SeanConfig:
+    """The engine's config for these options. More than 19 segmap channels get one fc_mu each (the official
+    code has 19 and fails on such data)."""
+    norm_G = opt.norm_G
+    spade = norm_G.replace("spectral", "")
+    kind = spade[len("spade") : -3]
+    return SeanConfig(
+        ngf=opt.ngf,
+        label_nc=int(opt.label_nc or 0),
+        contain_dontcare_label=opt.contain_dontcare_label,
+        use_instance=not opt.no_instance,
+        style_length=opt.style_length,
+        style_classes=max(OFFICIAL_STYLE_CLASSES, opt.semantic_nc),
+        num_upsampling_layers=opt.num_upsampling_layers,
+        spectral="spectral" in norm_G,
+        spade_norm=kind,
+        spade_kernel=int(spade[-1]),
+        crop_size=opt.crop_size,
+        load_size=opt.load_size,
+        aspect_ratio=opt.aspect_ratio,
+        preprocess_mode=opt.preprocess_mode,
+    )
+
+
+def build_sean_networks(opt: TrainOptions) -> dict[str, nn.Module]:
+    nets: dict[str, nn.Module] = {"G": TrainableSeanGenerator(sean_config(opt))}
+    nets["D"] = MultiscaleDiscriminator(
+        opt.semantic_nc + 3, opt.ndf, opt.n_layers_D, opt.num_D, opt.norm_D, last_stride_one=False
+    )
+    for net in nets.values():
+        spade_init(net, opt.init_type, opt.init_variance)
+    return nets
+
+
+class SeanTrainingModel(TrainingModel):
+    engine = "sean"
+
+    def __init__(self, opt: TrainOptions, device: torch.device, vgg: nn.Module | None) -> None:
+        super().__init__(opt, device, vgg)
+        self.nets = {role: net.to(device) for role, net in build_sean_networks(opt).items()}
+
+    def discriminate(self, batch: Batch, fake: torch.Tensor):
+        fake_and_real = torch.cat(
+            [torch.cat([batch.semantics, fake], dim=1), torch.cat([batch.semantics, batch.image], dim=1)], dim=0
+        )
+        return split_predictions(self.nets["D"](fake_and_real))
+
+    def generator_losses(self, batch: Batch) -> tuple[Losses, torch.Tensor]:
+        opt = self.opt
+        fake = self.nets["G"](batch.semantics, batch.image)
+        pred_fake, pred_real = self.discriminate(batch, fake)
+        losses: Losses = {"GAN": gan_loss(pred_fake, True, opt.gan_mode, for_discriminator=False)}
+        if not opt.no_ganFeat_loss:
+            losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
+        if self.vgg_loss is not None and not opt.no_vgg_loss:
+            losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
+        return losses, fake
+
+    def discriminator_losses(self, batch: Batch, fake: torch.Tensor) -> Losses:
+        with torch.no_grad():
+            fake = self.nets["G"](batch.semantics, batch.image)
+        fake = fake.detach().requires_grad_()
+        pred_fake, pred_real = self.discriminate(batch, fake)
+        return {
+            "D_Fake": gan_loss(pred_fake, False, self.opt.gan_mode, for_discriminator=True),
+            "D_real": gan_loss(pred_real, True, self.opt.gan_mode, for_discriminator=True),
+        }

@@ -1,0 +1,80 @@
+"""The Qt-free job runner: a real ``regionpaint train --json`` subprocess, its events, stop and resume."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from app.jobs import JobState, TrainingJob, with_json, with_resume
+from engines.training.synthetic import write_dataset
+
+TIMEOUT = 120
+
+
+def wait_for(job: TrainingJob, condition, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.poll()
+        if condition():
+            return
+        if job.state.finished:
+            break
+        time.sleep(0.05)
+    job.kill()
+    raise AssertionError(f"job did not get there: state {job.state}, log {list(job.log_tail)[-5:]}")
+
+
+def tiny_argv(data, run, steps=1000):
+    argv = ["train", "--engine", "spade", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    argv += ["--steps", str(steps), "--crop-size", "32", "--batch-size", "2", "--ngf", "4", "--ndf", "4"]
+    return argv + ["--log-every", "1"]
+
+
+@pytest.fixture
+def env(tmp_path):
+    """No VGG weights (an empty hub cache) and one thread per job (two processes share two cores)."""
+    return {**os.environ, "TORCH_HOME": str(tmp_path / "torch_home"), "OMP_NUM_THREADS": "1"}
+
+
+def test_argv_helpers():
+    assert with_json(["train"]) == ["train", "--json"] and with_json(["train", "--json"]) == ["train", "--json"]
+    assert with_resume(["train", "--json"]) == ["train", "--json", "--resume"]
+
+
+def test_job_events_stop_and_resume_from_a_real_process(tmp_path, env):
+    data = write_dataset(tmp_path / "data", "flat", count=2, size=(32, 32), label_nc=4)
+    run = tmp_path / "run"
+    job = TrainingJob(tiny_argv(data, run), run, env=env).start()
+    wait_for(job, lambda: job.progress.step >= 2)
+    assert job.state is JobState.RUNNING and job.progress.engine == "spade"
+    assert job.progress.total_steps == 1000 and job.progress.losses and job.progress.latest_sample.is_file()
+    assert job.progress.warnings and "VGG" in job.progress.warnings[0]
+    job.stop()
+    assert job.wait(TIMEOUT) == 0
+    assert job.state is JobState.STOPPED
+    kinds = [e["event"] for e in job.events]
+    assert kinds[0] == "start" and kinds[-1] == "stopped"
+    stop_checkpoint = [e for e in job.events if e["event"] == "checkpoint"][-1]
+    assert stop_checkpoint["reason"] == "stop" and job.checkpoint == run
+    stopped_at = job.events[-1]["step"]
+
+    resumed = job.resume()
+    assert resumed.argv[-1] == "--resume"
+    resumed.start()
+    wait_for(resumed, lambda: resumed.progress.step > stopped_at)
+    start = resumed.events[0]
+    assert start["event"] == "start" and start["start_step"] == stopped_at and start["resumed"]
+    first_step = next(e for e in resumed.events if e["event"] == "step")
+    assert first_step["step"] == stopped_at + 1
+    resumed.stop()
+    assert resumed.wait(TIMEOUT) == 0 and resumed.state is JobState.STOPPED
+
+
+def test_a_failing_job_reports_its_error(tmp_path, env):
+    run = tmp_path / "run"
+    job = TrainingJob(tiny_argv(tmp_path / "missing", run), run, env=env).start()
+    assert job.wait(TIMEOUT) == 2
+    assert job.state is JobState.FAILED
+    assert "missing: dataset folder not found" in job.progress.error
