@@ -79,12 +79,13 @@ class EngineChoices(QWidget):
         self.checkpoint.activated.connect(self._on_checkpoint)
         self.device.activated.connect(self._on_device)
         self.device.lineEdit().editingFinished.connect(self._on_device)
-        state.documentReplaced.connect(self._rescan)
+        state.documentReplaced.connect(self.rescan)
         state.engineChanged.connect(self.refresh)
         state.capabilitiesChanged.connect(self._show_recognised)
         self.refresh()
 
-    def _rescan(self) -> None:
+    def rescan(self) -> None:
+        """Scan the models folder and the added checkpoint paths again."""
         self._filled_for = None
         self.refresh()
 
@@ -144,7 +145,7 @@ class EngineChoices(QWidget):
             data = self._ask_checkpoint(folder=data == ADD_FOLDER)
         if data:
             self.choose_checkpoint(Path(data))
-        self._rescan()  # lists what was added, or goes back to the document's choice after a cancel
+        self.rescan()  # lists what was added, or goes back to the document's choice after a cancel
 
     def choose_checkpoint(self, path: Path) -> None:
         if str(path) != self.state.document.engine.checkpoint:

@@ -31,6 +31,7 @@ from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
 from app.qt.file_actions import FileActions, label_set_for
 from app.qt.history_panel import HistoryPanel
+from app.qt.jobs_panel import JobsPanel
 from app.qt.notice import NoticeBar
 from app.qt.palette import QUICK_SLOTS, LabelPalette
 from app.qt.regions_panel import RegionsPanel
@@ -41,6 +42,7 @@ from app.qt.shortcuts import SHORTCUTS
 from app.qt.styles_panel import StylesPanel
 from app.qt.tool_bar import VIEW_TITLES, EditorToolBar
 from app.qt.tools import ToolController
+from app.qt.train_dialog import TrainDialog
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
         self.styles_panel = StylesPanel(self.state)
         self.engine_panel = EnginePanel(self.state, self.settings, models_dir(self.data_folder))
         self.history_panel = HistoryPanel(self.state)
+        self.jobs_panel = JobsPanel()
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_docks()
@@ -160,6 +163,7 @@ class MainWindow(QMainWindow):
         tabs = QTabWidget()
         tabs.addTab(self.engine_panel, "Engine")
         tabs.addTab(self.history_panel, "History")
+        tabs.addTab(self.jobs_panel, "Jobs")
         self.side_tabs = tabs
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         labels = self._dock("Labels", self.palette_panel, left)
@@ -211,6 +215,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         render_menu = bar.addMenu("&Render")
         render_menu.addAction(self.actions["render"])
+        train_menu = bar.addMenu("T&rain")
+        train_action = train_menu.addAction("New &training job…", self.new_training_job)
+        train_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        train_menu.addAction("Show &jobs", lambda: self.side_tabs.setCurrentWidget(self.jobs_panel))
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions["shortcuts"])
         help_menu.addAction("&About regionpaint", self._about)
@@ -247,6 +255,7 @@ class MainWindow(QMainWindow):
         controller.renderFailed.connect(self._show_render_error)
         self.engine_panel.renderRequested.connect(controller.render_now)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
+        self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document, path: Path | None = None, dirty: bool = False) -> bool:
@@ -307,6 +316,26 @@ class MainWindow(QMainWindow):
         return True
 
     # -- feedback ----------------------------------------------------------------------------
+    def new_training_job(self) -> None:
+        """Ask for a dataset and options, then run ``regionpaint train`` as a separate process."""
+        dialog = TrainDialog(self)
+        argv = dialog.get_command()
+        if argv is None:
+            return
+        self.jobs_panel.start_job(argv, dialog.run_folder())
+        self.side_tabs.setCurrentWidget(self.jobs_panel)
+
+    def use_trained_checkpoint(self, run_folder: str) -> None:
+        """ "Open in editor" of a finished job: list its folder and render the document with it."""
+        path = Path(run_folder)
+        self.settings.add_checkpoint_path(path)
+        if self.state.document is None:
+            self.statusBar().showMessage(f"{path.name} added to the checkpoints; open a document to render with it")
+            return
+        self.engine_panel.choices.choose_checkpoint(path)
+        self.engine_panel.choices.rescan()  # lists the new folder among the checkpoints
+        self.side_tabs.setCurrentWidget(self.engine_panel)
+
     def show_error(self, message: str) -> None:
         """Status bar plus a non-modal notice above the canvas; the editor stays usable."""
         log.info("notice: %s", message)
@@ -407,8 +436,9 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the render thread and autosave (a clean exit), remember the window."""
+        """Stop the render thread, training jobs (they save first) and autosave (a clean exit); remember the window."""
         self.render_controller.shutdown()
+        self.jobs_panel.stop_all()
         if self.autosave is not None:
             self.autosave.stop(clean=True)
             self.autosave = None
