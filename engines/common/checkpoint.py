@@ -123,13 +123,37 @@ def read_sidecar(path: Path) -> dict[str, Any]:
 
 
 def load_weights(files: Mapping[str, Path]) -> dict[str, dict[str, torch.Tensor]]:
-    """All state dicts of a checkpoint by role ("G", and "E" where present)."""
+    """All state dicts of a checkpoint by role ("G", and "E" where present), floating tensors as float32.
+
+    Compact checkpoints (the demo models) store float16; the networks always compute in float32, as
+    the official code does.
+    """
     if "safetensors" in files:
-        return load_safetensors(files["safetensors"])
-    weights = {"G": load_torch_file(files["G"])}
-    if "E" in files:
-        weights["E"] = load_torch_file(files["E"])
-    return weights
+        weights = load_safetensors(files["safetensors"])
+    else:
+        weights = {"G": load_torch_file(files["G"])}
+        if "E" in files:
+            weights["E"] = load_torch_file(files["E"])
+    return {role: {k: _as_float32(v) for k, v in state.items()} for role, state in weights.items()}
+
+
+def _as_float32(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.float() if tensor.is_floating_point() and tensor.dtype != torch.float32 else tensor
+
+
+def convert_safetensors_dtype(path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    """Rewrite a regionpaint ``.safetensors`` file with its floating tensors in ``dtype`` (sidecar unchanged)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    roles = load_safetensors(path)
+    flat = {
+        f"{role}.{k}": (v.to(dtype) if v.is_floating_point() else v).contiguous()
+        for role, state in roles.items()
+        for k, v in state.items()
+    }
+    _atomic_write(path, lambda tmp: save_file(flat, tmp))
+    return path
 
 
 def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
