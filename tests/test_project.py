@@ -18,6 +18,7 @@ from app.model import (
     LabelSet,
     ProjectError,
     StyleSourceData,
+    edits,
     open_project,
     save_project,
 )
@@ -282,3 +283,18 @@ def test_unsaveable_settings_and_folders_are_reported(tmp_path):
     assert not (tmp_path / "bad.rpaint").exists()
     with pytest.raises(ProjectError, match="missing_folder"):
         save_project(Document(np.zeros((2, 2), np.uint8), TINY.id), tmp_path / "missing_folder" / "x.rpaint")
+
+
+def test_relative_checkpoint_beside_the_project_is_resolved_on_open(tmp_path):
+    doc = Document(np.zeros((4, 6), np.uint8), "cityscapes")
+    edits.set_engine_settings(doc, checkpoint="models/demo.safetensors")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "demo.safetensors").write_bytes(b"x")
+    save_project(doc, tmp_path / "demo.rpaint")
+    opened = open_project(tmp_path / "demo.rpaint")
+    assert opened.engine.checkpoint == str((tmp_path / "models" / "demo.safetensors").resolve())
+    assert not opened.history.can_undo
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "demo.rpaint").rename(elsewhere / "demo.rpaint")
+    assert open_project(elsewhere / "demo.rpaint").engine.checkpoint == "models/demo.safetensors"

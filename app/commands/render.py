@@ -156,12 +156,6 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     return request
 
 
-def _project_checkpoint(project: Path, checkpoint: str) -> str:
-    """A project's checkpoint path; a relative one is looked up beside the project file first."""
-    beside = project.parent / checkpoint
-    return str(beside) if not Path(checkpoint).is_absolute() and beside.exists() else checkpoint
-
-
 def _load_project(args: argparse.Namespace, manager):
     """(document, engine id, checkpoint, device) of ``--project``."""
     from app.model.project import open_project
@@ -169,8 +163,7 @@ def _load_project(args: argparse.Namespace, manager):
     project = Path(args.project)
     doc = open_project(project, manager.label_sets())
     settings = doc.engine
-    checkpoint = _project_checkpoint(project, settings.checkpoint) if settings.checkpoint else ""
-    return doc, settings.engine_id, checkpoint, settings.device
+    return doc, settings.engine_id, settings.checkpoint, settings.device
 
 
 def run(args: argparse.Namespace) -> int:

@@ -476,5 +476,17 @@ def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = Non
         raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except _Problem as exc:
         raise ProjectError(f"{path}: {exc}") from exc
+    _resolve_checkpoint_beside(doc, path)
     log.info("opened %s", path)
     return doc
+
+
+def _resolve_checkpoint_beside(doc: Document, path: Path) -> None:
+    """A relative checkpoint path names a file beside the project (how the bundled demos travel).
+
+    It is made absolute when it exists there; otherwise it is left as it is (relative to the working
+    folder, as typed on a command line). Not an edit: the history is untouched.
+    """
+    checkpoint = doc.engine.checkpoint
+    if checkpoint and not Path(checkpoint).is_absolute() and (path.parent / checkpoint).exists():
+        doc.replace_fields(engine=doc.engine.replaced(checkpoint=str((path.parent / checkpoint).resolve())))

@@ -1,0 +1,301 @@
+"""Rebuild the bundled demo: procedural datasets -> ``regionpaint train`` on CPU -> compact models + documents.
+
+    python -m app.demo.build --work /tmp/regionpaint-demo            # everything (hours on 2 CPU cores)
+    python -m app.demo.build --work DIR --export-only                # models + documents from finished runs
+
+Each model is trained by the project's own ``regionpaint train`` (the commands are in :data:`MODELS`),
+exported as a float16 ``.safetensors`` file with its JSON sidecar under ``assets/demo/models``, and the
+demo documents (``assets/demo/*.rpaint``) name those files relative to themselves. ``MANIFEST.json``
+records the commands, the steps reached and the final losses, so anyone can check how a model was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_DIR = REPO / "assets" / "demo"
+MODELS_DIR = DEMO_DIR / "models"
+FACE_SIZE, STREET_SIZE = 256, (512, 256)  # document sizes; the networks run at 128 and 256x128
+HAIR = 13
+
+
+@dataclass(frozen=True)
+class Dataset:
+    kind: str
+    count: int
+    size: int
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Model:
+    engine: str
+    dataset: str
+    steps: int
+    train_args: tuple[str, ...]
+
+
+DATASETS = {
+    "faces": Dataset("faces", count=400, size=128),
+    "streets": Dataset("streets", count=300, size=256),
+}
+
+_COMMON = ("--save-every", "100", "--sample-every", "200", "--log-every", "10")
+MODELS = {
+    "sean_faces": Model(
+        "sean",
+        "faces",
+        2000,
+        (
+            "--batch-size",
+            "4",
+            "--crop-size",
+            "128",
+            "--load_size",
+            "128",
+            "--ngf",
+            "4",
+            "--ndf",
+            "16",
+            "--style_length",
+            "32",
+            "--label_nc",
+            "19",
+            "--no_instance",
+            *_COMMON,
+        ),
+    ),
+    "spade_streets": Model(
+        "spade",
+        "streets",
+        2000,
+        (
+            "--batch-size",
+            "2",
+            "--crop-size",
+            "256",
+            "--load_size",
+            "256",
+            "--preprocess_mode",
+            "fixed",
+            "--aspect_ratio",
+            "2",
+            "--num_upsampling_layers",
+            "normal",
+            "--ngf",
+            "4",
+            "--ndf",
+            "16",
+            "--label_nc",
+            "35",
+            *_COMMON,
+        ),
+    ),
+    "pix2pixhd_streets": Model(
+        "pix2pixhd",
+        "streets",
+        3000,
+        (
+            "--batch-size",
+            "2",
+            "--crop-size",
+            "256",
+            "--load_size",
+            "256",
+            "--preprocess_mode",
+            "scale_width",
+            "--netG",
+            "global",
+            "--ngf",
+            "8",
+            "--n_downsample_global",
+            "3",
+            "--n_blocks_global",
+            "4",
+            "--instance_feat",
+            "--nef",
+            "8",
+            "--n_downsample_E",
+            "3",
+            "--ndf",
+            "16",
+            "--label_nc",
+            "35",
+            *_COMMON,
+        ),
+    ),
+}
+
+
+def train_command(name: str, work: Path, steps: int | None = None) -> list[str]:
+    """The ``regionpaint train`` argv that makes model ``name`` (with ``--resume`` once its run folder exists)."""
+    model = MODELS[name]
+    run_dir = work / name
+    argv = [
+        "train",
+        "--engine",
+        model.engine,
+        "--data",
+        str(work / f"{model.dataset}_data"),
+        "--out",
+        str(run_dir),
+        "--steps",
+        str(steps or model.steps),
+        *model.train_args,
+        "--json",
+    ]
+    return [*argv, "--resume"] if (run_dir / "latest_net_G.pth").is_file() else argv
+
+
+def make_datasets(work: Path) -> None:
+    from app.demo.dataset import write_dataset
+
+    for key, spec in DATASETS.items():
+        folder = work / f"{key}_data"
+        if not (folder / "demo_dataset.json").is_file():
+            write_dataset(spec.kind, folder, spec.count, spec.size, spec.seed)
+
+
+def train(name: str, work: Path, steps: int | None = None) -> None:
+    """Run ``regionpaint train`` for one model in a subprocess (one thread: CPU runs share the machine)."""
+    argv = [sys.executable, "-m", "app.cli", *train_command(name, work, steps)]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    with open(work / f"{name}.log", "a", encoding="utf-8") as out:
+        subprocess.run(argv, check=True, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+
+
+def final_losses(run_dir: Path, last: int = 20) -> dict[str, float]:
+    """Mean of each loss over the last ``last`` logged steps of a run's ``loss_log.jsonl``."""
+    rows = [json.loads(line) for line in (run_dir / "loss_log.jsonl").read_text().splitlines() if line.strip()]
+    rows = [row["losses"] for row in rows if "losses" in row][-last:]
+    return {key: round(float(np.mean([r[key] for r in rows if key in r])), 4) for key in rows[-1]} if rows else {}
+
+
+def export_model(name: str, work: Path) -> Path:
+    """Load a finished run with its engine and write ``models/<name>.safetensors`` in float16."""
+    import torch
+
+    from engines.common.checkpoint import convert_safetensors_dtype
+    from plugins.manager import get_plugin_manager
+
+    engine = get_plugin_manager().engine_class(MODELS[name].engine)()
+    engine.load(work / name, "cpu")
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    path = engine.save(MODELS_DIR / f"{name}.safetensors")
+    return convert_safetensors_dtype(path, torch.float16)
+
+
+def _face_with_hair(family: int, dark: bool):
+    """The first held-out face (seed family ``family``) with plenty of dark (or light) hair."""
+    from app.demo import make_face
+
+    for index in range(200):
+        face = make_face(seed=[family, index], size=FACE_SIZE)
+        share, brightness = (face.label == HAIR).mean(), sum(face.style.hair_rgb)
+        if share > 0.15 and ((brightness < 200) if dark else (brightness > 450)):
+            return face
+    raise RuntimeError("no suitable demo face found")
+
+
+def face_document():
+    from app.model import Document, StyleSourceData, edits
+    from app.model.labelsets import CELEBAMASK_HQ
+
+    face, source_a, source_b = _face_with_hair(1, dark=True), _face_with_hair(2, dark=True), _face_with_hair(3, False)
+    doc = Document(face.label, CELEBAMASK_HQ.id, photo=face.photo)
+    for name, source in (("A", source_a), ("B", source_b)):
+        edits.add_style_source(doc, name, StyleSourceData(source.photo, source.label, None, f"face {name}"))
+    edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),))
+    edits.set_engine_settings(doc, engine_id="sean", checkpoint="models/sean_faces.safetensors", seed=0)
+    doc.history.clear()
+    return doc
+
+
+def street_document(engine_id: str, checkpoint: str):
+    from app.demo import make_street
+    from app.model import Document, edits
+    from app.model.labelsets import CITYSCAPES
+
+    street = make_street(seed=[1, 0], size=STREET_SIZE)
+    doc = Document(street.label, CITYSCAPES.id, photo=street.photo, instance=street.instance)
+    edits.set_engine_settings(doc, engine_id=engine_id, checkpoint=checkpoint, seed=0)
+    doc.history.clear()
+    return doc
+
+
+def write_documents() -> list[Path]:
+    from app.model.project import save_project
+
+    documents = {
+        "faces.rpaint": face_document(),
+        "streets.rpaint": street_document("spade", "models/spade_streets.safetensors"),
+        "streets_pix2pixhd.rpaint": street_document("pix2pixhd", "models/pix2pixhd_streets.safetensors"),
+    }
+    for name, doc in documents.items():
+        save_project(doc, DEMO_DIR / name)
+    return [DEMO_DIR / name for name in documents]
+
+
+def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
+    manifest = {"how": "python -m app.demo.build (see its docstring)", "datasets": {}, "models": {}}
+    for key, spec in DATASETS.items():
+        manifest["datasets"][key] = {"kind": spec.kind, "count": spec.count, "size": spec.size, "seed": spec.seed}
+    for name, model in MODELS.items():
+        run_dir, path = work / name, MODELS_DIR / f"{name}.safetensors"
+        steps = int((run_dir / "iter.txt").read_text().split(",")[-1]) if (run_dir / "iter.txt").is_file() else None
+        manifest["models"][name] = {
+            "engine": model.engine,
+            "command": ["regionpaint", *train_command(name, Path("WORK"))],
+            "steps_reached": steps,
+            "final_losses": final_losses(run_dir) if (run_dir / "loss_log.jsonl").is_file() else {},
+            "train_seconds": seconds.get(name),
+            "file": f"models/{name}.safetensors",
+            "bytes": path.stat().st_size if path.is_file() else None,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None,
+        }
+    out = DEMO_DIR / "MANIFEST.json"
+    out.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.demo.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True, help="datasets and training runs go here")
+    parser.add_argument("--only", choices=sorted(MODELS), action="append", help="train only these models")
+    parser.add_argument("--steps", type=int, help="override every model's step count")
+    parser.add_argument("--export-only", action="store_true", help="skip training: export finished runs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args.work.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    if not args.export_only:
+        make_datasets(args.work)
+        for name in args.only or list(MODELS):
+            start = time.monotonic()
+            train(name, args.work, args.steps)
+            seconds[name] = round(time.monotonic() - start, 1)
+    for name in MODELS:
+        if (args.work / name / "latest_net_G.pth").is_file():
+            log.info("exported %s", export_model(name, args.work))
+    for path in write_documents():
+        log.info("wrote %s", path)
+    log.info("wrote %s", write_manifest(args.work, seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
