@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+# The bundled demo (built by `python -m app.demo.build`): a face with two style sources, rendered by SEAN.
+DEMO_PROJECT = Path(__file__).resolve().parents[2] / "assets" / "demo" / "faces.rpaint"
 
 
 def register(cli) -> None:
@@ -11,10 +15,16 @@ def register(cli) -> None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open", metavar="FILE", help="a .rpaint project to open")
+    parser.add_argument("--demo", action="store_true", help="open the bundled face demo")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window and exit")
 
 
 def run(args: argparse.Namespace) -> int:
     from app.qt.main import run_editor  # Qt is imported only when the editor is asked for
 
-    return run_editor(open_path=args.open, screenshot=args.screenshot)
+    open_path = args.open
+    if args.demo and not open_path:
+        if not DEMO_PROJECT.is_file():
+            raise FileNotFoundError(f"{DEMO_PROJECT}: the demo is not built here (python -m app.demo.build)")
+        open_path = str(DEMO_PROJECT)
+    return run_editor(open_path=open_path, screenshot=args.screenshot)

@@ -185,6 +185,16 @@ def final_losses(run_dir: Path, last: int = 20) -> dict[str, float]:
     return {key: round(float(np.mean([r[key] for r in rows if key in r])), 4) for key in rows[-1]} if rows else {}
 
 
+def last_step(run_dir: Path) -> int | None:
+    """The last step a run logged (its loss log), or None for a run that logged nothing."""
+    log_file = run_dir / "loss_log.jsonl"
+    if not log_file.is_file():
+        return None
+    steps = [json.loads(line).get("step") for line in log_file.read_text().splitlines() if line.strip()]
+    steps = [step for step in steps if isinstance(step, int)]
+    return steps[-1] if steps else None
+
+
 def export_model(name: str, work: Path) -> Path:
     """Load a finished run with its engine and write ``models/<name>.safetensors`` in float16."""
     import torch
@@ -194,9 +204,25 @@ def export_model(name: str, work: Path) -> Path:
 
     engine = get_plugin_manager().engine_class(MODELS[name].engine)()
     engine.load(work / name, "cpu")
+    if getattr(engine, "has_encoder", False) and not getattr(engine, "has_clusters", True):
+        # A run stopped before its end has no cluster file yet: make it as the trainer would at the end.
+        engine.compute_clusters(_street_sources(work / f"{MODELS[name].dataset}_data"), n_clusters=10, seed=0)
     MODELS_DIR.mkdir(parents=True, exist_ok=True)
     path = engine.save(MODELS_DIR / f"{name}.safetensors")
     return convert_safetensors_dtype(path, torch.float16)
+
+
+def _street_sources(folder: Path, count: int = 100) -> list:
+    """The first ``count`` training pairs of a street dataset as style sources (photo, labels, instances)."""
+    from app.model.imports import read_instance_map, read_label_map, read_photo
+    from engines.base import StyleSource
+
+    sources = []
+    for photo in sorted((folder / "train_img").glob("*.png"))[:count]:
+        label = read_label_map(folder / "train_label" / photo.name, None)
+        instance = read_instance_map(folder / "train_inst" / photo.name)
+        sources.append(StyleSource(photo.stem, read_photo(photo), label, instance))
+    return sources
 
 
 def _face_with_hair(family: int, dark: bool):
@@ -256,11 +282,13 @@ def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
         manifest["datasets"][key] = {"kind": spec.kind, "count": spec.count, "size": spec.size, "seed": spec.seed}
     for name, model in MODELS.items():
         run_dir, path = work / name, MODELS_DIR / f"{name}.safetensors"
-        steps = int((run_dir / "iter.txt").read_text().split(",")[-1]) if (run_dir / "iter.txt").is_file() else None
+        steps = last_step(run_dir)
         manifest["models"][name] = {
             "engine": model.engine,
             "command": ["regionpaint", *train_command(name, Path("WORK"))],
             "steps_reached": steps,
+            # The bundled models were stopped by the time budget of the session that trained them.
+            "stopped_before_steps": steps is not None and steps < model.steps,
             "final_losses": final_losses(run_dir) if (run_dir / "loss_log.jsonl").is_file() else {},
             "train_seconds": seconds.get(name),
             "file": f"models/{name}.safetensors",

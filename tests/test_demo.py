@@ -1,0 +1,102 @@
+"""The bundled demo models respond to edits the way a person expects (measured on the rendered pixels).
+
+Renders go through ``regionpaint render --project`` on the demo documents in ``assets/demo``; region masks
+are the documents' label maps resized (PIL NEAREST) to the network's output size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import main
+from app.model.project import open_project
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
+HAIR, BACKGROUND = 13, 0
+ROAD, CAR = 7, 26
+
+
+def _demo(name: str) -> Path:
+    path = DEMO / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not built (python -m app.demo.build)")
+    return path
+
+
+def _render(tmp_path: Path, project: Path, *flags: str) -> np.ndarray:
+    out = tmp_path / "render.png"
+    assert main(["render", "--project", str(project), "--device", "cpu", "--out", str(out), *flags]) == 0
+    return np.asarray(Image.open(out).convert("RGB")).astype(np.float64)
+
+
+def _mask(label: np.ndarray, class_id: int, shape: tuple[int, int]) -> np.ndarray:
+    small = Image.fromarray(label.astype(np.uint8)).resize((shape[1], shape[0]), Image.NEAREST)
+    return np.asarray(small) == class_id
+
+
+def _region_mean(image: np.ndarray, label: np.ndarray, class_id: int) -> np.ndarray:
+    return image[label == class_id].reshape(-1, 3).mean(0)
+
+
+@pytest.fixture(scope="module")
+def face():
+    project = _demo("faces.rpaint")
+    return project, open_project(project)
+
+
+def test_hair_from_source_b_moves_the_rendered_hair_toward_bs_hair(tmp_path, face):
+    project, doc = face
+    render_a = _render(tmp_path, project)
+    render_b = _render(tmp_path, project, "--region-style", "hair=B")
+    hair = _mask(doc.label, HAIR, render_a.shape[:2])
+    background = _mask(doc.label, BACKGROUND, render_a.shape[:2])
+    source_b = doc.style_sources["B"]
+    target = _region_mean(source_b.image.astype(np.float64), source_b.label, HAIR)
+    before = np.linalg.norm(render_a[hair].mean(0) - target)
+    after = np.linalg.norm(render_b[hair].mean(0) - target)
+    assert after < 0.75 * before, (before, after)
+    hair_change = np.abs(render_b[hair] - render_a[hair]).mean()
+    background_change = np.abs(render_b[background] - render_a[background]).mean()
+    assert background_change < 0.25 * hair_change, (hair_change, background_change)
+
+
+def test_half_way_interpolation_lands_between_a_and_b(tmp_path, face):
+    project, doc = face
+    colours = {}
+    for name, spec in (("A", "A"), ("B", "B"), ("mix", "A:0.5,B:0.5")):
+        image = _render(tmp_path, project, "--region-style", f"hair={spec}")
+        colours[name] = image[_mask(doc.label, HAIR, image.shape[:2])].mean(0)
+    direction = colours["B"] - colours["A"]
+    position = float(np.dot(colours["mix"] - colours["A"], direction) / np.dot(direction, direction))
+    assert 0.2 < position < 0.8, position
+
+
+def test_road_repainted_as_car_takes_car_like_colours(tmp_path):
+    project = _demo("streets.rpaint")
+    doc = open_project(project)
+    label = doc.label.copy()
+    height, width = label.shape
+    patch = np.zeros_like(label, dtype=bool)
+    patch[int(height * 0.80) : int(height * 0.95), int(width * 0.35) : int(width * 0.55)] = True
+    patch &= label == ROAD
+    assert patch.sum() > 0.01 * label.size
+    label[patch] = CAR
+    edited = tmp_path / "label.png"
+    Image.fromarray(label).save(edited)
+    instance = tmp_path / "instance.png"
+    ids = doc.instance.astype(np.int32).copy()
+    ids[patch] = CAR * 1000 + 99
+    Image.fromarray(ids.astype(np.uint16)).save(instance)
+    before = _render(tmp_path, project)
+    after = _render(tmp_path, project, "--label", str(edited), "--instance", str(instance))
+    region = _mask(patch.astype(np.uint8), 1, before.shape[:2])
+    cars = _mask(doc.label, CAR, before.shape[:2])
+    road = _mask(doc.label, ROAD, before.shape[:2]) & ~region
+    car_colour, road_colour = before[cars].mean(0), before[road].mean(0)
+    patch_before, patch_after = before[region].mean(0), after[region].mean(0)
+    assert np.linalg.norm(patch_after - car_colour) < np.linalg.norm(patch_before - car_colour)
+    assert np.linalg.norm(patch_after - road_colour) > np.linalg.norm(patch_before - road_colour)
