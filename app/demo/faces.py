@@ -37,7 +37,7 @@ from .textures import (
     mask_bbox,
     mean_one,
     mix_rgb,
-    paste,
+    paint_region,
     radial_strands,
     region_rng,
     scale_rgb,
@@ -749,14 +749,7 @@ def paint_face(label: np.ndarray, style: FaceStyle, rng: np.random.Generator | i
         mask = label == group[0]
         for cls in group[1:]:
             mask |= label == cls
-        box = mask_bbox(mask)
-        if box is None:
-            continue
-        y0, y1 = max(box[0] - margin, 0), min(box[1] + margin, label.shape[0])
-        x0, x1 = max(box[2] - margin, 0), min(box[3] + margin, label.shape[1])
-        part = mask[y0:y1, x0:x1]
-        painted = _PAINTERS[group[0]](canvas.window(y0, y1, x0, x1), part)
-        paste(photo[y0:y1, x0:x1], painted, part)
+        paint_region(photo, mask, margin, canvas, _PAINTERS[group[0]])
     return to_uint8(photo)
 
 

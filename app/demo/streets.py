@@ -36,6 +36,7 @@ from .textures import (
     jitter_rgb,
     mask_bbox,
     mix_rgb,
+    paint_region,
     paste,
     region_rng,
     scale_rgb,
@@ -1018,15 +1019,7 @@ def paint_street(
     photo = np.zeros((*label.shape, 3), np.float32)
     margin = max(label.shape) // 32
     for cls in np.flatnonzero(np.bincount(label.ravel(), minlength=256)).tolist():
-        mask = label == cls
-        box = mask_bbox(mask)
-        if box is None:
-            continue
-        y0, y1 = max(box[0] - margin, 0), min(box[1] + margin, label.shape[0])
-        x0, x1 = max(box[2] - margin, 0), min(box[3] + margin, label.shape[1])
-        part = mask[y0:y1, x0:x1]
-        painted = _PAINTERS.get(cls, _paint_unlabeled)(canvas.window(y0, y1, x0, x1), part)
-        paste(photo[y0:y1, x0:x1], painted, part)
+        paint_region(photo, label == cls, margin, canvas, _PAINTERS.get(cls, _paint_unlabeled))
     return to_uint8(photo)
 
 

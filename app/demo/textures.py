@@ -205,6 +205,21 @@ def blend(a: np.ndarray, b: np.ndarray | Sequence[float], t: np.ndarray) -> np.n
     return a + (b_arr - a) * t[..., None]
 
 
+def paint_region(photo: np.ndarray, mask: np.ndarray, margin: int, canvas, painter) -> None:
+    """Paint one region into ``photo`` (H, W, 3) float32 in place.
+
+    ``painter(canvas.window(y0, y1, x0, x1), part)`` paints the region's bounding box grown by ``margin``
+    (room for shadows cast onto neighbours); only the pixels of ``mask`` are pasted.
+    """
+    box = mask_bbox(mask)
+    if box is None:
+        return
+    y0, y1 = max(box[0] - margin, 0), min(box[1] + margin, mask.shape[0])
+    x0, x1 = max(box[2] - margin, 0), min(box[3] + margin, mask.shape[1])
+    part = mask[y0:y1, x0:x1]
+    paste(photo[y0:y1, x0:x1], painter(canvas.window(y0, y1, x0, x1), part), part)
+
+
 def paste(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
     """Copy ``src`` (h, w, 3) into ``dst`` (h, w, 3) float32, a view is fine, where ``mask`` (h, w) bool is set.
 
