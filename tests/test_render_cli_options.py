@@ -220,3 +220,45 @@ def test_render_project_sean_reproduces_the_reference(tmp_path):
     assert (out - torch.load(case / "output_nonoise.pt", weights_only=True)).abs().max() < 1e-4
     with_noise = _render(tmp_path, "--project", str(tmp_path / "face.rpaint"), "--seed", "0")
     assert torch.equal(with_noise, out)  # the project says no noise; --seed alone does not switch it on
+
+
+def test_sean_mean_and_random_styles_from_a_folder(tmp_path):
+    from app.demo.dataset import write_dataset
+
+    case = require_shared("refs", "sean_celebahq")
+    folder = tmp_path / "styles"
+    write_dataset("faces", folder, 3, 256, seed=5)  # train/images + train/labels
+    label = case / "inputs/label_preprocessed.png"
+    base = [
+        "--checkpoint",
+        str(case / "checkpoints/sean_celebahq"),
+        "--label",
+        str(label),
+        "--style",
+        f"A={case / 'datasets/CelebA-HQ/test/images_A/28083.jpg'}:{label}",
+        "--no-noise",
+    ]
+    pure = _render(tmp_path, *base)
+    mean = _render(tmp_path, *base, "--region-style", "hair=@mean", "--mean-styles", str(folder))
+    random_1 = _render(tmp_path, *base, "--region-style", "hair=@random", "--mean-styles", str(folder), "--seed", "1")
+    random_2 = _render(tmp_path, *base, "--region-style", "hair=@random", "--mean-styles", str(folder), "--seed", "2")
+    assert (mean - pure).abs().max() > 1e-3
+    assert (random_1 - random_2).abs().max() > 1e-3 and (random_1 - mean).abs().max() > 1e-3
+
+
+def test_mean_styles_need_an_engine_with_style_codes(tmp_path, vae_checkpoint, vae_inputs, capsys):
+    label, _, _ = vae_inputs
+    code = main(
+        [
+            "render",
+            "--checkpoint",
+            str(vae_checkpoint),
+            "--label",
+            label,
+            "--mean-styles",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o.png"),
+        ]
+    )
+    assert code != 0 and "--mean-styles" in capsys.readouterr().err

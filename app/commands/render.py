@@ -61,6 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="BLOCK=NAME,...",
         help="SEAN: style source per residual block (block name or index)",
     )
+    parser.add_argument(
+        "--mean-styles",
+        metavar="DIR",
+        help="SEAN: per-class mean (and spread) style codes for '@mean'/'@random' from a folder of style "
+        "images with their segmentations (DIR/images + DIR/labels, or DIR/train/...)",
+    )
     parser.add_argument("--z", metavar="FILE.pt", help="SPADE-VAE latent, shape (1, z_dim) (.pt or .npy)")
     parser.add_argument("--sample", action="store_true", help="draw z with --seed instead of the encoder mean")
     parser.add_argument("--seed", type=int, help="seed for noise, z samples and cluster picks")
@@ -198,10 +204,34 @@ def run(args: argparse.Namespace) -> int:
     engine = engine_cls()
     engine.load(checkpoint, device or "auto")
     prepare_engine_styles(engine, request)
+    if args.mean_styles:
+        _set_mean_styles(engine, Path(args.mean_styles), label_set)
     result = engine.generate(request)
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)
     return 0
+
+
+def read_style_folder(folder: Path, label_set) -> list:
+    """Style sources from ``folder/images`` + ``folder/labels`` (same stems), or the same under ``train/``."""
+    from app.model.imports import read_label_map, read_photo
+    from engines.base import StyleSource
+
+    for root in (folder, folder / "train"):
+        images, labels = root / "images", root / "labels"
+        if images.is_dir() and labels.is_dir():
+            pairs = [
+                (p, labels / f"{p.stem}.png") for p in sorted(images.iterdir()) if (labels / f"{p.stem}.png").is_file()
+            ]
+            if pairs:
+                return [StyleSource(p.stem, read_photo(p), read_label_map(l, label_set)) for p, l in pairs]
+    raise ValueError(f"{folder}: no style images with segmentations (expected images/ and labels/ with the same names)")
+
+
+def _set_mean_styles(engine, folder: Path, label_set) -> None:
+    if not hasattr(engine, "compute_style_statistics"):
+        raise ValueError(f"--mean-styles: the {engine.display_name} engine has no per-class style codes")
+    engine.set_mean_codes(engine.compute_style_statistics(read_style_folder(folder, label_set)))
 
 
 def _save_outputs(result, args: argparse.Namespace) -> None:
