@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # The bundled demo (built by `python -m app.demo.build`): a face with two style sources, rendered by SEAN.
 DEMO_PROJECT = Path(__file__).resolve().parents[2] / "assets" / "demo" / "faces.rpaint"
@@ -24,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
     open_path = args.open
     if args.demo and not open_path:
-        if not DEMO_PROJECT.is_file():
-            raise FileNotFoundError(f"{DEMO_PROJECT}: the demo is not built here (python -m app.demo.build)")
-        open_path = str(DEMO_PROJECT)
+        if DEMO_PROJECT.is_file():
+            open_path = str(DEMO_PROJECT)
+        else:  # the editor still opens, empty; the message says how to build the demo
+            log.warning("%s is not built yet (python -m app.demo.build); opening an empty editor", DEMO_PROJECT)
     return run_editor(open_path=open_path, screenshot=args.screenshot)
