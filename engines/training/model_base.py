@@ -51,6 +51,14 @@ def split_predictions(preds: list[list[torch.Tensor]]) -> tuple[list[list[torch.
     return fake, real
 
 
+def discriminate_fake_and_real(
+    discriminator: nn.Module, semantics: torch.Tensor, fake: torch.Tensor, real: torch.Tensor
+) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+    """SPADE/SEAN ``discriminate``: one D pass over cat([semantics+fake, semantics+real]) -> (fake, real) preds."""
+    fake_and_real = torch.cat([torch.cat([semantics, fake], dim=1), torch.cat([semantics, real], dim=1)], dim=0)
+    return split_predictions(discriminator(fake_and_real))
+
+
 class TrainingModel(abc.ABC):
     """Networks + objectives of one engine. Subclasses set ``nets`` in ``__init__``."""
 

@@ -13,7 +13,7 @@ from torch import nn
 from engines.sean.config import SeanConfig
 from engines.training.discriminators import MultiscaleDiscriminator
 from engines.training.losses import feature_matching, gan_loss
-from engines.training.model_base import Batch, Losses, TrainingModel, split_predictions
+from engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
 from engines.training.options import TrainOptions
 from engines.training.sean_generator import TrainableSeanGenerator
 from engines.training.weight_init import spade_init
@@ -63,10 +63,7 @@ class SeanTrainingModel(TrainingModel):
         self.nets = {role: net.to(device) for role, net in build_sean_networks(opt).items()}
 
     def discriminate(self, batch: Batch, fake: torch.Tensor):
-        fake_and_real = torch.cat(
-            [torch.cat([batch.semantics, fake], dim=1), torch.cat([batch.semantics, batch.image], dim=1)], dim=0
-        )
-        return split_predictions(self.nets["D"](fake_and_real))
+        return discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
 
     def generator_losses(self, batch: Batch) -> tuple[Losses, torch.Tensor]:
         opt = self.opt

@@ -15,7 +15,7 @@ from engines.spade.config import EncoderConfig, SpadeConfig
 from engines.spade.networks import ConvEncoder, SPADEGenerator
 from engines.training.discriminators import MultiscaleDiscriminator
 from engines.training.losses import feature_matching, gan_loss, kld_loss
-from engines.training.model_base import Batch, Losses, TrainingModel, split_predictions
+from engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
 from engines.training.options import TrainOptions
 from engines.training.weight_init import spade_init
 
@@ -81,10 +81,7 @@ class SpadeTrainingModel(TrainingModel):
         return self.nets["G"](batch.semantics, z=z), kld
 
     def discriminate(self, batch: Batch, fake: torch.Tensor):
-        fake_and_real = torch.cat(
-            [torch.cat([batch.semantics, fake], dim=1), torch.cat([batch.semantics, batch.image], dim=1)], dim=0
-        )
-        return split_predictions(self.nets["D"](fake_and_real))
+        return discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
 
     def generator_losses(self, batch: Batch) -> tuple[Losses, torch.Tensor]:
         opt = self.opt
