@@ -156,11 +156,50 @@ def convert_safetensors_dtype(path: str | Path, dtype: torch.dtype = torch.float
     return path
 
 
+def _torch_file_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Key shapes of a ``torch.save`` file; zip-format files are memory-mapped, so no weights are read."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # legacy (2019) format cannot be mapped; a damaged file gets its message below
+        state = load_torch_file(path)
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: not a state dict of tensors")
+    return {k: tuple(v.shape) for k, v in state.items()}
+
+
+def _safetensors_shapes(path: Path) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Key shapes by role of a regionpaint ``.safetensors`` file, read from its header only."""
+    from safetensors import SafetensorError, safe_open
+
+    roles: dict[str, dict[str, tuple[int, ...]]] = {}
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            for key in handle.keys():
+                role, sep, name = key.partition(".")
+                if not sep:
+                    raise CheckpointError(f"{path}: key {key!r} has no role prefix (expected 'G.' or 'E.')")
+                roles.setdefault(role, {})[name] = tuple(handle.get_slice(key).get_shape())
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from exc
+    return roles
+
+
+def read_shapes(files: Mapping[str, Path]) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Key shapes of every network of a checkpoint by role, without loading the weights where possible."""
+    if "safetensors" in files:
+        return _safetensors_shapes(files["safetensors"])
+    return {role: _torch_file_shapes(files[role]) for role in ("G", "E") if role in files}
+
+
 def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
-    """Read the files, options and key shapes of a checkpoint (loads the weights once, on CPU)."""
+    """Read the files, options and key shapes of a checkpoint.
+
+    Engines are chosen from this before one loads the weights, so the shapes come from file headers and
+    memory maps rather than a second full read of a (possibly GB-sized) checkpoint.
+    """
     files = locate_files(path)
-    weights = load_weights(files)
-    if "G" not in weights:
+    shapes = read_shapes(files)
+    if "G" not in shapes:
         raise CheckpointError(f"{path}: no generator weights ('G.' keys) in the checkpoint")
     opt: dict[str, str] = {}
     declared = None
@@ -174,8 +213,8 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
         path=Path(path),
         files=files,
         opt=opt,
-        shapes={k: tuple(v.shape) for k, v in weights["G"].items()},
-        encoder_shapes={k: tuple(v.shape) for k, v in weights.get("E", {}).items()},
+        shapes=shapes["G"],
+        encoder_shapes=shapes.get("E", {}),
         declared_engine=declared,
     )
 
