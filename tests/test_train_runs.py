@@ -81,6 +81,42 @@ def test_tiny_run_writes_an_official_run_folder_and_renders(engine, data, tmp_pa
     assert Image.open(tmp_path / "out.png").size == (ENGINE_TINY[engine]["crop_size"],) * 2
 
 
+@pytest.mark.parametrize("engine", ["spade", "sean"])
+def test_narrow_norms_and_l1_reconstruction_train_and_load_back(engine, data, tmp_path):
+    """The demo models' extensions: narrow SPADE norms (and SEAN style encoder) and an L1 photo term."""
+    from plugins.manager import get_plugin_manager
+
+    narrow = {"spade_hidden": 8, "lambda_l1": 5.0} | ({"zencoder_ngf": 4} if engine == "sean" else {})
+    result, events = train(engine, data, tmp_path / "run", steps=2, **narrow)
+    assert result.status == "done"
+    l1 = [e["losses"]["L1"] for e in events if e["event"] == "step"]
+    assert len(l1) == 2 and all(value > 0 for value in l1)
+    opt = read_opt_txt(tmp_path / "run" / "opt.txt")
+    assert opt["spade_hidden"] == "8" and opt["lambda_l1"] == "5.0"
+    weights = RunDir(tmp_path / "run").load_network("G")
+    norm = "head_0.ace_0.Spade" if engine == "sean" else "head_0.norm_0"
+    assert weights[f"{norm}.mlp_shared.0.weight"].shape[0] == 8
+
+    loaded = get_plugin_manager().engine_class(engine)()
+    loaded.load(tmp_path / "run", "cpu")
+    assert loaded.config.spade_hidden == 8  # read from the tensors, not from opt.txt
+    if engine == "sean":
+        assert (loaded.config.zencoder_ngf, loaded.config.zencoder_mid) == (4, 32)
+    out = tmp_path / "out.png"
+    args = ["render", "--checkpoint", str(tmp_path / "run"), "--label", str(data / "train_label" / "sample_0000.png")]
+    args += ["--instance", str(data / "train_inst" / "sample_0000.png"), "--device", "cpu", "--out", str(out)]
+    if engine == "sean":
+        args += ["--style", f"A={data / 'train_img' / 'sample_0000.png'}:{data / 'train_label' / 'sample_0000.png'}"]
+    assert cli_main(args) == 0 and out.is_file()
+
+
+def test_official_runs_record_no_extension_options(data, tmp_path):
+    train("spade", data, tmp_path / "run", steps=1)
+    opt = read_opt_txt(tmp_path / "run" / "opt.txt")
+    assert "spade_hidden" not in opt and "lambda_l1" not in opt
+    assert RunDir(tmp_path / "run").load_network("G")["head_0.norm_0.mlp_shared.0.weight"].shape[0] == 128
+
+
 def test_cli_json_event_stream(data, tmp_path, capsys):
     argv = ["train", "--engine", "spade", "--data", str(data), "--out", str(tmp_path / "run"), "--json"]
     argv += ["--steps", "2", "--crop-size", "64", "--ngf", "4", "--ndf", "8", "--log-every", "1", "--device", "cpu"]

@@ -45,16 +45,20 @@ def resize_segmap(segmap: torch.Tensor, size: torch.Size | tuple[int, int]) -> t
 
 
 class SPADE(nn.Module):
-    """``normalized * (1 + gamma(seg)) + beta(seg)`` with a shared 128-wide hidden layer."""
+    """``normalized * (1 + gamma(seg)) + beta(seg)`` with a shared hidden layer (128 wide in the official code).
 
-    def __init__(self, config: str, norm_nc: int, label_nc: int) -> None:
+    ``hidden`` other than 128 is this project's extension: the hidden layer runs at every block's resolution
+    and dominates the cost of narrow generators (the CPU-trained demo models use 32).
+    """
+
+    def __init__(self, config: str, norm_nc: int, label_nc: int, hidden: int = SPADE_HIDDEN) -> None:
         super().__init__()
         kind, kernel = parse_spade_config(config)
         self.param_free_norm = param_free_norm(kind, norm_nc)
         pad = kernel // 2
-        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, SPADE_HIDDEN, kernel, padding=pad), nn.ReLU())
-        self.mlp_gamma = nn.Conv2d(SPADE_HIDDEN, norm_nc, kernel, padding=pad)
-        self.mlp_beta = nn.Conv2d(SPADE_HIDDEN, norm_nc, kernel, padding=pad)
+        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, hidden, kernel, padding=pad), nn.ReLU())
+        self.mlp_gamma = nn.Conv2d(hidden, norm_nc, kernel, padding=pad)
+        self.mlp_beta = nn.Conv2d(hidden, norm_nc, kernel, padding=pad)
 
     def modulation(self, segmap: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it."""

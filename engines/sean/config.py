@@ -44,6 +44,7 @@ class SeanConfig:
     spectral: bool = True
     spade_norm: str = "syncbatch"  # inner ``Spade.param_free_norm`` (its buffers are stored, never used)
     spade_kernel: int = 3
+    spade_hidden: int = 128  # Spade mlp_shared width: 128 in the official code, narrower in the demo models
     zencoder_ngf: int = 32
     zencoder_mid: int = 256  # ConvTranspose output channels (hard-coded 256 in the official code)
     crop_size: int = 256
@@ -130,6 +131,7 @@ def infer_config(shapes: Mapping[str, tuple[int, ...]], opt: Mapping[str, str], 
         spectral="head_0.conv_0.weight_orig" in shapes,
         spade_norm="syncbatch" if "head_0.ace_0.Spade.param_free_norm.running_mean" in shapes else "instance",
         spade_kernel=spade_shared[-1],
+        spade_hidden=spade_shared[0] or 128,
         zencoder_ngf=shapes["Zencoder.model.1.weight"][0],
         zencoder_mid=shapes["Zencoder.model.10.weight"][1],
         crop_size=opt_int(opt, "crop_size", 256),

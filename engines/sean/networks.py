@@ -146,7 +146,7 @@ class ACE(nn.Module):
     def __init__(self, norm_nc: int, config: SeanConfig, use_rgb: bool = True) -> None:
         super().__init__()
         k = config.spade_kernel
-        self.Spade = SPADE(f"spade{config.spade_norm}{k}x{k}", norm_nc, config.semantic_nc)
+        self.Spade = SPADE(f"spade{config.spade_norm}{k}x{k}", norm_nc, config.semantic_nc, config.spade_hidden)
         self.use_rgb = use_rgb
         self.style_length = config.style_length
         self.blending_gamma = nn.Parameter(torch.zeros(1))

@@ -56,6 +56,7 @@ class SpadeConfig:
     load_size: int | None = None
     label_set: str | None = None
     encoder: EncoderConfig | None = None
+    spade_hidden: int = 128  # SPADE mlp_shared width: 128 in the official code, narrower in the demo models
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property

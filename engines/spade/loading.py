@@ -270,6 +270,7 @@ def infer_config(
         load_size=load_size,
         label_set=label_set,
         encoder=encoder,
+        spade_hidden=shapes[SEMANTIC_KEY][0],
         notes=tuple(notes),
     )
     for note in notes:

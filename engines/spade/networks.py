@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from engines.common.spade_layers import SPADE, resize_segmap
+from engines.common.spade_layers import SPADE, SPADE_HIDDEN, resize_segmap
 from engines.spade.config import EncoderConfig, SpadeConfig
 
 LEAKY_SLOPE = 0.2
@@ -37,7 +37,15 @@ class SPADEResnetBlock(nn.Module):
     x: (B, fin, h, w), seg: (B, semantic_nc, H, W) -> (B, fout, h, w).
     """
 
-    def __init__(self, fin: int, fout: int, norm_G: str, semantic_nc: int, spectral_hooks: bool = True) -> None:
+    def __init__(
+        self,
+        fin: int,
+        fout: int,
+        norm_G: str,
+        semantic_nc: int,
+        spectral_hooks: bool = True,
+        spade_hidden: int = SPADE_HIDDEN,
+    ) -> None:
         super().__init__()
         self.learned_shortcut = fin != fout
         self.spectral = "spectral" in norm_G
@@ -53,10 +61,10 @@ class SPADEResnetBlock(nn.Module):
             if self.learned_shortcut:
                 self.conv_s = spectral_norm(self.conv_s)
         config = norm_G.replace("spectral", "")
-        self.norm_0 = SPADE(config, fin, semantic_nc)
-        self.norm_1 = SPADE(config, fmiddle, semantic_nc)
+        self.norm_0 = SPADE(config, fin, semantic_nc, spade_hidden)
+        self.norm_1 = SPADE(config, fmiddle, semantic_nc, spade_hidden)
         if self.learned_shortcut:
-            self.norm_s = SPADE(config, fin, semantic_nc)
+            self.norm_s = SPADE(config, fin, semantic_nc, spade_hidden)
 
     def spectral_layers(self) -> list[str]:
         """Names of the convs the official block wraps in spectral norm."""
@@ -115,11 +123,15 @@ class SPADEGenerator(nn.Module):
         widths = [("head_0", 16, 16), ("G_middle_0", 16, 16), ("G_middle_1", 16, 16)]
         widths += [("up_0", 16, 8), ("up_1", 8, 4), ("up_2", 4, 2), ("up_3", 2, 1)]
         for name, fin, fout in widths:
-            block = SPADEResnetBlock(fin * nf, fout * nf, config.norm_G, config.semantic_nc, spectral_hooks)
+            block = SPADEResnetBlock(
+                fin * nf, fout * nf, config.norm_G, config.semantic_nc, spectral_hooks, config.spade_hidden
+            )
             setattr(self, name, block)
         final_nc = nf
         if config.num_upsampling_layers == "most":
-            self.up_4 = SPADEResnetBlock(nf, nf // 2, config.norm_G, config.semantic_nc, spectral_hooks)
+            self.up_4 = SPADEResnetBlock(
+                nf, nf // 2, config.norm_G, config.semantic_nc, spectral_hooks, config.spade_hidden
+            )
             final_nc = nf // 2
         self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
         # (block, upsample x2 before it) in forward order.

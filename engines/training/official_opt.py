@@ -18,9 +18,15 @@ def official_opt(opt: TrainOptions, world_size: int = 1, cuda: bool = False) -> 
     """The options an official ``train.py`` would have written to ``opt.txt`` for this run (``gpu_ids`` from
     the number of processes when they run on CUDA, ``-1`` on CPU)."""
     gpu_ids = ",".join(str(i) for i in range(world_size)) if cuda else "-1"
-    if opt.engine == "pix2pixhd":
-        return _pix2pixhd_opt(opt, gpu_ids)
-    return _spade_opt(opt, gpu_ids)
+    values = _pix2pixhd_opt(opt, gpu_ids) if opt.engine == "pix2pixhd" else _spade_opt(opt, gpu_ids)
+    # This project's extensions, recorded only when used so an official run's opt.txt stays official.
+    if opt.lambda_l1:
+        values["lambda_l1"] = opt.lambda_l1
+    if opt.engine != "pix2pixhd" and opt.spade_hidden != 128:
+        values["spade_hidden"] = opt.spade_hidden
+    if opt.engine == "sean" and opt.zencoder_ngf != 32:
+        values["zencoder_ngf"] = opt.zencoder_ngf
+    return values
 
 
 def _name_and_dir(opt: TrainOptions) -> tuple[str, str]:

@@ -90,11 +90,14 @@ class TrainOptions:
     lambda_feat: float = 10.0
     lambda_vgg: float = 10.0
     lambda_kld: float = 0.05
+    lambda_l1: float = 0.0  # not official: L1(fake, photo); stands in for VGG where its weights cannot be had
     no_ganFeat_loss: bool = False
     no_vgg_loss: bool = False
     pool_size: int = 0
     # networks (SPADE / SEAN)
     ngf: int = 64
+    spade_hidden: int = 128  # official SPADE norms are 128 wide
+    zencoder_ngf: int = 32  # official SEAN style encoder width
     ndf: int = 64
     num_D: int = 2
     n_layers_D: int = 4

@@ -18,6 +18,7 @@ and the encoder are optimised.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
@@ -98,6 +99,8 @@ class Pix2PixHDTrainingModel(TrainingModel):
             losses["G_GAN_Feat"] = feature_matching(pred_fake, pred_real, weight)
         if self.vgg_loss is not None and not opt.no_vgg_loss:
             losses["G_VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_feat
+        if opt.lambda_l1:
+            losses["G_L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
         return losses, fake
 
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor | None) -> Losses:

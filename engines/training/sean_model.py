@@ -8,6 +8,7 @@ middle conv stride 2, ``n_layers_D`` 3 by default).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engines.sean.config import SeanConfig
@@ -38,6 +39,9 @@ def sean_config(opt: TrainOptions) -> SeanConfig:
         spectral="spectral" in norm_G,
         spade_norm=kind,
         spade_kernel=int(spade[-1]),
+        spade_hidden=opt.spade_hidden,
+        zencoder_ngf=opt.zencoder_ngf,
+        zencoder_mid=8 * opt.zencoder_ngf,  # the official 256 for its width 32
         crop_size=opt.crop_size,
         load_size=opt.load_size,
         aspect_ratio=opt.aspect_ratio,
@@ -74,6 +78,8 @@ class SeanTrainingModel(TrainingModel):
             losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
         if self.vgg_loss is not None and not opt.no_vgg_loss:
             losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
+        if opt.lambda_l1:
+            losses["L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
         return losses, fake
 
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor) -> Losses:

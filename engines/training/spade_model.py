@@ -9,6 +9,7 @@ Discriminator step: fake regenerated without gradients by the just-updated G, th
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engines.spade.config import EncoderConfig, SpadeConfig
@@ -44,6 +45,7 @@ def spade_config(opt: TrainOptions) -> SpadeConfig:
         load_size=opt.load_size,
         label_set=_DATASET_LABEL_SETS.get(opt.layout),
         encoder=encoder,
+        spade_hidden=opt.spade_hidden,
     )
 
 
@@ -95,6 +97,8 @@ class SpadeTrainingModel(TrainingModel):
             losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
         if self.vgg_loss is not None and not opt.no_vgg_loss:
             losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
+        if opt.lambda_l1:
+            losses["L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
         return losses, fake
 
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor) -> Losses:
