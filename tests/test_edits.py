@@ -153,9 +153,7 @@ def test_dontcare_id_is_a_valid_paint_label():
 
 
 def test_label_ids_above_255_widen_the_map():
-    big = LabelSet(
-        id="big", display_name="Big", names=[f"c{i}" for i in range(300)], colors=[(0, 0, 0)] * 300
-    )
+    big = LabelSet(id="big", display_name="Big", names=[f"c{i}" for i in range(300)], colors=[(0, 0, 0)] * 300)
     doc = Document(np.zeros((10, 10), np.uint8), "big")
     assert paint_stroke(doc, big, [(5, 5)], 299, 1)
     assert doc.label.dtype == np.uint16 and doc.label[5, 5] == 299

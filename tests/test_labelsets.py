@@ -163,9 +163,7 @@ def test_dontcare_is_drawn_black_and_comes_back() -> None:
 
 
 def test_from_color_uses_uint16_when_ids_exceed_255() -> None:
-    big = LabelSet(
-        "big", "Big", tuple(f"c{i}" for i in range(300)), tuple((i % 256, i // 256, 7) for i in range(300))
-    )
+    big = LabelSet("big", "Big", tuple(f"c{i}" for i in range(300)), tuple((i % 256, i // 256, 7) for i in range(300)))
     index = np.array([[0, 299], [256, 17]], dtype=np.uint16)
     back = big.from_color(big.to_color(index))
     assert back.dtype == np.uint16

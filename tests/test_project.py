@@ -117,9 +117,7 @@ def test_minimal_document_round_trip(tmp_path):
 
 
 def test_negative_instance_ids_survive(tmp_path):
-    doc = Document(
-        np.zeros((2, 2), np.uint8), TINY.id, instance=np.array([[-1, 0], [5, 2**31 - 1]], np.int32)
-    )
+    doc = Document(np.zeros((2, 2), np.uint8), TINY.id, instance=np.array([[-1, 0], [5, 2**31 - 1]], np.int32))
     save_project(doc, tmp_path / "neg.rpaint")
     np.testing.assert_array_equal(open_project(tmp_path / "neg.rpaint", LABEL_SETS).instance, doc.instance)
 

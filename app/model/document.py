@@ -90,11 +90,7 @@ def as_label_array(label: np.ndarray, what: str = "label map") -> np.ndarray:
 
 def as_instance_array(instance: np.ndarray, what: str = "instance map") -> np.ndarray:
     """Check an instance map and return it as (H, W) int32."""
-    if (
-        not isinstance(instance, np.ndarray)
-        or instance.ndim != 2
-        or not np.issubdtype(instance.dtype, np.integer)
-    ):
+    if not isinstance(instance, np.ndarray) or instance.ndim != 2 or not np.issubdtype(instance.dtype, np.integer):
         raise DocumentError(f"{what} must be an (H, W) integer array, got {_describe(instance)}")
     if instance.dtype == np.int32:
         return instance
@@ -129,9 +125,7 @@ def resize_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     keeps its exact values.
     """
     width, height = size
-    rows = np.minimum(
-        ((np.arange(height) + 0.5) * array.shape[0] / height).astype(np.intp), array.shape[0] - 1
-    )
+    rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(np.intp), array.shape[0] - 1)
     cols = np.minimum(((np.arange(width) + 0.5) * array.shape[1] / width).astype(np.intp), array.shape[1] - 1)
     return array[rows[:, None], cols[None, :]]
 
@@ -162,9 +156,7 @@ def fit_layers(
     layers = {"label": label, "photo": photo, "instance": instance}
     target = size if resize and size is not None else (label.shape[1], label.shape[0])
     mismatched = [
-        role
-        for role, array in layers.items()
-        if array is not None and (array.shape[1], array.shape[0]) != target
+        role for role, array in layers.items() if array is not None and (array.shape[1], array.shape[0]) != target
     ]
     if not mismatched:
         return label, photo, instance
@@ -295,12 +287,8 @@ class EngineSettings:
             raise DocumentError(f"engine seed must be an integer, got {self.seed!r}")
         if self.output_size is not None:
             size = tuple(self.output_size)
-            if len(size) != 2 or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size
-            ):
-                raise DocumentError(
-                    f"output size must be two positive integers (W, H), got {self.output_size!r}"
-                )
+            if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size):
+                raise DocumentError(f"output size must be two positive integers (W, H), got {self.output_size!r}")
             object.__setattr__(self, "output_size", size)
 
     def replaced(self, **changes: Any) -> EngineSettings:

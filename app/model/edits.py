@@ -160,9 +160,7 @@ def _pixel(doc: Document, point: Sequence[float]) -> tuple[int, int] | None:
 
 
 # -- committing changes --------------------------------------------------------------------
-def _commit_mask(
-    doc: Document, title: str, box: Box, mask: np.ndarray, label_id: int, *, write_instance: bool
-) -> bool:
+def _commit_mask(doc: Document, title: str, box: Box, mask: np.ndarray, label_id: int, *, write_instance: bool) -> bool:
     """Set ``mask`` (bool, the size of ``box``) to ``label_id`` and record one step."""
     doc.ensure_label_capacity(label_id)
     layers = ["label"] + (["instance"] if write_instance and doc.instance is not None else [])
@@ -298,9 +296,7 @@ def connected_region_mask(
     """
     x, y = seed
     same = (label == label[y, x]).astype(np.uint8)
-    _, components, stats, _ = cv2.connectedComponentsWithStats(
-        same, connectivity=connectivity, ltype=cv2.CV_32S
-    )
+    _, components, stats, _ = cv2.connectedComponentsWithStats(same, connectivity=connectivity, ltype=cv2.CV_32S)
     component = components[y, x]
     left, top, w, h = (int(v) for v in stats[component, :4])
     box = Box(left, top, left + w, top + h)
@@ -328,9 +324,7 @@ def paint_stroke(
     return _commit_mask(doc, "Brush", *covered, label_id, write_instance=True)
 
 
-def fill_polygon(
-    doc: Document, label_set: LabelSet, points: Iterable[Sequence[float]], label_id: int
-) -> bool:
+def fill_polygon(doc: Document, label_set: LabelSet, points: Iterable[Sequence[float]], label_id: int) -> bool:
     """Set every pixel inside the polygon of (x, y) vertices to ``label_id``."""
     label_id = _check_label_id(doc, label_set, label_id)
     covered = polygon_mask(points, doc.size)
@@ -465,9 +459,7 @@ def assign_style(
     return _commit_fields(doc, title, region_styles=styles)
 
 
-def set_style_weight(
-    doc: Document, label_set: LabelSet, region: int | None, source: str, weight: float
-) -> bool:
+def set_style_weight(doc: Document, label_set: LabelSet, region: int | None, source: str, weight: float) -> bool:
     """Set how much ``source`` weighs (0..1) in a region's mix (None: the default mix).
 
     The other sources of the mix are rescaled to fill the rest (see ``mix_with_weight``); a

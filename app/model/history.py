@@ -43,9 +43,7 @@ class Box(NamedTuple):
         return self.x1 <= self.x0 or self.y1 <= self.y0
 
     def union(self, other: Box) -> Box:
-        return Box(
-            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
-        )
+        return Box(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
 
     def clipped(self, width: int, height: int) -> Box:
         """This box cut to an image of ``width`` x ``height`` pixels (may become empty)."""
@@ -109,9 +107,7 @@ class ArrayPatch:
 
     def _mask(self) -> np.ndarray:
         count = self.box.width * self.box.height
-        return (
-            np.unpackbits(self._packed_mask, count=count).view(bool).reshape(self.box.height, self.box.width)
-        )
+        return np.unpackbits(self._packed_mask, count=count).view(bool).reshape(self.box.height, self.box.width)
 
     def _write(self, target: np.ndarray, values: np.ndarray, origin: Box | None) -> None:
         box = self.box if origin is None else self.box.shifted(-origin.x0, -origin.y0)

@@ -97,9 +97,7 @@ def _narrowest_label_array(ids: np.ndarray, source: str) -> np.ndarray:
     return ids.astype(np.uint8 if high <= 255 else np.uint16, copy=False)
 
 
-def label_from_image(
-    image: Image.Image, source: str, label_set: LabelSet | None = None
-) -> tuple[np.ndarray, LabelSet]:
+def label_from_image(image: Image.Image, source: str, label_set: LabelSet | None = None) -> tuple[np.ndarray, LabelSet]:
     """Class ids of a decoded label image and the label set they belong to.
 
     Index images (L, P, I, I;16; and RGB that is grey everywhere) give their raw ids; RGB/RGBA

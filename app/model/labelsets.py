@@ -145,9 +145,7 @@ class LabelSet:
                 raise ValueError(f"{self.id}: colour {color} is not an 8-bit RGB triple")
         if self.dontcare_id is not None and not len(self.names) <= self.dontcare_id < 65536:
             # Below num_classes it would collide with a class; the 16-bit bound keeps ids PNG-storable.
-            raise ValueError(
-                f"{self.id}: don't-care id {self.dontcare_id} must lie in {len(self.names)}..65535"
-            )
+            raise ValueError(f"{self.id}: don't-care id {self.dontcare_id} must lie in {len(self.names)}..65535")
         normalized = [_normalize_name(n) for n in self.names]
         duplicates = sorted({n for n in normalized if normalized.count(n) > 1})
         if duplicates:
@@ -498,8 +496,7 @@ def _bit_interleaved_color(value: int) -> RGB:
 def _coco_stuff_colors() -> tuple[RGB, ...]:
     # SPADE colours class i by i + 1 so that class 0 is not black (black is left to "don't care").
     return tuple(
-        _COCO_STUFF_FIXED_COLORS.get(name, _bit_interleaved_color(i + 1))
-        for i, name in enumerate(_COCO_STUFF_NAMES)
+        _COCO_STUFF_FIXED_COLORS.get(name, _bit_interleaved_color(i + 1)) for i, name in enumerate(_COCO_STUFF_NAMES)
     )
 
 

@@ -134,9 +134,7 @@ def project_members(doc: Document) -> dict[str, bytes]:
                 "image": add(f"{stem}/image.png", _png_bytes(source.image)),
                 "label": None if source.label is None else add(*_label_member(source.label, f"{stem}/label")),
                 "instance": (
-                    None
-                    if source.instance is None
-                    else add(*_instance_member(source.instance, f"{stem}/instance"))
+                    None if source.instance is None else add(*_instance_member(source.instance, f"{stem}/instance"))
                 ),
             }
         )
@@ -322,9 +320,7 @@ def _read_manifest(archive: _Archive) -> dict[str, Any]:
         raise _Problem(f"{DOC_MEMBER} was not written by {APP_NAME} (app = {manifest.get('app')!r})")
     schema = manifest.get("schema")
     if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
-        raise _Problem(
-            f"written by a newer {APP_NAME} (schema {schema}); this version reads schema {SCHEMA_VERSION}"
-        )
+        raise _Problem(f"written by a newer {APP_NAME} (schema {schema}); this version reads schema {SCHEMA_VERSION}")
     if schema != SCHEMA_VERSION:
         raise _Problem(f"unknown schema version {schema!r}")
     return manifest
@@ -369,11 +365,7 @@ def _style_sources(archive: _Archive, value: Any, label_set: LabelSet) -> dict[s
             raise _Problem(f"{where}.name {name!r} is empty or repeated")
         image = archive.photo(entry.get("image"), f"{where}.image")
         label = None if entry.get("label") is None else archive.label(entry["label"], f"{where}.label")
-        instance = (
-            None
-            if entry.get("instance") is None
-            else archive.instance(entry["instance"], f"{where}.instance")
-        )
+        instance = None if entry.get("instance") is None else archive.instance(entry["instance"], f"{where}.instance")
         if label is not None:
             _check_ids(label_set, label, entry["label"])
         try:
@@ -424,9 +416,7 @@ def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[s
     label = archive.label(members["label"], "members.label")
     _check_ids(label_set, label, members["label"])
     photo = None if members.get("photo") is None else archive.photo(members["photo"], "members.photo")
-    instance = (
-        None if members.get("instance") is None else archive.instance(members["instance"], "members.instance")
-    )
+    instance = None if members.get("instance") is None else archive.instance(members["instance"], "members.instance")
     size = manifest.get("size")
     if size is not None and list(size) != [label.shape[1], label.shape[0]]:
         raise _Problem(
@@ -469,9 +459,7 @@ def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = Non
     except FileNotFoundError as exc:
         raise ProjectError(f"{path}: no such file") from exc
     except (zipfile.BadZipFile, EOFError) as exc:
-        raise ProjectError(
-            f"{path}: not a {PROJECT_SUFFIX} project (not a zip archive, or truncated)"
-        ) from exc
+        raise ProjectError(f"{path}: not a {PROJECT_SUFFIX} project (not a zip archive, or truncated)") from exc
     except OSError as exc:
         raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except _Problem as exc:
