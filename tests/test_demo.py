@@ -6,6 +6,9 @@ are the documents' label maps resized (PIL NEAREST) to the network's output size
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +78,19 @@ def test_half_way_interpolation_lands_between_a_and_b(tmp_path, face):
     assert 0.2 < position < 0.8, position
 
 
+def test_crossover_of_the_fine_blocks_from_b_moves_the_hair_toward_b(tmp_path, face):
+    """SEAN crossover: every region keeps style A, but blocks up_0..up_2 take their codes from B."""
+    project, doc = face
+    plain = _render(tmp_path, project, "--region-style", "all=A")
+    crossed = _render(tmp_path, project, "--region-style", "all=A", "--crossover", "up_0=B,up_1=B,up_2=B")
+    hair = _mask(doc.label, HAIR, plain.shape[:2])
+    source_b = doc.style_sources["B"]
+    target = _region_mean(source_b.image.astype(np.float64), source_b.label, HAIR)
+    before = np.linalg.norm(plain[hair].mean(0) - target)
+    after = np.linalg.norm(crossed[hair].mean(0) - target)
+    assert after < 0.75 * before, (before, after)
+
+
 def test_road_repainted_as_car_takes_car_like_colours(tmp_path):
     project = _demo("streets.rpaint")
     doc = open_project(project)
@@ -100,3 +116,21 @@ def test_road_repainted_as_car_takes_car_like_colours(tmp_path):
     patch_before, patch_after = before[region].mean(0), after[region].mean(0)
     assert np.linalg.norm(patch_after - car_colour) < np.linalg.norm(patch_before - car_colour)
     assert np.linalg.norm(patch_after - road_colour) > np.linalg.norm(patch_before - road_colour)
+
+
+def test_gui_demo_opens_the_face_demo_rendered_by_sean(tmp_path):
+    """What ``./dev run`` does on a fresh machine: the editor opens the face demo and renders it."""
+    _demo("faces.rpaint")
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--debug", "gui", "--demo", "--screenshot", str(out)],
+        cwd=DEMO.parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "faces.rpaint" in result.stderr and "rendered by sean" in result.stderr, result.stderr[-2000:]
+    assert Image.open(out).size[0] >= 1000

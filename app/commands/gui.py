@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
+
+from app.bundled_demo import FACE_DEMO as DEMO_PROJECT  # a face with two style sources, rendered by SEAN
 
 log = logging.getLogger(__name__)
-
-# The bundled demo (built by `python -m app.demo.build`): a face with two style sources, rendered by SEAN.
-DEMO_PROJECT = Path(__file__).resolve().parents[2] / "assets" / "demo" / "faces.rpaint"
 
 
 def register(cli) -> None:

@@ -130,6 +130,17 @@ def last_step(run_dir: Path) -> int | None:
     return steps[-1] if steps else None
 
 
+def training_seconds(run_dir: Path) -> float | None:
+    """Wall-clock seconds a run spent training: the sum of the gaps between logged steps, without the pauses
+    between a stop and its ``--resume`` (gaps over ten minutes)."""
+    log_file = run_dir / "loss_log.jsonl"
+    if not log_file.is_file():
+        return None
+    times = [json.loads(line).get("time") for line in log_file.read_text().splitlines() if line.strip()]
+    gaps = np.diff([t for t in times if isinstance(t, (int, float))])
+    return round(float(gaps[gaps < 600].sum()), 1) if gaps.size else None
+
+
 def export_model(name: str, work: Path) -> Path:
     """Load a finished run with its engine and write ``models/<name>.safetensors`` in float16."""
     import torch
@@ -225,7 +236,7 @@ def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
             # The bundled models were stopped by the time budget of the session that trained them.
             "stopped_before_steps": steps is not None and steps < model.steps,
             "final_losses": final_losses(run_dir) if (run_dir / "loss_log.jsonl").is_file() else {},
-            "train_seconds": seconds.get(name),
+            "train_seconds": seconds.get(name) or training_seconds(run_dir),
             "file": f"models/{name}.safetensors",
             "bytes": path.stat().st_size if path.is_file() else None,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None,

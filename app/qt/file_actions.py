@@ -15,6 +15,7 @@ from PIL import Image
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMenu
 
+from app.bundled_demo import DEMO_DIR, bundled_demos
 from app.model.document import Document, DocumentError
 from app.model.project import PROJECT_SUFFIX, ProjectError, open_project, save_project
 from app.qt.dialogs import NewDocumentDialog
@@ -97,18 +98,24 @@ class FileActions(QObject):
             return False
         self.window.set_document(doc, Path(path))
         self.window.settings.add_recent_file(Path(path))
-        self.window.settings.set_last_folder("projects", Path(path))
+        if Path(path).resolve().parent != DEMO_DIR:  # Save As should not suggest assets/demo
+            self.window.settings.set_last_folder("projects", Path(path))
         self.window.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
     # -- saving -------------------------------------------------------------------------------
     def save(self) -> bool:
-        if self.state.project_path is None:
+        path = self.state.project_path
+        if path is None or path.resolve().parent == DEMO_DIR:  # the bundled demos stay as shipped
             return self.save_as()
         return self.save_to(self.state.project_path)
 
     def save_as(self) -> bool:
-        start = str(self.state.project_path or Path(self.window.settings.last_folder("projects")) / "untitled.rpaint")
+        current = self.state.project_path
+        start = str(current or "")
+        if current is None or current.resolve().parent == DEMO_DIR:  # suggest the user's folder, not assets/
+            name = current.name if current else "untitled.rpaint"
+            start = str(Path(self.window.settings.last_folder("projects")) / name)
         path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, PROJECT_FILTER)
         if not path:
             return False
@@ -169,6 +176,17 @@ class FileActions(QObject):
             return False
         self.window.statusBar().showMessage(f"Exported {path}", 5000)
         return True
+
+    # -- bundled demos ------------------------------------------------------------------------
+    def fill_demo_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        demos = bundled_demos()
+        for title, path in demos:
+            action = menu.addAction(title)
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        if not demos:
+            menu.addAction("(not built: python -m app.demo.build)").setEnabled(False)
 
     # -- recent files -------------------------------------------------------------------------
     def fill_recent_menu(self, menu: QMenu) -> None:

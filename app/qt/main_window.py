@@ -189,6 +189,8 @@ class MainWindow(QMainWindow):
             file_menu.addAction(self.actions[name])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
+        self.demo_menu = file_menu.addMenu("Open &demo")
+        self.demo_menu.aboutToShow.connect(lambda: self.files.fill_demo_menu(self.demo_menu))
         file_menu.addSeparator()
         for name in ("save", "save_as"):
             file_menu.addAction(self.actions[name])
