@@ -60,7 +60,7 @@ def face_rows(scratch: Path) -> list[tuple[str, str]]:
         ("mean |change| hair / background", f"{hair_change:.1f} / {background_change:.1f} levels"),
         ("0.5 mix position (0 = A, 1 = B)", f"{position:.2f}"),
     ]
-    for blocks in ("head_0,G_middle_0,G_middle_1", "up_0,up_1,up_2"):
+    for blocks in ("head_0", "G_middle_0", "G_middle_1", "up_0", "up_1", "up_2", "up_0,up_1,up_2"):
         spec = ",".join(f"{block}=B" for block in blocks.split(","))
         crossed = render(scratch, project, "--region-style", "all=A", "--crossover", spec)
         change = np.abs(crossed[hair] - a[hair]).mean()

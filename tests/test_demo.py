@@ -6,6 +6,8 @@ are the documents' label maps resized (PIL NEAREST) to the network's output size
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -134,3 +136,26 @@ def test_gui_demo_opens_the_face_demo_rendered_by_sean(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "faces.rpaint" in result.stderr and "rendered by sean" in result.stderr, result.stderr[-2000:]
     assert Image.open(out).size[0] >= 1000
+
+
+def test_the_manifest_records_how_each_bundled_model_was_made_and_they_fit_the_budget():
+    manifest = json.loads(_demo("MANIFEST.json").read_text())
+    total = 0
+    for name, record in manifest["models"].items():
+        path = DEMO / record["file"]
+        data = path.read_bytes()
+        total += len(data) + path.with_suffix(".json").stat().st_size
+        assert record["bytes"] == len(data) and record["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert record["command"].startswith(f"regionpaint train --engine {record['engine']} "), record["command"]
+        assert record["steps_reached"] > 0 and record["final_losses"], name
+    assert set(manifest["models"]) == {"sean_faces", "spade_streets", "pix2pixhd_streets"}
+    assert total < 25 * 2**20, total
+
+
+def test_the_pix2pixhd_street_demo_renders_a_street(tmp_path):
+    project = _demo("streets_pix2pixhd.rpaint")
+    doc = open_project(project)
+    image = _render(tmp_path, project)
+    road = image[_mask(doc.label, ROAD, image.shape[:2])].mean(0)
+    sky = image[_mask(doc.label, 23, image.shape[:2])].mean(0)
+    assert np.linalg.norm(sky - road) > 30, (sky, road)  # regions are told apart, not one flat colour

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -231,7 +232,7 @@ def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
         steps = last_step(run_dir)
         manifest["models"][name] = {
             "engine": model.engine,
-            "command": ["regionpaint", *train_command(name, Path("WORK"))],
+            "command": shlex.join(["regionpaint", *train_command(name, Path("WORK"))]),
             "steps_reached": steps,
             # The bundled models were stopped by the time budget of the session that trained them.
             "stopped_before_steps": steps is not None and steps < model.steps,
