@@ -5,7 +5,8 @@
 Hair: distance of the rendered hair's mean colour to source B's hair colour before / after hair=B, and the
 mean change of background pixels relative to hair pixels. Interpolation: where the 0.5 A/B mix lands on the
 line from A's render to B's (0 = A, 1 = B). Crossover: the mean change of hair pixels when only some blocks
-take B. Street: the repainted road patch's mean colour before / after, against rendered car and road colours.
+take B. Street: the repainted road patch's colour before / after against the rendered road, and the share of its
+pixels whose nearest colour among the demo world's cars and roads is a car's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from app.demo.measure import car_like_share, world_colours
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo"
@@ -86,24 +89,25 @@ def street_rows(scratch: Path) -> list[tuple[str, str]]:
     before = render(scratch, project)
     after = render(scratch, project, "--label", str(scratch / "label.png"), "--instance", str(scratch / "instance.png"))
     region = mask(patch.astype(np.uint8), 1, before.shape)
-    car = before[mask(doc.label, CAR, before.shape)].mean(0)
     road = before[mask(doc.label, ROAD, before.shape) & ~region].mean(0)
     patch_before, patch_after = before[region].mean(0), after[region].mean(0)
+    cars, roads = world_colours(CAR), world_colours(ROAD)
+    rendered_cars = before[mask(doc.label, CAR, before.shape)]
 
     def rgb(value: np.ndarray) -> str:
         return str(np.round(value).astype(int).tolist())
 
     return [
-        ("rendered cars / road (RGB)", f"{rgb(car)} / {rgb(road)}"),
-        ("patch before -> after (RGB)", f"{rgb(patch_before)} -> {rgb(patch_after)}"),
+        ("patch mean colour before -> after (RGB)", f"{rgb(patch_before)} -> {rgb(patch_after)}"),
         (
-            "patch distance to car colour",
-            f"{np.linalg.norm(patch_before - car):.1f} -> {np.linalg.norm(patch_after - car):.1f}",
-        ),
-        (
-            "patch distance to road colour",
+            "patch distance to the rendered road colour",
             f"{np.linalg.norm(patch_before - road):.1f} -> {np.linalg.norm(patch_after - road):.1f}",
         ),
+        (
+            "car-like share of patch pixels",
+            f"{car_like_share(before[region], cars, roads):.2f} -> {car_like_share(after[region], cars, roads):.2f}",
+        ),
+        ("car-like share of the scene's rendered cars", f"{car_like_share(rendered_cars, cars, roads):.2f}"),
     ]
 
 

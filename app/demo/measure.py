@@ -1,0 +1,25 @@
+"""Measures on the demo world used by the demo tests and ``bench/demo_response.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.demo.streets import make_street
+
+
+def world_colours(class_id: int, count: int = 4000) -> np.ndarray:
+    """Pixel colours of ``class_id`` in 30 street photos of the demo world (the procedural generator)."""
+    pixels = []
+    for index in range(30):
+        street = make_street(seed=[7, index], size=(256, 128))  # seed family 7: not the training data (0)
+        pixels.append(street.photo[street.label == class_id].reshape(-1, 3))
+    pixels = np.concatenate(pixels).astype(np.float64)
+    return pixels[np.random.default_rng(0).choice(len(pixels), count)]
+
+
+def car_like_share(pixels: np.ndarray, cars: np.ndarray, roads: np.ndarray) -> float:
+    """Share of ``pixels`` whose nearest demo-world colour is a car's rather than a road's (cars come in many
+    colours, so the mean colour of one scene's cars says little about a new one)."""
+    to_car = ((pixels[:, None] - cars[None]) ** 2).sum(-1).min(1)
+    to_road = ((pixels[:, None] - roads[None]) ** 2).sum(-1).min(1)
+    return float((to_car < to_road).mean())
