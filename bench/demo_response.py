@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.demo.measure import car_like_share, world_colours
+from app.demo.measure import car_like_share, world_colours, write_road_patch_as_car
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo"
@@ -76,18 +76,9 @@ def street_rows(scratch: Path) -> list[tuple[str, str]]:
 
     project = DEMO / "streets.rpaint"
     doc = open_project(project)
-    label = doc.label.copy()
-    height, width = label.shape
-    patch = np.zeros_like(label, dtype=bool)
-    patch[int(height * 0.80) : int(height * 0.95), int(width * 0.35) : int(width * 0.55)] = True
-    patch &= label == ROAD
-    label[patch] = CAR
-    Image.fromarray(label).save(scratch / "label.png")
-    ids = doc.instance.astype(np.int32).copy()
-    ids[patch] = CAR * 1000 + 99
-    Image.fromarray(ids.astype(np.uint16)).save(scratch / "instance.png")
+    patch, label_path, instance_path = write_road_patch_as_car(doc.label, doc.instance, scratch)
     before = render(scratch, project)
-    after = render(scratch, project, "--label", str(scratch / "label.png"), "--instance", str(scratch / "instance.png"))
+    after = render(scratch, project, "--label", str(label_path), "--instance", str(instance_path))
     region = mask(patch.astype(np.uint8), 1, before.shape)
     road = before[mask(doc.label, ROAD, before.shape) & ~region].mean(0)
     patch_before, patch_after = before[region].mean(0), after[region].mean(0)

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from app.demo.measure import car_like_share, world_colours
+from app.demo.measure import car_like_share, world_colours, write_road_patch_as_car
 from app.model.project import open_project
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
@@ -97,19 +97,8 @@ def test_crossover_of_the_fine_blocks_from_b_moves_the_hair_toward_b(tmp_path, f
 def test_road_repainted_as_car_takes_car_like_colours(tmp_path):
     project = _demo("streets.rpaint")
     doc = open_project(project)
-    label = doc.label.copy()
-    height, width = label.shape
-    patch = np.zeros_like(label, dtype=bool)
-    patch[int(height * 0.80) : int(height * 0.95), int(width * 0.35) : int(width * 0.55)] = True
-    patch &= label == ROAD
-    assert patch.sum() > 0.01 * label.size
-    label[patch] = CAR
-    edited = tmp_path / "label.png"
-    Image.fromarray(label).save(edited)
-    instance = tmp_path / "instance.png"
-    ids = doc.instance.astype(np.int32).copy()
-    ids[patch] = CAR * 1000 + 99
-    Image.fromarray(ids.astype(np.uint16)).save(instance)
+    patch, edited, instance = write_road_patch_as_car(doc.label, doc.instance, tmp_path)
+    assert patch.sum() > 0.01 * patch.size
     before = _render(tmp_path, project)
     after = _render(tmp_path, project, "--label", str(edited), "--instance", str(instance))
     region = _mask(patch.astype(np.uint8), 1, before.shape[:2])
