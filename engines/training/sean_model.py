@@ -8,13 +8,11 @@ middle conv stride 2, ``n_layers_D`` 3 by default).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from engines.sean.config import SeanConfig
 from engines.training.discriminators import MultiscaleDiscriminator
-from engines.training.losses import feature_matching, gan_loss
-from engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
+from engines.training.model_base import Batch, Losses, SpadeFamilyModel
 from engines.training.options import TrainOptions
 from engines.training.sean_generator import TrainableSeanGenerator
 from engines.training.weight_init import spade_init
@@ -59,35 +57,18 @@ def build_sean_networks(opt: TrainOptions) -> dict[str, nn.Module]:
     return nets
 
 
-class SeanTrainingModel(TrainingModel):
+class SeanTrainingModel(SpadeFamilyModel):
     engine = "sean"
 
     def __init__(self, opt: TrainOptions, device: torch.device, vgg: nn.Module | None) -> None:
         super().__init__(opt, device, vgg)
         self.nets = {role: net.to(device) for role, net in build_sean_networks(opt).items()}
 
-    def discriminate(self, batch: Batch, fake: torch.Tensor):
-        return discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
-
     def generator_losses(self, batch: Batch) -> tuple[Losses, torch.Tensor]:
-        opt = self.opt
         fake = self.nets["G"](batch.semantics, batch.image)
-        pred_fake, pred_real = self.discriminate(batch, fake)
-        losses: Losses = {"GAN": gan_loss(pred_fake, True, opt.gan_mode, for_discriminator=False)}
-        if not opt.no_ganFeat_loss:
-            losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
-        if self.vgg_loss is not None and not opt.no_vgg_loss:
-            losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
-        if opt.lambda_l1:
-            losses["L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
-        return losses, fake
+        return self.generator_terms(batch, fake), fake
 
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor) -> Losses:
         with torch.no_grad():
             fake = self.nets["G"](batch.semantics, batch.image)
-        fake = fake.detach().requires_grad_()
-        pred_fake, pred_real = self.discriminate(batch, fake)
-        return {
-            "D_Fake": gan_loss(pred_fake, False, self.opt.gan_mode, for_discriminator=True),
-            "D_real": gan_loss(pred_real, True, self.opt.gan_mode, for_discriminator=True),
-        }
+        return self.discriminator_terms(batch, fake)

@@ -9,14 +9,13 @@ Discriminator step: fake regenerated without gradients by the just-updated G, th
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from engines.spade.config import EncoderConfig, SpadeConfig
 from engines.spade.networks import ConvEncoder, SPADEGenerator
 from engines.training.discriminators import MultiscaleDiscriminator
-from engines.training.losses import feature_matching, gan_loss, kld_loss
-from engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
+from engines.training.losses import kld_loss
+from engines.training.model_base import Batch, Losses, SpadeFamilyModel
 from engines.training.options import TrainOptions
 from engines.training.weight_init import spade_init
 
@@ -63,7 +62,7 @@ def build_spade_networks(opt: TrainOptions, discriminator_last_stride_one: bool 
     return nets
 
 
-class SpadeTrainingModel(TrainingModel):
+class SpadeTrainingModel(SpadeFamilyModel):
     engine = "spade"
     generator_roles = ("G", "E")
 
@@ -82,31 +81,16 @@ class SpadeTrainingModel(TrainingModel):
                 kld = kld_loss(mu, logvar) * self.opt.lambda_kld
         return self.nets["G"](batch.semantics, z=z), kld
 
-    def discriminate(self, batch: Batch, fake: torch.Tensor):
-        return discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
-
     def generator_losses(self, batch: Batch) -> tuple[Losses, torch.Tensor]:
         opt = self.opt
         losses: Losses = {}
         fake, kld = self.generate(batch, with_kld=opt.use_vae)
         if kld is not None:
             losses["KLD"] = kld
-        pred_fake, pred_real = self.discriminate(batch, fake)
-        losses["GAN"] = gan_loss(pred_fake, True, opt.gan_mode, for_discriminator=False)
-        if not opt.no_ganFeat_loss:
-            losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
-        if self.vgg_loss is not None and not opt.no_vgg_loss:
-            losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
-        if opt.lambda_l1:
-            losses["L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
+        losses.update(self.generator_terms(batch, fake))
         return losses, fake
 
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor) -> Losses:
         with torch.no_grad():
             fake, _ = self.generate(batch)
-        fake = fake.detach().requires_grad_()
-        pred_fake, pred_real = self.discriminate(batch, fake)
-        return {
-            "D_Fake": gan_loss(pred_fake, False, self.opt.gan_mode, for_discriminator=True),
-            "D_real": gan_loss(pred_real, True, self.opt.gan_mode, for_discriminator=True),
-        }
+        return self.discriminator_terms(batch, fake)
