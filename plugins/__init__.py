@@ -1,16 +1,16 @@
 """The plugin system: hook specs, the plugin manager and discovery through entry points.
 
-Plugins (built-in or pip-installed) implement hooks marked with :data:`hookimpl`::
+Plugins (built-in or pip-installed) implement hooks marked with ``regionpaint.hookimpl``::
 
-    from plugins import hookimpl
+    import regionpaint
 
-    @hookimpl
+    @regionpaint.hookimpl
     def register_engines(register):
         register(MyEngine)
+
+The markers live in :mod:`regionpaint.markers`; they are re-exported here for older plugins.
 """
 
-import pluggy
+from regionpaint.markers import PROJECT_NAME, hookimpl, hookspec
 
-PROJECT_NAME = "regionpaint"
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]

@@ -1,6 +1,6 @@
 """Built-in plugin: the label sets that ship with regionpaint (CelebAMask-HQ, Cityscapes, ADE20K, COCO-Stuff)."""
 
-from plugins import hookimpl
+from regionpaint.markers import hookimpl
 
 
 @hookimpl

@@ -4,7 +4,7 @@ Every hook receives a callable or object built by the application, so the applic
 plugin) owns naming, clash detection and error reporting.
 """
 
-from plugins import hookspec
+from regionpaint.markers import hookspec
 
 
 @hookspec

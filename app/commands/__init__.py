@@ -1,6 +1,6 @@
 """Built-in plugin: the ``regionpaint`` sub-commands, registered through the same hook as plugins' commands."""
 
-from plugins import hookimpl
+from regionpaint.markers import hookimpl
 
 
 @hookimpl

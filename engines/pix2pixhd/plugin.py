@@ -1,6 +1,6 @@
 """Registers the pix2pixHD engine (the engine module imports no torch at import time)."""
 
-from plugins import hookimpl
+from regionpaint.markers import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Registers the SEAN engine with the plugin manager (the engine module stays torch-free)."""
 
-from plugins import hookimpl
+from regionpaint.markers import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Registers the built-in SPADE engine through the same hook third-party engines use."""
 
-from plugins import hookimpl
+from regionpaint.markers import hookimpl
 
 
 @hookimpl
