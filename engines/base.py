@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from engines.schema import Option
+
 
 class EngineError(Exception):
     """A problem the user can fix (bad checkpoint, bad input); the message names the file and the problem."""
@@ -97,6 +99,12 @@ class RenderRequest:
     class_clusters: Mapping[int, int] = field(default_factory=dict)
     # Style source whose photo is encoded into per-instance features (pix2pixHD encoder).
     feature_source: str | None = None
+    # The label set the label ids belong to ("celebamask-hq", "cityscapes", ...), when the caller knows it.
+    label_set: str | None = None
+    # Engine-specific options, checked against the engine's ``options`` schema (engines/schema.py).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    # Fast mode: reduced precision / compiled paths allowed (PSNR >= 40 dB against exact); exact by default.
+    fast: bool = False
 
 
 @dataclass
@@ -134,6 +142,24 @@ class Engine(abc.ABC):
     label_sets: ClassVar[tuple[str, ...]] = ()  # label set ids the engine is known to be used with
     # Residual block names, in forward order, for engines with CROSSOVER.
     style_blocks: ClassVar[tuple[str, ...]] = ()
+    # Engine-specific render options (engines/schema.py); front ends generate flags and controls from it.
+    options: ClassVar[tuple[Option, ...]] = ()
+    # False for engines that render without trained weights: front ends then run them with no checkpoint.
+    needs_checkpoint: ClassVar[bool] = True
+
+    @classmethod
+    def capabilities_for(cls, info: CheckpointInfo | None) -> frozenset[str]:
+        """What this checkpoint offers (a subset of ``capabilities``), decided from ``info`` before loading.
+
+        The default is the class's capabilities; engines whose checkpoints differ (SPADE with or without
+        a VAE encoder, pix2pixHD with or without an instance-feature encoder) narrow it.
+        """
+        return frozenset(cls.capabilities)
+
+    @property
+    def checkpoint_capabilities(self) -> frozenset[str]:
+        """What the loaded checkpoint offers; front ends enable controls from this, not from the class."""
+        return frozenset(getattr(self, "_checkpoint_capabilities", self.capabilities))
 
     @classmethod
     @abc.abstractmethod
@@ -161,6 +187,10 @@ class Engine(abc.ABC):
 
     def release(self) -> None:
         """Free the networks and any device memory they hold."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the loaded weights (``.safetensors`` + JSON sidecar) to ``path``; returns the file written."""
+        raise EngineError(f"{self.display_name} cannot save its weights")
 
     @property
     def device(self) -> str:

@@ -30,6 +30,7 @@ from engines.base import (
     StyleMix,
     StyleSource,
 )
+from engines.schema import Option, OptionError
 from regionpaint.markers import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl, hookspec
 
 
@@ -53,6 +54,8 @@ __all__ = [
     "LATENT_Z",
     "MEAN_STYLE",
     "NOISE",
+    "Option",
+    "OptionError",
     "PLUGIN_API_VERSION",
     "PROJECT_NAME",
     "REGION_STYLES",
