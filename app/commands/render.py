@@ -21,12 +21,13 @@ from app.render_spec import (
     parse_size,
     parse_style_arg,
 )
+from engines.base import INSTANCE_FEATURES, MEAN_STYLE
 
 log = logging.getLogger(__name__)
 
 
 def register(cli) -> None:
-    cli.add_command("render", "Render a label map with a SPADE, SEAN or pix2pixHD checkpoint.", configure, run)
+    cli.add_command("render", "Render a label map with an engine (and its checkpoint).", configure, run)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.rpaint",
         help="take label, styles, engine and checkpoint from a project file; the other flags override it",
     )
-    parser.add_argument("--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors")
+    parser.add_argument(
+        "--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors (engines without weights: none)"
+    )
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
     parser.add_argument("--label", metavar="LABEL.png", help="label map (index or colour PNG)")
     parser.add_argument("--instance", metavar="INST.png", help="instance map (8/16-bit PNG)")
@@ -85,10 +88,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CLASS=K",
         help="pix2pixHD: feature cluster K for every instance of CLASS",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an engine option from the engine's schema (see `regionpaint engines --options`)",
+    )
+    _add_generated_flags(parser)
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
+
+
+def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
+    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine."""
+    from plugins.manager import get_plugin_manager
+
+    seen: set[str] = set()
+    for entry in get_plugin_manager().engines().values():
+        for option in entry.engine_class.options:
+            if not option.flag or option.cli_flag in seen:
+                continue
+            seen.add(option.cli_flag)
+            help_text = f"{entry.engine_class.display_name}: {option.help}" if option.help else None
+            parser.add_argument(option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text)
 
 
 def _read_z(path: str) -> np.ndarray:
@@ -128,7 +153,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     style sources are added (or replace a source of the same name) and region styles are layered on top.
     """
     from app.model.imports import read_instance_map, read_label_map
-    from engines.base import INSTANCE_FEATURES, RenderRequest
+    from engines.base import RenderRequest
 
     base = base if base is not None else RenderRequest(label=None)
     label = read_label_map(args.label, label_set) if args.label else base.label
@@ -156,6 +181,8 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
         instance_clusters={**base.instance_clusters, **parse_instance_clusters(args.instance_cluster)},
         class_clusters={**base.class_clusters, **parse_class_clusters(args.class_cluster, label_set)},
         feature_source=base.feature_source,
+        label_set=label_set.id if label_set is not None else base.label_set,
+        options=dict(base.options),
     )
     if INSTANCE_FEATURES in engine_cls.capabilities and args.style and request.feature_source is None:
         request.feature_source = default_style[0][0]
@@ -173,43 +200,66 @@ def _load_project(args: argparse.Namespace, manager):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.render_request import document_request, fit_request_to_engine, prepare_engine_styles
-    from engines.common.checkpoint import inspect_checkpoint
+    from app.render.from_document import document_request
+    from app.render.service import RenderJob, default_service
     from engines.common.options import opt_int
-    from plugins.manager import get_plugin_manager
+    from engines.schema import parse_key_values
 
-    manager = get_plugin_manager()
+    service = default_service()
+    manager = service.manager
     doc, engine_id, checkpoint, device = None, args.engine, args.checkpoint, args.device
     if args.project:
         doc, doc_engine, doc_checkpoint, doc_device = _load_project(args, manager)
         engine_id, checkpoint = engine_id or doc_engine or None, checkpoint or doc_checkpoint
         device = device or doc_device
-    if not checkpoint:
-        raise ValueError("render needs --checkpoint (or a --project that names one)")
     if doc is None and not args.label:
         raise ValueError("render needs --label (or a --project)")
-    info = inspect_checkpoint(checkpoint)
-    engine_cls = manager.engine_class(engine_id) if engine_id else manager.engine_for_checkpoint(info)
+    engine_cls = service.engine_class(engine_id or "", checkpoint or "") if (engine_id or checkpoint) else None
+    if engine_cls is None or (engine_cls.needs_checkpoint and not checkpoint):
+        raise ValueError("render needs --checkpoint (or a --project that names one, or an --engine that needs none)")
+    info = service.inspect(checkpoint) if checkpoint else None
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     elif doc is not None:
         label_set = manager.label_sets().get(doc.label_set_id)
     else:
-        label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
-    base = None
-    if doc is not None:
-        base = fit_request_to_engine(document_request(doc), doc.engine.options, engine_cls.capabilities)
-    request = build_request(args, engine_cls, label_set, base)
-
-    engine = engine_cls()
-    engine.load(checkpoint, device or "auto")
-    prepare_engine_styles(engine, request)
-    if args.mean_styles:
-        _set_mean_styles(engine, Path(args.mean_styles), label_set)
-    result = engine.generate(request)
-    _save_outputs(result, args)
-    log.info("rendered %s in %.2f s", args.out, result.seconds)
+        label_nc = opt_int(info.opt, "label_nc", 0) if info is not None else 0
+        label_set = label_set_for_classes(label_nc, manager.label_sets().values())
+        if label_set is None and len(engine_cls.label_sets) == 1:
+            label_set = manager.label_sets().get(engine_cls.label_sets[0])
+    request = build_request(args, engine_cls, label_set, document_request(doc) if doc is not None else None)
+    options = dict(doc.engine.options) if doc is not None else {}
+    options.update(parse_key_values(args.option))
+    options.update(_generated_flag_values(args, engine_cls))
+    if args.mean_styles and MEAN_STYLE not in engine_cls.capabilities:
+        raise ValueError(f"--mean-styles: the {engine_cls.display_name} engine has no per-class style codes")
+    mean_sources = read_style_folder(Path(args.mean_styles), label_set) if args.mean_styles else None
+    job = RenderJob(
+        request=request,
+        engine_id=engine_cls.id,
+        checkpoint=checkpoint or "",
+        device=device or "auto",
+        options=options,
+        strict_options=bool(args.option),
+        mean_style_sources=mean_sources,
+    )
+    outcome = service.render(job)
+    _save_outputs(outcome.result, args)
+    log.info("rendered %s in %.2f s", args.out, outcome.result.seconds)
     return 0
+
+
+def _generated_flag_values(args: argparse.Namespace, engine_cls) -> dict:
+    """Values of the dedicated flags (``flag=True`` options) of this engine that were given."""
+    return {
+        option.name: getattr(args, _flag_dest(option))
+        for option in engine_cls.options
+        if option.flag and getattr(args, _flag_dest(option), None) is not None
+    }
+
+
+def _flag_dest(option) -> str:
+    return "engine_option_" + option.name
 
 
 def read_style_folder(folder: Path, label_set) -> list:
@@ -226,12 +276,6 @@ def read_style_folder(folder: Path, label_set) -> list:
             if pairs:
                 return [StyleSource(p.stem, read_photo(p), read_label_map(l, label_set)) for p, l in pairs]
     raise ValueError(f"{folder}: no style images with segmentations (expected images/ and labels/ with the same names)")
-
-
-def _set_mean_styles(engine, folder: Path, label_set) -> None:
-    if not hasattr(engine, "compute_style_statistics"):
-        raise ValueError(f"--mean-styles: the {engine.display_name} engine has no per-class style codes")
-    engine.set_mean_codes(engine.compute_style_statistics(read_style_folder(folder, label_set)))
 
 
 def _save_outputs(result, args: argparse.Namespace) -> None:

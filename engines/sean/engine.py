@@ -24,7 +24,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,11 @@ from engines.base import (
     StyleMix,
     StyleSource,
 )
+from engines.common.digest import Fingerprints
+from engines.common.lru import LRUCache
+from engines.common.validation import check_label_ids
 from engines.sean import preprocess, styles
 from engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
-from engines.sean.fingerprint import Fingerprints
 from engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
 
 log = logging.getLogger(__name__)
@@ -62,17 +63,15 @@ class SeanEngine(Engine):
     capabilities = frozenset({REGION_STYLES, STYLE_INTERPOLATION, CROSSOVER, MEAN_STYLE, NOISE})
     label_sets = ("celebamask-hq", "cityscapes", "ade20k")
     style_blocks = BLOCKS
-    # cuDNN's TF32 convolutions move a CUDA render by ~7e-4 from the fp32 official outputs (measured on
-    # an H100); faithfulness first, so renders switch them off unless this is set to True.
-    allow_tf32: bool = False
 
     def __init__(self) -> None:
         self._loaded = None  # engines.sean.loading.LoadedSean
         self._device = "cpu"
-        self._codes: OrderedDict[str, RegionCodes] = OrderedDict()
+        self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
         self._stats: StyleStatistics | None = None
         self._random_ok = False  # '@random' needs a per-class std
+        self._checkpoint_stats: StyleStatistics | None = None  # statistics saved with the checkpoint
         self._lock = threading.RLock()
         self._fingerprints = Fingerprints()
 
@@ -152,6 +151,14 @@ class SeanEngine(Engine):
         """(C, style_length) float32 per-class mean codes, as the official calculate_mean_style_code.py."""
         return self.compute_style_statistics(sources).mean
 
+    def set_mean_styles(self, sources: Sequence[StyleSource] | None) -> None:
+        """``@mean``/``@random`` from the per-class statistics of ``sources`` (the official mean-code step
+        over a folder of styles); None: back to the checkpoint's own statistics, or none."""
+        if sources is None:
+            self.set_mean_codes(self._checkpoint_stats)
+            return
+        self.set_mean_codes(self.compute_style_statistics(list(sources)))
+
     def set_mean_codes(self, mean: np.ndarray | StyleStatistics | None, std: np.ndarray | None = None) -> None:
         """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them.
 
@@ -194,15 +201,11 @@ class SeanEngine(Engine):
             )
         instance = source.instance if loaded.config.use_instance else None
         key = self._fingerprints.key(source.image, raw_label, instance) + f"/{size}"
-        with self._lock:
-            if key in self._codes:
-                self._codes.move_to_end(key)
-                return self._codes[key]
+        cached = self._codes.get(key)
+        if cached is not None:
+            return cached
         codes = self._run_encoder(image, label, instance, size, source.name)
-        with self._lock:
-            self._codes[key] = codes
-            while len(self._codes) > CODE_CACHE_SIZE:
-                self._codes.popitem(last=False)
+        self._codes.put(key, codes)
         return codes
 
     def _run_encoder(
@@ -229,15 +232,7 @@ class SeanEngine(Engine):
     # ----------------------------------------------------------------------------------- labels
     def _check_ids(self, ids: np.ndarray, what: str) -> None:
         config = self.config
-        top = config.label_nc if config.contain_dontcare_label else config.label_nc - 1
-        values = np.unique(ids)
-        bad = [int(v) for v in values if v > top and not (config.contain_dontcare_label and v == 255)]
-        if bad:
-            shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
-            raise InputError(
-                f"{what}: ids {shown} are outside 0..{config.label_nc - 1} of this SEAN checkpoint "
-                f"(label_nc {config.label_nc}{', 255 = dont-care' if config.contain_dontcare_label else ''})"
-            )
+        check_label_ids(ids, config.label_nc, "SEAN", dontcare=config.contain_dontcare_label, what=what)
 
     def _segmap(
         self,
