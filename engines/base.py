@@ -216,7 +216,20 @@ class Engine(abc.ABC):
         raise NotImplementedError
 
     def release(self) -> None:
-        """Free the networks and any device memory they hold."""
+        """Free the networks and any device memory they hold (engines override :meth:`_drop_networks`)."""
+        device = self.device
+        self._drop_networks()
+        if device.startswith("cuda"):
+            import torch  # only here: a CUDA device means torch is loaded already
+
+            torch.cuda.empty_cache()
+
+    def _drop_networks(self) -> None:
+        """Forget the loaded networks and every cache that belongs to them."""
+
+    def _not_loaded(self) -> EngineError:
+        """The error of a render or save before :meth:`load`."""
+        return EngineError(f"{self.display_name}: no checkpoint loaded (call load() first)")
 
     def save(self, path: str | Path) -> Path:
         """Write the loaded weights (``.safetensors`` + JSON sidecar) to ``path``; returns the file written."""

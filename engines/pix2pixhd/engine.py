@@ -166,18 +166,13 @@ class Pix2PixHDEngine(Engine):
             }
         return save_safetensors(path, networks, self.id, loaded.label_set, options_for_save(loaded))
 
-    def release(self) -> None:
-        cuda = self._torch_device is not None and self._torch_device.type == "cuda"
+    def _drop_networks(self) -> None:
         self._loaded = None
         self._encoded.clear()
-        if cuda:
-            import torch
-
-            torch.cuda.empty_cache()
 
     def _require(self):
         if self._loaded is None:
-            raise EngineError("pix2pixHD: no checkpoint loaded")
+            raise self._not_loaded()
         return self._loaded
 
     # ----------------------------------------------------------------- facts for front ends

@@ -109,24 +109,18 @@ class SeanEngine(Engine):
         state = read_generator_state(loaded.files)
         return save_safetensors(path, {"G": state}, self.id, guess_label_set(loaded.config), loaded.config.options())
 
-    def release(self) -> None:
+    def _drop_networks(self) -> None:
         with self._lock:
             self._loaded = None
             self._codes.clear()
             self._context = None
             self._fingerprints.clear()
             self._stats, self._random_ok = None, False  # mean codes belong to one checkpoint
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:  # pragma: no cover - torch is a dependency
-            pass
+            self._checkpoint_stats = None
 
     def _require(self):
         if self._loaded is None:
-            raise EngineError("SEAN: no checkpoint loaded (call load() first)")
+            raise self._not_loaded()
         return self._loaded
 
     def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:

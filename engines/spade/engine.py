@@ -166,15 +166,10 @@ class SpadeEngine(Engine):
         """(W, H) of the checkpoint's own render; SPADE resizes any label to it."""
         return self._require_loaded().output_size
 
-    def release(self) -> None:
-        had_cuda = self._torch_device is not None and self._torch_device.type == "cuda"
+    def _drop_networks(self) -> None:
         self._generator = self._encoder = None
         self._label_cache = self._encodings = None
         self.config = None
-        if had_cuda:
-            import torch
-
-            torch.cuda.empty_cache()
 
     # ---- rendering --------------------------------------------------------------------------------
 
@@ -283,5 +278,5 @@ class SpadeEngine(Engine):
 
     def _require_loaded(self) -> SpadeConfig:
         if self.config is None or self._generator is None:
-            raise EngineError(f"{self.display_name}: no checkpoint loaded (call load() first)")
+            raise self._not_loaded()
         return self.config
