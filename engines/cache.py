@@ -21,9 +21,11 @@ class EngineCache:
         self._key: tuple[str, str, str] | None = None
         self._engine: Engine | None = None
 
-    def get(self, engine_class: type[Engine], checkpoint: str | Path, device: str = "auto") -> Engine:
-        """The loaded engine for this checkpoint and device, loading (and evicting) as needed."""
-        key = (engine_class.id, str(Path(checkpoint).resolve()), device)
+    def get(self, engine_class: type[Engine], checkpoint: str | Path | None, device: str = "auto") -> Engine:
+        """The loaded engine for this checkpoint and device, loading (and evicting) as needed.
+
+        ``checkpoint`` None: an engine that needs no weights (``needs_checkpoint = False``)."""
+        key = (engine_class.id, str(Path(checkpoint).resolve()) if checkpoint else "", device)
         with self._lock:
             if self._key == key and self._engine is not None:
                 return self._engine

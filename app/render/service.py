@@ -133,11 +133,13 @@ class RenderService:
         return fit_job(job, engine_class, capabilities)
 
     # -- rendering ---------------------------------------------------------------------------------
-    def load(self, engine_class: type[Engine], checkpoint: str | Path, device: str = "auto") -> tuple[Engine, bool]:
+    def load(
+        self, engine_class: type[Engine], checkpoint: str | Path | None, device: str = "auto"
+    ) -> tuple[Engine, bool]:
         """The loaded engine (from the cache when it holds this checkpoint) and whether it was loaded now."""
         if engine_class.needs_checkpoint and not checkpoint:
             raise RenderSetupError(f"{engine_class.display_name} needs a checkpoint; choose one")
-        engine = self._cache.get(engine_class, checkpoint or "", device or "auto")
+        engine = self._cache.get(engine_class, checkpoint or None, device or "auto")
         loaded, self._last_engine = engine is not self._last_engine, engine
         return engine, loaded
 
