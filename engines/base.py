@@ -232,7 +232,15 @@ class Engine(abc.ABC):
         return EngineError(f"{self.display_name}: no checkpoint loaded (call load() first)")
 
     def save(self, path: str | Path) -> Path:
-        """Write the loaded weights (``.safetensors`` + JSON sidecar) to ``path``; returns the file written."""
+        """Write the loaded weights as ``.safetensors`` + JSON sidecar (official keys under role prefixes,
+        the engine id, label set and options); returns the file written. Engines provide the contents."""
+        from engines.common.checkpoint import save_safetensors
+
+        networks, label_set, options = self._save_contents(path)
+        return save_safetensors(path, networks, self.id, label_set, options)
+
+    def _save_contents(self, path: str | Path) -> tuple[Mapping[str, Mapping[str, Any]], str | None, Mapping[str, Any]]:
+        """({role: state dict}, label set, options) that :meth:`save` writes."""
         raise EngineError(f"{self.display_name} cannot save its weights")
 
     @property

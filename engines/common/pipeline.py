@@ -28,6 +28,7 @@ class CheckpointContents:
     weights: dict[str, dict[str, torch.Tensor]]  # role ("G", "E", ...) -> state dict, float32
     opt: dict[str, str]  # opt.txt, then the sidecar's options on top
     label_set: str | None = None  # from a sidecar
+    stamp: tuple[tuple[str, int, int], ...] = ()  # (path, size, mtime_ns) of the weight files when read
 
     def source(self, role: str) -> Path:
         """The file a role's weights came from (for error messages)."""
@@ -59,7 +60,7 @@ def read_checkpoint(path: str | Path, engine_id: str) -> CheckpointContents:
     files = locate_files(path)
     opt, label_set = read_options(files, engine_id)
     weights = load_weights(files)
-    contents = CheckpointContents(path, dict(files), weights, opt, label_set)
+    contents = CheckpointContents(path, dict(files), weights, opt, label_set, file_stamp(files))
     if "G" not in weights:
         raise CheckpointError(f"{contents.source('G')}: no generator weights ('G.' keys) in the checkpoint")
     return contents
@@ -112,3 +113,26 @@ def build_checked(
     net.eval()
     net.requires_grad_(False)
     return net
+
+
+_WEIGHT_ROLES = ("G", "E", "safetensors")
+
+
+def file_stamp(files: Mapping[str, Path]) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime_ns) of a checkpoint's weight files: tells whether they changed since a load."""
+    out = []
+    for role in _WEIGHT_ROLES:
+        if role in files:
+            st = Path(files[role]).stat()
+            out.append((str(files[role]), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def reread_weights(
+    files: Mapping[str, Path], stamp: tuple[tuple[str, int, int], ...], target: Path | str
+) -> dict[str, dict[str, torch.Tensor]]:
+    """The weights of a loaded checkpoint read again (official keys, spectral norm unfolded) for saving;
+    CheckpointError when the files changed since they were loaded (the copy would not be what renders)."""
+    if file_stamp(files) != stamp:
+        raise CheckpointError(f"{target}: the source checkpoint changed since it was loaded; load it again")
+    return load_weights(files)

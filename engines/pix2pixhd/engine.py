@@ -149,11 +149,10 @@ class Pix2PixHDEngine(Engine):
         self._loaded, self._torch_device, self._device = loaded, torch_device, str(torch_device)
         log.info("loaded pix2pixHD %s from %s on %s", loaded.generator_arch, checkpoint, torch_device)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the current weights (G, E, cluster centres as role ``F``) as safetensors + JSON sidecar."""
+    def _save_contents(self, path: str | Path):
+        """The current weights: G, E, cluster centres as role ``F`` (no spectral norm to unfold here)."""
         import torch
 
-        from engines.common.checkpoint import save_safetensors
         from engines.pix2pixhd.loading import CLUSTER_ROLE, options_for_save
 
         loaded = self._require()
@@ -164,7 +163,7 @@ class Pix2PixHDEngine(Engine):
             networks[CLUSTER_ROLE] = {
                 str(k): torch.from_numpy(np.ascontiguousarray(v)) for k, v in loaded.clusters.items()
             }
-        return save_safetensors(path, networks, self.id, loaded.label_set, options_for_save(loaded))
+        return networks, loaded.label_set, options_for_save(loaded)
 
     def _drop_networks(self) -> None:
         self._loaded = None

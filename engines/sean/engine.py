@@ -38,7 +38,6 @@ from engines.base import (
     STYLE_INTERPOLATION,
     CheckpointInfo,
     Engine,
-    EngineError,
     InputError,
     RenderRequest,
     RenderResult,
@@ -93,21 +92,15 @@ class SeanEngine(Engine):
     def config(self) -> SeanConfig:
         return self._require().config
 
-    def save(self, path: str | Path) -> Path:
-        """Write the loaded checkpoint as ``.safetensors`` + JSON sidecar (official keys, role ``G``).
-
-        The weights are re-read from the source file (the loaded network holds folded spectral-norm
-        weights, not ``weight_orig``), so the file must be unchanged since :meth:`load`.
-        """
-        from engines.common.checkpoint import save_safetensors
+    def _save_contents(self, path: str | Path):
+        """G re-read from the source file (the loaded network holds folded spectral-norm weights, not
+        ``weight_orig``), so the file must be unchanged since :meth:`load`."""
+        from engines.common.pipeline import reread_weights
         from engines.sean.config import guess_label_set
-        from engines.sean.loading import read_generator_state, stamp
 
         loaded = self._require()
-        if stamp(loaded.files) != loaded.source_stamp:
-            raise EngineError(f"{path}: the source checkpoint changed since it was loaded; load it again")
-        state = read_generator_state(loaded.files)
-        return save_safetensors(path, {"G": state}, self.id, guess_label_set(loaded.config), loaded.config.options())
+        state = reread_weights(loaded.files, loaded.source_stamp, path)["G"]
+        return {"G": state}, guess_label_set(loaded.config), loaded.config.options()
 
     def _drop_networks(self) -> None:
         with self._lock:

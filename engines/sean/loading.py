@@ -62,13 +62,4 @@ def load_sean(checkpoint: str | Path, device: torch.device) -> LoadedSean:
     generator = build_checked(lambda: SeanGenerator(config), state, path, "the SEAN generator")
     generator.to(device)
     log.info("loaded SEAN %s: %s", path, config)
-    return LoadedSean(generator, config, contents.files, contents.opt, stamp(contents.files))
-
-
-def stamp(files: dict[str, Path]) -> tuple[tuple[str, int, int], ...]:
-    out = []
-    for role in ("G", "safetensors"):
-        if role in files:
-            st = files[role].stat()
-            out.append((str(files[role]), st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return LoadedSean(generator, config, contents.files, contents.opt, contents.stamp)

@@ -68,6 +68,7 @@ class SpadeEngine(Engine):
         self._generator: Any = None
         self._encoder: Any = None
         self._files: dict[str, Path] = {}
+        self._stamp: tuple = ()
         self._device = "cpu"
         self._torch_device: Any = None
         self._label_cache: Any = None
@@ -123,6 +124,7 @@ class SpadeEngine(Engine):
 
         self.release()
         self.config, self._generator, self._encoder, self._files = config, generator, encoder, files
+        self._stamp = contents.stamp
         self._torch_device, self._device = torch_device, str(torch_device)
         self._label_cache, self._encodings = runtime.LabelCache(), LRUCache(ENCODING_CACHE_SIZE)
         out_w, out_h = config.output_size
@@ -147,20 +149,17 @@ class SpadeEngine(Engine):
     def has_encoder(self) -> bool:
         return self._encoder is not None
 
-    def save(self, path: str | Path) -> Path:
-        """Write the loaded checkpoint (official key layout, G and E) as .safetensors + JSON sidecar.
-
-        The weights are read again from the loaded files, so the copy is exact (the in-memory generator
-        holds spectral norm folded).
-        """
-        from engines.common.checkpoint import load_weights, save_safetensors
+    def _save_contents(self, path: str | Path):
+        """G (and E for a VAE) read again from the loaded files, so the copy is exact (the in-memory
+        generator holds spectral norm folded)."""
+        from engines.common.pipeline import reread_weights
 
         config = self._require_loaded()
-        weights = load_weights(self._files)
+        weights = reread_weights(self._files, self._stamp, path)
         networks = {"G": weights["G"]}
         if config.use_vae and "E" in weights:
             networks["E"] = weights["E"]
-        return save_safetensors(path, networks, ENGINE_ID, config.label_set, config.to_options())
+        return networks, config.label_set, config.to_options()
 
     def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
         """(W, H) of the checkpoint's own render; SPADE resizes any label to it."""
