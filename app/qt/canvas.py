@@ -77,6 +77,8 @@ class CanvasView(QGraphicsView):
         self._result_offset = QPointF(0, 0)
         self._space_held = False
         self._panning_from: QPointF | None = None
+        # True while the view shows the whole image and should keep doing so as the window resizes;
+        # any zoom or pan by the person ends it (else the scrollbars a zoom brings re-fit the view).
         self._fit_pending = True
 
         state.documentReplaced.connect(self._on_document_replaced)
@@ -189,10 +191,12 @@ class CanvasView(QGraphicsView):
     def fit(self) -> None:
         if self.state.document is None:
             return
+        self._fit_pending = True
         self.fitInView(self._content_rect().adjusted(-4, -4, 4, 4), Qt.AspectRatioMode.KeepAspectRatio)
         self.zoomChanged.emit(self.zoom)
 
     def zoom_by(self, factor: float) -> None:
+        self._fit_pending = False
         target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom * factor))
         if not math.isclose(target, self.zoom):
             self.scale(target / self.zoom, target / self.zoom)
@@ -232,12 +236,12 @@ class CanvasView(QGraphicsView):
             self._space_held and event.button() == Qt.MouseButton.LeftButton
         ):
             self._panning_from = event.position()
+            self._fit_pending = False
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return True
         return False
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._fit_pending = False
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         if self._start_pan(event):
             event.accept()
