@@ -55,3 +55,65 @@ def test_wheel_zoom_and_plus_work_before_any_click_on_the_canvas(qtbot, tmp_path
     window.resize(1000, 700)  # after Fit, the view follows the window again
     qtbot.wait(50)
     assert canvas.zoom < fitted
+
+
+# -- bug 4: the style panel shows the state, one action assigns ----------------------------------
+HAIR, SKIN = 13, 1
+
+
+def styled_face():
+    from app.model import edits
+    from app.model.labelsets import CELEBAMASK_HQ
+    from tests.qt_support import style_source
+
+    doc = face_document()
+    edits.add_style_source(doc, "A", style_source(1))
+    edits.add_style_source(doc, "B", style_source(2))
+    edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),))
+    doc.history.clear()
+    return doc
+
+
+def test_choosing_a_source_assigns_it_and_the_controls_keep_showing_the_mix(qtbot, tmp_path):
+    doc = styled_face()
+    window = quiet_window(qtbot, tmp_path, doc)
+    panel = window.regions_panel
+    mix = panel.region_mix
+    panel.select_regions([HAIR])
+    assert (mix.source_a.currentText(), mix.source_b.currentText()) == ("A", "—")
+    mix.source_a.setCurrentText("B")  # one action: the hair is B now
+    assert doc.style_of_region(HAIR) == (("B", 1.0),)
+    assert doc.style_of_region(SKIN) == (("A", 1.0),)
+    assert doc.history.entries == ["hair: A → B"]
+    assert mix.source_a.currentText() == "B", "the control does not snap back after the refresh"
+    assert mix.source_b.currentText() == "—" and not mix.slider.isEnabled(), "no 'B 0 % B'"
+    mix.source_b.setCurrentText("A")  # blend A in: starts half way
+    assert doc.style_of_region(HAIR) == (("B", 0.5), ("A", 0.5))
+    mix.slider.setValue(25)
+    assert [w for _, w in doc.style_of_region(HAIR)] == pytest.approx([0.75, 0.25])
+    assert mix.value_label.text() == "25%"
+    panel.select_regions([SKIN])
+    assert (mix.source_a.currentText(), mix.source_b.currentText()) == ("A", "—"), "shows skin's mix"
+    panel.select_regions([SKIN, HAIR])
+    assert mix.source_a.currentText() == "(various)", "two different mixes are not shown as one"
+    window.state.undo()
+    window.state.undo()
+    panel.select_regions([HAIR])
+    assert mix.source_a.currentText() == "B" and doc.style_of_region(HAIR) == (("B", 1.0),)
+
+
+def test_style_controls_an_engine_lacks_are_hidden_with_the_reason(qtbot, tmp_path):
+    from app.model import edits
+
+    doc = styled_face()
+    window = quiet_window(qtbot, tmp_path, doc)
+    panel = window.regions_panel
+    assert panel.selected_box.isVisible() and not panel.engine_note.isVisible()
+    edits.set_engine_settings(doc, engine_id="spade")  # region styles: no; a global z: yes
+    assert not panel.selected_box.isVisible() and panel.master_box.isVisible()
+    assert panel.engine_note.isVisible() and "one style for the whole image" in panel.engine_note.text()
+    assert not panel.master_mix.slider.isVisible(), "no interpolation without the capability"
+    edits.set_engine_settings(doc, engine_id="pix2pixhd")
+    assert not panel.master_box.isVisible() and "takes no style photos" in panel.engine_note.text()
+    edits.set_engine_settings(doc, engine_id="sean")
+    assert panel.selected_box.isVisible() and panel.random_button.isVisible()
