@@ -117,3 +117,52 @@ def test_style_controls_an_engine_lacks_are_hidden_with_the_reason(qtbot, tmp_pa
     assert not panel.master_box.isVisible() and "takes no style photos" in panel.engine_note.text()
     edits.set_engine_settings(doc, engine_id="sean")
     assert panel.selected_box.isVisible() and panel.random_button.isVisible()
+
+
+# -- history entries say what changed ------------------------------------------------------------
+def test_history_rows_name_the_change_and_fold_repeated_strokes(qtbot, tmp_path):
+    from app.model import edits
+    from app.model.labelsets import CELEBAMASK_HQ
+
+    doc = styled_face()
+    window = quiet_window(qtbot, tmp_path, doc)
+    rows = window.history_panel.list
+    for x in range(12):
+        edits.paint_stroke(doc, CELEBAMASK_HQ, [(2 + 4 * x, 40)], HAIR, 1.0)
+    edits.set_engine_settings(doc, seed=3)
+    texts = [rows.item(i).text() for i in range(rows.count())]
+    assert texts == ["Opened document", "Brush hair ×12", "Seed 0 → 3"]
+    window.state.undo()
+    window.state.undo()  # one stroke at a time; the run splits where the current step is
+    texts = [rows.item(i).text() for i in range(rows.count())]
+    assert texts == ["Opened document", "Brush hair ×11", "Brush hair", "Seed 0 → 3"]
+    assert rows.currentRow() == 1
+    rows.itemClicked.emit(rows.item(3))
+    assert doc.engine.seed == 3 and doc.history.index == 13
+
+
+# -- bug 9: the real output size, and typing a size renders once -----------------------------------
+def test_size_boxes_show_the_rendered_size_and_typing_edits_once(qtbot, tmp_path):
+    import numpy as np
+    from PySide6.QtTest import QTest
+
+    from app.qt.engine_panel import SIZE_DEBOUNCE_MS
+
+    doc = face_document()
+    window = quiet_window(qtbot, tmp_path, doc)
+    size = window.engine_panel.render_settings
+    assert size.width_box.text() == "auto" and not size.width_box.isEnabled(), "nothing rendered yet"
+    doc.set_render(np.zeros((128, 256, 3), np.uint8), 0.1)  # what a Cityscapes checkpoint renders
+    assert (size.width_box.value(), size.height_box.value()) == (256, 128)
+    assert not size.width_box.isEnabled() and "256×128" in size.custom_size.toolTip()
+    size.custom_size.setChecked(True)
+    assert doc.engine.output_size == (256, 128), "custom starts from the real size"
+    doc.history.clear()
+    box = size.width_box
+    box.setFocus()
+    box.selectAll()
+    QTest.keyClicks(box, "1024")
+    QTest.keyClick(box, Qt.Key.Key_Up)
+    assert doc.history.entries == [], "nothing is applied while typing"
+    qtbot.waitUntil(lambda: doc.engine.output_size == (1032, 128), timeout=5 * SIZE_DEBOUNCE_MS)
+    assert doc.history.entries == ["Size 256×128 → 1032×128"], "one edit for the whole typing"

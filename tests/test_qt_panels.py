@@ -114,7 +114,7 @@ def test_engine_settings_go_through_undo(qtbot, tmp_path):
     panel.render_settings.seed.setValue(42)
     panel.render_settings.noise.setChecked(False)
     panel.render_settings.custom_size.setChecked(True)
-    assert doc.engine.seed == 42 and doc.engine.noise is False and doc.engine.output_size == (256, 256)
+    assert doc.engine.seed == 42 and doc.engine.noise is False and doc.engine.output_size == doc.size
     engines = [panel.choices.engine.itemData(i) for i in range(panel.choices.engine.count())]
     assert {"spade", "sean", "pix2pixhd"} <= set(engines)
     window.state.undo()
