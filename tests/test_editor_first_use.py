@@ -166,3 +166,23 @@ def test_size_boxes_show_the_rendered_size_and_typing_edits_once(qtbot, tmp_path
     assert doc.history.entries == [], "nothing is applied while typing"
     qtbot.waitUntil(lambda: doc.engine.output_size == (1032, 128), timeout=5 * SIZE_DEBOUNCE_MS)
     assert doc.history.entries == ["Size 256×128 → 1032×128"], "one edit for the whole typing"
+
+
+# -- bug 10: the demo models are in the checkpoint list of a new document ---------------------------
+def test_a_new_document_lists_the_bundled_demo_models(qtbot, tmp_path):
+    from app.bundled_demo import DEMO_MODELS_DIR
+
+    models = sorted(DEMO_MODELS_DIR.glob("*.safetensors"))
+    if not models:
+        pytest.skip("the demo models are not built")
+    window = quiet_window(qtbot, tmp_path, face_document())
+    picker = window.engine_panel.choices.checkpoint
+    texts = [picker.itemText(i) for i in range(picker.count())]
+    assert "Demo models" in texts
+    header = texts.index("Demo models")
+    assert not picker.model().item(header).isEnabled(), "the heading is not a choice"
+    listed = [picker.itemData(i) for i in range(header + 1, picker.count())]
+    assert [str(path) for path in models] == [p for p in listed if p and p.endswith(".safetensors")]
+    picker.setCurrentIndex(header + 1)
+    picker.activated.emit(header + 1)
+    assert window.document.engine.checkpoint == str(models[0])

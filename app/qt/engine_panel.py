@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import QSignalDebouncer
 
 from app.model import edits
-from app.qt.checkpoints import checkpoint_choices
+from app.qt.checkpoints import checkpoint_choices, demo_checkpoints
 from app.qt.editor_state import EditorState
 from app.qt.settings import EditorSettings, models_dir
 from engines.base import NOISE
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 AUTO_ENGINE = ""
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ADD_FOLDER, ADD_FILE = "add-folder", "add-file"
+DEMO_MODELS_HEADER = "Demo models"
 MAX_SEED = 2**31 - 1
 SIZE_STEP = 8  # the generators' sizes are multiples of 2**upsamplings; 8 keeps typing sane
 SIZE_DEBOUNCE_MS = 500  # typing 1024 or holding an arrow key renders once, after the last change
@@ -116,15 +117,28 @@ class EngineChoices(QWidget):
         self.checkpoint.clear()
         if not current:
             self.checkpoint.addItem("(choose a checkpoint)", "")
-        for choice in checkpoint_choices(self.models_folder, self.settings.checkpoint_paths(), current):
-            self.checkpoint.addItem(choice.title, str(choice.path))
-            self.checkpoint.setItemData(self.checkpoint.count() - 1, str(choice.path), Qt.ItemDataRole.ToolTipRole)
+        choices = checkpoint_choices(self.models_folder, self.settings.checkpoint_paths(), current)
+        for choice in choices:
+            self._add_checkpoint_item(choice)
+        listed = {str(choice.path) for choice in choices}
+        demos = [choice for choice in demo_checkpoints() if str(choice.path) not in listed]
+        if demos:
+            self.checkpoint.insertSeparator(self.checkpoint.count())
+            self.checkpoint.addItem(DEMO_MODELS_HEADER, "")
+            header = self.checkpoint.model().item(self.checkpoint.count() - 1)
+            header.setEnabled(False)  # a heading, not a choice
+            for choice in demos:
+                self._add_checkpoint_item(choice)
         self.checkpoint.insertSeparator(self.checkpoint.count())
         self.checkpoint.addItem("Add checkpoint folder…", ADD_FOLDER)
         self.checkpoint.addItem("Add checkpoint file…", ADD_FILE)
         self.checkpoint.setCurrentIndex(max(0, self.checkpoint.findData(current)))
         self.checkpoint.setToolTip(f"{current or 'No checkpoint'}\nModels folder: {self.models_folder}")
         self.checkpoint.blockSignals(False)
+
+    def _add_checkpoint_item(self, choice) -> None:
+        self.checkpoint.addItem(choice.title, str(choice.path))
+        self.checkpoint.setItemData(self.checkpoint.count() - 1, str(choice.path), Qt.ItemDataRole.ToolTipRole)
 
     def _show_recognised(self) -> None:
         doc = self.state.document
