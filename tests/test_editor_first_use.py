@@ -186,3 +186,39 @@ def test_a_new_document_lists_the_bundled_demo_models(qtbot, tmp_path):
     picker.setCurrentIndex(header + 1)
     picker.activated.emit(header + 1)
     assert window.document.engine.checkpoint == str(models[0])
+
+
+# -- bug 6: a label map of another aspect ratio does not squash the photo ---------------------------
+def test_new_document_refuses_to_squash_and_offers_crop_or_pad(qtbot, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from app.qt.dialogs import NewDocumentDialog
+    from app.qt.file_actions import label_sets
+
+    label = np.full((64, 64), 7, np.uint8)  # 1:1 Cityscapes map (road)
+    label[:20] = 23
+    Image.fromarray(label).save(tmp_path / "map.png")
+    photo = np.zeros((100, 200, 3), np.uint8)  # 2:1 photo, a bright square in the middle
+    photo[25:75, 75:125] = 255
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    dialog = NewDocumentDialog(label_sets())
+    qtbot.addWidget(dialog)
+    dialog.set_paths(tmp_path / "photo.png", tmp_path / "map.png")
+    assert dialog.resize_check.isChecked() and dialog.aspect.currentData() == "refuse"
+    assert "different aspect ratios" in dialog.sizes.text()
+    assert dialog.create_document() is None
+    assert "aspect ratio" in dialog.error.text() and "photo.png" in dialog.error.text()
+    dialog.aspect.setCurrentIndex(dialog.aspect.findData("crop"))
+    assert dialog.error.text() == "", "the old error goes once the input changed"
+    doc = dialog.create_document()
+    assert doc is not None and doc.photo.shape == (64, 64, 3)
+    # Cropped, not squashed: the centre square stays square (its width equals its height).
+    bright = doc.photo[..., 0] > 128
+    rows, cols = np.flatnonzero(bright.any(axis=1)), np.flatnonzero(bright.any(axis=0))
+    assert abs(len(rows) - len(cols)) <= 1 and len(rows) == pytest.approx(32, abs=2)
+    dialog.aspect.setCurrentIndex(dialog.aspect.findData("pad"))
+    doc = dialog.create_document()
+    bright = doc.photo[..., 0] > 128
+    rows, cols = np.flatnonzero(bright.any(axis=1)), np.flatnonzero(bright.any(axis=0))
+    assert abs(len(rows) - len(cols)) <= 1 and len(rows) == pytest.approx(16, abs=2)
