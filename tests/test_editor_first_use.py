@@ -222,3 +222,67 @@ def test_new_document_refuses_to_squash_and_offers_crop_or_pad(qtbot, tmp_path):
     bright = doc.photo[..., 0] > 128
     rows, cols = np.flatnonzero(bright.any(axis=1)), np.flatnonzero(bright.any(axis=0))
     assert abs(len(rows) - len(cols)) <= 1 and len(rows) == pytest.approx(16, abs=2)
+
+
+# -- bug 3: "Open in editor" on a run of another engine / label set -----------------------------------
+def fake_run(folder, engine: str, label_nc: int):
+    import json
+
+    folder.mkdir()
+    (folder / "opt.txt").write_text(f"----\n                 label_nc: {label_nc}                   \n----\n")
+    (folder / "train_options.json").write_text(json.dumps({"engine": engine, "label_nc": label_nc}))
+    return folder
+
+
+def test_open_in_editor_switches_engine_and_checkpoint_together(qtbot, tmp_path):
+    from app.model import edits
+
+    doc = styled_face()
+    edits.set_engine_settings(doc, engine_id="sean", checkpoint="/somewhere/sean_faces")
+    doc.history.clear()
+    window = quiet_window(qtbot, tmp_path, doc)
+    run = fake_run(tmp_path / "spade_faces", "spade", 19)  # CelebAMask-HQ classes, another engine
+    window.jobs_panel.open_in_editor.emit(str(run))
+    assert (doc.engine.engine_id, doc.engine.checkpoint) == ("spade", str(run)), "not SEAN with a SPADE checkpoint"
+    assert len(doc.history.entries) == 1, "one undo step"
+    window.state.undo()
+    assert (doc.engine.engine_id, doc.engine.checkpoint) == ("sean", "/somewhere/sean_faces")
+
+
+def test_open_in_editor_of_another_label_set_asks_and_opens_a_new_document(qtbot, tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from app.model import edits
+    from app.qt.dialogs import NewDocumentDialog
+
+    doc = styled_face()
+    edits.set_engine_settings(doc, engine_id="sean", checkpoint="/somewhere/sean_faces")
+    window = quiet_window(qtbot, tmp_path, doc)
+    run = fake_run(tmp_path / "spade_cityscapes", "spade", 35)
+    street = np.full((32, 64), 7, np.uint8)
+    Image.fromarray(street).save(tmp_path / "street.png")
+    offered = []
+
+    def fill_and_accept(dialog):
+        offered.append(dialog.label_set.currentData())
+        dialog.set_paths(None, tmp_path / "street.png")
+        return dialog.create_document() is not None
+
+    monkeypatch.setattr(NewDocumentDialog, "exec", fill_and_accept)
+    window.ask_new_document_for_run = lambda *_: False
+    window.jobs_panel.open_in_editor.emit(str(run))
+    assert window.document is doc and doc.engine.engine_id == "sean", "declined: the open document is untouched"
+    window.ask_new_document_for_run = lambda parent, path, run_set, doc_set: (
+        (run_set, doc_set)
+        == (
+            "cityscapes",
+            "celebamask-hq",
+        )
+    )
+    window.jobs_panel.open_in_editor.emit(str(run))
+    new = window.document
+    assert new is not doc and offered == ["cityscapes"]
+    assert (new.label_set_id, new.engine.engine_id, new.engine.checkpoint) == ("cityscapes", "spade", str(run))
+    assert new.history.entries == [], "the run's engine is part of the new document"
+    assert doc.engine.engine_id == "sean", "the old document was not changed"

@@ -71,7 +71,7 @@ class PathField(QWidget):
 class NewDocumentDialog(QDialog):
     """Asks for the photo, its segmentation (+ instance map) and the label set, guessed from the segmentation."""
 
-    def __init__(self, label_sets: dict, parent: QWidget | None = None) -> None:
+    def __init__(self, label_sets: dict, parent: QWidget | None = None, label_set_id: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("New document")
         self.setMinimumWidth(560)
@@ -81,8 +81,11 @@ class NewDocumentDialog(QDialog):
         self.label = PathField("Segmentation (index or colour PNG)")
         self.instance = PathField("Instance map (optional)")
         self.label_set = QComboBox()
-        for label_set_id, label_set in label_sets.items():
-            self.label_set.addItem(label_set.display_name, label_set_id)
+        for set_id, label_set in label_sets.items():
+            self.label_set.addItem(label_set.display_name, set_id)
+        self.preferred_label_set = label_set_id
+        if label_set_id:
+            self.label_set.setCurrentIndex(max(0, self.label_set.findData(label_set_id)))
         self.guess = QLabel()
         self.resize_check = QCheckBox("Resample the photo and instance map to the segmentation's size")
         self.resize_check.setChecked(True)
@@ -152,6 +155,16 @@ class NewDocumentDialog(QDialog):
         if path is None or not path.is_file():
             self.guess.setText("")
             return None
+        preferred = self.label_sets.get(self.preferred_label_set)
+        if preferred is not None:  # chosen by the caller (a trained run's label set): keep it if the map fits
+            try:
+                read_label_map_and_set(path, preferred)
+            except (ImportFileError, DocumentError):
+                pass
+            else:
+                self.label_set.setCurrentIndex(max(0, self.label_set.findData(preferred.id)))
+                self.guess.setText(f"The segmentation fits {preferred.display_name}")
+                return preferred.id
         try:
             _, label_set = read_label_map_and_set(path)
         except (ImportFileError, DocumentError) as exc:
@@ -230,6 +243,19 @@ def ask_recover(parent: QWidget | None, path: Path, saved_at: datetime) -> bool:
         "Recover unsaved work?",
         f"regionpaint did not exit cleanly last time. An autosave from {saved_at:%Y-%m-%d %H:%M} exists.\n\n"
         "Recover it? (No deletes it.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_new_document_for_run(parent: QWidget | None, run: Path, run_label_set: str, doc_label_set: str) -> bool:
+    """The default prompt when a trained run's label set is not the open document's."""
+    answer = QMessageBox.question(
+        parent,
+        "Open in a new document?",
+        f"{run.name} was trained on {run_label_set} labels; the open document uses {doc_label_set}.\n\n"
+        "Create a new document (photo and label map) for it? You are asked to save the open one first.",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.Yes,
     )

@@ -164,7 +164,7 @@ class JobCard(QFrame):
 
     def refresh(self) -> None:
         job, progress = self.job, self.job.progress
-        engine = progress.engine or _engine_of(job.argv)
+        engine = progress.engine or engine_of(job.argv) or "training"
         self.title.setText(f"{engine} → {job.run_dir.name}")
         self.title.setToolTip(str(job.run_dir))
         self.state.setText(job.state.value)
@@ -191,9 +191,9 @@ class JobCard(QFrame):
         self.open_button.setEnabled(job.state in (JobState.DONE, JobState.STOPPED) and job.checkpoint is not None)
 
 
-def _engine_of(argv: Sequence[str]) -> str:
+def engine_of(argv: Sequence[str]) -> str:
     argv = list(argv)
-    return argv[argv.index("--engine") + 1] if "--engine" in argv[:-1] else "training"
+    return argv[argv.index("--engine") + 1] if "--engine" in argv[:-1] else ""
 
 
 class JobsPanel(QWidget):

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.model.document import Document
 from app.qt.autosave import AutosaveManager, AutosaveStore
 from app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, CanvasView
-from app.qt.dialogs import ShortcutsDialog, ask_recover, ask_unsaved
+from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
 from app.qt.file_actions import FileActions, label_set_for
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.remember_window = remember_window
         self.ask_unsaved = ask_unsaved  # (parent, name) -> "save" | "discard" | "cancel"
         self.ask_recover = ask_recover  # (parent, path, saved_at) -> bool
+        self.ask_new_document_for_run = ask_new_document_for_run  # (parent, run, its label set, the doc's) -> bool
         self.state = EditorState(self)
         self.tools = ToolController(self.state, self)
         self.render_controller = RenderController(self.state, debounce_ms, self)
@@ -328,13 +329,27 @@ class MainWindow(QMainWindow):
         self.side_tabs.setCurrentWidget(self.jobs_panel)
 
     def use_trained_checkpoint(self, run_folder: str) -> None:
-        """ "Open in editor" of a finished job: list its folder and render the document with it."""
+        """ "Open in editor" of a finished job: list its folder and render with it, engine and checkpoint
+        together. A run for another label set gets a new document (after asking), never the open one."""
+        from app.model import edits
+        from app.qt.jobs_panel import engine_of
+        from app.qt.trained_run import read_run
+
         path = Path(run_folder)
         self.settings.add_checkpoint_path(path)
-        if self.state.document is None:
+        hint = next((engine_of(job.argv) for job in self.jobs_panel.jobs if Path(job.run_dir) == path), "")
+        run = read_run(path, hint)
+        doc = self.state.document
+        if doc is None:
             self.statusBar().showMessage(f"{path.name} added to the checkpoints; open a document to render with it")
             return
-        self.engine_panel.choices.choose_checkpoint(path)
+        if run.label_set_id and run.label_set_id != doc.label_set_id:
+            if self.ask_new_document_for_run(self, path, run.label_set_id, doc.label_set_id):
+                self.files.new_document(run.label_set_id, engine_id=run.engine_id, checkpoint=str(path))
+            else:
+                self.statusBar().showMessage(f"{path.name} added to the checkpoints (its label set differs)", 8000)
+            return
+        self.state.edit(edits.set_engine_settings, engine_id=run.engine_id, checkpoint=str(path))
         self.engine_panel.choices.rescan()  # lists the new folder among the checkpoints
         self.side_tabs.setCurrentWidget(self.engine_panel)
 
