@@ -286,3 +286,62 @@ def test_open_in_editor_of_another_label_set_asks_and_opens_a_new_document(qtbot
     assert (new.label_set_id, new.engine.engine_id, new.engine.checkpoint) == ("cityscapes", "spade", str(run))
     assert new.history.entries == [], "the run's engine is part of the new document"
     assert doc.engine.engine_id == "sean", "the old document was not changed"
+
+
+# -- bug 8: the jobs panel has room, and a stopped job leaves no defunct process -----------------------
+def process_state(pid: int) -> str | None:
+    """The kernel's state letter of ``pid`` ("Z" for a zombie), None when it is gone."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_a_job_that_stopped_is_reaped(qtbot, tmp_path):
+    import os
+    import sys
+
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    from app.jobs import TrainingJob
+    from app.qt.jobs_panel import POLL_MS, JobsPanel
+
+    # A stand-in trainer: reports "stopped" (as after Stop) and exits a moment later, as the real one does.
+    trainer = tmp_path / "trainer.py"
+    trainer.write_text(
+        "import json, sys, time\n"
+        "print(json.dumps({'event': 'start', 'engine': 'spade', 'total_steps': 5}), flush=True)\n"
+        "print(json.dumps({'event': 'stopped', 'step': 1}), flush=True)\n"
+        "time.sleep(0.5)\n"
+    )
+    launcher = tmp_path / "python"
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{trainer}"\n')
+    launcher.chmod(0o755)
+    panel = JobsPanel(python=str(launcher))
+    qtbot.addWidget(panel)
+    job = TrainingJob(["train", "--engine", "spade"], tmp_path / "run", python=str(launcher)).start()
+    panel.add_job(job)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=10_000)
+    pid = job.pid
+    qtbot.wait(1000 + 4 * POLL_MS)  # the process has exited by now
+    assert process_state(pid) in (None,), f"the stopped job is left as a defunct process ({process_state(pid)})"
+    assert job.returncode == 0
+
+
+def test_jobs_have_their_own_dock_with_room(qtbot, tmp_path):
+    from PySide6.QtWidgets import QDockWidget
+
+    window = quiet_window(qtbot, tmp_path, face_document())
+    dock = window.jobs_panel.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    assert dock is not None and dock.windowTitle() == "Training jobs", "not squeezed into the engine tabs"
+    assert window.side_tabs.indexOf(window.jobs_panel) < 0
+    assert window.jobs_panel.minimumWidth() >= 360
+    scroll = window.jobs_panel.scroll
+    assert scroll.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    window.findChild(QDockWidget, "dock_training_jobs")
+    window.show_jobs()
+    assert dock.isVisible()

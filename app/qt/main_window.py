@@ -164,7 +164,6 @@ class MainWindow(QMainWindow):
         tabs = QTabWidget()
         tabs.addTab(self.engine_panel, "Engine")
         tabs.addTab(self.history_panel, "History")
-        tabs.addTab(self.jobs_panel, "Jobs")
         self.side_tabs = tabs
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         labels = self._dock("Labels", self.palette_panel, left)
@@ -173,6 +172,10 @@ class MainWindow(QMainWindow):
         styles = self._dock("Style sources", self.styles_panel, right)
         self.splitDockWidget(labels, engine, Qt.Orientation.Vertical)
         self.splitDockWidget(regions, styles, Qt.Orientation.Vertical)
+        # Training jobs get a full-height column of their own, a tab beside the regions.
+        self.jobs_dock = self._dock("Training jobs", self.jobs_panel, right)
+        self.tabifyDockWidget(regions, self.jobs_dock)
+        regions.raise_()
         self.resizeDocks([labels, regions], [280, 420], Qt.Orientation.Horizontal)
         self.resizeDocks([labels, engine, regions, styles], [420, 330, 470, 280], Qt.Orientation.Vertical)
 
@@ -221,7 +224,7 @@ class MainWindow(QMainWindow):
         train_menu = bar.addMenu("T&rain")
         train_action = train_menu.addAction("New &training job…", self.new_training_job)
         train_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
-        train_menu.addAction("Show &jobs", lambda: self.side_tabs.setCurrentWidget(self.jobs_panel))
+        train_menu.addAction("Show &jobs", self.show_jobs)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions["shortcuts"])
         help_menu.addAction("&About regionpaint", self._about)
@@ -326,7 +329,11 @@ class MainWindow(QMainWindow):
         if argv is None:
             return
         self.jobs_panel.start_job(argv, dialog.run_folder())
-        self.side_tabs.setCurrentWidget(self.jobs_panel)
+        self.show_jobs()
+
+    def show_jobs(self) -> None:
+        self.jobs_dock.show()
+        self.jobs_dock.raise_()
 
     def use_trained_checkpoint(self, run_folder: str) -> None:
         """ "Open in editor" of a finished job: list its folder and render with it, engine and checkpoint
