@@ -345,3 +345,51 @@ def test_jobs_have_their_own_dock_with_room(qtbot, tmp_path):
     window.findChild(QDockWidget, "dock_training_jobs")
     window.show_jobs()
     assert dock.isVisible()
+
+
+# -- regions table ↔ canvas; Alt-click picks with any tool ---------------------------------------------
+def click_with(canvas, x: float, y: float, modifiers) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    from tests.qt_support import view_pos
+
+    pos = QPointF(view_pos(canvas, x, y))
+    for kind, held in (
+        (QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
+        (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+    ):
+        event = QMouseEvent(kind, pos, canvas.viewport().mapToGlobal(pos), Qt.MouseButton.LeftButton, held, modifiers)
+        QApplication.sendEvent(canvas.viewport(), event)
+
+
+def test_table_selection_highlights_the_region_and_ctrl_click_selects_it(qtbot, tmp_path):
+    doc = styled_face()
+    window = quiet_window(qtbot, tmp_path, doc)
+    canvas, panel = window.canvas, window.regions_panel
+    panel.select_regions([HAIR])
+    assert canvas.highlight.active and canvas.highlight.items[0].isVisible()
+    image = canvas.highlight.items[0].pixmap().toImage()
+    hair_y, hair_x = 2, 32  # face_document: hair on top, in the middle
+    assert doc.label[hair_y, hair_x] == HAIR and doc.label[24, 2] == 0
+    assert image.pixelColor(hair_x, hair_y + 3).alpha() == 0, "the selected region is shown as it is"
+    assert image.pixelColor(2, 24).alpha() > 0, "the others are dimmed"
+    before = doc.label.copy()
+    click_with(canvas, 32.5, 24.5, Qt.KeyboardModifier.ControlModifier)  # skin, in the middle
+    assert panel.selected_regions() == [SKIN], "Ctrl-click selects the region under the cursor"
+    assert (doc.label == before).all() and doc.history.entries == [], "and does not paint"
+    click_with(canvas, 32.5, 2.5, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert panel.selected_regions() == [SKIN, HAIR], "Ctrl+Shift-click adds"
+    panel.select_regions([])
+    assert not canvas.highlight.active and not canvas.highlight.items[0].isVisible()
+
+
+def test_alt_click_picks_the_label_with_any_tool(qtbot, tmp_path):
+    doc = styled_face()
+    window = quiet_window(qtbot, tmp_path, doc)
+    window.tools.set_tool("rectangle")
+    window.state.set_current_label(SKIN)
+    before = doc.label.copy()
+    click_with(window.canvas, 32.5, 2.5, Qt.KeyboardModifier.AltModifier)
+    assert window.state.current_label == HAIR
+    assert window.tools.active.id == "rectangle" and (doc.label == before).all()

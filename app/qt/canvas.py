@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.model.history import Box
 from app.qt.canvas_items import LabelOverlayItem, ResultItem, photo_pixmap
 from app.qt.editor_state import EditorState
+from app.qt.region_highlight import RegionHighlight
 from app.qt.tools import ToolController
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 GAP = 16  # scene pixels between the two halves of a side-by-side view
 PEEK_KEY = Qt.Key.Key_Backslash
+PICK_MODIFIER = Qt.KeyboardModifier.AltModifier  # Alt-click: eyedropper with any tool
+SELECT_MODIFIER = Qt.KeyboardModifier.ControlModifier  # Ctrl-click: select the region (Ctrl+Shift adds)
 
 
 class CanvasView(QGraphicsView):
@@ -44,6 +47,7 @@ class CanvasView(QGraphicsView):
     viewModeChanged = Signal(str)
     overlayChanged = Signal()  # opacity or colour/outline mode
     zoomChanged = Signal(float)
+    regionClicked = Signal(QPointF, bool)  # document point of a Ctrl-click; True with Shift (add to the selection)
 
     def __init__(self, state: EditorState, tools: ToolController, parent=None) -> None:
         super().__init__(parent)
@@ -70,6 +74,7 @@ class CanvasView(QGraphicsView):
         self.tool_layer.setZValue(10)
         for item in (self.photo_item, self.overlay_item, self.result_item, self.tool_layer):
             self.scene().addItem(item)
+        self.highlight = RegionHighlight(self.scene())
 
         self.view_mode = VIEW_LABELS
         self.overlay_opacity = 0.6
@@ -80,6 +85,7 @@ class CanvasView(QGraphicsView):
         # True while the view shows the whole image and should keep doing so as the window resizes;
         # any zoom or pan by the person ends it (else the scrollbars a zoom brings re-fit the view).
         self._fit_pending = True
+        self._tool_pressed = False  # the left press went to the active tool (not Alt/Ctrl-click)
 
         state.documentReplaced.connect(self._on_document_replaced)
         state.labelsChanged.connect(self._on_labels_changed)
@@ -100,6 +106,7 @@ class CanvasView(QGraphicsView):
         if doc is None:
             self.scene().setSceneRect(QRectF(0, 0, 1, 1))
             return
+        self.highlight.show(doc.label, [])
         self.photo_item.setPixmap(photo_pixmap(doc.photo, doc.size))
         self.overlay_item.rebuild(doc.label, self.state.label_set)
         self._on_render_changed()
@@ -111,6 +118,20 @@ class CanvasView(QGraphicsView):
         doc = self.state.document
         if doc is not None:
             self.overlay_item.refresh(doc.label, self.state.label_set, box)
+            self.highlight.labels_changed(doc.label)
+
+    def highlight_regions(self, class_ids: list[int]) -> None:
+        """Dim everything but the regions ``class_ids`` (the table's selection); [] shows all plainly."""
+        doc = self.state.document
+        self.highlight.show(None if doc is None else doc.label, class_ids if doc is not None else [])
+        self._arrange()
+
+    def class_at(self, point: QPointF) -> int | None:
+        doc = self.state.document
+        x, y = math.floor(point.x()), math.floor(point.y())
+        if doc is None or not (0 <= x < doc.width and 0 <= y < doc.height):
+            return None
+        return int(doc.label[y, x])
 
     def _on_render_changed(self) -> None:
         doc = self.state.document
@@ -167,6 +188,10 @@ class CanvasView(QGraphicsView):
         overlay_visible = mode != VIEW_RESULT and (not self.peeking or not has_photo)
         self.overlay_item.setVisible(overlay_visible)
         self.overlay_item.setOpacity(1.0 if self.peeking else self.overlay_opacity)
+        self.highlight.place(self._result_offset if mode == VIEW_SIDE_BY_SIDE else None)
+        if self.peeking:
+            self.highlight.place(None)
+            self.highlight.items[0].setVisible(False)
         self.scene().setSceneRect(self._content_rect())
 
     def _beside_fits_better(self) -> bool:
@@ -247,7 +272,14 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton and self.state.document is not None:
-            self.tools.active.press(self.document_point(event.position()))
+            point = self.document_point(event.position())
+            if event.modifiers() & PICK_MODIFIER:  # Alt-click picks the label whatever the tool
+                self.tools.tools["eyedropper"].press(point)
+            elif event.modifiers() & SELECT_MODIFIER:  # Ctrl-click selects the region in the table
+                self.regionClicked.emit(point, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            else:
+                self._tool_pressed = True
+                self.tools.active.press(point)
             event.accept()
             return
         super().mousePressEvent(event)
@@ -272,7 +304,8 @@ class CanvasView(QGraphicsView):
         point = self.document_point(event.position())
         self._report_cursor(point)
         if event.buttons() & Qt.MouseButton.LeftButton:
-            self.tools.active.drag(point)
+            if self._tool_pressed:  # not after an Alt- or Ctrl-click
+                self.tools.active.drag(point)
         else:
             self.tools.active.hover(point)
         event.accept()
@@ -286,7 +319,9 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton and self.state.document is not None:
-            self.tools.active.release(self.document_point(event.position()))
+            if self._tool_pressed:
+                self._tool_pressed = False
+                self.tools.active.release(self.document_point(event.position()))
             event.accept()
             return
         super().mouseReleaseEvent(event)

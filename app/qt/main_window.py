@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QTabWidget,
     QVBoxLayout,
@@ -262,6 +261,8 @@ class MainWindow(QMainWindow):
         self.engine_panel.renderRequested.connect(controller.render_now)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
+        self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
+        self.canvas.regionClicked.connect(self._select_region_at)
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document, path: Path | None = None, dirty: bool = False) -> bool:
@@ -360,6 +361,18 @@ class MainWindow(QMainWindow):
         self.engine_panel.choices.rescan()  # lists the new folder among the checkpoints
         self.side_tabs.setCurrentWidget(self.engine_panel)
 
+    def _select_region_at(self, point, add: bool) -> None:
+        """Ctrl-click on the canvas: select the region under it in the table (Ctrl+Shift: add or remove)."""
+        class_id = self.canvas.class_at(point)
+        if class_id is None:
+            return
+        chosen = self.regions_panel.selected_regions()
+        if add:
+            chosen = [c for c in chosen if c != class_id] if class_id in chosen else [*chosen, class_id]
+        else:
+            chosen = [class_id]
+        self.regions_panel.select_regions(chosen)
+
     def show_error(self, message: str) -> None:
         """Status bar plus a non-modal notice above the canvas; the editor stays usable."""
         log.info("notice: %s", message)
@@ -422,9 +435,10 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).show()
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self, "regionpaint", "Repaint semantic regions of a photo and render them with SPADE, SEAN or pix2pixHD."
-        )
+        from app.qt.about_dialog import AboutDialog
+
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
 
     # -- window state and closing ------------------------------------------------------------
     def _restore_window(self) -> None:

@@ -51,7 +51,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("fit", "Ctrl+0", "Fit to the window", "View"),
     Shortcut("pan", "Space+drag, middle button", "Pan", "View", bound=False),
     Shortcut("render", "Ctrl+R", "Render now", "Render"),
-    Shortcut("shortcuts", "F1", "This list", "Help"),
+    Shortcut("shortcuts", "F1", "Keyboard shortcuts", "Help"),
 )
 
 
