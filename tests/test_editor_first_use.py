@@ -393,3 +393,38 @@ def test_alt_click_picks_the_label_with_any_tool(qtbot, tmp_path):
     click_with(window.canvas, 32.5, 2.5, Qt.KeyboardModifier.AltModifier)
     assert window.state.current_label == HAIR
     assert window.tools.active.id == "rectangle" and (doc.label == before).all()
+
+
+# -- drag a style thumbnail onto a region -----------------------------------------------------------
+def drop_on(widget, pos, mime) -> bool:
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    enter = QDragEnterEvent(
+        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(
+        QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def test_dragging_a_style_thumbnail_onto_a_region_assigns_it(qtbot, tmp_path):
+    from tests.qt_support import view_pos
+
+    doc = styled_face()
+    window = quiet_window(qtbot, tmp_path, doc)
+    gallery = window.styles_panel.gallery.list
+    item_b = gallery.item(1)
+    mime = gallery.mimeData([item_b])  # what a drag of B's thumbnail carries
+    assert drop_on(window.canvas.viewport(), view_pos(window.canvas, 32.5, 2.5), mime)
+    assert doc.style_of_region(HAIR) == (("B", 1.0),) and doc.history.entries == ["hair: A → B"]
+    table = window.regions_panel.table
+    skin_row = next(r for r in range(table.rowCount()) if table.item(r, 0).data(Qt.ItemDataRole.UserRole) == SKIN)
+    pos = table.visualItemRect(table.item(skin_row, 0)).center()
+    assert drop_on(table.viewport(), pos, gallery.mimeData([gallery.item(1)]))  # the gallery was rebuilt
+    assert doc.style_of_region(SKIN) == (("B", 1.0),)
+    assert doc.history.entries == ["hair: A → B", "skin: A → B"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -38,6 +38,7 @@ from app.qt.render_controller import DEBOUNCE_MS, RenderController
 from app.qt.render_worker import RenderOutcome
 from app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
 from app.qt.shortcuts import SHORTCUTS
+from app.qt.style_drops import StyleDropTarget
 from app.qt.styles_panel import StylesPanel
 from app.qt.tool_bar import VIEW_TITLES, EditorToolBar
 from app.qt.tools import ToolController
@@ -262,6 +263,15 @@ class MainWindow(QMainWindow):
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
         self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
+        # A style thumbnail dropped on a region, on the canvas or on its table row, styles that region.
+        self.style_drops = (
+            StyleDropTarget(
+                self.canvas.viewport(),
+                self.state,
+                lambda pos: self.canvas.class_at(self.canvas.document_point(QPointF(pos))),
+            ),
+            StyleDropTarget(self.regions_panel.table.viewport(), self.state, self.regions_panel.class_at_row),
+        )
         self.canvas.regionClicked.connect(self._select_region_at)
 
     # -- the document ------------------------------------------------------------------------

@@ -158,6 +158,11 @@ class RegionsPanel(QWidget):
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)) for row in rows]
 
+    def class_at_row(self, viewport_pos) -> int | None:
+        """The class id of the table row at a viewport position (a drop target), None between rows."""
+        row = self.table.rowAt(viewport_pos.y())
+        return None if row < 0 else int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole))
+
     def select_regions(self, class_ids: list[int]) -> None:
         rows = [
             row
