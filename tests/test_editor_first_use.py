@@ -428,3 +428,22 @@ def test_dragging_a_style_thumbnail_onto_a_region_assigns_it(qtbot, tmp_path):
     assert drop_on(table.viewport(), pos, gallery.mimeData([gallery.item(1)]))  # the gallery was rebuilt
     assert doc.style_of_region(SKIN) == (("B", 1.0),)
     assert doc.history.entries == ["hair: A → B", "skin: A → B"]
+
+
+# -- quick-pick keys keep a stable order -------------------------------------------------------------
+def test_quick_slots_keep_their_keys_and_pinned_slots_stay(qtbot, tmp_path):
+    window = quiet_window(qtbot, tmp_path, face_document())
+    quick, state = window.palette_panel.quick, window.state
+    start = list(quick.slots)
+    assert start == [0, SKIN, HAIR], "largest first"
+    state.set_current_label(HAIR)
+    state.set_current_label(0)
+    assert quick.slots == start, "using a label in a slot does not re-sort the slots"
+    for class_id in (2, 3, 4, 5, 6, 7, 8):  # fill the ten slots
+        state.set_current_label(class_id)
+    assert quick.slots == [*start, 2, 3, 4, 5, 6, 7, 8]
+    quick.toggle_pin(1)  # pin skin (used longest ago)
+    state.set_current_label(9)
+    assert quick.slots[1] == SKIN, "a pinned slot is not replaced"
+    assert quick.slots[2] == 9 and quick.slots[0] == 0, "the new label takes the slot used longest ago, in place"
+    assert quick.buttons[1].text() == "2•"
