@@ -447,3 +447,28 @@ def test_quick_slots_keep_their_keys_and_pinned_slots_stay(qtbot, tmp_path):
     assert quick.slots[1] == SKIN, "a pinned slot is not replaced"
     assert quick.slots[2] == 9 and quick.slots[0] == 0, "the new label takes the slot used longest ago, in place"
     assert quick.buttons[1].text() == "2•"
+
+
+# -- 100 % zoom and the navigator ---------------------------------------------------------------------
+def test_z_zooms_to_actual_pixels_and_the_navigator_moves_the_view(qtbot, tmp_path):
+    from PySide6.QtTest import QTest
+
+    window = quiet_window(qtbot, tmp_path, face_document(1600, 1200))
+    canvas, navigator = window.canvas, window.navigator
+    qtbot.wait(50)
+    assert canvas.zoom < 1 and not navigator.isVisible(), "the whole image is in view: no overview"
+    QTest.keyClick(canvas, Qt.Key.Key_Z)
+    qtbot.wait(50)
+    assert canvas.zoom == pytest.approx(1.0)
+    assert navigator.isVisible(), "zoomed in: the overview shows"
+    part = navigator.visible_fraction()
+    assert part.width() < 1 and part.height() < 1
+    QTest.mouseClick(navigator, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))  # the top-left corner
+    assert navigator.visible_fraction().x() == pytest.approx(0, abs=0.01)
+    assert navigator.visible_fraction().y() == pytest.approx(0, abs=0.01)
+    QTest.mouseClick(navigator, Qt.MouseButton.LeftButton, pos=QPoint(navigator.width() - 2, navigator.height() - 2))
+    right = navigator.visible_fraction()
+    assert right.right() == pytest.approx(1, abs=0.01) and right.bottom() == pytest.approx(1, abs=0.01)
+    window.actions["fit"].trigger()
+    qtbot.wait(50)
+    assert not navigator.isVisible()

@@ -227,6 +227,12 @@ class CanvasView(QGraphicsView):
             self.scale(target / self.zoom, target / self.zoom)
             self.zoomChanged.emit(self.zoom)
 
+    def zoom_actual(self) -> None:
+        """100 %: one image pixel per screen pixel, about the view's centre."""
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.zoom_by(1.0 / self.zoom)
+        self.centerOn(centre)
+
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
 

@@ -31,6 +31,7 @@ from app.qt.engine_panel import EnginePanel
 from app.qt.file_actions import FileActions, label_set_for
 from app.qt.history_panel import HistoryPanel
 from app.qt.jobs_panel import JobsPanel
+from app.qt.navigator import Navigator
 from app.qt.notice import NoticeBar
 from app.qt.palette import QUICK_SLOTS, LabelPalette
 from app.qt.regions_panel import RegionsPanel
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.render_controller = RenderController(self.state, debounce_ms, self)
         self.files = FileActions(self)
         self.canvas = CanvasView(self.state, self.tools)
+        self.navigator = Navigator(self.canvas, self.state)
         self.notice = NoticeBar()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -131,6 +133,7 @@ class MainWindow(QMainWindow):
             "zoom_in": self.canvas.zoom_in,
             "zoom_out": self.canvas.zoom_out,
             "fit": self.canvas.fit,
+            "zoom_actual": self.canvas.zoom_actual,
             "render": self.render_controller.render_now,
             "shortcuts": self.show_shortcuts,
         }
@@ -214,7 +217,16 @@ class MainWindow(QMainWindow):
         for name in ("brush_smaller", "brush_larger", "brush_tip"):
             tools_menu.addAction(self.actions[name])
         view_menu = bar.addMenu("&View")
-        for name in ("view_labels", "view_result", "view_side_by_side", "outline", "zoom_in", "zoom_out", "fit"):
+        for name in (
+            "view_labels",
+            "view_result",
+            "view_side_by_side",
+            "outline",
+            "zoom_in",
+            "zoom_out",
+            "zoom_actual",
+            "fit",
+        ):
             view_menu.addAction(self.actions[name])
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
