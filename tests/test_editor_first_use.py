@@ -472,3 +472,37 @@ def test_z_zooms_to_actual_pixels_and_the_navigator_moves_the_view(qtbot, tmp_pa
     window.actions["fit"].trigger()
     qtbot.wait(50)
     assert not navigator.isVisible()
+
+
+# -- the start screen ---------------------------------------------------------------------------------
+def test_the_start_screen_opens_a_demo_a_recent_file_or_a_new_document(qtbot, tmp_path, monkeypatch):
+    from app.bundled_demo import bundled_demos
+    from app.model import save_project
+
+    demos = bundled_demos()
+    if not demos:
+        pytest.skip("the demos are not built")
+    window = quiet_window(qtbot, tmp_path)
+    start = window.start_screen
+    assert window.central_pages.currentWidget() is start, "no empty 'No document' canvas"
+    assert [b.text() for b in start.demo_buttons] == [title for title, _ in demos]
+    assert not start.demo_buttons[0].icon().isNull(), "each demo shows its photo"
+    assert start.recent_empty.isVisible() and not start.recent.isVisible()
+    start.demo_buttons[1].click()  # the street scene
+    assert window.document is not None and window.document.label_set_id == "cityscapes"
+    assert window.central_pages.currentWidget() is window.canvas
+    mine = tmp_path / "mine.rpaint"
+    save_project(face_document(), mine)
+    window.settings.add_recent_file(mine)
+    window.state.set_document(None, None)  # the document is closed
+    assert window.central_pages.currentWidget() is start
+    assert start.recent.isVisible() and start.recent.item(0).toolTip() == str(mine.resolve())
+    start.recent.itemClicked.emit(start.recent.item(0))
+    assert window.state.project_path == mine.resolve()
+    window.state.set_document(None, None)
+    from app.qt.dialogs import NewDocumentDialog
+
+    asked = []
+    monkeypatch.setattr(NewDocumentDialog, "exec", lambda dialog: asked.append(dialog.windowTitle()) or 0)
+    start.new_button.click()
+    assert asked == ["New document"], "New from a photo opens the New dialog"

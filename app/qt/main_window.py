@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +40,7 @@ from app.qt.render_controller import DEBOUNCE_MS, RenderController
 from app.qt.render_worker import RenderOutcome
 from app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
 from app.qt.shortcuts import SHORTCUTS
+from app.qt.start_screen import StartScreen
 from app.qt.style_drops import StyleDropTarget
 from app.qt.styles_panel import StylesPanel
 from app.qt.tool_bar import VIEW_TITLES, EditorToolBar
@@ -82,7 +84,12 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.notice)
-        layout.addWidget(self.canvas, 1)
+        # No document: the start screen (demos, recent files, new from a photo) instead of an empty canvas.
+        self.start_screen = StartScreen()
+        self.central_pages = QStackedWidget()
+        self.central_pages.addWidget(self.start_screen)
+        self.central_pages.addWidget(self.canvas)
+        layout.addWidget(self.central_pages, 1)
         self.setCentralWidget(central)
         self.palette_panel = LabelPalette(self.state)
         self.regions_panel = RegionsPanel(self.state)
@@ -109,6 +116,7 @@ class MainWindow(QMainWindow):
             self.autosave = AutosaveManager(self.state, store, self.settings.autosave_seconds(), self)
             self.autosave.start()
         self._restore_window()
+        self._show_start_or_canvas()
         self.update_title()
         if document is not None:
             self.set_document(document, path)
@@ -275,6 +283,10 @@ class MainWindow(QMainWindow):
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
         self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
+        self.start_screen.newRequested.connect(self.files.new_document)
+        self.start_screen.openRequested.connect(self.files.ask_open)
+        self.start_screen.openPath.connect(self.files.open_project)
+        self.state.documentReplaced.connect(self._show_start_or_canvas)
         # A style thumbnail dropped on a region, on the canvas or on its table row, styles that region.
         self.style_drops = (
             StyleDropTarget(
@@ -382,6 +394,13 @@ class MainWindow(QMainWindow):
         self.state.edit(edits.set_engine_settings, engine_id=run.engine_id, checkpoint=str(path))
         self.engine_panel.choices.rescan()  # lists the new folder among the checkpoints
         self.side_tabs.setCurrentWidget(self.engine_panel)
+
+    def _show_start_or_canvas(self) -> None:
+        if self.state.document is None:
+            self.start_screen.refresh(self.settings.recent_files())
+            self.central_pages.setCurrentWidget(self.start_screen)
+        else:
+            self.central_pages.setCurrentWidget(self.canvas)
 
     def _select_region_at(self, point, add: bool) -> None:
         """Ctrl-click on the canvas: select the region under it in the table (Ctrl+Shift: add or remove)."""
