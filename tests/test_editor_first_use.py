@@ -506,3 +506,32 @@ def test_the_start_screen_opens_a_demo_a_recent_file_or_a_new_document(qtbot, tm
     monkeypatch.setattr(NewDocumentDialog, "exec", lambda dialog: asked.append(dialog.windowTitle()) or 0)
     start.new_button.click()
     assert asked == ["New document"], "New from a photo opens the New dialog"
+
+
+# -- the before/after wipe ------------------------------------------------------------------------------
+def test_the_wipe_shows_photo_left_and_result_right_of_a_draggable_divider(qtbot, tmp_path):
+    import numpy as np
+
+    from tests.qt_support import drag
+
+    doc = face_document(200, 100)
+    doc.photo[:] = (0, 0, 255)  # blue photo
+    window = quiet_window(qtbot, tmp_path, doc)
+    doc.set_render(np.full((100, 200, 3), (255, 0, 0), np.uint8), 0.1)  # red result
+    canvas = window.canvas
+    window.actions["view_wipe"].trigger()
+    assert canvas.view_mode == "wipe" and window.tool_bar.actions()  # a tool-bar button like the others
+    qtbot.wait(50)
+
+    def colour_at(x: float, y: float):
+        frame = canvas.viewport().grab().toImage()
+        pos = canvas.mapFromScene(QPointF(x, y))
+        return frame.pixelColor(pos).getRgb()[:3]
+
+    assert colour_at(40, 50)[2] > 200 and colour_at(40, 50)[0] < 60, "left of the divider: the photo"
+    assert colour_at(160, 50)[0] > 200 and colour_at(160, 50)[2] < 60, "right of it: the result"
+    label_before = doc.label.copy()
+    drag(canvas, [(100.2, 50), (30, 50)])  # grab the divider in the middle, drag it left
+    assert canvas.wipe.fraction == pytest.approx(0.15, abs=0.02)
+    assert (doc.label == label_before).all() and doc.history.entries == [], "dragging the divider does not paint"
+    assert colour_at(40, 50)[0] > 200, "now the result shows there"

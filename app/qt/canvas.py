@@ -29,11 +29,12 @@ from app.qt.canvas_items import LabelOverlayItem, ResultItem, photo_pixmap
 from app.qt.editor_state import EditorState
 from app.qt.region_highlight import RegionHighlight
 from app.qt.tools import ToolController
+from app.qt.wipe_view import WipeView
 
 log = logging.getLogger(__name__)
 
-VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE = "labels", "result", "side_by_side"
-VIEW_MODES = (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE)
+VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, VIEW_WIPE = "labels", "result", "side_by_side", "wipe"
+VIEW_MODES = (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, VIEW_WIPE)
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 GAP = 16  # scene pixels between the two halves of a side-by-side view
@@ -75,6 +76,8 @@ class CanvasView(QGraphicsView):
         for item in (self.photo_item, self.overlay_item, self.result_item, self.tool_layer):
             self.scene().addItem(item)
         self.highlight = RegionHighlight(self.scene())
+        self.wipe = WipeView(self.scene())
+        self._dragging_wipe = False
 
         self.view_mode = VIEW_LABELS
         self.overlay_opacity = 0.6
@@ -108,6 +111,7 @@ class CanvasView(QGraphicsView):
             return
         self.highlight.show(doc.label, [])
         self.photo_item.setPixmap(photo_pixmap(doc.photo, doc.size))
+        self.wipe.set_size(*doc.size)
         self.overlay_item.rebuild(doc.label, self.state.label_set)
         self._on_render_changed()
         self._fit_pending = True
@@ -139,6 +143,7 @@ class CanvasView(QGraphicsView):
             return
         image = None if doc.last_render is None else doc.last_render.image
         self.result_item.show_image(image, doc.size)
+        self.wipe.show_result(self.result_item)
 
     # -- what is shown -----------------------------------------------------------------------
     def set_view_mode(self, mode: str) -> None:
@@ -182,10 +187,13 @@ class CanvasView(QGraphicsView):
         if mode == VIEW_SIDE_BY_SIDE:
             self._result_offset = QPointF(width + GAP, 0) if self._beside_fits_better() else QPointF(0, height + GAP)
         self.result_item.setPos(self._result_offset)
-        show_result = mode != VIEW_LABELS and not self.peeking
+        wipe = mode == VIEW_WIPE
+        show_result = mode not in (VIEW_LABELS, VIEW_WIPE) and not self.peeking
         self.result_item.setVisible(show_result)
+        self.wipe.set_visible(wipe and not self.peeking)
         self.photo_item.setVisible(mode != VIEW_RESULT or self.peeking)
-        overlay_visible = mode != VIEW_RESULT and (not self.peeking or not has_photo)
+        # The wipe compares photo and result; a document without a photo shows its labels as "before".
+        overlay_visible = mode != VIEW_RESULT and (not wipe or not has_photo) and (not self.peeking or not has_photo)
         self.overlay_item.setVisible(overlay_visible)
         self.overlay_item.setOpacity(1.0 if self.peeking else self.overlay_opacity)
         self.highlight.place(self._result_offset if mode == VIEW_SIDE_BY_SIDE else None)
@@ -279,7 +287,12 @@ class CanvasView(QGraphicsView):
             return
         if event.button() == Qt.MouseButton.LeftButton and self.state.document is not None:
             point = self.document_point(event.position())
-            if event.modifiers() & PICK_MODIFIER:  # Alt-click picks the label whatever the tool
+            if self.view_mode == VIEW_WIPE and self.wipe.near_divider(
+                self.mapToScene(event.position().toPoint()), self.zoom
+            ):
+                self._dragging_wipe = True
+                self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
+            elif event.modifiers() & PICK_MODIFIER:  # Alt-click picks the label whatever the tool
                 self.tools.tools["eyedropper"].press(point)
             elif event.modifiers() & SELECT_MODIFIER:  # Ctrl-click selects the region in the table
                 self.regionClicked.emit(point, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
@@ -307,6 +320,10 @@ class CanvasView(QGraphicsView):
             return
         if self.state.document is None:
             return
+        if self._dragging_wipe:
+            self.wipe.drag_to(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
         point = self.document_point(event.position())
         self._report_cursor(point)
         if event.buttons() & Qt.MouseButton.LeftButton:
@@ -322,6 +339,11 @@ class CanvasView(QGraphicsView):
             self._panning_from = None
             cursor = Qt.CursorShape.OpenHandCursor if self._space_held else Qt.CursorShape.CrossCursor
             self.viewport().setCursor(cursor)
+            event.accept()
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self._dragging_wipe:
+            self._dragging_wipe = False
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton and self.state.document is not None:

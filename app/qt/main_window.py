@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.model.document import Document
 from app.qt.autosave import AutosaveManager, AutosaveStore
-from app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, CanvasView
+from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
 from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
             self.tools,
             self.canvas,
             {tool_id: self.actions[f"tool_{tool_id}"] for tool_id in self.tools.tools},
-            {mode: self.actions[f"view_{mode}"] for mode in (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE)},
+            {mode: self.actions[f"view_{mode}"] for mode in VIEW_MODES},
         )
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tool_bar)
         self._build_menus()
@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         }
         for tool_id in self.tools.tools:
             handlers[f"tool_{tool_id}"] = lambda _=False, t=tool_id: self.tools.set_tool(t)
-        for mode in (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE):
+        for mode in VIEW_MODES:
             handlers[f"view_{mode}"] = lambda _=False, m=mode: self.canvas.set_view_mode(m)
         titles = {f"tool_{t.id}": t.title for t in self.tools.tools.values()}
         titles.update({f"view_{mode}": title for mode, title in VIEW_TITLES.items()})

@@ -50,6 +50,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("view_labels", "Ctrl+1", "View: labels over the photo", "View"),
     Shortcut("view_result", "Ctrl+2", "View: rendered result", "View"),
     Shortcut("view_side_by_side", "Ctrl+3", "View: side by side", "View"),
+    Shortcut("view_wipe", "Ctrl+4", "View: before/after wipe (drag the divider)", "View"),
     Shortcut("outline", "O", "Label overlay: colours / outlines", "View"),
     Shortcut("peek", "\\ (hold)", "Peek at the original photo", "View", bound=False),
     Shortcut("zoom_in", "+", "Zoom in (also the mouse wheel)", "View"),
