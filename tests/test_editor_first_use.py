@@ -206,7 +206,7 @@ def test_new_document_refuses_to_squash_and_offers_crop_or_pad(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     dialog.set_paths(tmp_path / "photo.png", tmp_path / "map.png")
     assert dialog.resize_check.isChecked() and dialog.aspect.currentData() == "refuse"
-    assert "different aspect ratios" in dialog.sizes.text()
+    assert "another aspect ratio" in dialog.sizes.text()
     assert dialog.create_document() is None
     assert "aspect ratio" in dialog.error.text() and "photo.png" in dialog.error.text()
     dialog.aspect.setCurrentIndex(dialog.aspect.findData("crop"))

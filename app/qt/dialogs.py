@@ -108,12 +108,12 @@ class NewDocumentDialog(QDialog):
         form.addRow("", self.guess)
         form.addRow("", self.resize_check)
         form.addRow("Other aspect ratio", self.aspect)
-        form.addRow("", self.sizes)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.sizes)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.label.edit.editingFinished.connect(self.guess_label_set)
@@ -128,6 +128,7 @@ class NewDocumentDialog(QDialog):
     def _input_changed(self, *_args) -> None:
         self.error.clear()
         self.sizes.setText(self._describe_sizes())
+        self.adjustSize()  # wrapped messages come and go: keep every line in view
 
     def _describe_sizes(self) -> str:
         """Photo and label map sizes (read from the file headers), and what will happen to them."""
@@ -141,7 +142,7 @@ class NewDocumentDialog(QDialog):
             return text + ": the photo is scaled to the label map"
         how = self.aspect.currentData()
         if how == "refuse":
-            return text + ": different aspect ratios; choose crop or pad above"
+            return text + ": another aspect ratio; choose crop or pad above"
         return text + f": the photo is {'cropped' if how == 'crop' else 'padded'} to the map's shape, then scaled"
 
     def set_paths(self, photo: Path | None, label: Path, instance: Path | None = None) -> None:
@@ -193,6 +194,7 @@ class NewDocumentDialog(QDialog):
             )
         except (ImportFileError, DocumentError) as exc:
             self.error.setText(str(exc))
+            self.adjustSize()
             return None
         return self.document
 
