@@ -92,7 +92,7 @@ def screenshot(window, path: Path) -> None:
     if path.stat().st_size > MAX_BYTES:
         from PIL import Image
 
-        Image.open(path).convert("RGB").quantize(colors=256).save(path, optimize=True)
+        Image.open(path).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
     log.info("wrote %s (%d KB)", path, path.stat().st_size // 1024)
 
 
