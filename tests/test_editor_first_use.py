@@ -535,3 +535,21 @@ def test_the_wipe_shows_photo_left_and_result_right_of_a_draggable_divider(qtbot
     assert canvas.wipe.fraction == pytest.approx(0.15, abs=0.02)
     assert (doc.label == label_before).all() and doc.history.entries == [], "dragging the divider does not paint"
     assert colour_at(40, 50)[0] > 200, "now the result shows there"
+
+
+# -- Help -------------------------------------------------------------------------------------------------
+def test_about_names_the_version_and_the_loaded_plugins(qtbot, tmp_path):
+    from plugins.manager import get_plugin_manager
+    from regionpaint import __version__
+
+    window = quiet_window(qtbot, tmp_path)
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    titles = [action.text() for action in help_menu.actions()]
+    assert "Keyboard shortcuts" in titles and "This list" not in titles
+    next(a for a in help_menu.actions() if "About" in a.text()).trigger()
+    text = window.about_dialog.text.text()
+    assert f"regionpaint {__version__}" in text
+    for name, info in get_plugin_manager().plugins.items():
+        assert name in text
+        for engine_id in info.engines:
+            assert engine_id in text

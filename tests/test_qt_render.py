@@ -85,7 +85,7 @@ def test_random_and_mean_styles_render_from_the_gallery(qtbot, tmp_path):
     seed = doc.engine.seed
     panel.random_button.click()
     assert doc.region_styles[HAIR] == (("@random", 1.0),) and doc.engine.seed != seed
-    assert doc.history.entries == ["Random style"], "new seed and style are one step"
+    assert doc.history.entries == ["hair: random style"], "new seed and style are one step"
     wait_for_render(qtbot, window)
     panel.mean_button.click()
     wait_for_render(qtbot, window)

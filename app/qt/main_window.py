@@ -396,6 +396,7 @@ class MainWindow(QMainWindow):
         self.side_tabs.setCurrentWidget(self.engine_panel)
 
     def _show_start_or_canvas(self) -> None:
+        self.canvas.highlight_regions(self.regions_panel.selected_regions())  # the table may keep a selection
         if self.state.document is None:
             self.start_screen.refresh(self.settings.recent_files())
             self.central_pages.setCurrentWidget(self.start_screen)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.model import edits
 from app.model.document import StyleMix
-from app.model.titles import style_title
+from app.model.titles import describe_regions, style_title
 from app.qt.editor_state import EditorState
 from app.qt.images import swatch_icon
 from app.qt.mix_slider import MixSlider
@@ -248,10 +248,11 @@ class RegionsPanel(QWidget):
 
     def roll_random_style(self) -> None:
         """A new seed and '@random' codes for the selected regions (all when none), as one step."""
-        self._engine_style("@random", "Random style", seed=random.randint(0, MAX_SEED))
+        seed = random.randint(0, MAX_SEED)
+        self._engine_style("@random", f"{describe_regions(self.state.label_set, self._targets())}: random style", seed)
 
     def reset_to_mean(self) -> None:
-        self._engine_style("@mean", "Mean style")
+        self._engine_style("@mean", f"{describe_regions(self.state.label_set, self._targets())}: mean style")
 
     def _engine_style(self, name: str, title: str, seed: int | None = None) -> None:
         history = self.state.history
