@@ -33,7 +33,7 @@ import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
 
 log = logging.getLogger("make_editor_screenshots")
 WINDOW = (1500, 940)
-HAIR, CAR = 13, 26
+SKIN, HAIR, CAR = 1, 13, 26
 
 
 # -- real input ----------------------------------------------------------------------------------------
@@ -233,6 +233,27 @@ def run(out: Path, scratch: Path) -> dict:
     checks["combo_shows"] = [combo.currentText(), panel.region_mix.source_b.currentText()]
     checks["history"] = face.history.entries
     screenshot(window, out / "editor-style-after.png")
+
+    # Drag style B's thumbnail from the gallery onto the skin on the canvas.
+    gallery = window.styles_panel.gallery.list
+    skin_y, skin_x = (face.label == SKIN).nonzero()
+    skin = (float(skin_x[len(skin_x) // 2]) + 0.5, float(skin_y[len(skin_y) // 2]) + 0.5)
+    target = canvas.viewport().mapToGlobal(canvas_point(window, *skin))
+    start = gallery.viewport().mapToGlobal(gallery.visualItemRect(gallery.item(1)).center())
+    chain = ["mousemove", start.x(), start.y(), "mousedown", 1, "sleep", 0.2]
+    for step in range(1, 11):  # a real drag moves in steps
+        x = start.x() + (target.x() - start.x()) * step // 10
+        y = start.y() + (target.y() - start.y()) * step // 10
+        chain += ["mousemove", x, y, "sleep", 0.06]
+    chain += ["mouseup", 1]
+    # One xdotool process for the whole drag: Qt runs a drag in its own event loop, so the script cannot
+    # send the moves one by one from here.
+    dragging = subprocess.Popen(["xdotool", *map(str, chain)])
+    wait_until(lambda: dragging.poll() is not None, 20)
+    wait(400)
+    checks["dragged_skin_style"] = [list(pair) for pair in face.style_of_region(SKIN)]
+    checks["gallery_kept_items"] = gallery.count()
+    wait_for_render(window)
 
     # Bug 8: a job with a long warning in the Training jobs dock (a stand-in trainer, real process).
     trainer = scratch / "trainer.py"

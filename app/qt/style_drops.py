@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, Qt
 from PySide6.QtWidgets import QWidget
 
 from app.model import edits
@@ -47,6 +47,12 @@ class StyleDropTarget(QObject):
         name = dropped_style(event.mimeData())
         if name is None:
             return False  # files and other drags keep their own handling
+        if kind == QEvent.Type.DragEnter:
+            # Take the drag wherever it enters (an edge, between rows) so that the moves keep coming;
+            # each move then says whether there is a region under the cursor.
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            return True
         pos = event.position()
         class_id = self.class_at(pos.toPoint() if hasattr(pos, "toPoint") else pos)
         if class_id is None:
@@ -54,7 +60,9 @@ class StyleDropTarget(QObject):
             return True
         if kind == QEvent.Type.Drop:
             self.assign(name, class_id)
-        event.acceptProposedAction()
+        # Copy, never move: a "move" would make the gallery drop the thumbnail it was dragged from.
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
         return True
 
     def assign(self, name: str, class_id: int) -> bool:

@@ -100,6 +100,7 @@ class StyleGallery(QWidget):
         self.list.setAcceptDrops(False)  # the whole panel takes drops
         self.list.setDragEnabled(True)  # a thumbnail dragged onto a region (canvas or table) styles it
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.list.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.add_button = QPushButton("Add…")
         self.add_button.setToolTip("Add a style photo and its segmentation (or drop both files here)")
         self.remove_button = QPushButton("Remove")
