@@ -33,7 +33,7 @@ import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
 
 log = logging.getLogger("make_editor_screenshots")
 WINDOW = (1500, 940)
-SKIN, HAIR, CAR = 1, 13, 26
+SKIN, HAIR, SKY, CAR = 1, 13, 23, 26
 
 
 # -- real input ----------------------------------------------------------------------------------------
@@ -172,6 +172,18 @@ def run(out: Path, scratch: Path) -> dict:
     checks["ctrl_click_did_not_paint"] = doc.history.entries == []
     screenshot(window, out / "editor-region-highlight.png")
     window.regions_panel.select_regions([])
+
+    # Alt-click picks the label under the cursor with the rectangle tool active.
+    xdo("key", "r")
+    sky_y, sky_x = (doc.label == SKY).nonzero()
+    move_to(canvas.viewport(), canvas_point(window, float(sky_x[0]) + 0.5, float(sky_y[0]) + 0.5))
+    xdo("keydown", "alt")
+    xdo("click", 1)
+    xdo("keyup", "alt", settle_ms=300)
+    checks["alt_click_label"] = window.state.current_label
+    checks["alt_click_tool"] = window.tools.active.id
+    checks["alt_click_did_not_paint"] = doc.history.entries == []
+    xdo("key", "b")
 
     # The wipe: Ctrl+4, then drag the divider from the middle to a third.
     xdo("key", "ctrl+4", settle_ms=400)

@@ -57,10 +57,12 @@ def test_zoom_works_before_any_click(checks):
     assert checks["navigator_hidden_when_fitted"]
 
 
-def test_ctrl_click_and_the_wipe_do_not_paint(checks):
+def test_ctrl_click_alt_click_and_the_wipe_do_not_paint(checks):
     assert checks["ctrl_click_selects"] == [26] and checks["highlight_shown"] and checks["ctrl_click_did_not_paint"]
     assert checks["wipe_mode"] == "wipe" and checks["wipe_fraction"] == pytest.approx(0.35, abs=0.03)
     assert checks["wipe_drag_did_not_paint"]
+    assert (checks["alt_click_label"], checks["alt_click_tool"]) == (23, "rectangle")
+    assert checks["alt_click_did_not_paint"]
 
 
 def test_real_size_and_typing_once(checks):

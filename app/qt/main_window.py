@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
     # -- building ----------------------------------------------------------------------------
     def _build_actions(self) -> None:
         handlers = {
-            "new": self.files.new_document,
+            "new": lambda: self.files.new_document(),  # not QAction's "checked" as the label set
             "open": self.files.ask_open,
             "save": self.files.save,
             "save_as": self.files.save_as,
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
         self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
-        self.start_screen.newRequested.connect(self.files.new_document)
+        self.start_screen.newRequested.connect(lambda: self.files.new_document())
         self.start_screen.openRequested.connect(self.files.ask_open)
         self.start_screen.openPath.connect(self.files.open_project)
         self.state.documentReplaced.connect(self._show_start_or_canvas)

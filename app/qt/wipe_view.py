@@ -9,7 +9,7 @@ divider drag from a tool stroke.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPixmapItem,
@@ -74,6 +74,7 @@ class WipeView:
         for caption in self.captions:
             caption.setParentItem(self.divider)
             caption.setBrush(QBrush(QColor(255, 255, 255)))
+            caption.setPen(QPen(QColor(0, 0, 0, 200), 0.8))  # readable on a light sky too
             caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.clip.setZValue(z_value)
         self.divider.setZValue(z_value + 0.5)
@@ -123,7 +124,5 @@ class WipeView:
         self.result.setTransform(source.transform())
 
 
-def _screen_offset(dx: float, dy: float):
-    from PySide6.QtGui import QTransform
-
+def _screen_offset(dx: float, dy: float) -> QTransform:
     return QTransform.fromTranslate(dx, dy)
