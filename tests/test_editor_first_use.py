@@ -553,3 +553,22 @@ def test_about_names_the_version_and_the_loaded_plugins(qtbot, tmp_path):
         assert name in text
         for engine_id in info.engines:
             assert engine_id in text
+
+
+def test_model_titles_for_weights_crossover_and_engine_settings():
+    from app.model import edits
+    from app.model.labelsets import CELEBAMASK_HQ
+
+    doc = styled_face()
+    edits.set_style_weight(doc, CELEBAMASK_HQ, HAIR, "B", 0.25)
+    edits.set_crossover(doc, "up_2", "B")
+    edits.set_engine_settings(doc, checkpoint="/models/sean_faces.safetensors")
+    edits.set_engine_settings(doc, output_size=(512, 256))
+    edits.set_engine_settings(doc, seed=4, noise=False)
+    assert doc.history.entries == [
+        "hair: A → 75% A + 25% B",
+        "Crossover up_2: — → B",
+        "Checkpoint sean_faces.safetensors",
+        "Size checkpoint's size → 512×256",
+        "Engine settings",  # two changes at once
+    ]

@@ -474,12 +474,12 @@ def set_style_weight(doc: Document, label_set: LabelSet, region: int | None, sou
     if source not in doc.style_sources and source not in ENGINE_STYLE_SOURCES:
         raise EditError(f"unknown style source {source!r}")
     if region is None:
-        return _commit_fields(
-            doc, "Style weight", default_style=mix_with_weight(doc.default_style, source, float(weight))
-        )
+        mix = mix_with_weight(doc.default_style, source, float(weight))
+        return _commit_fields(doc, style_title(label_set, None, [doc.default_style], mix), default_style=mix)
     class_id = _check_label_id(doc, label_set, region)
     mix = mix_with_weight(doc.style_of_region(class_id), source, float(weight))
-    return _commit_fields(doc, "Style weight", region_styles={**doc.region_styles, class_id: mix})
+    title = style_title(label_set, [class_id], [doc.style_of_region(class_id)], mix)
+    return _commit_fields(doc, title, region_styles={**doc.region_styles, class_id: mix})
 
 
 def set_crossover(doc: Document, block: str, source: str | None) -> bool:
@@ -489,7 +489,8 @@ def set_crossover(doc: Document, block: str, source: str | None) -> bool:
     crossover = {key: value for key, value in doc.crossover.items() if key != block}
     if source is not None:
         crossover[block] = source
-    return _commit_fields(doc, "Crossover", crossover=crossover)
+    old = doc.crossover.get(block) or "—"
+    return _commit_fields(doc, f"Crossover {block}: {old} → {source or '—'}", crossover=crossover)
 
 
 def set_engine_settings(doc: Document, settings: EngineSettings | None = None, **changes: Any) -> bool:
