@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 FACE_DEMO = DEMO_DIR / "faces.rpaint"
+DEMO_MODELS_DIR = DEMO_DIR / "models"  # the small checkpoints the demo documents render with
 # File name -> menu title, in menu order; the first is what ``regionpaint gui --demo`` opens.
 DEMO_TITLES = {
     "faces.rpaint": "Face, two style sources (SEAN)",

@@ -114,6 +114,11 @@ class TrainingJob:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def exited(self) -> bool:
+        """The process was never started, or it ended and was reaped (no defunct child is left)."""
+        return self._process is None or self.returncode is not None
+
     def start(self) -> TrainingJob:
         env = dict(os.environ if self.env is None else self.env)
         env["PYTHONUNBUFFERED"] = "1"

@@ -74,7 +74,7 @@ def test_round_brush_covers_the_swept_disc_and_nothing_far(a, b, radius):
     distance = distance_to_segment(doc.label.shape, a, b)
     assert painted[distance <= radius - 0.01].all()
     assert not painted[distance > radius + 1].any()
-    assert doc.history.entries == ["Brush"]
+    assert doc.history.entries == [f"Brush {TINY.name_of(3)}"], "the step names the label painted"
 
 
 def test_thin_stroke_has_no_gaps():
@@ -86,7 +86,7 @@ def test_thin_stroke_has_no_gaps():
     assert count == 2  # background + one stroke
     for x, y in points:
         assert painted[y, x]
-    assert doc.history.entries == ["Brush"]  # a polyline is one step
+    assert doc.history.entries == ["Brush person"]  # a polyline is one step
 
 
 def test_square_tip_covers_the_square_and_its_sweep():
@@ -114,7 +114,7 @@ def test_stroke_is_clipped_at_the_borders():
     assert paint_stroke(doc, TINY, [(-10, 5), (10, 5)], 2, 2)
     assert (doc.label[3:8, 0:11] == 2).all()
     assert not paint_stroke(doc, TINY, [(-50, -50), (-20, -30)], 2, 5)
-    assert doc.history.entries == ["Brush"]
+    assert doc.history.entries == ["Brush road"]
     assert stroke_mask([(100, 100)], 3, "round", (30, 20)) is None
 
 
@@ -198,7 +198,7 @@ def test_flood_fill_changes_exactly_the_connected_component(edit):
         np.testing.assert_array_equal(doc.instance.ravel(), np.arange(label.size))
         doc.history.undo()
         np.testing.assert_array_equal(doc.label, label)
-    assert doc.history.undo_title is None and doc.history.redo_title in ("Flood fill", "Relabel region")
+    assert doc.history.undo_title is None and doc.history.redo_title in ("Flood fill person", "Relabel as person")
 
 
 def test_flood_fill_outside_or_same_label_is_a_no_op():
@@ -249,7 +249,7 @@ def test_replace_class_is_global_and_keeps_instances():
     assert replace_class(doc, TINY, 1, 4)
     np.testing.assert_array_equal(doc.label, np.where(label == 1, 4, label))
     np.testing.assert_array_equal(doc.instance, instance)
-    assert doc.history.entries == ["Replace class"]
+    assert doc.history.entries == ["Replace tree → person"]
     assert not replace_class(doc, TINY, 1, 4)  # nothing of class 1 left
     with pytest.raises(LabelIdError):
         replace_class(doc, TINY, 0, 99)

@@ -20,7 +20,7 @@ def test_brush_drag_paints_one_undo_step_and_undo_restores(qtbot, tmp_path):
     drag(canvas, [(5.5, 40.5), (20.5, 40.5), (40.5, 40.5)])
     assert (doc.label[40, 6:40] == NECK).all(), "the stroke covers the dragged path without gaps"
     assert (doc.label != before).sum() > 30
-    assert doc.history.entries == ["Brush"], "the whole drag is one step"
+    assert doc.history.entries == ["Brush neck"], "the whole drag is one step, named after its label"
     assert canvas.overlay_item.colors_at(20, 40)[:3] == (255, 153, 51), "the overlay shows the new colour"
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(doc.label, before)
@@ -52,7 +52,7 @@ def test_flood_fill_relabels_the_connected_region(qtbot, tmp_path):
     skin = doc.label == SKIN
     click(window.canvas, 32.5, 30.5)
     assert (doc.label[skin] == NECK).all() and (doc.label[~skin] != NECK).all()
-    assert doc.history.entries == ["Flood fill"]
+    assert doc.history.entries == ["Flood fill neck"]
     window.state.undo()
     assert (doc.label[skin] == SKIN).all()
 
@@ -70,7 +70,7 @@ def test_rectangle_and_polygon_fills(qtbot, tmp_path):
     assert window.tools.active.corners == 3
     QTest.keyClick(canvas, Qt.Key.Key_Return)
     assert doc.label[40, 59] == NECK and doc.label[40, 52] != NECK  # inside / outside the triangle
-    assert doc.history.entries == ["Rectangle fill", "Polygon fill"]
+    assert doc.history.entries == ["Rectangle fill neck", "Polygon fill neck"]
 
 
 def test_eyedropper_and_relabel(qtbot, tmp_path):
@@ -82,7 +82,7 @@ def test_eyedropper_and_relabel(qtbot, tmp_path):
     assert "13 · hair" in window.palette_panel.current.name.text()
     QTest.keyClick(canvas, Qt.Key.Key_L)
     click(canvas, 32.5, 30.5)  # skin becomes hair
-    assert doc.label[30, 32] == HAIR and doc.history.entries == ["Relabel region"]
+    assert doc.label[30, 32] == HAIR and doc.history.entries == ["Relabel as hair"]
 
 
 def test_brush_size_keys_view_modes_peek_and_zoom(qtbot, tmp_path):

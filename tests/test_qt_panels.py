@@ -50,8 +50,7 @@ def test_regions_panel_shares_styles_and_assignment(qtbot, tmp_path):
     assert abs(sum(shares) - 100) < 0.2
     panel.select_regions([SKIN, HAIR])
     assert panel.selected_regions() == [SKIN, HAIR]
-    panel.source_combo.setCurrentText("B")
-    panel.assign_selected.click()
+    panel.region_mix.source_a.setCurrentText("B")  # choosing the source assigns it
     assert doc.region_styles == {SKIN: (("B", 1.0),), HAIR: (("B", 1.0),)}
     assert not table.item(1, 2).icon().isNull(), "the style column shows the source's thumbnail"
     assert panel.selected_regions() == [SKIN, HAIR], "the selection survives the refresh"
@@ -59,8 +58,14 @@ def test_regions_panel_shares_styles_and_assignment(qtbot, tmp_path):
     panel.master_mix.source_b.setCurrentText("B")
     panel.master_mix.slider.setValue(25)
     assert doc.default_style == (("A", 0.75), ("B", 0.25)) and doc.region_styles == {}
-    assert doc.history.entries == ["Region style", "Style for all regions"]
-    window.state.undo()
+    assert doc.history.entries == [
+        "skin, hair: engine style → B",
+        "all regions: engine style → A",  # each choice in the control is applied at once
+        "all regions: A → 50% A + 50% B",
+        "all regions: 50% A + 50% B → 75% A + 25% B",
+    ]
+    for _ in range(3):
+        window.state.undo()
     assert doc.region_styles[HAIR] == (("B", 1.0),), "style changes undo like label edits"
     assert not panel.random_button.isEnabled(), "no engine with mean styles is known yet"
     assert panel.random_button.toolTip()
@@ -74,11 +79,14 @@ def test_a_slider_drag_is_one_undo_step(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, doc)
     mix = window.regions_panel.region_mix
     window.regions_panel.select_regions([HAIR])
+    mix.source_a.setCurrentText("A")
+    mix.source_b.setCurrentText("B")
+    doc.history.clear()
     mix.dragStarted.emit()
     for value in (10, 20, 40, 60):
         mix.slider.setValue(value)
     mix.dragFinished.emit()
-    assert doc.history.entries == ["Region style"]
+    assert doc.history.entries == ["hair: 50% A + 50% B → 40% A + 60% B"], "one step, named by what it did"
     (first, a), (second, b) = doc.region_styles[HAIR]
     assert (first, second) == ("A", "B") and (a, b) == pytest.approx((0.4, 0.6))
 
@@ -106,7 +114,7 @@ def test_engine_settings_go_through_undo(qtbot, tmp_path):
     panel.render_settings.seed.setValue(42)
     panel.render_settings.noise.setChecked(False)
     panel.render_settings.custom_size.setChecked(True)
-    assert doc.engine.seed == 42 and doc.engine.noise is False and doc.engine.output_size == (256, 256)
+    assert doc.engine.seed == 42 and doc.engine.noise is False and doc.engine.output_size == doc.size
     engines = [panel.choices.engine.itemData(i) for i in range(panel.choices.engine.count())]
     assert {"spade", "sean", "pix2pixhd"} <= set(engines)
     window.state.undo()
@@ -134,7 +142,11 @@ def test_history_panel_jumps_back_and_forth(qtbot, tmp_path):
     doc, history_list = window.document, window.history_panel.list
     for label_id in (17, 18):
         edits.fill_rectangle(doc, CELEBAMASK_HQ, (0, 0), (3, 3), label_id)
-    assert [history_list.item(i).text() for i in range(3)] == ["Opened document", "Rectangle fill", "Rectangle fill"]
+    assert [history_list.item(i).text() for i in range(3)] == [
+        "Opened document",
+        "Rectangle fill neck",
+        "Rectangle fill cloth",
+    ]
     history_list.itemClicked.emit(history_list.item(0))
     assert doc.label[0, 0] == 0 and doc.history.index == 0
     history_list.itemClicked.emit(history_list.item(2))

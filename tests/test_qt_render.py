@@ -72,7 +72,7 @@ def test_a_style_slider_move_renders_once_with_the_new_weights(qtbot, tmp_path):
     assert [name for name, _ in mix] == ["A", "B"]
     assert [weight for _, weight in mix] == pytest.approx([0.7, 0.3])
     assert doc.region_styles[HAIR] == mix
-    assert doc.history.entries == ["Region style"]
+    assert doc.history.entries == ["hair: A → 50% A + 50% B", "hair: 50% A + 50% B → 70% A + 30% B"]
     hair = np.asarray(doc.label) == HAIR  # the render is 256x256 like the label
     changed = np.abs(doc.last_render.image.astype(int) - first.astype(int)).sum(axis=2) > 0
     assert changed[hair].mean() > 0.5, "the hair region is rendered with the new mix"
@@ -88,7 +88,7 @@ def test_random_and_mean_styles_render_from_the_gallery(qtbot, tmp_path):
     seed = doc.engine.seed
     panel.random_button.click()
     assert doc.region_styles[HAIR] == (("@random", 1.0),) and doc.engine.seed != seed
-    assert doc.history.entries == ["Random style"], "new seed and style are one step"
+    assert doc.history.entries == ["hair: random style"], "new seed and style are one step"
     wait_for_render(qtbot, window)
     panel.mean_button.click()
     wait_for_render(qtbot, window)

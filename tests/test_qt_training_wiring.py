@@ -9,7 +9,7 @@ from tests.qt_support import face_document, make_window, no_leaked_threads  # no
 def test_window_has_a_jobs_tab_and_a_train_menu(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, face_document())
     assert isinstance(window.jobs_panel, JobsPanel)
-    assert window.side_tabs.indexOf(window.jobs_panel) >= 0
+    assert window.jobs_dock.widget() is window.jobs_panel
     menus = [action.text() for action in window.menuBar().actions()]
     assert "T&rain" in menus
 

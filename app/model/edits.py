@@ -35,6 +35,8 @@ from .document import (
 )
 from .history import ArrayPatch, Box, Command
 from .labelsets import LabelIdError, LabelSet
+from .titles import class_name as titles_class_name
+from .titles import engine_title, paint_title, style_title
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +323,7 @@ def paint_stroke(
     covered = stroke_mask(points, radius, tip, doc.size)
     if covered is None:
         return False
-    return _commit_mask(doc, "Brush", *covered, label_id, write_instance=True)
+    return _commit_mask(doc, paint_title("Brush", label_set, label_id), *covered, label_id, write_instance=True)
 
 
 def fill_polygon(doc: Document, label_set: LabelSet, points: Iterable[Sequence[float]], label_id: int) -> bool:
@@ -330,7 +332,7 @@ def fill_polygon(doc: Document, label_set: LabelSet, points: Iterable[Sequence[f
     covered = polygon_mask(points, doc.size)
     if covered is None:
         return False
-    return _commit_mask(doc, "Polygon fill", *covered, label_id, write_instance=True)
+    return _commit_mask(doc, paint_title("Polygon fill", label_set, label_id), *covered, label_id, write_instance=True)
 
 
 def fill_rectangle(
@@ -345,7 +347,8 @@ def fill_rectangle(
     if box.is_empty():
         return False
     mask = np.ones((box.height, box.width), dtype=bool)
-    return _commit_mask(doc, "Rectangle fill", box, mask, label_id, write_instance=True)
+    title = paint_title("Rectangle fill", label_set, label_id)
+    return _commit_mask(doc, title, box, mask, label_id, write_instance=True)
 
 
 def flood_fill(
@@ -366,12 +369,12 @@ def flood_fill(
     if pixel is None or int(doc.label[pixel[1], pixel[0]]) == label_id:
         return False
     box, mask = connected_region_mask(doc.label, pixel, connectivity)
-    return _commit_mask(doc, title, box, mask, label_id, write_instance=False)
+    return _commit_mask(doc, paint_title(title, label_set, label_id), box, mask, label_id, write_instance=False)
 
 
 def relabel_region(doc: Document, label_set: LabelSet, point: Sequence[float], label_id: int) -> bool:
     """Give the whole connected region under ``point`` (x, y) the class ``label_id``."""
-    return flood_fill(doc, label_set, point, label_id, title="Relabel region")
+    return flood_fill(doc, label_set, point, label_id, title="Relabel as")
 
 
 def replace_class(doc: Document, label_set: LabelSet, old_id: int, new_id: int) -> bool:
@@ -381,7 +384,8 @@ def replace_class(doc: Document, label_set: LabelSet, old_id: int, new_id: int) 
     box = Box.of_mask(mask)
     if box is None or int(old_id) == new_id:
         return False
-    return _commit_mask(doc, "Replace class", box, mask[box.slices], new_id, write_instance=False)
+    title = f"Replace {titles_class_name(label_set, int(old_id))} → {titles_class_name(label_set, new_id)}"
+    return _commit_mask(doc, title, box, mask[box.slices], new_id, write_instance=False)
 
 
 # -- style edits ---------------------------------------------------------------------------
@@ -445,17 +449,19 @@ def assign_style(
     """
     if regions is None:
         default = check_style_mix(mix, doc.style_sources, allow_empty=True, where="default style")
-        return _commit_fields(doc, "Style for all regions", default_style=default, region_styles={})
+        title = style_title(label_set, None, [doc.default_style], default)
+        return _commit_fields(doc, title, default_style=default, region_styles={})
     class_ids = [_check_label_id(doc, label_set, class_id) for class_id in regions]
     styles = dict(doc.region_styles)
+    before = [doc.region_styles.get(class_id) for class_id in class_ids]
     if mix is None:
         for class_id in class_ids:
             styles.pop(class_id, None)
-        title = "Clear region style"
+        title = style_title(label_set, class_ids, before, None)
     else:
         checked = check_style_mix(mix, doc.style_sources, where="region style")
         styles.update(dict.fromkeys(class_ids, checked))
-        title = "Region style"
+        title = style_title(label_set, class_ids, [doc.style_of_region(c) for c in class_ids], checked)
     return _commit_fields(doc, title, region_styles=styles)
 
 
@@ -468,12 +474,12 @@ def set_style_weight(doc: Document, label_set: LabelSet, region: int | None, sou
     if source not in doc.style_sources and not is_engine_style(source):
         raise EditError(f"unknown style source {source!r}")
     if region is None:
-        return _commit_fields(
-            doc, "Style weight", default_style=mix_with_weight(doc.default_style, source, float(weight))
-        )
+        mix = mix_with_weight(doc.default_style, source, float(weight))
+        return _commit_fields(doc, style_title(label_set, None, [doc.default_style], mix), default_style=mix)
     class_id = _check_label_id(doc, label_set, region)
     mix = mix_with_weight(doc.style_of_region(class_id), source, float(weight))
-    return _commit_fields(doc, "Style weight", region_styles={**doc.region_styles, class_id: mix})
+    title = style_title(label_set, [class_id], [doc.style_of_region(class_id)], mix)
+    return _commit_fields(doc, title, region_styles={**doc.region_styles, class_id: mix})
 
 
 def set_crossover(doc: Document, block: str, source: str | None) -> bool:
@@ -483,7 +489,8 @@ def set_crossover(doc: Document, block: str, source: str | None) -> bool:
     crossover = {key: value for key, value in doc.crossover.items() if key != block}
     if source is not None:
         crossover[block] = source
-    return _commit_fields(doc, "Crossover", crossover=crossover)
+    old = doc.crossover.get(block) or "—"
+    return _commit_fields(doc, f"Crossover {block}: {old} → {source or '—'}", crossover=crossover)
 
 
 def set_engine_settings(doc: Document, settings: EngineSettings | None = None, **changes: Any) -> bool:
@@ -493,4 +500,4 @@ def set_engine_settings(doc: Document, settings: EngineSettings | None = None, *
         new = base.replaced(**changes) if changes else base
     except TypeError as exc:
         raise EditError(f"unknown engine setting: {exc}") from exc
-    return _commit_fields(doc, "Engine settings", engine=new)
+    return _commit_fields(doc, engine_title(doc.engine, new), engine=new)

@@ -267,10 +267,15 @@ class History:
             self._group_buffer = []
         self._group_depth += 1
 
-    def end(self) -> Command | None:
-        """Close a group; the outermost ``end`` records the step (none if nothing changed)."""
+    def end(self, title: str | None = None) -> Command | None:
+        """Close a group; the outermost ``end`` records the step (none if nothing changed).
+
+        ``title`` renames the step now that its effect is known (a slider drag: "hair: A → 40 % A + 60 % B").
+        """
         if self._group_depth == 0:
             raise RuntimeError("History.end() without a matching begin()")
+        if title is not None and self._group_depth == 1:
+            self._group_title = title
         self._group_depth -= 1
         if self._group_depth > 0:
             return None

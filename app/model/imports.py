@@ -12,6 +12,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps
 
+from .aspect import AspectFit, fit_aspect
 from .document import Document, DocumentError
 from .labelsets import LabelIdError, LabelSet, UnknownColorsError, guess_label_set
 
@@ -165,15 +166,24 @@ def new_document(
     label_set: LabelSet | None = None,
     resize: bool = False,
     size: tuple[int, int] | None = None,
+    aspect: AspectFit = "refuse",
 ) -> Document:
     """A new document from a photo (optional), a label map and an instance map (optional).
 
     The label set is guessed from the label map when not given. Sizes must agree unless
-    ``resize`` (then everything is resampled to ``size`` (W, H), by default the label map's).
+    ``resize`` (then everything is resampled to ``size`` (W, H), by default the label map's). A photo or
+    instance map of another aspect ratio is refused (scaling would squash it) unless ``aspect`` is
+    ``"crop"`` or ``"pad"`` (see :func:`app.model.aspect.fit_aspect`).
     """
     ids, label_set = read_label_map_and_set(label_path, label_set)
     photo = None if photo_path is None else read_photo(photo_path)
     instance = None if instance_path is None else read_instance_map(instance_path)
+    if resize:
+        target = (ids.shape[1], ids.shape[0])
+        if photo is not None:
+            photo = fit_aspect(photo, target, aspect, f"{photo_path}")
+        if instance is not None:
+            instance = fit_aspect(instance, target, aspect, f"{instance_path}")
     paths = {"label": label_path, "photo": photo_path, "instance": instance_path}
     names = {role: str(path) for role, path in paths.items() if path is not None}
     return Document(ids, label_set.id, photo=photo, instance=instance, resize=resize, size=size, names=names)

@@ -27,16 +27,20 @@ from PySide6.QtWidgets import (
 from app.model.history import Box
 from app.qt.canvas_items import LabelOverlayItem, ResultItem, photo_pixmap
 from app.qt.editor_state import EditorState
+from app.qt.region_highlight import RegionHighlight
 from app.qt.tools import ToolController
+from app.qt.wipe_view import WipeView
 
 log = logging.getLogger(__name__)
 
-VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE = "labels", "result", "side_by_side"
-VIEW_MODES = (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE)
+VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, VIEW_WIPE = "labels", "result", "side_by_side", "wipe"
+VIEW_MODES = (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, VIEW_WIPE)
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 GAP = 16  # scene pixels between the two halves of a side-by-side view
 PEEK_KEY = Qt.Key.Key_Backslash
+PICK_MODIFIER = Qt.KeyboardModifier.AltModifier  # Alt-click: eyedropper with any tool
+SELECT_MODIFIER = Qt.KeyboardModifier.ControlModifier  # Ctrl-click: select the region (Ctrl+Shift adds)
 
 
 class CanvasView(QGraphicsView):
@@ -44,6 +48,7 @@ class CanvasView(QGraphicsView):
     viewModeChanged = Signal(str)
     overlayChanged = Signal()  # opacity or colour/outline mode
     zoomChanged = Signal(float)
+    regionClicked = Signal(QPointF, bool)  # document point of a Ctrl-click; True with Shift (add to the selection)
 
     def __init__(self, state: EditorState, tools: ToolController, parent=None) -> None:
         super().__init__(parent)
@@ -70,6 +75,9 @@ class CanvasView(QGraphicsView):
         self.tool_layer.setZValue(10)
         for item in (self.photo_item, self.overlay_item, self.result_item, self.tool_layer):
             self.scene().addItem(item)
+        self.highlight = RegionHighlight(self.scene())
+        self.wipe = WipeView(self.scene())
+        self._dragging_wipe = False
 
         self.view_mode = VIEW_LABELS
         self.overlay_opacity = 0.6
@@ -77,7 +85,10 @@ class CanvasView(QGraphicsView):
         self._result_offset = QPointF(0, 0)
         self._space_held = False
         self._panning_from: QPointF | None = None
+        # True while the view shows the whole image and should keep doing so as the window resizes;
+        # any zoom or pan by the person ends it (else the scrollbars a zoom brings re-fit the view).
         self._fit_pending = True
+        self._tool_pressed = False  # the left press went to the active tool (not Alt/Ctrl-click)
 
         state.documentReplaced.connect(self._on_document_replaced)
         state.labelsChanged.connect(self._on_labels_changed)
@@ -98,7 +109,9 @@ class CanvasView(QGraphicsView):
         if doc is None:
             self.scene().setSceneRect(QRectF(0, 0, 1, 1))
             return
+        self.highlight.show(doc.label, [])
         self.photo_item.setPixmap(photo_pixmap(doc.photo, doc.size))
+        self.wipe.set_size(*doc.size)
         self.overlay_item.rebuild(doc.label, self.state.label_set)
         self._on_render_changed()
         self._fit_pending = True
@@ -109,6 +122,20 @@ class CanvasView(QGraphicsView):
         doc = self.state.document
         if doc is not None:
             self.overlay_item.refresh(doc.label, self.state.label_set, box)
+            self.highlight.labels_changed(doc.label)
+
+    def highlight_regions(self, class_ids: list[int]) -> None:
+        """Dim everything but the regions ``class_ids`` (the table's selection); [] shows all plainly."""
+        doc = self.state.document
+        self.highlight.show(None if doc is None else doc.label, class_ids if doc is not None else [])
+        self._arrange()
+
+    def class_at(self, point: QPointF) -> int | None:
+        doc = self.state.document
+        x, y = math.floor(point.x()), math.floor(point.y())
+        if doc is None or not (0 <= x < doc.width and 0 <= y < doc.height):
+            return None
+        return int(doc.label[y, x])
 
     def _on_render_changed(self) -> None:
         doc = self.state.document
@@ -116,6 +143,7 @@ class CanvasView(QGraphicsView):
             return
         image = None if doc.last_render is None else doc.last_render.image
         self.result_item.show_image(image, doc.size)
+        self.wipe.show_result(self.result_item)
 
     # -- what is shown -----------------------------------------------------------------------
     def set_view_mode(self, mode: str) -> None:
@@ -159,12 +187,19 @@ class CanvasView(QGraphicsView):
         if mode == VIEW_SIDE_BY_SIDE:
             self._result_offset = QPointF(width + GAP, 0) if self._beside_fits_better() else QPointF(0, height + GAP)
         self.result_item.setPos(self._result_offset)
-        show_result = mode != VIEW_LABELS and not self.peeking
+        wipe = mode == VIEW_WIPE
+        show_result = mode not in (VIEW_LABELS, VIEW_WIPE) and not self.peeking
         self.result_item.setVisible(show_result)
+        self.wipe.set_visible(wipe and not self.peeking)
         self.photo_item.setVisible(mode != VIEW_RESULT or self.peeking)
-        overlay_visible = mode != VIEW_RESULT and (not self.peeking or not has_photo)
+        # The wipe compares photo and result; a document without a photo shows its labels as "before".
+        overlay_visible = mode != VIEW_RESULT and (not wipe or not has_photo) and (not self.peeking or not has_photo)
         self.overlay_item.setVisible(overlay_visible)
         self.overlay_item.setOpacity(1.0 if self.peeking else self.overlay_opacity)
+        self.highlight.place(self._result_offset if mode == VIEW_SIDE_BY_SIDE else None)
+        if self.peeking:
+            self.highlight.place(None)
+            self.highlight.items[0].setVisible(False)
         self.scene().setSceneRect(self._content_rect())
 
     def _beside_fits_better(self) -> bool:
@@ -189,14 +224,22 @@ class CanvasView(QGraphicsView):
     def fit(self) -> None:
         if self.state.document is None:
             return
+        self._fit_pending = True
         self.fitInView(self._content_rect().adjusted(-4, -4, 4, 4), Qt.AspectRatioMode.KeepAspectRatio)
         self.zoomChanged.emit(self.zoom)
 
     def zoom_by(self, factor: float) -> None:
+        self._fit_pending = False
         target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom * factor))
         if not math.isclose(target, self.zoom):
             self.scale(target / self.zoom, target / self.zoom)
             self.zoomChanged.emit(self.zoom)
+
+    def zoom_actual(self) -> None:
+        """100 %: one image pixel per screen pixel, about the view's centre."""
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.zoom_by(1.0 / self.zoom)
+        self.centerOn(centre)
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
@@ -232,18 +275,30 @@ class CanvasView(QGraphicsView):
             self._space_held and event.button() == Qt.MouseButton.LeftButton
         ):
             self._panning_from = event.position()
+            self._fit_pending = False
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return True
         return False
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._fit_pending = False
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         if self._start_pan(event):
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton and self.state.document is not None:
-            self.tools.active.press(self.document_point(event.position()))
+            point = self.document_point(event.position())
+            if self.view_mode == VIEW_WIPE and self.wipe.near_divider(
+                self.mapToScene(event.position().toPoint()), self.zoom
+            ):
+                self._dragging_wipe = True
+                self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
+            elif event.modifiers() & PICK_MODIFIER:  # Alt-click picks the label whatever the tool
+                self.tools.tools["eyedropper"].press(point)
+            elif event.modifiers() & SELECT_MODIFIER:  # Ctrl-click selects the region in the table
+                self.regionClicked.emit(point, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            else:
+                self._tool_pressed = True
+                self.tools.active.press(point)
             event.accept()
             return
         super().mousePressEvent(event)
@@ -265,10 +320,15 @@ class CanvasView(QGraphicsView):
             return
         if self.state.document is None:
             return
+        if self._dragging_wipe:
+            self.wipe.drag_to(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
         point = self.document_point(event.position())
         self._report_cursor(point)
         if event.buttons() & Qt.MouseButton.LeftButton:
-            self.tools.active.drag(point)
+            if self._tool_pressed:  # not after an Alt- or Ctrl-click
+                self.tools.active.drag(point)
         else:
             self.tools.active.hover(point)
         event.accept()
@@ -281,8 +341,15 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(cursor)
             event.accept()
             return
+        if event.button() == Qt.MouseButton.LeftButton and self._dragging_wipe:
+            self._dragging_wipe = False
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.LeftButton and self.state.document is not None:
-            self.tools.active.release(self.document_point(event.position()))
+            if self._tool_pressed:
+                self._tool_pressed = False
+                self.tools.active.release(self.document_point(event.position()))
             event.accept()
             return
         super().mouseReleaseEvent(event)

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.model.aspect import same_aspect
 from app.model.document import Document, DocumentError
 from app.model.imports import ImportFileError, new_document, read_label_map_and_set
 from app.qt.shortcuts import SHORTCUTS
@@ -33,6 +35,11 @@ from app.qt.shortcuts import SHORTCUTS
 log = logging.getLogger(__name__)
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"
+ASPECT_CHOICES = (
+    ("Refuse (never squash the photo)", "refuse"),
+    ("Crop the photo to the label map's shape", "crop"),
+    ("Pad the photo to the label map's shape", "pad"),
+)
 
 
 class PathField(QWidget):
@@ -64,7 +71,7 @@ class PathField(QWidget):
 class NewDocumentDialog(QDialog):
     """Asks for the photo, its segmentation (+ instance map) and the label set, guessed from the segmentation."""
 
-    def __init__(self, label_sets: dict, parent: QWidget | None = None) -> None:
+    def __init__(self, label_sets: dict, parent: QWidget | None = None, label_set_id: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("New document")
         self.setMinimumWidth(560)
@@ -74,11 +81,22 @@ class NewDocumentDialog(QDialog):
         self.label = PathField("Segmentation (index or colour PNG)")
         self.instance = PathField("Instance map (optional)")
         self.label_set = QComboBox()
-        for label_set_id, label_set in label_sets.items():
-            self.label_set.addItem(label_set.display_name, label_set_id)
+        for set_id, label_set in label_sets.items():
+            self.label_set.addItem(label_set.display_name, set_id)
+        self.preferred_label_set = label_set_id
+        if label_set_id:
+            self.label_set.setCurrentIndex(max(0, self.label_set.findData(label_set_id)))
         self.guess = QLabel()
         self.resize_check = QCheckBox("Resample the photo and instance map to the segmentation's size")
         self.resize_check.setChecked(True)
+        self.aspect = QComboBox()
+        self.aspect.setObjectName("aspectFit")
+        for title, how in ASPECT_CHOICES:
+            self.aspect.addItem(title, how)
+        self.aspect.setToolTip("A photo of another aspect ratio is never squashed onto the label map")
+        self.sizes = QLabel()
+        self.sizes.setObjectName("newDocumentSizes")
+        self.sizes.setWordWrap(True)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d9534f;")
@@ -89,15 +107,43 @@ class NewDocumentDialog(QDialog):
         form.addRow("Label set", self.label_set)
         form.addRow("", self.guess)
         form.addRow("", self.resize_check)
+        form.addRow("Other aspect ratio", self.aspect)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.sizes)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.label.edit.editingFinished.connect(self.guess_label_set)
         self.label.edit.textChanged.connect(lambda _text: self.guess_label_set())
+        # A message about old input must not stay once the input changed.
+        for field in (self.photo, self.label, self.instance):
+            field.edit.textChanged.connect(self._input_changed)
+        self.aspect.currentIndexChanged.connect(self._input_changed)
+        self.resize_check.toggled.connect(self._input_changed)
+        self.label_set.currentIndexChanged.connect(lambda _i: self.error.clear())
+
+    def _input_changed(self, *_args) -> None:
+        self.error.clear()
+        self.sizes.setText(self._describe_sizes())
+        self.adjustSize()  # wrapped messages come and go: keep every line in view
+
+    def _describe_sizes(self) -> str:
+        """Photo and label map sizes (read from the file headers), and what will happen to them."""
+        photo, label = _image_size(self.photo.path), _image_size(self.label.path)
+        if photo is None or label is None or photo == label:
+            return ""
+        text = f"Photo {photo[0]}×{photo[1]}, label map {label[0]}×{label[1]}"
+        if not self.resize_check.isChecked():
+            return text + ": sizes differ (tick Resample)"
+        if same_aspect(photo, label):
+            return text + ": the photo is scaled to the label map"
+        how = self.aspect.currentData()
+        if how == "refuse":
+            return text + ": another aspect ratio; choose crop or pad above"
+        return text + f": the photo is {'cropped' if how == 'crop' else 'padded'} to the map's shape, then scaled"
 
     def set_paths(self, photo: Path | None, label: Path, instance: Path | None = None) -> None:
         self.photo.edit.setText("" if photo is None else str(photo))
@@ -110,6 +156,16 @@ class NewDocumentDialog(QDialog):
         if path is None or not path.is_file():
             self.guess.setText("")
             return None
+        preferred = self.label_sets.get(self.preferred_label_set)
+        if preferred is not None:  # chosen by the caller (a trained run's label set): keep it if the map fits
+            try:
+                read_label_map_and_set(path, preferred)
+            except (ImportFileError, DocumentError):
+                pass
+            else:
+                self.label_set.setCurrentIndex(max(0, self.label_set.findData(preferred.id)))
+                self.guess.setText(f"The segmentation fits {preferred.display_name}")
+                return preferred.id
         try:
             _, label_set = read_label_map_and_set(path)
         except (ImportFileError, DocumentError) as exc:
@@ -129,16 +185,33 @@ class NewDocumentDialog(QDialog):
         label_set = self.label_sets[self.label_set.currentData()]
         try:
             self.document = new_document(
-                self.photo.path, self.label.path, self.instance.path, label_set, resize=self.resize_check.isChecked()
+                self.photo.path,
+                self.label.path,
+                self.instance.path,
+                label_set,
+                resize=self.resize_check.isChecked(),
+                aspect=self.aspect.currentData(),
             )
         except (ImportFileError, DocumentError) as exc:
             self.error.setText(str(exc))
+            self.adjustSize()
             return None
         return self.document
 
     def accept(self) -> None:
         if self.create_document() is not None:
             super().accept()
+
+
+def _image_size(path: Path | None) -> tuple[int, int] | None:
+    """(W, H) from an image file's header, None when there is no readable file."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
 
 
 class ShortcutsDialog(QDialog):
@@ -172,6 +245,19 @@ def ask_recover(parent: QWidget | None, path: Path, saved_at: datetime) -> bool:
         "Recover unsaved work?",
         f"regionpaint did not exit cleanly last time. An autosave from {saved_at:%Y-%m-%d %H:%M} exists.\n\n"
         "Recover it? (No deletes it.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_new_document_for_run(parent: QWidget | None, run: Path, run_label_set: str, doc_label_set: str) -> bool:
+    """The default prompt when a trained run's label set is not the open document's."""
+    answer = QMessageBox.question(
+        parent,
+        "Open in a new document?",
+        f"{run.name} was trained on {run_label_set} labels; the open document uses {doc_label_set}.\n\n"
+        "Create a new document (photo and label map) for it? You are asked to save the open one first.",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.Yes,
     )

@@ -25,9 +25,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import QSignalDebouncer
 
 from app.model import edits
-from app.qt.checkpoints import checkpoint_choices
+from app.qt.checkpoints import checkpoint_choices, demo_checkpoints
 from app.qt.editor_state import EditorState
 from app.qt.settings import EditorSettings, models_dir
 from engines.base import NOISE
@@ -37,8 +38,10 @@ log = logging.getLogger(__name__)
 AUTO_ENGINE = ""
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ADD_FOLDER, ADD_FILE = "add-folder", "add-file"
+DEMO_MODELS_HEADER = "Demo models"
 MAX_SEED = 2**31 - 1
 SIZE_STEP = 8  # the generators' sizes are multiples of 2**upsamplings; 8 keeps typing sane
+SIZE_DEBOUNCE_MS = 500  # typing 1024 or holding an arrow key renders once, after the last change
 
 
 class EngineChoices(QWidget):
@@ -114,15 +117,28 @@ class EngineChoices(QWidget):
         self.checkpoint.clear()
         if not current:
             self.checkpoint.addItem("(choose a checkpoint)", "")
-        for choice in checkpoint_choices(self.models_folder, self.settings.checkpoint_paths(), current):
-            self.checkpoint.addItem(choice.title, str(choice.path))
-            self.checkpoint.setItemData(self.checkpoint.count() - 1, str(choice.path), Qt.ItemDataRole.ToolTipRole)
+        choices = checkpoint_choices(self.models_folder, self.settings.checkpoint_paths(), current)
+        for choice in choices:
+            self._add_checkpoint_item(choice)
+        listed = {str(choice.path) for choice in choices}
+        demos = [choice for choice in demo_checkpoints() if str(choice.path) not in listed]
+        if demos:
+            self.checkpoint.insertSeparator(self.checkpoint.count())
+            self.checkpoint.addItem(DEMO_MODELS_HEADER, "")
+            header = self.checkpoint.model().item(self.checkpoint.count() - 1)
+            header.setEnabled(False)  # a heading, not a choice
+            for choice in demos:
+                self._add_checkpoint_item(choice)
         self.checkpoint.insertSeparator(self.checkpoint.count())
         self.checkpoint.addItem("Add checkpoint folder…", ADD_FOLDER)
         self.checkpoint.addItem("Add checkpoint file…", ADD_FILE)
         self.checkpoint.setCurrentIndex(max(0, self.checkpoint.findData(current)))
         self.checkpoint.setToolTip(f"{current or 'No checkpoint'}\nModels folder: {self.models_folder}")
         self.checkpoint.blockSignals(False)
+
+    def _add_checkpoint_item(self, choice) -> None:
+        self.checkpoint.addItem(choice.title, str(choice.path))
+        self.checkpoint.setItemData(self.checkpoint.count() - 1, str(choice.path), Qt.ItemDataRole.ToolTipRole)
 
     def _show_recognised(self) -> None:
         doc = self.state.document
@@ -181,9 +197,12 @@ class RenderSettings(QWidget):
         for box in (self.width_box, self.height_box):
             box.setRange(SIZE_STEP, 8192)
             box.setSingleStep(SIZE_STEP)
-            box.setKeyboardTracking(False)
         self.width_box.setValue(256)
         self.height_box.setValue(256)
+        # Every keystroke and arrow step updates the box; the document (and a render) follows once.
+        self.size_debouncer = QSignalDebouncer(parent=self)
+        self.size_debouncer.setTimeout(SIZE_DEBOUNCE_MS)
+        self._typing_size = False
         self.seed = QSpinBox()
         self.seed.setRange(0, MAX_SEED)
         self.seed.setKeyboardTracking(False)
@@ -205,31 +224,50 @@ class RenderSettings(QWidget):
         layout.addRow("Size", size_row)
         layout.addRow("Seed", seed_row)
         self.custom_size.toggled.connect(self._on_size)
-        self.width_box.valueChanged.connect(self._on_size)
-        self.height_box.valueChanged.connect(self._on_size)
+        self.size_debouncer.triggered.connect(self._on_size)
+        for box in (self.width_box, self.height_box):
+            box.valueChanged.connect(self._size_typed)
+            box.editingFinished.connect(lambda: self.size_debouncer.flush(restart_timer=False))  # Enter: now
         self.seed.valueChanged.connect(self._on_seed)
         self.dice.clicked.connect(lambda: self.seed.setValue(random.randint(0, MAX_SEED)))
         self.noise.toggled.connect(self._on_noise)
         state.documentReplaced.connect(self.refresh)
         state.engineChanged.connect(self.refresh)
         state.capabilitiesChanged.connect(self.refresh)
+        state.renderChanged.connect(self.refresh)
         self.refresh()
+
+    def rendered_size(self) -> tuple[int, int] | None:
+        """(W, H) of the last render: the checkpoint's own size when no custom size is set."""
+        doc = self.state.document
+        if doc is None or doc.last_render is None:
+            return None
+        height, width = doc.last_render.image.shape[:2]
+        return width, height
 
     def refresh(self) -> None:
         doc = self.state.document
         self.setEnabled(doc is not None)
         if doc is None:
             return
+        if self._typing_size:
+            return  # the person is typing a size; the boxes hold what they typed
         settings = doc.engine
         widgets = (self.custom_size, self.width_box, self.height_box, self.seed, self.noise)
         for widget in widgets:
             widget.blockSignals(True)
-        self.custom_size.setChecked(settings.output_size is not None)
-        if settings.output_size is not None:
-            self.width_box.setValue(settings.output_size[0])
-            self.height_box.setValue(settings.output_size[1])
-        self.width_box.setEnabled(settings.output_size is not None)
-        self.height_box.setEnabled(settings.output_size is not None)
+        custom = settings.output_size is not None
+        self.custom_size.setChecked(custom)
+        shown = settings.output_size if custom else self.rendered_size()
+        for box, value in zip((self.width_box, self.height_box), shown or (None, None), strict=True):
+            # Off and not rendered yet: "auto" (the special text shows at the minimum value).
+            box.setSpecialValueText("" if custom or value is not None else "auto")
+            box.setValue(box.minimum() if value is None else value)
+            box.setEnabled(custom)
+        self.custom_size.setToolTip(
+            "Off: the checkpoint's own size"
+            + ("" if custom or shown is None else f" ({shown[0]}×{shown[1]}, from the last render)")
+        )
         self.seed.setValue(settings.seed)
         self.noise.setChecked(settings.noise)
         known = bool(self.state.engine_id())
@@ -238,8 +276,25 @@ class RenderSettings(QWidget):
         for widget in widgets:
             widget.blockSignals(False)
 
+    def _size_typed(self) -> None:
+        self._typing_size = True
+        self.size_debouncer.throttle()
+
     def _on_size(self) -> None:
-        size = (self.width_box.value(), self.height_box.value()) if self.custom_size.isChecked() else None
+        self._typing_size = False
+        if self.custom_size.isChecked():
+            doc = self.state.document
+            start = self.rendered_size() or (None if doc is None else doc.size)
+            for box, value in zip((self.width_box, self.height_box), start or (None, None), strict=True):
+                if box.specialValueText():  # just switched on before any render: start from the label map
+                    box.setSpecialValueText("")
+                    box.blockSignals(True)
+                    box.setValue(value or box.value())
+                    box.blockSignals(False)
+                box.setEnabled(True)
+            size = (self.width_box.value(), self.height_box.value())
+        else:
+            size = None
         self.state.edit(edits.set_engine_settings, output_size=size)
 
     def _on_seed(self, value: int) -> None:

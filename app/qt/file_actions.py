@@ -71,12 +71,21 @@ class FileActions(QObject):
             return self.save()
         return answer == "discard"
 
-    def new_document(self) -> None:
+    def new_document(self, label_set_id: str = "", **engine: object) -> bool:
+        """The New dialog (``label_set_id`` preselected); ``engine`` settings (e.g. a trained run's engine and
+        checkpoint) are part of the new document, not an undo step. True when a document was created."""
         if not self.may_replace_document():
-            return
-        dialog = NewDocumentDialog(label_sets(), self.window)
-        if dialog.exec() and dialog.document is not None:
-            self.window.set_document(dialog.document, None)
+            return False
+        dialog = NewDocumentDialog(label_sets(), self.window, label_set_id=label_set_id)
+        if not dialog.exec() or dialog.document is None:
+            return False
+        doc = dialog.document
+        if engine:
+            from app.model import edits
+
+            edits.set_engine_settings(doc, **engine)
+            doc.history.clear()
+        return self.window.set_document(doc, None)
 
     def ask_open(self) -> None:
         if not self.may_replace_document():

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 POLL_MS = 250
 PLOT_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 SAMPLE_SIZE = (460, 180)  # the sample grid is shown scaled into this box
+MIN_PANEL_WIDTH, MIN_PANEL_HEIGHT = 380, 320  # one card's header, buttons and progress stay in view
 
 
 def format_duration(seconds: float | None) -> str:
@@ -130,6 +131,10 @@ class JobCard(QFrame):
         self.plot = LossPlot(self)
         self.sample = QLabel(objectName="jobSample", alignment=Qt.AlignmentFlag.AlignCenter)
         self.sample.setMinimumHeight(96)
+        # The sample is scaled to the card's width; it must not widen the card past the panel.
+        self.sample.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setWordWrap(True)
+        self._sample_pixmap: QPixmap | None = None
         self.message = QLabel(objectName="jobMessage", wordWrap=True)
         self.message.setStyleSheet("color: #b00020;")
         self.stop_button = QPushButton("Stop", objectName="jobStop")
@@ -149,13 +154,13 @@ class JobCard(QFrame):
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addLayout(buttons)  # Stop / Resume / Open stay in view above the plot
         layout.addWidget(self.progress)
         layout.addWidget(self.speed)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.losses)
         layout.addWidget(self.sample)
         layout.addWidget(self.message)
-        layout.addLayout(buttons)
         self.refresh()
 
     def set_job(self, job: TrainingJob) -> None:
@@ -164,7 +169,7 @@ class JobCard(QFrame):
 
     def refresh(self) -> None:
         job, progress = self.job, self.job.progress
-        engine = progress.engine or _engine_of(job.argv)
+        engine = progress.engine or engine_of(job.argv) or "training"
         self.title.setText(f"{engine} → {job.run_dir.name}")
         self.title.setToolTip(str(job.run_dir))
         self.state.setText(job.state.value)
@@ -178,9 +183,8 @@ class JobCard(QFrame):
         if progress.latest_sample is not None and progress.latest_sample != self._sample_path:
             pixmap = QPixmap(str(progress.latest_sample))
             if not pixmap.isNull():
-                box = QSize(*SAMPLE_SIZE)
-                mode = Qt.TransformationMode.SmoothTransformation
-                self.sample.setPixmap(pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, mode))
+                self._sample_pixmap = pixmap
+                self._show_sample()
                 self._sample_path = progress.latest_sample
         message = progress.error if job.state is JobState.FAILED else "\n".join(progress.warnings[-1:])
         self.message.setText(message or "")
@@ -190,10 +194,21 @@ class JobCard(QFrame):
         self.resume_button.setEnabled(job.state in (JobState.STOPPED, JobState.FAILED) and job.checkpoint is not None)
         self.open_button.setEnabled(job.state in (JobState.DONE, JobState.STOPPED) and job.checkpoint is not None)
 
+    def _show_sample(self) -> None:
+        if self._sample_pixmap is None:
+            return
+        box = QSize(max(64, min(SAMPLE_SIZE[0], self.width() - 24)), SAMPLE_SIZE[1])
+        mode = Qt.TransformationMode.SmoothTransformation
+        self.sample.setPixmap(self._sample_pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, mode))
 
-def _engine_of(argv: Sequence[str]) -> str:
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._show_sample()
+
+
+def engine_of(argv: Sequence[str]) -> str:
     argv = list(argv)
-    return argv[argv.index("--engine") + 1] if "--engine" in argv[:-1] else "training"
+    return argv[argv.index("--engine") + 1] if "--engine" in argv[:-1] else ""
 
 
 class JobsPanel(QWidget):
@@ -212,11 +227,14 @@ class JobsPanel(QWidget):
         self._list.addStretch(1)
         self.empty = QLabel("No training jobs. Start one from Train…", objectName="jobsEmpty")
         self._list.insertWidget(0, self.empty)
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(self._container)
+        # Cards take the panel's width (their warnings wrap) and scroll vertically only.
+        self.scroll = QScrollArea(widgetResizable=True)
+        self.scroll.setWidget(self._container)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumSize(MIN_PANEL_WIDTH, MIN_PANEL_HEIGHT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(self.scroll)
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.poll)
 
@@ -257,7 +275,8 @@ class JobsPanel(QWidget):
             card.refresh()
             if job.state.finished and not before.finished:
                 self.job_finished.emit(job)
-            busy |= not job.state.finished
+            # A job reports "stopped" before its process exits: keep polling until it is reaped.
+            busy |= not job.state.finished or not job.exited
         if not busy:
             self.timer.stop()
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 
 from app.model.document import Document
 from app.qt.autosave import AutosaveManager, AutosaveStore
-from app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, CanvasView
-from app.qt.dialogs import ShortcutsDialog, ask_recover, ask_unsaved
+from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
+from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
 from app.qt.file_actions import FileActions, label_set_for
 from app.qt.history_panel import HistoryPanel
 from app.qt.jobs_panel import JobsPanel
+from app.qt.navigator import Navigator
 from app.qt.notice import NoticeBar
 from app.qt.palette import QUICK_SLOTS, LabelPalette
 from app.qt.regions_panel import RegionsPanel
@@ -39,6 +40,8 @@ from app.qt.render_controller import DEBOUNCE_MS, RenderController
 from app.qt.render_worker import RenderOutcome
 from app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
 from app.qt.shortcuts import SHORTCUTS
+from app.qt.start_screen import StartScreen
+from app.qt.style_drops import StyleDropTarget
 from app.qt.styles_panel import StylesPanel
 from app.qt.tool_bar import VIEW_TITLES, EditorToolBar
 from app.qt.tools import ToolController
@@ -68,18 +71,25 @@ class MainWindow(QMainWindow):
         self.remember_window = remember_window
         self.ask_unsaved = ask_unsaved  # (parent, name) -> "save" | "discard" | "cancel"
         self.ask_recover = ask_recover  # (parent, path, saved_at) -> bool
+        self.ask_new_document_for_run = ask_new_document_for_run  # (parent, run, its label set, the doc's) -> bool
         self.state = EditorState(self)
         self.tools = ToolController(self.state, self)
         self.render_controller = RenderController(self.state, debounce_ms, self)
         self.files = FileActions(self)
         self.canvas = CanvasView(self.state, self.tools)
+        self.navigator = Navigator(self.canvas, self.state)
         self.notice = NoticeBar()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.notice)
-        layout.addWidget(self.canvas, 1)
+        # No document: the start screen (demos, recent files, new from a photo) instead of an empty canvas.
+        self.start_screen = StartScreen()
+        self.central_pages = QStackedWidget()
+        self.central_pages.addWidget(self.start_screen)
+        self.central_pages.addWidget(self.canvas)
+        layout.addWidget(self.central_pages, 1)
         self.setCentralWidget(central)
         self.palette_panel = LabelPalette(self.state)
         self.regions_panel = RegionsPanel(self.state)
@@ -94,7 +104,7 @@ class MainWindow(QMainWindow):
             self.tools,
             self.canvas,
             {tool_id: self.actions[f"tool_{tool_id}"] for tool_id in self.tools.tools},
-            {mode: self.actions[f"view_{mode}"] for mode in (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE)},
+            {mode: self.actions[f"view_{mode}"] for mode in VIEW_MODES},
         )
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tool_bar)
         self._build_menus()
@@ -106,6 +116,7 @@ class MainWindow(QMainWindow):
             self.autosave = AutosaveManager(self.state, store, self.settings.autosave_seconds(), self)
             self.autosave.start()
         self._restore_window()
+        self._show_start_or_canvas()
         self.update_title()
         if document is not None:
             self.set_document(document, path)
@@ -113,7 +124,7 @@ class MainWindow(QMainWindow):
     # -- building ----------------------------------------------------------------------------
     def _build_actions(self) -> None:
         handlers = {
-            "new": self.files.new_document,
+            "new": lambda: self.files.new_document(),  # not QAction's "checked" as the label set
             "open": self.files.ask_open,
             "save": self.files.save,
             "save_as": self.files.save_as,
@@ -130,12 +141,13 @@ class MainWindow(QMainWindow):
             "zoom_in": self.canvas.zoom_in,
             "zoom_out": self.canvas.zoom_out,
             "fit": self.canvas.fit,
+            "zoom_actual": self.canvas.zoom_actual,
             "render": self.render_controller.render_now,
             "shortcuts": self.show_shortcuts,
         }
         for tool_id in self.tools.tools:
             handlers[f"tool_{tool_id}"] = lambda _=False, t=tool_id: self.tools.set_tool(t)
-        for mode in (VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE):
+        for mode in VIEW_MODES:
             handlers[f"view_{mode}"] = lambda _=False, m=mode: self.canvas.set_view_mode(m)
         titles = {f"tool_{t.id}": t.title for t in self.tools.tools.values()}
         titles.update({f"view_{mode}": title for mode, title in VIEW_TITLES.items()})
@@ -163,7 +175,6 @@ class MainWindow(QMainWindow):
         tabs = QTabWidget()
         tabs.addTab(self.engine_panel, "Engine")
         tabs.addTab(self.history_panel, "History")
-        tabs.addTab(self.jobs_panel, "Jobs")
         self.side_tabs = tabs
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         labels = self._dock("Labels", self.palette_panel, left)
@@ -172,6 +183,10 @@ class MainWindow(QMainWindow):
         styles = self._dock("Style sources", self.styles_panel, right)
         self.splitDockWidget(labels, engine, Qt.Orientation.Vertical)
         self.splitDockWidget(regions, styles, Qt.Orientation.Vertical)
+        # Training jobs get a full-height column of their own, a tab beside the regions.
+        self.jobs_dock = self._dock("Training jobs", self.jobs_panel, right)
+        self.tabifyDockWidget(regions, self.jobs_dock)
+        regions.raise_()
         self.resizeDocks([labels, regions], [280, 420], Qt.Orientation.Horizontal)
         self.resizeDocks([labels, engine, regions, styles], [420, 330, 470, 280], Qt.Orientation.Vertical)
 
@@ -210,7 +225,16 @@ class MainWindow(QMainWindow):
         for name in ("brush_smaller", "brush_larger", "brush_tip"):
             tools_menu.addAction(self.actions[name])
         view_menu = bar.addMenu("&View")
-        for name in ("view_labels", "view_result", "view_side_by_side", "outline", "zoom_in", "zoom_out", "fit"):
+        for name in (
+            "view_labels",
+            "view_result",
+            "view_side_by_side",
+            "outline",
+            "zoom_in",
+            "zoom_out",
+            "zoom_actual",
+            "fit",
+        ):
             view_menu.addAction(self.actions[name])
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
@@ -220,7 +244,7 @@ class MainWindow(QMainWindow):
         train_menu = bar.addMenu("T&rain")
         train_action = train_menu.addAction("New &training job…", self.new_training_job)
         train_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
-        train_menu.addAction("Show &jobs", lambda: self.side_tabs.setCurrentWidget(self.jobs_panel))
+        train_menu.addAction("Show &jobs", self.show_jobs)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions["shortcuts"])
         help_menu.addAction("&About regionpaint", self._about)
@@ -258,6 +282,21 @@ class MainWindow(QMainWindow):
         self.engine_panel.renderRequested.connect(controller.render_now)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
+        self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
+        self.start_screen.newRequested.connect(lambda: self.files.new_document())
+        self.start_screen.openRequested.connect(self.files.ask_open)
+        self.start_screen.openPath.connect(self.files.open_project)
+        self.state.documentReplaced.connect(self._show_start_or_canvas)
+        # A style thumbnail dropped on a region, on the canvas or on its table row, styles that region.
+        self.style_drops = (
+            StyleDropTarget(
+                self.canvas.viewport(),
+                self.state,
+                lambda pos: self.canvas.class_at(self.canvas.document_point(QPointF(pos))),
+            ),
+            StyleDropTarget(self.regions_panel.table.viewport(), self.state, self.regions_panel.class_at_row),
+        )
+        self.canvas.regionClicked.connect(self._select_region_at)
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document, path: Path | None = None, dirty: bool = False) -> bool:
@@ -325,18 +364,56 @@ class MainWindow(QMainWindow):
         if argv is None:
             return
         self.jobs_panel.start_job(argv, dialog.run_folder())
-        self.side_tabs.setCurrentWidget(self.jobs_panel)
+        self.show_jobs()
+
+    def show_jobs(self) -> None:
+        self.jobs_dock.show()
+        self.jobs_dock.raise_()
 
     def use_trained_checkpoint(self, run_folder: str) -> None:
-        """ "Open in editor" of a finished job: list its folder and render the document with it."""
+        """ "Open in editor" of a finished job: list its folder and render with it, engine and checkpoint
+        together. A run for another label set gets a new document (after asking), never the open one."""
+        from app.model import edits
+        from app.qt.jobs_panel import engine_of
+        from app.qt.trained_run import read_run
+
         path = Path(run_folder)
         self.settings.add_checkpoint_path(path)
-        if self.state.document is None:
+        hint = next((engine_of(job.argv) for job in self.jobs_panel.jobs if Path(job.run_dir) == path), "")
+        run = read_run(path, hint)
+        doc = self.state.document
+        if doc is None:
             self.statusBar().showMessage(f"{path.name} added to the checkpoints; open a document to render with it")
             return
-        self.engine_panel.choices.choose_checkpoint(path)
+        if run.label_set_id and run.label_set_id != doc.label_set_id:
+            if self.ask_new_document_for_run(self, path, run.label_set_id, doc.label_set_id):
+                self.files.new_document(run.label_set_id, engine_id=run.engine_id, checkpoint=str(path))
+            else:
+                self.statusBar().showMessage(f"{path.name} added to the checkpoints (its label set differs)", 8000)
+            return
+        self.state.edit(edits.set_engine_settings, engine_id=run.engine_id, checkpoint=str(path))
         self.engine_panel.choices.rescan()  # lists the new folder among the checkpoints
         self.side_tabs.setCurrentWidget(self.engine_panel)
+
+    def _show_start_or_canvas(self) -> None:
+        self.canvas.highlight_regions(self.regions_panel.selected_regions())  # the table may keep a selection
+        if self.state.document is None:
+            self.start_screen.refresh(self.settings.recent_files())
+            self.central_pages.setCurrentWidget(self.start_screen)
+        else:
+            self.central_pages.setCurrentWidget(self.canvas)
+
+    def _select_region_at(self, point, add: bool) -> None:
+        """Ctrl-click on the canvas: select the region under it in the table (Ctrl+Shift: add or remove)."""
+        class_id = self.canvas.class_at(point)
+        if class_id is None:
+            return
+        chosen = self.regions_panel.selected_regions()
+        if add:
+            chosen = [c for c in chosen if c != class_id] if class_id in chosen else [*chosen, class_id]
+        else:
+            chosen = [class_id]
+        self.regions_panel.select_regions(chosen)
 
     def show_error(self, message: str) -> None:
         """Status bar plus a non-modal notice above the canvas; the editor stays usable."""
@@ -400,9 +477,10 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).show()
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self, "regionpaint", "Repaint semantic regions of a photo and render them with SPADE, SEAN or pix2pixHD."
-        )
+        from app.qt.about_dialog import AboutDialog
+
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
 
     # -- window state and closing ------------------------------------------------------------
     def _restore_window(self) -> None:

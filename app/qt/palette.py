@@ -1,7 +1,7 @@
 """The label palette: the current label (always visible), quick slots 1..0, and a searchable class list.
 
-The quick slots hold the labels used most recently, filled up with the classes that cover most of
-the image, so the classes a person paints with are one key away.
+The quick slots start with the classes that cover most of the image and take in the labels a person
+uses, each keeping its key (pinned slots are never replaced), so the classes painted with are one key away.
 """
 
 from __future__ import annotations
@@ -63,12 +63,20 @@ class CurrentLabelView(QWidget):
 
 
 class QuickLabelBar(QWidget):
-    """Ten buttons, 1..9 and 0, for the labels used most."""
+    """Ten buttons, 1..9 and 0, for the labels used most, in a stable order.
+
+    A slot keeps its key: a label used again stays where it is, and a new label takes the slot used
+    longest ago, so the keys never move under the person's fingers. Right-click pins a slot (a pinned
+    label is never replaced).
+    """
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.slots: list[int] = []
+        self.pinned: set[int] = set()  # class ids
+        self._last_used: dict[int, int] = {}  # class id -> use counter (bigger: more recent)
+        self._uses = 0
         self.buttons: list[QToolButton] = []
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -77,7 +85,9 @@ class QuickLabelBar(QWidget):
             button = QToolButton()
             button.setIconSize(QSize(14, 14))
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             button.clicked.connect(lambda _=False, i=index: self.pick(i))
+            button.customContextMenuRequested.connect(lambda _pos, i=index: self.toggle_pin(i))
             layout.addWidget(button)
             self.buttons.append(button)
         layout.addStretch(1)
@@ -86,29 +96,44 @@ class QuickLabelBar(QWidget):
         self.reset()
 
     def reset(self) -> None:
-        """Fill the slots with the classes that cover most of the image (largest first)."""
+        """Fill the slots with the classes that cover most of the image (largest first); pins stay first."""
         doc, label_set = self.state.document, self.state.label_set
         self.slots = []
+        self._last_used = {}
         if doc is not None and label_set is not None:
+            valid = {int(i) for i in label_set.valid_ids()}
+            self.pinned &= valid
             shares = sorted(label_set.present_ids(doc.label), key=lambda pair: -pair[1])
-            self.slots = [class_id for class_id, _ in shares][:QUICK_SLOTS]
+            ranked = [c for c in sorted(self.pinned) if c in valid] + [c for c, _ in shares if c not in self.pinned]
+            self.slots = ranked[:QUICK_SLOTS]
         self._refresh()
 
     def remember(self, class_id: int) -> None:
-        """Move a label just used to the front (most recently used first)."""
+        """A label just used keeps its slot; a new one takes the slot used longest ago (never a pinned one)."""
         if self.state.label_set is None:
             return
-        self.slots = [class_id, *[c for c in self.slots if c != class_id]][:QUICK_SLOTS]
+        self._uses += 1
+        self._last_used[class_id] = self._uses
+        if class_id in self.slots:
+            return
+        if len(self.slots) < QUICK_SLOTS:
+            self.slots.append(class_id)
+        else:
+            free = [i for i, c in enumerate(self.slots) if c not in self.pinned]
+            if not free:
+                return
+            oldest = min(free, key=lambda i: self._last_used.get(self.slots[i], 0))
+            self.slots[oldest] = class_id
         self._refresh()
+
+    def toggle_pin(self, index: int) -> None:
+        if 0 <= index < len(self.slots):
+            self.pinned ^= {self.slots[index]}
+            self._refresh()
 
     def pick(self, index: int) -> None:
         if 0 <= index < len(self.slots):
-            # Picking from a slot must not reorder the slots under the person's fingers.
-            self.state.currentLabelChanged.disconnect(self.remember)
-            try:
-                self.state.set_current_label(self.slots[index])
-            finally:
-                self.state.currentLabelChanged.connect(self.remember)
+            self.state.set_current_label(self.slots[index])
 
     def _refresh(self) -> None:
         label_set = self.state.label_set
@@ -119,9 +144,11 @@ class QuickLabelBar(QWidget):
                 continue
             class_id = self.slots[index]
             color = label_set.dontcare_color if class_id == label_set.dontcare_id else label_set.colors[class_id]
+            pinned = class_id in self.pinned
             button.setIcon(swatch_icon(color, 14))
-            button.setText(str(key))
-            button.setToolTip(f"{key}: {self.state.label_name(class_id)} (id {class_id})")
+            button.setText(f"{key}•" if pinned else str(key))
+            state = "pinned; right-click to unpin" if pinned else "right-click to pin"
+            button.setToolTip(f"{key}: {self.state.label_name(class_id)} (id {class_id}) · {state}")
             button.setVisible(True)
 
 

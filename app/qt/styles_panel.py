@@ -12,7 +12,7 @@ import logging
 import string
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from app.model.document import DocumentError, StyleSourceData, scale_id_map
 from app.model.imports import ImportFileError, read_label_map, read_photo
 from app.qt.editor_state import EditorState
 from app.qt.engine_options import EngineOptions
+from app.qt.style_drops import STYLE_MIME, style_mime
 from app.qt.style_thumbnails import StyleThumbnails
 from engines.base import CROSSOVER, FEATURE_SOURCE_OPTION, INSTANCE_CLUSTERS_OPTION, INSTANCE_FEATURES
 
@@ -68,6 +69,17 @@ def load_style_source(image_path: Path, label_path: Path | None, label_set) -> S
     return StyleSourceData(image, label, None, display_name=image_path.name)
 
 
+class StyleList(QListWidget):
+    """The gallery's thumbnails; dragging one carries its source name (see :mod:`app.qt.style_drops`)."""
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt naming)
+        return [STYLE_MIME]
+
+    def mimeData(self, items) -> QMimeData:  # noqa: N802 (Qt naming)
+        names = [item.data(Qt.ItemDataRole.UserRole) for item in items]
+        return style_mime(names[0] if names else "")
+
+
 class StyleGallery(QWidget):
     """Thumbnails of the document's style sources, with add/remove and drag-and-drop."""
 
@@ -75,7 +87,7 @@ class StyleGallery(QWidget):
         super().__init__(parent)
         self.state = state
         self.thumbs = StyleThumbnails(GALLERY_THUMB)
-        self.list = QListWidget()
+        self.list = StyleList()
         self.list.setObjectName("styleGallery")
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(GALLERY_THUMB, GALLERY_THUMB))
@@ -84,6 +96,9 @@ class StyleGallery(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setMinimumHeight(GALLERY_THUMB + 40)
         self.list.setAcceptDrops(False)  # the whole panel takes drops
+        self.list.setDragEnabled(True)  # a thumbnail dragged onto a region (canvas or table) styles it
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.list.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.add_button = QPushButton("Add…")
         self.add_button.setToolTip("Add a style photo and its segmentation (or drop both files here)")
         self.remove_button = QPushButton("Remove")
@@ -148,7 +163,11 @@ class StyleGallery(QWidget):
 
     # -- drag and drop -------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self.state.document is not None and event.mimeData().hasUrls():
+        if (
+            self.state.document is not None
+            and event.mimeData().hasUrls()
+            and not event.mimeData().hasFormat(STYLE_MIME)
+        ):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem
 
 from app.model import edits
+from app.model.titles import paint_title
 from app.qt.editor_state import EditorState
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class BrushTool(Tool):
         history = self.state.history
         if history is None or self._last is not None:
             return
-        history.begin("Brush")
+        history.begin(paint_title("Brush", self.state.label_set, self.state.current_label))
         self._last = to_model(point)
         self._paint([self._last])
         self.hover(point)
