@@ -31,6 +31,7 @@ from engines.base import (
     StyleSource,
 )
 from engines.schema import Option, OptionError
+from engines.training.contract import EngineTrainer
 from regionpaint.markers import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl, hookspec
 
 
@@ -64,6 +65,7 @@ __all__ = [
     "CheckpointInfo",
     "Engine",
     "EngineError",
+    "EngineTrainer",
     "InputError",
     "RenderRequest",
     "RenderResult",

@@ -89,6 +89,15 @@ class SeanEngine(Engine):
         with self._lock:
             self.release()  # free the previous network (and its GPU memory) before building the next
             self._loaded, self._device = load_sean(checkpoint, target), str(target)
+            self._use_saved_mean_codes(checkpoint)
+
+    def _use_saved_mean_codes(self, checkpoint: str | Path) -> None:
+        """A trained run's mean style codes (engines/sean/mean_codes.py) enable '@mean' with no source."""
+        from engines.sean.mean_codes import read_mean_codes
+
+        stats = read_mean_codes(checkpoint, self._code_shape())
+        if stats is not None:
+            self.set_mean_codes(stats)
 
     @property
     def config(self) -> SeanConfig:
@@ -424,7 +433,10 @@ class SeanEngine(Engine):
         elif region:
             default = ()  # classes without a mix get zero codes (the official value for absent codes)
         else:
-            raise InputError("SEAN needs a style source (or mean codes set with set_mean_codes)")
+            raise InputError(
+                "SEAN needs a style photo with its label map (--style NAME=PHOTO:LABEL) or mean style codes "
+                "(regionpaint train saves them beside the checkpoint; or --mean-styles DIR)"
+            )
         crossover = {}
         for block, name in request.crossover.items():
             if block not in BLOCKS:
