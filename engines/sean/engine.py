@@ -72,6 +72,7 @@ class SeanEngine(Engine):
         self._codes: OrderedDict[str, RegionCodes] = OrderedDict()
         self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
         self._stats: StyleStatistics | None = None
+        self._saved_stats: StyleStatistics | None = None  # saved beside the checkpoint by its training run
         self._random_ok = False  # '@random' needs a per-class std
         self._lock = threading.RLock()
         self._fingerprints = Fingerprints()
@@ -95,9 +96,8 @@ class SeanEngine(Engine):
         """A trained run's mean style codes (engines/sean/mean_codes.py) enable '@mean' with no source."""
         from engines.sean.mean_codes import read_mean_codes
 
-        stats = read_mean_codes(checkpoint, self._code_shape())
-        if stats is not None:
-            self.set_mean_codes(stats)
+        self._saved_stats = read_mean_codes(checkpoint, self._code_shape())
+        self.set_mean_codes(self._saved_stats)
 
     @property
     def config(self) -> SeanConfig:
@@ -126,6 +126,7 @@ class SeanEngine(Engine):
             self._context = None
             self._fingerprints.clear()
             self._stats, self._random_ok = None, False  # mean codes belong to one checkpoint
+            self._saved_stats = None
         try:
             import torch
 
@@ -162,11 +163,14 @@ class SeanEngine(Engine):
         return self.compute_style_statistics(sources).mean
 
     def set_mean_codes(self, mean: np.ndarray | StyleStatistics | None, std: np.ndarray | None = None) -> None:
-        """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them.
+        """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them (back to the
+        mean codes saved beside the checkpoint, if any).
 
         Accepts a :class:`StyleStatistics` (from :meth:`compute_style_statistics`) or arrays
         (C, style_length); rows of an array mean that are all zero count as "no mean for this class".
         """
+        if mean is None:  # back to the checkpoint's own mean codes, when its run saved them
+            mean = self._saved_stats
         if mean is None or isinstance(mean, StyleStatistics):
             self._stats, self._random_ok = mean, mean is not None
             return

@@ -67,6 +67,12 @@ def build_spade_networks(opt: TrainOptions, discriminator_last_stride_one: bool 
 class SpadeFamilyModel(TrainingModel):
     """The objective SPADE and SEAN share once their generator has made ``fake`` (they differ in how)."""
 
+    def learning_rates(self, lr: float) -> tuple[float, float]:
+        """(G lr, D lr): TTUR halves G's and doubles D's unless ``no_TTUR``."""
+        if self.opt.no_TTUR:
+            return lr, lr
+        return lr / 2, lr * 2
+
     def generator_terms(self, batch: Batch, fake: torch.Tensor) -> Losses:
         """SPADE/SEAN generator terms after the generator pass: hinge GAN, feature matching (``lambda_feat /
         num_D``), VGG (``lambda_vgg``) and, when asked for, this project's L1 photo term (``lambda_l1``)."""

@@ -110,10 +110,8 @@ class TrainingModel(abc.ABC):
         return list(self.module("D").parameters())
 
     def learning_rates(self, lr: float) -> tuple[float, float]:
-        """(G lr, D lr) for the current base rate: TTUR halves G's and doubles D's (SPADE/SEAN)."""
-        if self.opt.no_TTUR:
-            return lr, lr
-        return lr / 2, lr * 2
+        """(G lr, D lr) for the current base rate: the same for both (SPADE's TTUR overrides this)."""
+        return lr, lr
 
     # ---- objectives ----------------------------------------------------------------------------------
     @abc.abstractmethod
