@@ -228,7 +228,7 @@ class TrainDialog(QDialog):
         self.data.textChanged.connect(self._suggest_run_folder)
         self.out.textEdited.connect(self._on_out_edited)
         self.out.textChanged.connect(self._update_start)
-        self.size_box.activated.connect(self._apply_size)
+        self.size_box.currentIndexChanged.connect(self._apply_size)
         self.estimate_button.clicked.connect(self.start_estimate)
         for widget in (self.length, self.length_kind, self.device, self.engine, self.data):
             signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None)
