@@ -162,6 +162,7 @@ class TrainDialog(QDialog):
         self.preset_note = QLabel(objectName="trainPreset", wordWrap=True)
         self.estimate_button = QPushButton("Estimate time", objectName="trainEstimate")
         self.estimate_label = QLabel(objectName="trainEstimateText", wordWrap=True)
+        self.estimate_label.setToolTip("Runs this training for a few steps in the background and times them")
 
         data_form = QFormLayout()
         data_form.addRow("Engine", self.engine)
@@ -198,7 +199,12 @@ class TrainDialog(QDialog):
         self.advanced_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         QVBoxLayout(self.advanced).addWidget(self.advanced_scroll)
         owners = option_engines(self.trainers.values())
-        for option in all_options(self.trainers.values()):
+        # Run-control and data options (save/sample intervals, flips) after the training options.
+        options = sorted(
+            all_options(self.trainers.values()),
+            key=lambda o: o.advanced and getattr(o, "group", "") in ("data", "run"),
+        )
+        for option in options:
             if in_dialog(option):
                 self._add_field(advanced_form if option.advanced else basic, option, owners.get(option.name))
         self.advanced.toggled.connect(self._show_advanced)
@@ -295,6 +301,7 @@ class TrainDialog(QDialog):
             form.setRowVisible(widget, engines is None or self.engine_id in engines)
         shown = self.advanced.isChecked()
         self.advanced_scroll.setVisible(shown)
+        self.advanced.setFlat(not shown)  # no empty frame while collapsed
         if shown:
             self.advanced_fields.adjustSize()
             height = self.advanced_fields.sizeHint().height()

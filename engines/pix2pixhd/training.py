@@ -17,13 +17,41 @@ from engines.training.official_opt import run_name_and_dir
 from engines.training.options import OptionError, TrainOptions
 
 PIX2PIXHD_OPTIONS: tuple[Option, ...] = (
-    Option("pool_size", "int", 0, "history of fakes shown to D", minimum=0, advanced=True),
-    Option("netG", "choice", "global", "generator", choices=("global", "local"), advanced=True),
-    Option("norm", "choice", "instance", "norm", choices=("instance", "batch"), advanced=True),
-    Option("n_downsample_global", "int", 4, "global generator downsamplings", minimum=1, advanced=True),
-    Option("n_blocks_global", "int", 9, "global generator residual blocks", minimum=1, advanced=True),
-    Option("n_local_enhancers", "int", 1, "local enhancers", minimum=1, advanced=True),
-    Option("n_blocks_local", "int", 3, "residual blocks per local enhancer", minimum=1, advanced=True),
+    Option(
+        "pool_size", "int", 0, "history of fakes shown to D", minimum=0, advanced=True, label="Fake history (pool_size)"
+    ),
+    Option(
+        "netG", "choice", "global", "generator", choices=("global", "local"), advanced=True, label="Generator (netG)"
+    ),
+    Option("norm", "choice", "instance", "norm", choices=("instance", "batch"), advanced=True, label="Norm"),
+    Option(
+        "n_downsample_global",
+        "int",
+        4,
+        "global generator downsamplings",
+        minimum=1,
+        advanced=True,
+        label="Global downsamplings",
+    ),
+    Option(
+        "n_blocks_global",
+        "int",
+        9,
+        "global generator residual blocks",
+        minimum=1,
+        advanced=True,
+        label="Global residual blocks",
+    ),
+    Option("n_local_enhancers", "int", 1, "local enhancers", minimum=1, advanced=True, label="Local enhancers"),
+    Option(
+        "n_blocks_local",
+        "int",
+        3,
+        "residual blocks per local enhancer",
+        minimum=1,
+        advanced=True,
+        label="Local residual blocks",
+    ),
     Option(
         "niter_fix_global",
         "int",
@@ -42,10 +70,17 @@ PIX2PIXHD_OPTIONS: tuple[Option, ...] = (
         advanced=True,
         label="Train the feature encoder (instance_feat)",
     ),
-    Option("label_feat", "bool", False, "train the feature encoder (per class)", advanced=True),
-    Option("feat_num", "int", 3, "feature channels", minimum=1, advanced=True),
-    Option("nef", "int", 16, "encoder width", minimum=1, advanced=True),
-    Option("n_downsample_E", "int", 4, "encoder depth", minimum=1, advanced=True),
+    Option(
+        "label_feat",
+        "bool",
+        False,
+        "train the feature encoder (per class)",
+        advanced=True,
+        label="Train the feature encoder (label_feat)",
+    ),
+    Option("feat_num", "int", 3, "feature channels", minimum=1, advanced=True, label="Feature channels (feat_num)"),
+    Option("nef", "int", 16, "encoder width", minimum=1, advanced=True, label="Encoder width (nef)"),
+    Option("n_downsample_E", "int", 4, "encoder depth", minimum=1, advanced=True, label="Encoder downsamplings"),
     Option(
         "n_clusters",
         "int",

@@ -25,7 +25,15 @@ from engines.training.options import OptionError, TrainOptions
 
 SEAN_OPTIONS: tuple[Option, ...] = (
     *(option for option in SPADE_FAMILY_OPTIONS if option.name != "use_vae"),
-    Option("zencoder_ngf", "int", 32, "style encoder width (official: 32)", minimum=1, advanced=True),
+    Option(
+        "zencoder_ngf",
+        "int",
+        32,
+        "style encoder width (official: 32)",
+        minimum=1,
+        advanced=True,
+        label="Style encoder width (zencoder_ngf)",
+    ),
     Option(
         "style_length",
         "int",

@@ -44,9 +44,13 @@ SPADE_FAMILY_OPTIONS: tuple[Option, ...] = (
         advanced=True,
         label="KL weight",
     ),
-    Option("norm_G", "str", "spectralspadesyncbatch3x3", "generator norm", advanced=True),
-    Option("norm_D", "str", "spectralinstance", "discriminator norm", advanced=True),
-    Option("norm_E", "str", "spectralinstance", "VAE encoder norm", advanced=True),
+    Option(
+        "norm_G", "str", "spectralspadesyncbatch3x3", "generator norm", advanced=True, label="Generator norm (norm_G)"
+    ),
+    Option(
+        "norm_D", "str", "spectralinstance", "discriminator norm", advanced=True, label="Discriminator norm (norm_D)"
+    ),
+    Option("norm_E", "str", "spectralinstance", "VAE encoder norm", advanced=True, label="Encoder norm (norm_E)"),
     Option(
         "num_upsampling_layers",
         "choice",
@@ -54,6 +58,7 @@ SPADE_FAMILY_OPTIONS: tuple[Option, ...] = (
         "generator upsampling layers",
         choices=("normal", "more", "most"),
         advanced=True,
+        label="Upsampling layers",
     ),
     Option(
         "use_vae",
@@ -63,7 +68,7 @@ SPADE_FAMILY_OPTIONS: tuple[Option, ...] = (
         advanced=True,
         label="Train the VAE encoder (use_vae)",
     ),
-    Option("z_dim", "int", 256, "VAE latent size", minimum=1, advanced=True),
+    Option("z_dim", "int", 256, "VAE latent size", minimum=1, advanced=True, label="VAE latent size (z_dim)"),
     Option(
         "init_type",
         "choice",
@@ -71,9 +76,18 @@ SPADE_FAMILY_OPTIONS: tuple[Option, ...] = (
         "weight init",
         choices=("xavier", "normal", "kaiming", "orthogonal"),
         advanced=True,
+        label="Weight init",
     ),
-    Option("init_variance", "float", 0.02, "weight init gain", minimum=0.0, advanced=True),
-    Option("spade_hidden", "int", 128, "hidden width of every SPADE norm (official: 128)", minimum=1, advanced=True),
+    Option("init_variance", "float", 0.02, "weight init gain", minimum=0.0, advanced=True, label="Weight init gain"),
+    Option(
+        "spade_hidden",
+        "int",
+        128,
+        "hidden width of every SPADE norm (official: 128)",
+        minimum=1,
+        advanced=True,
+        label="SPADE norm width (spade_hidden)",
+    ),
 )
 SPADE_FAMILY_ARCHITECTURE = ("norm_G", "norm_D", "norm_E", "num_upsampling_layers", "use_vae", "z_dim")
 
