@@ -17,6 +17,7 @@ from engines.training.contract import EngineTrainer
 from engines.training.schema import GROUP_TITLES, SHARED_OPTIONS, flag_names, merged
 
 _TYPES = {"int": int, "float": float, "str": str, "path": str}
+_METAVARS = {"int": "N", "float": "X", "str": "TEXT", "path": "PATH"}
 
 
 def all_options(trainers: Iterable[type[EngineTrainer]] | None = None) -> tuple[Option, ...]:
@@ -41,12 +42,19 @@ def option_engines(trainers: Iterable[type[EngineTrainer]]) -> dict[str, tuple[s
 
 def add_arguments(parser: argparse.ArgumentParser, trainers: Iterable[type[EngineTrainer]] | None = None) -> None:
     """Declare every training flag on ``parser`` (defaults None: presets fill what is not given)."""
+    if trainers is None:
+        from engines.training.options import registered_trainers
+
+        trainers = registered_trainers().values()
+    trainers = list(trainers)
+    owners = option_engines(trainers)
     groups: dict[str, Any] = {}
     for option in all_options(trainers):
-        group_name = getattr(option, "group", "engine")
+        # Shared options by section; an engine's own under the engines that have it ("--engine sean, spade").
+        group_name = getattr(option, "group", None) or ", ".join(sorted(owners.get(option.name) or ()))
         group = groups.get(group_name)
         if group is None:
-            title = GROUP_TITLES.get(group_name, "engine training options")
+            title = GROUP_TITLES.get(group_name, f"options of --engine {group_name}")
             group = groups[group_name] = parser.add_argument_group(title)
         names = flag_names(option)
         if option.kind == "bool":
@@ -59,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser, trainers: Iterable[type[Engin
             type=_TYPES.get(option.kind, str),
             default=None,
             choices=choices,
-            metavar=getattr(option, "metavar", None),
+            metavar=getattr(option, "metavar", None) or (None if choices else _METAVARS.get(option.kind)),
             help=option.help,
         )
 
