@@ -438,8 +438,8 @@ class SeanEngine(Engine):
             default = ()  # classes without a mix get zero codes (the official value for absent codes)
         else:
             raise InputError(
-                "SEAN needs a style photo with its label map (--style NAME=PHOTO:LABEL) or mean style codes "
-                "(regionpaint train saves them beside the checkpoint; or --mean-styles DIR)"
+                "SEAN needs a style source: a style photo with its label map (--style NAME=PHOTO:LABEL) or mean "
+                "style codes (regionpaint train saves them beside the checkpoint; or --mean-styles DIR)"
             )
         crossover = {}
         for block, name in request.crossover.items():
