@@ -1,6 +1,6 @@
 """Screenshots of the training dialog and of the jobs panel following a real training job.
 
-    xvfb-run -a -s "-screen 0 1400x1000x24" .venv/bin/python docs/training_screenshots.py [DATASET]
+    xvfb-run -a -s "-screen 0 1400x1000x24" .venv/bin/python docs/training_screenshots.py [DATASET] [--dialog-only]
 
 DATASET defaults to ``../shared/fixtures/cityscapes`` (eight Cityscapes pairs in pix2pixHD's flat layout), or a
 generated dataset where that is absent. Writes ``docs/training_dialog.png`` and ``docs/training_jobs.png``.
@@ -33,23 +33,29 @@ def wait(app: QApplication, condition, timeout: float) -> None:
 def main() -> int:
     app = QApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="regionpaint-shots-"))
-    dataset = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS.parent.parent / "shared" / "fixtures" / "cityscapes"
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    dataset = Path(paths[0]) if paths else DOCS.parent.parent / "shared" / "fixtures" / "cityscapes"
     if not dataset.is_dir():
         dataset = write_dataset(work / "data", "flat", count=8, size=(256, 128), label_nc=12)
 
     dialog = TrainDialog(None, work / "runs" / "cityscapes_spade")
     dialog.data.setText(str(dataset))
-    for name, value in (("batchSize", 2), ("crop_size", 128), ("ngf", 16)):
-        dialog.fields[name].setValue(value)
+    dialog.size_box.setCurrentText("CPU quick look")
+    dialog.fields["batchSize"].setValue(2)
     dialog.length.setValue(300)
+    dialog.device.setCurrentText("cpu")
     dialog.advanced.setChecked(True)
     dialog.fields["sample_every"].setValue(5)
     dialog.fields["ndf"].setValue(16)
     dialog.show()
-    dialog.resize(560, dialog.sizeHint().height())
-    wait(app, lambda: dialog.report is not None and "checking" not in dialog.status.text(), 30)
+    wait(app, lambda: dialog.report is not None and dialog.estimate_button.isEnabled(), 30)
+    dialog.start_estimate()
+    wait(app, lambda: dialog._estimate_job is None, 300)
     app.processEvents()
     dialog.grab().save(str(DOCS / "training_dialog.png"))
+    if "--dialog-only" in sys.argv:
+        print(DOCS / "training_dialog.png", dialog.estimate_label.text())
+        return 0
 
     argv = dialog.command() + ["--log-every", "1"]
     panel = JobsPanel()

@@ -18,6 +18,17 @@ def register_engines(register):
 
 
 @hookspec
+def register_trainers(register):
+    """Register trainers by calling ``register(TrainerClass)`` once per ``regionpaint.EngineTrainer`` subclass.
+
+    A trainer names the engine id it trains (``engine``), declares its training-only options
+    (``options``: ``regionpaint.Option`` objects, which become ``regionpaint train`` flags and Train dialog
+    fields), its defaults and dataset presets, and builds its training model in ``build_model`` (import
+    torch there). An engine id already given a trainer by another plugin is an error naming both plugins.
+    """
+
+
+@hookspec
 def register_label_sets(register):
     """Register label sets by calling ``register(label_set)`` with ``app.model.labelsets.LabelSet`` objects."""
 

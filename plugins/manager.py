@@ -1,4 +1,5 @@
-"""The plugin manager: loads built-in and installed plugins and collects what they register.
+"""The plugin manager: loads built-in and installed plugins and collects what they register (engines,
+trainers, label sets, commands).
 
 Built-ins load from :data:`DEFAULT_PLUGINS` through the same hooks as third-party plugins. Installed
 plugins are found through entry points in the ``regionpaint`` group (an entry point names a module
@@ -24,6 +25,7 @@ from typing import Any
 import pluggy
 
 from engines.base import CheckpointError, CheckpointInfo, Engine
+from engines.training.contract import EngineTrainer
 from plugins import PROJECT_NAME, hookspecs
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "app.commands",
 )
 # Hooks called once per plugin with a `register` callable, and the attribute each registers under.
-_REGISTER_HOOKS = ("register_engines", "register_label_sets")
+_REGISTER_HOOKS = ("register_engines", "register_trainers", "register_label_sets")
 
 
 class PluginError(Exception):
@@ -53,6 +55,7 @@ class PluginInfo:
     module: str = ""
     hooks: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
+    trainers: list[str] = field(default_factory=list)
     label_sets: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -60,6 +63,12 @@ class PluginInfo:
 @dataclass(frozen=True)
 class EngineEntry:
     engine_class: type[Engine]
+    plugin: str
+
+
+@dataclass(frozen=True)
+class TrainerEntry:
+    trainer_class: type[EngineTrainer]
     plugin: str
 
 
@@ -88,6 +97,7 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self._engines: dict[str, EngineEntry] = {}
+        self._trainers: dict[str, TrainerEntry] = {}
         self._label_sets: dict[str, tuple[Any, str]] = {}
         for module_name in default_plugins:
             self._load_builtin(module_name)
@@ -145,7 +155,11 @@ class PluginManager:
 
     # -- collecting registrations -----------------------------------------------------------------
     def _collect(self) -> None:
-        registrars = {"register_engines": self._register_engine, "register_label_sets": self._register_label_set}
+        registrars = {
+            "register_engines": self._register_engine,
+            "register_trainers": self._register_trainer,
+            "register_label_sets": self._register_label_set,
+        }
         for hook_name in _REGISTER_HOOKS:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 self._call_hook(impl, registrars[hook_name])
@@ -173,6 +187,18 @@ class PluginManager:
         self._engines[engine_id] = EngineEntry(engine_class, plugin)
         self.plugins[plugin].engines.append(engine_id)
 
+    def _register_trainer(self, plugin: str, trainer_class: Any) -> None:
+        if not (inspect.isclass(trainer_class) and issubclass(trainer_class, EngineTrainer)):
+            raise PluginError(f"register_trainers expects an EngineTrainer subclass, got {trainer_class!r}")
+        engine_id = getattr(trainer_class, "engine", None)
+        if not isinstance(engine_id, str) or not engine_id:
+            raise PluginError(f"trainer class {trainer_class.__name__} has no string 'engine'")
+        if engine_id in self._trainers:
+            other = self._trainers[engine_id].plugin
+            raise PluginError(f"a trainer for engine {engine_id!r} is registered by both {other!r} and {plugin!r}")
+        self._trainers[engine_id] = TrainerEntry(trainer_class, plugin)
+        self.plugins[plugin].trainers.append(engine_id)
+
     def _register_label_set(self, plugin: str, label_set: Any) -> None:
         label_set_id = getattr(label_set, "id", None)
         if not isinstance(label_set_id, str) or not hasattr(label_set, "names"):
@@ -197,6 +223,10 @@ class PluginManager:
         except KeyError:
             known = ", ".join(sorted(self._engines)) or "none"
             raise PluginError(f"unknown engine {engine_id!r} (registered: {known})") from None
+
+    def trainers(self) -> dict[str, TrainerEntry]:
+        """Trainers by the engine id they train."""
+        return dict(self._trainers)
 
     def label_sets(self) -> dict[str, Any]:
         return {key: value for key, (value, _plugin) in self._label_sets.items()}

@@ -42,6 +42,7 @@ _EXPORTS = {
     "StyleMix": "regionpaint.types",
     "ENGINE_STYLE_PREFIX": "regionpaint.types",
     "Option": "engines.schema",
+    "EngineTrainer": "engines.training.contract",
     "OptionError": "engines.schema",
     "PLUGIN_API_VERSION": "regionpaint.markers",
     "PROJECT_NAME": "regionpaint.markers",

@@ -117,3 +117,32 @@ def test_pix2pixhd_opt_counts_a_kept_dontcare_as_a_label():
     values = official_opt(opt)
     assert values["label_nc"] == 183 and values["no_lsgan"] is False and values["fineSize"] == opt.crop_size
     assert parse_opt_text("------------ Options -------------\nlabel_nc: 183\n")["label_nc"] == "183"
+
+
+def test_saved_options_of_runs_written_before_the_slices_load_back():
+    """train_options.json used to hold every engine's keys; --resume reads such files (other engines' keys dropped)."""
+    import json
+
+    from engines.training.options import TrainOptions
+
+    saved = json.loads(resolve_options("sean", "d", "o", {"ngf": 8, "style_length": 16}, "custom").to_json())
+    saved |= {"netG": "global", "n_clusters": 10, "use_vae": False, "instance_feat": False}  # the old flat table
+    opt = TrainOptions.from_mapping(saved)
+    assert (opt.engine, opt.ngf, opt.style_length, opt.n_layers_D) == ("sean", 8, 16, 3)
+    assert not hasattr(opt, "netG") and not hasattr(opt, "use_vae")
+    assert json.loads(opt.to_json()) == {
+        k: v for k, v in saved.items() if k not in ("netG", "n_clusters", "use_vae", "instance_feat")
+    }
+
+
+def test_every_dialog_and_flag_option_comes_from_one_schema():
+    """The train flags and the Train dialog read the same option objects (shared + each trainer's)."""
+    from engines.training.flags import all_options
+    from engines.training.options import registered_trainers
+    from engines.training.schema import SHARED_OPTIONS
+
+    options = {o.name: o for o in all_options()}
+    trainers = registered_trainers()
+    assert set(options) == {o.name for o in SHARED_OPTIONS} | {o.name for t in trainers.values() for o in t.options}
+    args = parse(["--style-length", "32", "--n-clusters", "4", "--spade-hidden", "16"])
+    assert given_options(args) == {"style_length": 32, "n_clusters": 4, "spade_hidden": 16}

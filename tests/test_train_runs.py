@@ -249,3 +249,38 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_trained_sean_renders_out_of_the_box_with_its_mean_codes(data, tmp_path):
+    """The run saves per-class mean style codes; render with no style source uses them (@mean)."""
+    from engines.base import InputError, RenderRequest, StyleSource
+    from engines.sean.engine import SeanEngine
+    from engines.sean.mean_codes import MEAN_CODES_FILE
+
+    result, events = train("sean", data, tmp_path / "run", steps=1)
+    saved = tmp_path / "run" / MEAN_CODES_FILE
+    assert result.status == "done" and saved.is_file()
+    assert any(e["event"] == "features" and e["path"] == str(saved) for e in events)
+
+    engine = SeanEngine()
+    engine.load(tmp_path / "run", "cpu")
+    sources = [
+        StyleSource(
+            p.stem, np.asarray(Image.open(p).convert("RGB")), np.asarray(Image.open(data / "train_label" / p.name))
+        )
+        for p in sorted((data / "train_img").glob("*.png"))
+    ]
+    expected = engine.compute_style_statistics(sources)  # the official mean-code step over the training set
+    with np.load(saved) as codes:
+        assert np.allclose(codes["mean"], expected.mean, atol=1e-6) and (codes["count"] == expected.count).all()
+    label = data / "train_label" / "sample_0000.png"
+    out = tmp_path / "out.png"
+    args = ["render", "--checkpoint", str(tmp_path / "run"), "--label", str(label), "--device", "cpu"]
+    assert cli_main([*args, "--instance", str(data / "train_inst" / "sample_0000.png"), "--out", str(out)]) == 0
+    assert Image.open(out).size == (ENGINE_TINY["sean"]["crop_size"],) * 2
+
+    np.savez(saved, mean=np.zeros((2, 3), np.float32), std=np.zeros((2, 3), np.float32), count=np.zeros(2))
+    stale = SeanEngine()
+    stale.load(tmp_path / "run", "cpu")  # codes of another shape are ignored, not fatal
+    with pytest.raises(InputError, match="style photo"):
+        stale.generate(RenderRequest(label=np.zeros((32, 32), np.uint8)))

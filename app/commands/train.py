@@ -1,4 +1,6 @@
-"""``regionpaint train``: train SPADE, SEAN or pix2pixHD on a dataset folder, into an official run folder.
+"""``regionpaint train``: train any engine that has a trainer (built-in: SPADE, SEAN, pix2pixHD) on a dataset
+folder, into an official run folder. The flags are generated from the shared training schema and every
+registered trainer's options.
 
 ``--json`` prints one JSON event per line on stdout (what the editor's job runner reads); otherwise a tqdm
 bar on stderr. SIGINT / SIGTERM save a checkpoint and stop; ``--resume`` continues the same run folder.
@@ -15,20 +17,23 @@ log = logging.getLogger(__name__)
 
 
 def register(cli) -> None:
-    cli.add_command("train", "Train a SPADE, SEAN or pix2pixHD checkpoint on a dataset.", configure, run)
+    cli.add_command(
+        "train", "Train a checkpoint (SPADE, SEAN, pix2pixHD or a plugin's engine) on a dataset.", configure, run
+    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from engines.training.flags import add_arguments
-    from engines.training.options import ENGINES
+    from engines.training.options import registered_trainers
 
-    parser.add_argument("--engine", choices=ENGINES, help="what to train (required unless --resume)")
+    trainers = registered_trainers()
+    parser.add_argument("--engine", choices=sorted(trainers), help="what to train (required unless --resume)")
     parser.add_argument("--data", metavar="DIR", help="dataset folder (layouts: see --layout)")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder: checkpoints, opt.txt, samples")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its latest checkpoint")
     parser.add_argument("--json", action="store_true", help="JSON-lines events on stdout instead of a progress bar")
-    add_arguments(parser)
+    add_arguments(parser, trainers.values())
 
 
 def build_options(args: argparse.Namespace):
@@ -42,10 +47,11 @@ def build_options(args: argparse.Namespace):
         apply_epochs,
         architecture_differences,
         check_options,
+        registered_trainers,
         resolve_options,
     )
 
-    given = given_options(args)
+    given = given_options(args, registered_trainers().values())
     saved = RunDir(args.out).read_options() if args.resume else None
     if saved is not None:
         opt = TrainOptions.from_mapping(saved)
@@ -64,7 +70,7 @@ def build_options(args: argparse.Namespace):
         check_options(opt)
         return opt
     if not args.engine:
-        raise OptionError("--engine is required (spade, sean or pix2pixhd)")
+        raise OptionError("--engine is required (see --help for the engines that can be trained)")
     if not args.data and not given.get("label_dir"):
         raise OptionError("--data DIR (or --label-dir and --image-dir) is required")
     layout = given.get("layout")

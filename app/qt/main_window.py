@@ -359,7 +359,7 @@ class MainWindow(QMainWindow):
     # -- feedback ----------------------------------------------------------------------------
     def new_training_job(self) -> None:
         """Ask for a dataset and options, then run ``regionpaint train`` as a separate process."""
-        dialog = TrainDialog(self)
+        dialog = TrainDialog(self, settings=self.settings)  # remembers its values between jobs
         argv = dialog.get_command()
         if argv is None:
             return

@@ -8,3 +8,10 @@ def register_engines(register):
     from engines.pix2pixhd.engine import Pix2PixHDEngine
 
     register(Pix2PixHDEngine)
+
+
+@hookimpl
+def register_trainers(register):
+    from engines.pix2pixhd.training import Pix2PixHDTrainer
+
+    register(Pix2PixHDTrainer)

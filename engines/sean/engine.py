@@ -69,8 +69,8 @@ class SeanEngine(Engine):
         self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
         self._stats: StyleStatistics | None = None
+        self._saved_stats: StyleStatistics | None = None  # saved beside the checkpoint by its training run
         self._random_ok = False  # '@random' needs a per-class std
-        self._checkpoint_stats: StyleStatistics | None = None  # statistics saved with the checkpoint
         self._lock = threading.RLock()
         self._fingerprints = Fingerprints()
 
@@ -87,6 +87,14 @@ class SeanEngine(Engine):
         with self._lock:
             self.release()  # free the previous network (and its GPU memory) before building the next
             self._loaded, self._device = load_sean(checkpoint, target), str(target)
+            self._use_saved_mean_codes(checkpoint)
+
+    def _use_saved_mean_codes(self, checkpoint: str | Path) -> None:
+        """A trained run's mean style codes (engines/sean/mean_codes.py) enable '@mean' with no source."""
+        from engines.sean.mean_codes import read_mean_codes
+
+        self._saved_stats = read_mean_codes(checkpoint, self._code_shape())
+        self.set_mean_codes(self._saved_stats)
 
     @property
     def config(self) -> SeanConfig:
@@ -109,7 +117,7 @@ class SeanEngine(Engine):
             self._context = None
             self._fingerprints.clear()
             self._stats, self._random_ok = None, False  # mean codes belong to one checkpoint
-            self._checkpoint_stats = None
+            self._saved_stats = None
 
     def _require(self):
         if self._loaded is None:
@@ -142,16 +150,19 @@ class SeanEngine(Engine):
         """``@mean``/``@random`` from the per-class statistics of ``sources`` (the official mean-code step
         over a folder of styles); None: back to the checkpoint's own statistics, or none."""
         if sources is None:
-            self.set_mean_codes(self._checkpoint_stats)
+            self.set_mean_codes(None)  # the saved statistics, if the run saved them
             return
         self.set_mean_codes(self.compute_style_statistics(list(sources)))
 
     def set_mean_codes(self, mean: np.ndarray | StyleStatistics | None, std: np.ndarray | None = None) -> None:
-        """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them.
+        """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them (back to the
+        mean codes saved beside the checkpoint, if any).
 
         Accepts a :class:`StyleStatistics` (from :meth:`compute_style_statistics`) or arrays
         (C, style_length); rows of an array mean that are all zero count as "no mean for this class".
         """
+        if mean is None:  # back to the checkpoint's own mean codes, when its run saved them
+            mean = self._saved_stats
         if mean is None or isinstance(mean, StyleStatistics):
             self._stats, self._random_ok = mean, mean is not None
             return
@@ -406,7 +417,10 @@ class SeanEngine(Engine):
         elif region:
             default = ()  # classes without a mix get zero codes (the official value for absent codes)
         else:
-            raise InputError("SEAN needs a style source (or mean codes set with set_mean_codes)")
+            raise InputError(
+                "SEAN needs a style source: a style photo with its label map (--style NAME=PHOTO:LABEL) or mean "
+                "style codes (regionpaint train saves them beside the checkpoint; or --mean-styles DIR)"
+            )
         crossover = {}
         for block, name in request.crossover.items():
             if block not in BLOCKS:

@@ -8,3 +8,10 @@ def register_engines(register):
     from engines.sean.engine import SeanEngine
 
     register(SeanEngine)
+
+
+@hookimpl
+def register_trainers(register):
+    from engines.sean.training import SeanTrainer
+
+    register(SeanTrainer)

@@ -1,4 +1,4 @@
-"""Registers the built-in SPADE engine through the same hook third-party engines use."""
+"""Registers the built-in SPADE engine and its trainer through the hooks third-party plugins use."""
 
 from regionpaint.markers import hookimpl
 
@@ -8,3 +8,10 @@ def register_engines(register):
     from engines.spade.engine import SpadeEngine
 
     register(SpadeEngine)
+
+
+@hookimpl
+def register_trainers(register):
+    from engines.spade.training import SpadeTrainer
+
+    register(SpadeTrainer)

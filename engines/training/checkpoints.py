@@ -28,7 +28,6 @@ from typing import Any
 import torch
 
 from engines.common.checkpoint import load_torch_file, save_torch_atomic
-from engines.common.options import format_opt_text
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +99,9 @@ class RunDir:
                 pass
 
     # ---- options -----------------------------------------------------------------------------------
-    def write_options(self, official: Mapping[str, Any], options_json: str, pix2pixhd: bool) -> None:
-        if pix2pixhd:
-            lines = ["------------ Options -------------"] + [f"{k}: {v}" for k, v in sorted(official.items())]
-            text = "\n".join(lines + ["-------------- End ----------------"]) + "\n"
-        else:
-            text = format_opt_text(official)
-        write_text_atomic(self.path / "opt.txt", text)
+    def write_options(self, opt_text: str, options_json: str) -> None:
+        """``opt.txt`` (the engine's official layout, from its trainer) and ``train_options.json``."""
+        write_text_atomic(self.path / "opt.txt", opt_text)
         write_text_atomic(self.path / OPTIONS_FILE, options_json)
 
     def read_options(self) -> dict[str, Any] | None:

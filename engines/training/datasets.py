@@ -20,17 +20,23 @@ from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler
 
 from engines.training.layouts import Sample
-from engines.training.options import DONTCARE_ID, TrainOptions, size_base
+from engines.training.options import DONTCARE_ID, TrainOptions
 from engines.training.transforms import Params, Preprocess, apply, draw_params
 from engines.training.validation import read_label
 
 
 def preprocess_for(opt: TrainOptions) -> Preprocess:
-    if opt.engine == "pix2pixhd":
-        return Preprocess(
-            opt.preprocess_mode, opt.load_size, opt.crop_size, opt.aspect_ratio, not opt.no_flip, size_base(opt), True
-        )
-    return Preprocess(opt.preprocess_mode, opt.load_size, opt.crop_size, opt.aspect_ratio, not opt.no_flip, 32)
+    """The official training transform; the trainer decides the size multiple and how crops apply."""
+    trainer = opt.trainer
+    return Preprocess(
+        opt.preprocess_mode,
+        opt.load_size,
+        opt.crop_size,
+        opt.aspect_ratio,
+        not opt.no_flip,
+        trainer.size_multiple(opt),
+        trainer.crop_only_if_larger,
+    )
 
 
 def map_label_ids(label: np.ndarray, opt: TrainOptions) -> np.ndarray:

@@ -8,7 +8,8 @@ Every event has ``"event"`` (its type), ``"v"`` (schema version) and ``"time"`` 
 * ``step``: step, total_steps, epoch, epoch_iter, losses {name: float}, lr {"G", "D"}, it_s, eta_s.
 * ``sample``: step, path (PNG: label colours | generated | real, one row per image).
 * ``checkpoint``: step, epoch, reason (interval, epoch, stop, final), files [paths].
-* ``features``: path of ``features_clustered_*.npy`` (pix2pixHD), classes.
+* ``features``: a per-class file the trainer wrote after training (pix2pixHD ``features_clustered_*.npy``,
+  SEAN ``mean_style_codes.npz``): path, classes.
 * ``stopped``: step, reason (the signal), checkpoint (run dir).
 * ``done``: step, checkpoint (run dir), seconds.
 * ``error``: message.

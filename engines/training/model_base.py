@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from engines.common.tensors import instance_edges, one_hot
 from engines.training.distributed import DistContext, convert_sync_batchnorm, unwrap, wrap_ddp
-from engines.training.losses import VGGLoss, feature_matching, gan_loss
+from engines.training.losses import VGGLoss
 from engines.training.options import TrainOptions
 
 Losses = dict[str, torch.Tensor]
@@ -63,7 +62,6 @@ def discriminate_fake_and_real(
 class TrainingModel(abc.ABC):
     """Networks + objectives of one engine. Subclasses set ``nets`` in ``__init__``."""
 
-    engine: str = ""
     # Roles whose parameters the generator optimiser updates, in order.
     generator_roles: tuple[str, ...] = ("G",)
     # DDP must tolerate parameters without gradients (e.g. only some classes present).
@@ -112,10 +110,8 @@ class TrainingModel(abc.ABC):
         return list(self.module("D").parameters())
 
     def learning_rates(self, lr: float) -> tuple[float, float]:
-        """(G lr, D lr) for the current base rate: TTUR halves G's and doubles D's (SPADE/SEAN)."""
-        if self.opt.no_TTUR:
-            return lr, lr
-        return lr / 2, lr * 2
+        """(G lr, D lr) for the current base rate: the same for both (SPADE's TTUR overrides this)."""
+        return lr, lr
 
     # ---- objectives ----------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -133,31 +129,3 @@ class TrainingModel(abc.ABC):
     def all_parameters(self) -> Iterable[nn.Parameter]:
         for net in self.nets.values():
             yield from net.parameters()
-
-
-class SpadeFamilyModel(TrainingModel):
-    """The objective SPADE and SEAN share once their generator has made ``fake`` (they differ in how)."""
-
-    def generator_terms(self, batch: Batch, fake: torch.Tensor) -> Losses:
-        """SPADE/SEAN generator terms after the generator pass: hinge GAN, feature matching (``lambda_feat /
-        num_D``), VGG (``lambda_vgg``) and, when asked for, this project's L1 photo term (``lambda_l1``)."""
-        opt = self.opt
-        pred_fake, pred_real = discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
-        losses: Losses = {"GAN": gan_loss(pred_fake, True, opt.gan_mode, for_discriminator=False)}
-        if not opt.no_ganFeat_loss:
-            losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
-        if self.vgg_loss is not None and not opt.no_vgg_loss:
-            losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
-        if opt.lambda_l1:
-            losses["L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
-        return losses
-
-    def discriminator_terms(self, batch: Batch, fake: torch.Tensor) -> Losses:
-        """SPADE/SEAN discriminator hinge terms for a fake made without gradients (the official detach and
-        ``requires_grad_``)."""
-        fake = fake.detach().requires_grad_()
-        pred_fake, pred_real = discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
-        return {
-            "D_Fake": gan_loss(pred_fake, False, self.opt.gan_mode, for_discriminator=True),
-            "D_real": gan_loss(pred_real, True, self.opt.gan_mode, for_discriminator=True),
-        }

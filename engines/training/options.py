@@ -1,131 +1,86 @@
 """Training options under their official names, with the official defaults and dataset presets (torch-free).
 
-Precedence, lowest first, as in the official option parsers: the engine's defaults (``train_options.py`` of
-NVlabs/SPADE, ZPdesu/SEAN, NVIDIA/pix2pixHD), then the dataset layout's preset (the official dataset
-classes' ``modify_commandline_options``, :mod:`engines.training.presets`), then what the user passed
-(:mod:`engines.training.flags` declares every flag with a ``None`` default, so "given" differs from "default").
+Precedence, lowest first, as in the official option parsers: the shared schema's defaults
+(:mod:`engines.training.schema`, NVlabs/SPADE's ``train_options.py``), the engine trainer's own options and
+``defaults`` (its official ``train_options.py``), the trainer's preset for the dataset layout (the official
+dataset classes' ``modify_commandline_options``), then what the user passed (:mod:`engines.training.flags`
+declares every flag with a ``None`` default, so "given" differs from "default").
 
-pix2pixHD names that differ from SPADE's are stored once under the SPADE name and written back under the
-pix2pixHD name in its ``opt.txt``: ``fineSize`` = ``crop_size``, ``loadSize`` = ``load_size``,
-``resize_or_crop`` = ``preprocess_mode``, ``gan_mode ls`` = LSGAN (``no_lsgan`` False).
+Trainers come from the plugins (``register_trainers``); :func:`find_trainer` looks one up by engine id.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from engines.training.presets import ENGINE_DEFAULTS, PRESETS
+from engines.schema import Option
+from engines.training.contract import EngineTrainer
+from engines.training.schema import LAYOUTS, PREPROCESS_MODES, SHARED_ARCHITECTURE, SHARED_OPTIONS, merged
 
-ENGINES = ("spade", "sean", "pix2pixhd")
-LAYOUTS = ("auto", "custom", "flat", "cityscapes", "celebamask-hq", "coco-stuff", "ade20k")
-PREPROCESS_MODES = (
-    "resize_and_crop",
-    "crop",
-    "scale_width",
-    "scale_width_and_crop",
-    "scale_shortside",
-    "scale_shortside_and_crop",
-    "fixed",
-    "none",
-)
+__all__ = ["LAYOUTS", "PREPROCESS_MODES", "OptionError", "TrainOptions", "find_trainer", "resolve_options"]
+
 DONTCARE_ID = 255
+# Set from the command's own arguments, not flags of the schema.
+RUN_FIELDS = {"engine": "", "dataroot": "", "out": "", "device": "auto", "resume": False}
 
 
 class OptionError(ValueError):
     """An option (or combination) the training cannot run with; the message names the flag."""
 
 
-@dataclass
-class TrainOptions:
-    """Every option of a run. Official names where the official code has one."""
+def registered_trainers() -> dict[str, type[EngineTrainer]]:
+    """Trainers by engine id, from every loaded plugin (built-ins included)."""
+    # The one look-up from the training room into the plugin layer, done late so importing stays cheap.
+    from plugins.manager import get_plugin_manager
 
-    engine: str = "spade"
-    dataroot: str = ""
-    layout: str = "auto"
-    label_dir: str | None = None
-    image_dir: str | None = None
-    instance_dir: str | None = None
-    phase: str = "train"
-    out: str = ""
-    # run control (regionpaint)
-    steps: int | None = None
-    epochs: int | None = None
-    save_every: int = 1000
-    save_epoch_freq: int = 10
-    sample_every: int = 100
-    log_every: int = 10
-    device: str = "auto"
-    seed: int = 0
-    nThreads: int = 0
-    max_dataset_size: int | None = None
-    vgg_weights: str | None = None
-    resume: bool = False
-    ade20k_raw_ids: bool = False
-    # data
-    batchSize: int = 1
-    preprocess_mode: str = "scale_width_and_crop"
-    load_size: int = 1024
-    crop_size: int = 512
-    aspect_ratio: float = 1.0
-    no_flip: bool = False
-    label_nc: int | None = None
-    contain_dontcare_label: bool = False
-    no_instance: bool = False
-    # optimisation
-    lr: float = 0.0002
-    beta1: float | None = None
-    beta2: float | None = None
-    no_TTUR: bool = False
-    niter: int = 50
-    niter_decay: int = 0
-    D_steps_per_G: int = 1
-    # losses
-    gan_mode: str = "hinge"
-    lambda_feat: float = 10.0
-    lambda_vgg: float = 10.0
-    lambda_kld: float = 0.05
-    lambda_l1: float = 0.0  # not official: L1(fake, photo); stands in for VGG where its weights cannot be had
-    no_ganFeat_loss: bool = False
-    no_vgg_loss: bool = False
-    pool_size: int = 0
-    # networks (SPADE / SEAN)
-    ngf: int = 64
-    spade_hidden: int = 128  # official SPADE norms are 128 wide
-    zencoder_ngf: int = 32  # official SEAN style encoder width
-    ndf: int = 64
-    num_D: int = 2
-    n_layers_D: int = 4
-    norm_G: str = "spectralspadesyncbatch3x3"
-    norm_D: str = "spectralinstance"
-    norm_E: str = "spectralinstance"
-    num_upsampling_layers: str = "normal"
-    use_vae: bool = False
-    z_dim: int = 256
-    init_type: str = "xavier"
-    init_variance: float = 0.02
-    style_length: int = 512  # SEAN: hard-coded 512 in the official code
-    # networks (pix2pixHD)
-    netG: str = "global"
-    norm: str = "instance"
-    n_downsample_global: int = 4
-    n_blocks_global: int = 9
-    n_local_enhancers: int = 1
-    n_blocks_local: int = 3
-    niter_fix_global: int = 0
-    instance_feat: bool = False
-    label_feat: bool = False
-    feat_num: int = 3
-    nef: int = 16
-    n_downsample_E: int = 4
-    n_clusters: int = 10
-    load_pretrain: str = ""
-    notes: list[str] = field(default_factory=list)
+    return {engine: entry.trainer_class for engine, entry in get_plugin_manager().trainers().items()}
+
+
+def find_trainer(engine: str | type[EngineTrainer]) -> type[EngineTrainer]:
+    if isinstance(engine, type):
+        return engine
+    known = registered_trainers()
+    if engine not in known:
+        raise OptionError(f"--engine {engine!r}: expected one of {', '.join(sorted(known)) or 'none registered'}")
+    return known[engine]
+
+
+def trainer_schema(trainer: type[EngineTrainer]) -> tuple[Option, ...]:
+    """The shared options followed by the trainer's own."""
+    return merged(SHARED_OPTIONS, trainer.options)
+
+
+class TrainOptions:
+    """Every option of a run as an attribute: the shared schema's, the trainer's own and the run fields."""
+
+    def __init__(self, trainer: str | type[EngineTrainer], values: Mapping[str, Any] | None = None) -> None:
+        self.trainer = find_trainer(trainer)
+        self.schema = trainer_schema(self.trainer)
+        for option in self.schema:
+            setattr(self, option.name, option.default)
+        for key, value in RUN_FIELDS.items():
+            setattr(self, key, value)
+        self.engine = self.trainer.engine
+        self.notes: list[str] = []
+        for key, value in (values or {}).items():
+            setattr(self, key, value)
+
+    def names(self) -> list[str]:
+        """Every option name of this run (schema + run fields), in schema order."""
+        return [o.name for o in self.schema] + list(RUN_FIELDS)
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.names()} | {"notes": list(self.notes)}
+
+    def copy(self) -> TrainOptions:
+        return TrainOptions(self.trainer, self.values())
+
+    def __repr__(self) -> str:
+        return f"TrainOptions({self.engine!r}, {self.values()!r})"
 
     # ---- derived values ---------------------------------------------------------------------------
     @property
@@ -135,12 +90,8 @@ class TrainOptions:
 
     @property
     def semantic_nc(self) -> int:
-        """SPADE/SEAN generator input: label channels + instance edge."""
+        """Generator input of the SPADE family: label channels + instance edge."""
         return self.label_channels + int(not self.no_instance)
-
-    @property
-    def uses_features(self) -> bool:
-        return self.engine == "pix2pixhd" and (self.instance_feat or self.label_feat)
 
     @property
     def total_epochs(self) -> int:
@@ -148,41 +99,34 @@ class TrainOptions:
 
     @property
     def betas(self) -> tuple[float, float]:
-        """Adam betas; SPADE/SEAN defaults depend on TTUR (0, 0.9) vs no TTUR (0.5, 0.999)."""
-        if self.engine == "pix2pixhd":
-            return (0.5 if self.beta1 is None else self.beta1), 0.999
-        default1, default2 = (0.5, 0.999) if self.no_TTUR else (0.0, 0.9)
-        if self.engine == "sean" and not self.no_TTUR:
-            return 0.0, 0.9  # the official SEAN create_optimizers ignores --beta1/--beta2 under TTUR
-        return (default1 if self.beta1 is None else self.beta1), (default2 if self.beta2 is None else self.beta2)
+        """Adam betas (the trainer decides; SPADE's depend on TTUR)."""
+        return self.trainer.betas(self)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
+        return json.dumps(self.values(), indent=1, sort_keys=True)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TrainOptions:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Options saved by a run (``train_options.json``); keys this engine does not know are dropped (runs
+        written before the options moved into the engines' slices saved every engine's keys)."""
+        if not data.get("engine"):
+            raise OptionError("the saved options name no engine")
+        trainer = find_trainer(str(data["engine"]))
+        known = {o.name for o in trainer_schema(trainer)} | set(RUN_FIELDS) | {"notes"}
+        return cls(trainer, {k: v for k, v in data.items() if k in known})
 
 
-def preset_for(engine: str, layout: str) -> dict[str, Any]:
-    """The dataset preset of ``layout`` for ``engine`` (empty for unknown layouts)."""
-    family = "pix2pixhd" if engine == "pix2pixhd" else "spade"
-    return dict(PRESETS.get(layout, {}).get(family, {}))
-
-
-def defaults_for(engine: str, layout: str) -> TrainOptions:
-    """Options before user flags: base < engine defaults < layout preset."""
-    if engine not in ENGINES:
-        raise OptionError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
-    opt = TrainOptions(engine=engine, layout=layout)
-    for key, value in {**ENGINE_DEFAULTS[engine], **preset_for(engine, layout)}.items():
+def defaults_for(engine: str | type[EngineTrainer], layout: str) -> TrainOptions:
+    """Options before user flags: shared defaults < trainer defaults < the trainer's layout preset."""
+    opt = TrainOptions(engine)
+    opt.layout = layout
+    for key, value in {**opt.trainer.defaults, **opt.trainer.presets.get(layout, {})}.items():
         setattr(opt, key, value)
     return opt
 
 
 def resolve_options(
-    engine: str,
+    engine: str | type[EngineTrainer],
     dataroot: str | Path,
     out: str | Path,
     given: Mapping[str, Any],
@@ -199,6 +143,7 @@ def resolve_options(
     opt = defaults_for(engine, layout)
     given = dict(given)
     given.pop("layout", None)
+    check_known(opt, given)
     _scale_load_size(opt, given)
     for key, value in given.items():
         setattr(opt, key, value)
@@ -206,6 +151,17 @@ def resolve_options(
     apply_epochs(opt, given)
     check_options(opt)
     return opt
+
+
+def check_known(opt: TrainOptions, given: Mapping[str, Any]) -> None:
+    known = {o.name for o in opt.schema}
+    foreign = [key for key in given if key not in known]
+    for key in foreign:
+        if key in opt.trainer.refused:
+            raise OptionError(f"--{key}: {opt.trainer.refused[key]}")
+    if foreign:
+        name = opt.trainer.display_name or opt.engine
+        raise OptionError(f"--{foreign[0]} is not an option of the {name} trainer")
 
 
 def _scale_load_size(opt: TrainOptions, given: Mapping[str, Any]) -> None:
@@ -226,7 +182,7 @@ def apply_epochs(opt: TrainOptions, given: Mapping[str, Any]) -> None:
     elif "niter_decay" in given and "niter" not in given:
         opt.niter = max(0, total - opt.niter_decay)
     elif "niter" not in given:
-        defaults = defaults_for(opt.engine, "custom")
+        defaults = defaults_for(opt.trainer, "custom")
         share = defaults.niter / max(1, defaults.niter + defaults.niter_decay)
         opt.niter = max(1, math.ceil(total * share))
         opt.niter_decay = total - opt.niter
@@ -235,107 +191,24 @@ def apply_epochs(opt: TrainOptions, given: Mapping[str, Any]) -> None:
 
 
 def check_options(opt: TrainOptions) -> None:
-    """Raise OptionError for combinations the official code cannot train (naming the flags)."""
-    positive = ("batchSize", "crop_size", "load_size", "ngf", "ndf", "num_D", "n_layers_D", "save_every")
-    for key in positive:
-        if getattr(opt, key) is not None and getattr(opt, key) < 1:
-            raise OptionError(f"--{key} must be at least 1 (got {getattr(opt, key)})")
-    if opt.steps is not None and opt.steps < 1:
-        raise OptionError("--steps must be at least 1")
-    if opt.engine == "pix2pixhd":
-        _check_pix2pixhd(opt)
-    else:
-        _check_spade_family(opt)
+    """Raise OptionError for values below their schema minimum and for combinations the engine cannot train."""
+    for option in opt.schema:
+        value = getattr(opt, option.name)
+        if option.kind in ("int", "float") and option.minimum is not None and value is not None:
+            if value < option.minimum:
+                raise OptionError(f"--{option.name} must be at least {option.minimum:g} (got {value})")
+        if option.kind == "choice" and value is not None and value not in option.choices:
+            raise OptionError(f"--{option.name} {value!r}: expected one of {', '.join(map(str, option.choices))}")
     if opt.label_nc is not None and not 1 <= opt.label_nc <= 255:
         raise OptionError(f"--label_nc {opt.label_nc}: expected 1..255 classes")
-
-
-def _check_spade_family(opt: TrainOptions) -> None:
-    ups = {"normal": 5, "more": 6, "most": 7}[opt.num_upsampling_layers]
-    sw = opt.crop_size // 2**ups
-    sh = round(sw / opt.aspect_ratio) if sw else 0
-    if sw < 1 or sh < 1:
-        raise OptionError(
-            f"--crop_size {opt.crop_size} with num_upsampling_layers {opt.num_upsampling_layers} and aspect "
-            f"{opt.aspect_ratio} gives an empty latent grid ({sw}x{sh}); use a crop size of at least "
-            f"{2**ups * max(1, math.ceil(opt.aspect_ratio))}"
-        )
-    batch_norm = opt.engine == "sean" or "batch" in opt.norm_G  # SEAN's ACEs are always sync-batch
-    if batch_norm and opt.batchSize * sw * sh < 2:
-        raise OptionError(
-            f"--batch-size {opt.batchSize} with a {sw}x{sh} latent grid gives batch norm one value per channel; "
-            "use a larger --batch-size or --crop_size"
-        )
-    if opt.engine == "sean":
-        if opt.use_vae:
-            raise OptionError("--use_vae: SEAN has no VAE (its style encoder is part of the generator)")
-        if opt.num_upsampling_layers == "most":
-            raise OptionError("--num_upsampling_layers most: the official SEAN forward cannot run it")
-    if opt.use_vae and opt.crop_size < 256:
-        raise OptionError(
-            "--use_vae needs --crop_size >= 256: the official ConvEncoder's fc_mu expects 4x4 features, "
-            "which only its layer6 (built for crop_size >= 256) produces"
-        )
-    if opt.gan_mode not in ("hinge", "ls", "original", "w"):
-        raise OptionError(f"--gan_mode {opt.gan_mode!r}: expected hinge, ls, original or w")
-
-
-def _check_pix2pixhd(opt: TrainOptions) -> None:
-    if opt.instance_feat and opt.label_feat:
-        raise OptionError("--instance_feat and --label_feat exclude each other")
-    if opt.instance_feat and opt.no_instance:
-        raise OptionError("--instance_feat needs instance maps (drop --no_instance)")
-    if opt.gan_mode not in ("ls", "original"):
-        raise OptionError(f"--gan_mode {opt.gan_mode!r}: pix2pixHD trains with ls (default) or original")
-    if opt.niter_fix_global and opt.netG != "local":
-        raise OptionError("--niter_fix_global only applies to --netG local")
-
-
-def size_base(opt: TrainOptions) -> int:
-    """pix2pixHD's ``__make_power_2`` base: sizes must be multiples of it."""
-    base = 2**opt.n_downsample_global
-    if opt.netG == "local":
-        base *= 2**opt.n_local_enhancers
-    return base
-
-
-# Options that shape the networks: a resumed run must keep them.
-ARCHITECTURE_KEYS = (
-    "engine",
-    "label_nc",
-    "contain_dontcare_label",
-    "no_instance",
-    "ngf",
-    "ndf",
-    "num_D",
-    "n_layers_D",
-    "norm_G",
-    "norm_D",
-    "norm_E",
-    "num_upsampling_layers",
-    "use_vae",
-    "z_dim",
-    "style_length",
-    "netG",
-    "norm",
-    "n_downsample_global",
-    "n_blocks_global",
-    "n_local_enhancers",
-    "n_blocks_local",
-    "instance_feat",
-    "label_feat",
-    "feat_num",
-    "nef",
-    "n_downsample_E",
-    "crop_size",
-    "aspect_ratio",
-)
+    opt.trainer.check(opt)
 
 
 def architecture_differences(saved: TrainOptions, given: Mapping[str, Any]) -> list[str]:
     """``--flag saved -> given`` for every architecture option a resumed run was asked to change."""
+    keys = (*SHARED_ARCHITECTURE, *saved.trainer.architecture_options)
     return [
         f"--{key} {getattr(saved, key)} -> {given[key]}"
-        for key in ARCHITECTURE_KEYS
+        for key in keys
         if key in given and given[key] != getattr(saved, key)
     ]

@@ -1,4 +1,4 @@
-"""The training loop shared by the three engines (official ``train.py`` + ``Pix2PixTrainer``).
+"""The training loop every engine shares (official ``train.py`` + ``Pix2PixTrainer``).
 
 Per iteration: a generator step (every ``D_steps_per_G``-th batch of the epoch) then a discriminator step,
 each with its own Adam. Per epoch: the learning rate ``lr * (1 - max(0, epoch - 1 - niter) / niter_decay)``
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,22 +50,6 @@ class RunResult:
     losses: dict[str, float] = field(default_factory=dict)
 
 
-def model_class(engine: str) -> type[TrainingModel]:
-    if engine == "spade":
-        from engines.training.spade_model import SpadeTrainingModel
-
-        return SpadeTrainingModel
-    if engine == "sean":
-        from engines.training.sean_model import SeanTrainingModel
-
-        return SeanTrainingModel
-    if engine == "pix2pixhd":
-        from engines.training.pix2pixhd_model import Pix2PixHDTrainingModel
-
-        return Pix2PixHDTrainingModel
-    raise TrainingError(f"no trainer for engine {engine!r}")
-
-
 def _ignore_interrupts(worker_id: int) -> None:
     """Data workers leave Ctrl-C to the trainer, which stops at the next iteration and saves."""
     import signal
@@ -81,16 +65,9 @@ def scheduled_lr(opt: TrainOptions, epoch: int) -> float:
     return max(0.0, opt.lr - decrements * opt.lr / opt.niter_decay)
 
 
-def generator_param_set(opt: TrainOptions, epoch: int) -> str:
-    """pix2pixHD ``niter_fix_global``: "local" for its first epochs, else "all"."""
-    if opt.engine == "pix2pixhd" and opt.netG == "local" and 0 < epoch <= opt.niter_fix_global:
-        return "local"
-    return "all"
-
-
 class Trainer:
     def __init__(self, opt: TrainOptions, emit: Emit | None = None, stop: StopRequest | None = None) -> None:
-        self.opt = replace(opt, notes=list(opt.notes))
+        self.opt = opt.copy()
         self._emit = emit or (lambda event: None)
         self.stop = stop or StopRequest()
         self.run_dir = RunDir(opt.out)
@@ -132,11 +109,10 @@ class Trainer:
         state = self._resume_state()
         vgg = self._vgg()
         if ctx.is_main:
-            self.run_dir.write_options(
-                official_opt(opt, ctx.world_size, self.device.type == "cuda"), opt.to_json(), opt.engine == "pix2pixhd"
-            )
+            official = official_opt(opt, ctx.world_size, self.device.type == "cuda")
+            self.run_dir.write_options(opt.trainer.opt_text(official), opt.to_json())
         torch.manual_seed(opt.seed)  # identical initial weights on every rank
-        self.model = model_class(opt.engine)(opt, self.device, vgg)
+        self.model = opt.trainer.build_model(opt, self.device, vgg)
         self._load_weights(state)
         torch.manual_seed(opt.seed + 7919 * ctx.rank + state.step)  # noise / z differ per rank and after resume
         self.model.distribute(ctx)
@@ -266,7 +242,7 @@ class Trainer:
 
     def _optimizers(self, state: TrainState) -> dict[str, torch.optim.Optimizer]:
         opt, model = self.opt, self.model
-        which = state.generator_params if opt.resume else generator_param_set(opt, state.epoch)
+        which = state.generator_params if opt.resume else opt.trainer.generator_param_set(opt, state.epoch)
         g_lr, d_lr = model.learning_rates(scheduled_lr(opt, state.epoch))
         optimizers = {
             "G": torch.optim.Adam(model.generator_parameters(which), lr=g_lr, betas=opt.betas),
@@ -320,7 +296,8 @@ class Trainer:
             if state.epoch_batches >= self.iters_per_epoch:
                 self._end_epoch(state, optimizers)
         self._save(state, optimizers, "final")
-        self._features()
+        if self.ctx.is_main:
+            opt.trainer.after_training(self)
         distributed.barrier(ctx)
         self.emit("done", step=state.step, checkpoint=str(self.run_dir.path), seconds=time.perf_counter() - started)
         return RunResult("done", state.step, state.epoch, self.run_dir.path, self._floats(losses))
@@ -350,7 +327,7 @@ class Trainer:
 
     def _begin_epoch(self, state: TrainState, optimizers: dict) -> dict:
         opt, model = self.opt, self.model
-        which = generator_param_set(opt, state.epoch)
+        which = opt.trainer.generator_param_set(opt, state.epoch)
         if which != self.generator_params:
             # Official update_fixed_params: a fresh Adam over every generator (and encoder) parameter.
             optimizers["G"] = torch.optim.Adam(model.generator_parameters(which), lr=opt.lr, betas=opt.betas)
@@ -434,16 +411,10 @@ class Trainer:
         )
         self.emit("checkpoint", step=state.step, epoch=state.epoch, reason=reason, files=[str(f) for f in files])
 
-    def _features(self) -> None:
-        """pix2pixHD with an encoder: the official encode_features + k-means into the run folder."""
-        opt = self.opt
-        if not (opt.engine == "pix2pixhd" and opt.uses_features and self.ctx.is_main):
-            return
-        from engines.training.pix2pixhd_features import encode_and_cluster
-
-        samples = self.report.samples[: opt.max_dataset_size] if opt.max_dataset_size else self.report.samples
-        path, centres = encode_and_cluster(self.model.module("E"), samples, opt, self.device, self.run_dir.path)
-        self.emit("features", path=str(path), classes=sorted(centres))
+    def training_samples(self) -> list:
+        """Every training sample of the run (after ``max_dataset_size``), for work after training."""
+        samples = self.report.samples
+        return samples[: self.opt.max_dataset_size] if self.opt.max_dataset_size else samples
 
     @staticmethod
     def _floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:

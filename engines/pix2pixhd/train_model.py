@@ -23,6 +23,7 @@ from torch import nn
 
 from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
 from engines.pix2pixhd.networks import build_encoder, build_generator
+from engines.pix2pixhd.training import uses_features
 from engines.training.discriminators import Pix2PixHDDiscriminator
 from engines.training.losses import ImagePool, feature_matching, gan_loss
 from engines.training.model_base import Batch, Losses, TrainingModel, split_predictions
@@ -34,7 +35,7 @@ def generator_arch(opt: TrainOptions) -> GeneratorArch:
     local = opt.netG == "local"
     return GeneratorArch(
         netG=opt.netG,
-        input_nc=opt.label_channels + int(not opt.no_instance) + (opt.feat_num if opt.uses_features else 0),
+        input_nc=opt.label_channels + int(not opt.no_instance) + (opt.feat_num if uses_features(opt) else 0),
         ngf=opt.ngf,
         n_downsample_global=opt.n_downsample_global,
         n_blocks_global=opt.n_blocks_global,
@@ -52,7 +53,7 @@ def build_pix2pixhd_networks(opt: TrainOptions) -> dict[str, nn.Module]:
     nets: dict[str, nn.Module] = {"G": build_generator(generator_arch(opt))}
     d_input = opt.label_channels + int(not opt.no_instance) + 3
     nets["D"] = Pix2PixHDDiscriminator(d_input, opt.ndf, opt.n_layers_D, opt.num_D, opt.norm, not opt.no_ganFeat_loss)
-    if opt.uses_features:
+    if uses_features(opt):
         nets["E"] = build_encoder(encoder_arch(opt))
     for net in nets.values():
         pix2pixhd_init(net)
@@ -60,7 +61,6 @@ def build_pix2pixhd_networks(opt: TrainOptions) -> dict[str, nn.Module]:
 
 
 class Pix2PixHDTrainingModel(TrainingModel):
-    engine = "pix2pixhd"
     generator_roles = ("G", "E")
 
     def __init__(self, opt: TrainOptions, device: torch.device, vgg: nn.Module | None) -> None:
@@ -81,7 +81,7 @@ class Pix2PixHDTrainingModel(TrainingModel):
         return params
 
     def generator_input(self, batch: Batch) -> torch.Tensor:
-        if not self.opt.uses_features:
+        if not uses_features(self.opt):
             return batch.semantics
         ids = batch.label if self.opt.label_feat else batch.instance
         return torch.cat([batch.semantics, self.nets["E"](batch.image, ids)], dim=1)

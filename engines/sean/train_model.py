@@ -11,10 +11,11 @@ import torch
 from torch import nn
 
 from engines.sean.config import SeanConfig
+from engines.sean.train_generator import TrainableSeanGenerator
+from engines.spade.train_model import SpadeFamilyModel
 from engines.training.discriminators import MultiscaleDiscriminator
-from engines.training.model_base import Batch, Losses, SpadeFamilyModel
+from engines.training.model_base import Batch, Losses
 from engines.training.options import TrainOptions
-from engines.training.sean_generator import TrainableSeanGenerator
 from engines.training.weight_init import spade_init
 
 OFFICIAL_STYLE_CLASSES = 19  # fc_mu0..fc_mu18, hard-coded in the official ACE
@@ -58,8 +59,6 @@ def build_sean_networks(opt: TrainOptions) -> dict[str, nn.Module]:
 
 
 class SeanTrainingModel(SpadeFamilyModel):
-    engine = "sean"
-
     def __init__(self, opt: TrainOptions, device: torch.device, vgg: nn.Module | None) -> None:
         super().__init__(opt, device, vgg)
         self.nets = {role: net.to(device) for role, net in build_sean_networks(opt).items()}

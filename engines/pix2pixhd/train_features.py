@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,9 @@ def encode_and_cluster(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Path, dict[int, np.ndarray]]:
     """Encode every sample, cluster per class and write the cluster file; returns (path, centres)."""
-    dataset = PairedDataset(samples, replace(opt, no_flip=True), seed=opt.seed, train=False)
+    unflipped = opt.copy()
+    unflipped.no_flip = True
+    dataset = PairedDataset(samples, unflipped, seed=opt.seed, train=False)
     was_training = encoder.training
     parts = []
     for index in range(len(dataset)):

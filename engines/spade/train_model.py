@@ -4,18 +4,20 @@ Generator step (``compute_generator_loss``): [E: mu, logvar -> z = mu + eps * ex
 -> fake = G(semantics, z) -> D(cat([cat(seg, fake), cat(seg, real)], batch)) -> GAN (G hinge: -mean),
 GAN_Feat (L1 of D features * lambda_feat / num_D), VGG (* lambda_vgg).
 Discriminator step: fake regenerated without gradients by the just-updated G, then D_Fake + D_real.
+:class:`SpadeFamilyModel` holds the terms SEAN (a SPADE fork) shares.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engines.spade.config import EncoderConfig, SpadeConfig
 from engines.spade.networks import ConvEncoder, SPADEGenerator
 from engines.training.discriminators import MultiscaleDiscriminator
-from engines.training.losses import kld_loss
-from engines.training.model_base import Batch, Losses, SpadeFamilyModel
+from engines.training.losses import feature_matching, gan_loss, kld_loss
+from engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
 from engines.training.options import TrainOptions
 from engines.training.weight_init import spade_init
 
@@ -62,8 +64,41 @@ def build_spade_networks(opt: TrainOptions, discriminator_last_stride_one: bool 
     return nets
 
 
+class SpadeFamilyModel(TrainingModel):
+    """The objective SPADE and SEAN share once their generator has made ``fake`` (they differ in how)."""
+
+    def learning_rates(self, lr: float) -> tuple[float, float]:
+        """(G lr, D lr): TTUR halves G's and doubles D's unless ``no_TTUR``."""
+        if self.opt.no_TTUR:
+            return lr, lr
+        return lr / 2, lr * 2
+
+    def generator_terms(self, batch: Batch, fake: torch.Tensor) -> Losses:
+        """SPADE/SEAN generator terms after the generator pass: hinge GAN, feature matching (``lambda_feat /
+        num_D``), VGG (``lambda_vgg``) and, when asked for, this project's L1 photo term (``lambda_l1``)."""
+        opt = self.opt
+        pred_fake, pred_real = discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
+        losses: Losses = {"GAN": gan_loss(pred_fake, True, opt.gan_mode, for_discriminator=False)}
+        if not opt.no_ganFeat_loss:
+            losses["GAN_Feat"] = feature_matching(pred_fake, pred_real, opt.lambda_feat / len(pred_fake))
+        if self.vgg_loss is not None and not opt.no_vgg_loss:
+            losses["VGG"] = self.vgg_loss(fake, batch.image) * opt.lambda_vgg
+        if opt.lambda_l1:
+            losses["L1"] = F.l1_loss(fake, batch.image) * opt.lambda_l1
+        return losses
+
+    def discriminator_terms(self, batch: Batch, fake: torch.Tensor) -> Losses:
+        """SPADE/SEAN discriminator hinge terms for a fake made without gradients (the official detach and
+        ``requires_grad_``)."""
+        fake = fake.detach().requires_grad_()
+        pred_fake, pred_real = discriminate_fake_and_real(self.nets["D"], batch.semantics, fake, batch.image)
+        return {
+            "D_Fake": gan_loss(pred_fake, False, self.opt.gan_mode, for_discriminator=True),
+            "D_real": gan_loss(pred_real, True, self.opt.gan_mode, for_discriminator=True),
+        }
+
+
 class SpadeTrainingModel(SpadeFamilyModel):
-    engine = "spade"
     generator_roles = ("G", "E")
 
     def __init__(self, opt: TrainOptions, device: torch.device, vgg: nn.Module | None) -> None:
