@@ -37,7 +37,7 @@ def test_a_vae_checkpoint_shows_its_z_option_and_choosing_it_is_an_edit(qtbot, t
     combo.setCurrentIndex(1)
     combo.activated.emit(1)
     assert window.document.engine.options["spade_z"] == "random"
-    assert window.document.history.entries[-1] == "Engine settings"
+    assert window.document.history.entries[-1] == "spade_z: default → random", "one undoable step"
     wait_for_render(qtbot, window)  # the option reaches the engine and renders
 
 

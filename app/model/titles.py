@@ -67,6 +67,8 @@ def _describe_setting(name: str, value: Any) -> str:
         return value or "auto"
     if name == "noise":
         return "on" if value else "off"
+    if value is None:  # an engine option never set: the engine's default
+        return "default"
     return str(value)
 
 
