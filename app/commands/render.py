@@ -1,7 +1,8 @@
-"""``regionpaint render``: render a label map with a checkpoint from the command line.
+"""``regionpaint render``: render a label map with an engine from the command line.
 
 The flags map one-to-one onto :class:`engines.base.RenderRequest`; the engine is recognised from the
-checkpoint (``--engine`` overrides).
+checkpoint (``--engine`` overrides). An engine that needs no weights (``needs_checkpoint = False``)
+runs with ``--engine ID`` and no ``--checkpoint``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def register(cli) -> None:
-    cli.add_command("render", "Render a label map with a SPADE, SEAN or pix2pixHD checkpoint.", configure, run)
+    cli.add_command("render", "Render a label map with an engine (see `regionpaint engines`).", configure, run)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.rpaint",
         help="take label, styles, engine and checkpoint from a project file; the other flags override it",
     )
-    parser.add_argument("--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors")
-    parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
+    parser.add_argument(
+        "--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors (not for engines without weights)"
+    )
+    parser.add_argument(
+        "--engine", metavar="ID", help="engine id from `regionpaint engines` (default: recognised from the checkpoint)"
+    )
     parser.add_argument("--label", metavar="LABEL.png", help="label map (index or colour PNG)")
     parser.add_argument("--instance", metavar="INST.png", help="instance map (8/16-bit PNG)")
     parser.add_argument("--label-set", metavar="ID", help="label set for class names and colour maps")
@@ -156,6 +161,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
         instance_clusters={**base.instance_clusters, **parse_instance_clusters(args.instance_cluster)},
         class_clusters={**base.class_clusters, **parse_class_clusters(args.class_cluster, label_set)},
         feature_source=base.feature_source,
+        label_set=label_set.id if label_set is not None else base.label_set,
     )
     if INSTANCE_FEATURES in engine_cls.capabilities and args.style and request.feature_source is None:
         request.feature_source = default_style[0][0]
@@ -184,16 +190,20 @@ def run(args: argparse.Namespace) -> int:
         doc, doc_engine, doc_checkpoint, doc_device = _load_project(args, manager)
         engine_id, checkpoint = engine_id or doc_engine or None, checkpoint or doc_checkpoint
         device = device or doc_device
-    if not checkpoint:
-        raise ValueError("render needs --checkpoint (or a --project that names one)")
     if doc is None and not args.label:
         raise ValueError("render needs --label (or a --project)")
-    info = inspect_checkpoint(checkpoint)
-    engine_cls = manager.engine_class(engine_id) if engine_id else manager.engine_for_checkpoint(info)
+    package = doc.engine.package if doc is not None else ""
+    if not checkpoint:
+        engine_cls, info = _engine_without_weights(manager, engine_id, package), None
+    else:
+        info = inspect_checkpoint(checkpoint)
+        engine_cls = manager.engine_class(engine_id, package) if engine_id else manager.engine_for_checkpoint(info)
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     elif doc is not None:
         label_set = manager.label_sets().get(doc.label_set_id)
+    elif info is None:
+        label_set = _guess_label_set(args.label, engine_cls, manager)
     else:
         label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
     base = None
@@ -202,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     request = build_request(args, engine_cls, label_set, base)
 
     engine = engine_cls()
-    engine.load(checkpoint, device or "auto")
+    engine.load(checkpoint or None, device or "auto")
     prepare_engine_styles(engine, request)
     if args.mean_styles:
         _set_mean_styles(engine, Path(args.mean_styles), label_set)
@@ -210,6 +220,34 @@ def run(args: argparse.Namespace) -> int:
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)
     return 0
+
+
+# -- engines without weights (needs_checkpoint = False) -------------------------------------------------------
+# Kept apart from the checkpoint path above so the render service can take it over as it is.
+def _engine_without_weights(manager, engine_id: str | None, package: str = ""):
+    """The engine named by ``--engine`` when it renders without a checkpoint; otherwise a clear error."""
+    if not engine_id:
+        raise ValueError(
+            "render needs --checkpoint (or a --project that names one), or --engine ID for an engine "
+            "that needs no weights (see `regionpaint engines`)"
+        )
+    engine_cls = manager.engine_class(engine_id, package)
+    if engine_cls.needs_checkpoint:
+        raise ValueError(f"the {engine_cls.display_name} engine needs --checkpoint (a trained folder or file)")
+    return engine_cls
+
+
+def _guess_label_set(label_path: str, engine_cls, manager):
+    """The tightest of the engine's label sets that accepts the label map's ids (for class names)."""
+    from app.model.imports import read_label_map
+    from app.model.labelsets import guess_label_set
+
+    known = manager.label_sets()
+    candidates = [known[i] for i in engine_cls.label_sets if i in known] or list(known.values())
+    guessed = guess_label_set(read_label_map(label_path, None), candidates=candidates)
+    if guessed is not None:
+        log.info("guessed label set %s from %s (--label-set chooses another)", guessed.id, label_path)
+    return guessed
 
 
 def read_style_folder(folder: Path, label_set) -> list:
@@ -244,4 +282,9 @@ def _save_outputs(result, args: argparse.Namespace) -> None:
         import torch
 
         Path(args.save_tensor).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(result.tensor.detach().cpu().float().contiguous(), args.save_tensor)
+        tensor = result.tensor
+        if tensor is None:
+            raise ValueError(f"--save-tensor: the {args.engine or 'chosen'} engine returns no tensor")
+        if isinstance(tensor, np.ndarray):  # engines without torch may return numpy (1, 3, H, W) float32
+            tensor = torch.from_numpy(np.ascontiguousarray(tensor))
+        torch.save(tensor.detach().cpu().float().contiguous(), args.save_tensor)
