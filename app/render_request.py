@@ -49,6 +49,16 @@ def engine_capabilities(engine_id: str) -> frozenset[str]:
     return frozenset(entry.engine_class.capabilities) if entry is not None else frozenset()
 
 
+def needs_checkpoint(engine_id: str) -> bool:
+    """False only for a registered engine that renders without weights (``needs_checkpoint = False``)."""
+    if not engine_id:
+        return True
+    from plugins.manager import get_plugin_manager
+
+    entry = get_plugin_manager().engines().get(engine_id)
+    return entry is None or bool(entry.engine_class.needs_checkpoint)
+
+
 def request_from_document(
     doc: Document, capabilities: Collection[str] | None = None
 ) -> tuple[str, str, str, RenderRequest]:
@@ -62,7 +72,7 @@ def request_from_document(
     Raises :class:`RenderRequestError` when no checkpoint is set or an option is malformed.
     """
     settings = doc.engine
-    if not settings.checkpoint:
+    if not settings.checkpoint and needs_checkpoint(settings.engine_id):
         raise RenderRequestError("no checkpoint chosen; pick one in the Engine panel")
     request = document_request(doc)
     options = dict(settings.options)
@@ -89,6 +99,7 @@ def document_request(doc: Document) -> RenderRequest:
         size=None if settings.output_size is None else tuple(settings.output_size),
         instance_clusters=_id_map(options.get(INSTANCE_CLUSTERS_OPTION), INSTANCE_CLUSTERS_OPTION),
         class_clusters=_id_map(options.get(CLASS_CLUSTERS_OPTION), CLASS_CLUSTERS_OPTION),
+        label_set=doc.label_set_id or None,
     )
 
 

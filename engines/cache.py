@@ -23,13 +23,14 @@ class EngineCache:
 
     def get(self, engine_class: type[Engine], checkpoint: str | Path, device: str = "auto") -> Engine:
         """The loaded engine for this checkpoint and device, loading (and evicting) as needed."""
-        key = (engine_class.id, str(Path(checkpoint).resolve()), device)
+        # Engines without weights (needs_checkpoint = False) are loaded with checkpoint None.
+        key = (engine_class.id, str(Path(checkpoint).resolve()) if checkpoint else "", device)
         with self._lock:
             if self._key == key and self._engine is not None:
                 return self._engine
             self._release_locked()
             engine = engine_class()
-            engine.load(checkpoint, device)
+            engine.load(checkpoint or None, device)
             self._key, self._engine = key, engine
             log.info("loaded %s from %s on %s", engine_class.id, checkpoint, engine.device)
             return engine

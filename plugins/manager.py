@@ -31,7 +31,7 @@ import pluggy
 
 from engines.base import CheckpointError, CheckpointInfo, Engine
 from plugins import PROJECT_NAME, hookspecs
-from plugins.api import ApiVersionError, check_api
+from plugins.api import ApiVersionError, check_api, declared_api
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,9 @@ class PluginManager:
             if inspect.isclass(plugin):
                 self._fail(info, f"entry point {ep.value!r} names a class; name a module or an instance")
                 continue
+            info.api = declared_api(plugin)
             try:
-                info.api = check_api(plugin)
+                check_api(plugin)
             except ApiVersionError as exc:
                 self._fail(info, str(exc))
                 continue

@@ -28,7 +28,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -209,7 +208,8 @@ def _check_import_without_torch(cls: type[Engine]) -> None:
         "import importlib, json, sys\n"
         f"cls = importlib.import_module({module!r})\n"
         f"for part in {qualname!r}.split('.'): cls = getattr(cls, part)\n"
-        "attrs = (cls.id, cls.display_name, sorted(cls.capabilities), cls.label_sets, cls.options, cls.needs_checkpoint)\n"
+        "attrs = (cls.id, cls.display_name, sorted(cls.capabilities), cls.label_sets, cls.options)\n"
+        "attrs += (cls.needs_checkpoint, cls.style_blocks)\n"
         "print(json.dumps(sorted(m for m in ('torch', 'PySide6') if m in sys.modules)))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))

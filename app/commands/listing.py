@@ -224,7 +224,7 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
         set_enabled(info.name, enabled)
     manager = reload_plugin_manager()
     for name in args.names:
-        info = manager.plugins.get(name) or next((i for i in manager.plugins.values() if i.distribution == name))
+        info = manager.plugins.get(name) or next(i for i in manager.plugins.values() if i.distribution == name)
         print(f"{info.name}: {info.status}")
     return 0
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.qt.editor_state import EditorState
 from app.qt.render_worker import RenderJob, RenderOutcome, RenderWorker
-from app.render_request import RenderRequestError, request_from_document
+from app.render_request import RenderRequestError, needs_checkpoint, request_from_document
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ class RenderController(QObject):
         self._pending = None
         self._edited_at = None
         doc = self.state.document
-        if doc is not None and doc.engine.checkpoint and self.auto_render:
+        ready = doc is not None and (doc.engine.checkpoint or not needs_checkpoint(doc.engine.engine_id))
+        if ready and self.auto_render:
             self.schedule()
 
     def render_now(self) -> RenderJob | None:

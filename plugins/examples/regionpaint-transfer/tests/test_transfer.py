@@ -3,10 +3,10 @@
 import dataclasses
 
 import numpy as np
+from regionpaint_transfer.engine import TransferEngine
 
 from regionpaint import REGION_STYLES, STYLE_INTERPOLATION, RenderRequest, StyleSource
 from regionpaint.testing import check_engine, sample_requests
-from regionpaint_transfer.engine import TransferEngine
 
 
 def test_contract():

@@ -97,7 +97,7 @@ class TransferEngine(regionpaint.Engine):
         return tuple((name, float(weight)) for name, weight in (mix or ()) if weight > 0)
 
     def _paint_region(self, class_id, mask, mix, request, options, patch, rng) -> np.ndarray:
-        """Pixels (N, 3) for ``mask`` in the colour space: quilted texture of the heaviest source, colours of the mix."""
+        """Pixels (N, 3) for ``mask`` in the colour space: texture of the heaviest source, colours of the mix."""
         from regionpaint_transfer import colour, quilting
 
         space, height = options["colour_space"], mask.shape[0]
