@@ -49,6 +49,8 @@ from engines.base import (
 from engines.schema import KINDS, Option
 
 TINY_SIZE = (64, 48)  # (W, H) of the sample label maps
+# Sample requests an engine may refuse with an EngineError (no style source, a size it cannot render).
+OPTIONAL_REQUESTS = ("plain", "size")
 
 
 def label_set(label_set_id: str):
@@ -167,7 +169,11 @@ def check_engine(
             ids = list(label_sets or engine_class.label_sets[:1] or ("cityscapes",))
             for label_set_id in ids:
                 for name, request in sample_requests(engine_class, label_set_id).items():
-                    report.check(f"generate[{label_set_id}:{name}]", lambda r=request: _check_result(engine, r))
+                    # A request without styles or at a free size may be refused (SEAN needs a style, sizes
+                    # may need multiples of 32), as long as the refusal is an EngineError; capabilities may not.
+                    may_refuse = name in OPTIONAL_REQUESTS
+                    check = lambda r=request, m=may_refuse: _check_result(engine, r, may_refuse=m)  # noqa: E731
+                    report.check(f"generate[{label_set_id}:{name}]", check)
                 report.check(f"options[{label_set_id}]", lambda i=label_set_id: _check_options(engine, i))
                 if NOISE in engine_class.capabilities:
                     report.check(f"seeded noise[{label_set_id}]", lambda i=label_set_id: _check_noise(engine, i))
@@ -219,8 +225,13 @@ def _check_import_without_torch(cls: type[Engine]) -> None:
     assert not imported, f"importing {module} imports {', '.join(imported)}; import them inside load()/generate()"
 
 
-def _check_result(engine: Engine, request: RenderRequest) -> RenderResult:
-    result = engine.generate(request)
+def _check_result(engine: Engine, request: RenderRequest, may_refuse: bool = False) -> RenderResult | None:
+    try:
+        result = engine.generate(request)
+    except EngineError:
+        if may_refuse:
+            return None
+        raise
     assert isinstance(result, RenderResult), f"generate returned {type(result).__name__}, not RenderResult"
     image = result.image
     assert isinstance(image, np.ndarray), "image must be a numpy array"

@@ -216,10 +216,25 @@ def run(args: argparse.Namespace) -> int:
     prepare_engine_styles(engine, request)
     if args.mean_styles:
         _set_mean_styles(engine, Path(args.mean_styles), label_set)
-    result = engine.generate(request)
+    result = _generate(engine, request)
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)
     return 0
+
+
+def _generate(engine, request):
+    """``engine.generate``; a crash inside an engine (a plugin's bug) becomes one line naming the engine."""
+    from engines.base import EngineError
+    from plugins.manager import PluginError, get_plugin_manager
+
+    try:
+        return engine.generate(request)
+    except EngineError:
+        raise
+    except Exception as exc:
+        package, version = get_plugin_manager().engine_provider(engine.id)
+        where = f" (package {package} {version})" if package else ""
+        raise PluginError(f"the {engine.id} engine{where} failed: {type(exc).__name__}: {exc}") from exc
 
 
 # -- engines without weights (needs_checkpoint = False) -------------------------------------------------------
