@@ -35,6 +35,12 @@ from regionpaint.markers import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl, hook
 
 
 def __getattr__(name: str):
+    # LabelSet (what register_label_sets takes) lives in the document model: imported when asked for,
+    # so `import regionpaint` stays light for plugins that only register engines.
+    if name == "LabelSet":
+        from app.model.labelsets import LabelSet
+
+        return LabelSet
     # The app version is read from the installed distribution only when asked for.
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
@@ -65,6 +71,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "InputError",
+    "LabelSet",
     "RenderRequest",
     "RenderResult",
     "StyleMix",
