@@ -47,7 +47,9 @@ def test_version_prints_the_app_and_plugin_api_versions():
         [sys.executable, "-m", "app.cli", "--version"], capture_output=True, text=True, cwd=REPO, timeout=60
     )
     assert result.returncode == 0
-    assert result.stdout.strip() == f"regionpaint {regionpaint.__version__} (plugin API {regionpaint.PLUGIN_API_VERSION})"
+    assert (
+        result.stdout.strip() == f"regionpaint {regionpaint.__version__} (plugin API {regionpaint.PLUGIN_API_VERSION})"
+    )
 
 
 def test_example_plugin_installs_lists_renders_and_uninstalls(plugin_env, tmp_path):
@@ -66,7 +68,9 @@ def test_example_plugin_installs_lists_renders_and_uninstalls(plugin_env, tmp_pa
 
     paths, out = _inputs(tmp_path), tmp_path / "out.png"
     style = f"a={paths['photo']}:{paths['label']}"
-    rendered = env.cli("render", "--engine", "transfer", "--label", str(paths["label"]), "--style", style, "--out", str(out))
+    rendered = env.cli(
+        "render", "--engine", "transfer", "--label", str(paths["label"]), "--style", style, "--out", str(out)
+    )
     assert rendered.returncode == 0, rendered.stderr
     image = np.asarray(Image.open(out)).astype(float)
     assert image.shape == (40, 48, 3)
@@ -122,7 +126,9 @@ def test_a_broken_plugin_is_reported_once_and_the_rest_works(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{site}:{REPO}", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO
+        )
 
     first, second = run("engines"), run("engines")
     assert first.returncode == 0 and "spade" in first.stdout

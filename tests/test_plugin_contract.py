@@ -67,7 +67,9 @@ def test_check_api_compares_major_and_minor():
 def test_a_disabled_plugin_is_listed_but_not_imported(site):
     from plugins.state import disabled_plugins, set_enabled
 
-    make_distribution(site, "rp-off", "0.1", {"off": "rp_test_off"}, {"rp_test_off": TOY_ENGINE.format(engine_id="off")})
+    make_distribution(
+        site, "rp-off", "0.1", {"off": "rp_test_off"}, {"rp_test_off": TOY_ENGINE.format(engine_id="off")}
+    )
     set_enabled("off", False)
     assert disabled_plugins() == {"off"}
     manager = PluginManager()
@@ -93,7 +95,9 @@ def _example_distribution(site):
 
 def test_broken_plugins_are_skipped_while_the_example_engine_works(site):
     _example_distribution(site)
-    raising_hook = "from plugins import hookimpl\n@hookimpl\ndef register_engines(register):\n    raise OSError('hook')\n"
+    raising_hook = (
+        "from plugins import hookimpl\n@hookimpl\ndef register_engines(register):\n    raise OSError('hook')\n"
+    )
     make_distribution(
         site,
         "rp-bad",
@@ -118,7 +122,9 @@ def test_an_engine_raising_in_generate_is_reported_by_render(site, tmp_path, cap
 
     from app.cli import main
 
-    crashing = TOY_ENGINE.format(engine_id="crash").replace("raise NotImplementedError", "raise ZeroDivisionError('oops')")
+    crashing = TOY_ENGINE.format(engine_id="crash").replace(
+        "raise NotImplementedError", "raise ZeroDivisionError('oops')"
+    )
     crashing = crashing.replace('display_name = "Toy"', 'display_name = "Toy"\n    needs_checkpoint = False')
     make_distribution(site, "rp-crash", "0.4", {"crash": "rp_test_crash"}, {"rp_test_crash": crashing})
     from plugins.manager import get_plugin_manager
@@ -126,7 +132,9 @@ def test_an_engine_raising_in_generate_is_reported_by_render(site, tmp_path, cap
     get_plugin_manager.cache_clear()
     try:
         Image.fromarray(tiny_label_map("cityscapes")).save(tmp_path / "l.png")
-        code = main(["render", "--engine", "crash", "--label", str(tmp_path / "l.png"), "--out", str(tmp_path / "o.png")])
+        code = main(
+            ["render", "--engine", "crash", "--label", str(tmp_path / "l.png"), "--out", str(tmp_path / "o.png")]
+        )
     finally:
         get_plugin_manager.cache_clear()
     err = capsys.readouterr().err

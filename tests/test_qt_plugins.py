@@ -197,3 +197,32 @@ def test_opening_a_project_whose_engine_is_missing_names_the_package(qtbot, tmp_
     window = make_window(qtbot, tmp_path, doc)
     assert "`regionpaint plugins install regionpaint-transfer`" in window.notice.message
     assert np.array_equal(window.document.label, doc.label)  # the document is open all the same
+
+
+def test_gui_engine_choice_applies_to_the_document_opened_next(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(plugins_dialog, "_errors_shown", True)
+    window = make_window(qtbot, tmp_path)
+    checkpoint = tmp_path / "model.safetensors"
+    window.choose_engine("sean", str(checkpoint))  # `regionpaint gui --engine sean --checkpoint …`
+    assert window.document is None
+    window.set_document(face_document())
+    settings = window.document.engine
+    assert (settings.engine_id, settings.checkpoint, settings.package) == ("sean", str(checkpoint), "regionpaint")
+    window.set_document(face_document())  # only the next document, not every one after
+    assert window.document.engine.engine_id == ""
+
+
+def test_gui_refuses_an_unknown_engine_before_opening_a_window():
+    import subprocess
+
+    from tests.plugin_env import REPO
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), LOAD_PLUGINS_ENV: "", "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "gui", "--engine", "nosuch"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "unknown engine 'nosuch'" in result.stderr

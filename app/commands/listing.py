@@ -198,10 +198,18 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
+    import importlib.metadata
+
     from plugins.install import installed_distribution, pip_uninstall_args
     from plugins.manager import reload_plugin_manager
 
     distributions = [installed_distribution(name) for name in args.names]
+    for name, distribution in zip(args.names, distributions, strict=True):
+        try:
+            importlib.metadata.distribution(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            message = f"{name}: no installed plugin or package of that name (see `regionpaint plugins list`)"
+            raise ValueError(message) from None
     status = _pip(pip_uninstall_args(distributions))
     if status == 0:
         manager = reload_plugin_manager()
