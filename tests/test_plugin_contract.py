@@ -195,3 +195,22 @@ def test_check_engine_runs_a_builtin_engine_on_its_demo_checkpoint():
 
     passed = check_engine(SeanEngine, checkpoint, label_sets=["celebamask-hq"])
     assert "generate[celebamask-hq:crossover]" in passed
+
+
+def test_the_example_plugins_own_tests_pass():
+    import os
+    import subprocess
+
+    from tests.conftest import REPO
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(EXAMPLE / "src")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=EXAMPLE,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout

@@ -70,3 +70,15 @@ def test_noise_off_ignores_the_seed_and_noise_on_follows_it():
 def test_declares_only_what_it_honours():
     assert {REGION_STYLES, STYLE_INTERPOLATION} <= TransferEngine.capabilities
     assert not TransferEngine.needs_checkpoint
+
+
+def test_follow_layout_takes_patches_from_the_same_relative_place():
+    height, width = 64, 48
+    label = np.zeros((height, width), np.uint8)
+    ramp = np.linspace(20, 235, height)[:, None, None] * np.ones((1, width, 3))  # dark top, bright bottom
+    noise = np.random.default_rng(1).normal(0, 6, ramp.shape)
+    source = StyleSource("ramp", np.clip(ramp + noise, 0, 255).astype(np.uint8), label)
+    request = RenderRequest(label=label, styles={"ramp": source}, options={"patch_size": 8})
+    image = _engine().generate(request).image.astype(float)
+    top, bottom = image[:16].mean(), image[-16:].mean()
+    assert bottom - top > 100, (top, bottom)  # the ramp survives: structure, not only texture

@@ -17,6 +17,7 @@ from regionpaint import InputError, Option, OptionError, RenderRequest, RenderRe
 
 log = logging.getLogger(__name__)
 
+AUTO_PATCH_SHARE, AUTO_PATCH_MIN = 20, 8  # patch_size 0: 1/20 of the shorter side, at least 8 px
 GOLDEN = 0.618033988749895  # hue step for the flat colours used when no style photo is given
 
 
@@ -31,11 +32,17 @@ class TransferEngine(regionpaint.Engine):
         Option(
             "patch_size",
             "int",
-            24,
-            "side of the texture patches, in output pixels (larger: coarser, faster)",
-            minimum=4,
+            0,
+            "side of the texture patches in output pixels, 0 = 1/20 of the shorter side (larger: coarser, faster)",
+            minimum=0,
             maximum=128,
             flag=True,
+        ),
+        Option(
+            "follow_layout",
+            "bool",
+            True,
+            "take each patch from the same relative place of the source region (keeps shading and structure)",
         ),
         Option("overlap", "float", 0.25, "share of a patch overlapping its neighbours", minimum=0.05, maximum=0.5),
         Option("colour_space", "choice", "lab", "space the colour statistics are matched in", choices=("lab", "rgb")),
@@ -63,7 +70,9 @@ class TransferEngine(regionpaint.Engine):
         rng = np.random.default_rng(request.seed) if request.noise else None
         space = options["colour_space"]
         out = np.zeros((*label.shape, 3), dtype=np.float32)
-        patch = min(int(options["patch_size"]), *label.shape)
+        patch = min(
+            int(options["patch_size"]) or max(AUTO_PATCH_MIN, min(label.shape) // AUTO_PATCH_SHARE), *label.shape
+        )
         for class_id in np.unique(label):
             mask = label == class_id
             mix = self._mix_for(int(class_id), request)
@@ -117,7 +126,9 @@ class TransferEngine(regionpaint.Engine):
         if len(positions) == 0:  # colours only, or a source region thinner than a patch
             return np.broadcast_to(target_mean.astype(np.float32), (int(mask.sum()), 3))
         overlap = max(1, round(patch * float(options["overlap"])))
-        texture = quilting.quilt(source, positions, box, patch, overlap, int(options["candidates"]), rng)
+        texture = quilting.quilt(
+            source, positions, box, patch, overlap, int(options["candidates"]), rng, bool(options["follow_layout"])
+        )
         return colour.transfer(texture[box], target_mean, target_cov)
 
 

@@ -4,6 +4,9 @@ Patches of ``patch`` x ``patch`` pixels are laid on a grid with ``overlap`` pixe
 neighbours. At each grid cell a few candidate patches from inside the source region are compared with
 what is already painted in the overlap; one of the best is taken and joined along the minimum-error
 boundary cut, so seams follow the texture instead of a straight line.
+
+With ``layout`` the candidates come from the same relative place of the source region (the top of the
+hair from the top of the source's hair), so shading and structure carry over, not only the texture.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ def patch_positions(mask: np.ndarray, patch: int) -> np.ndarray:
         if len(found):
             return found
     return np.zeros((0, 2), dtype=np.int64)
+
+
+def _relative(points: np.ndarray) -> np.ndarray:
+    """(N, 2) points as fractions of their bounding box (0..1 on each axis)."""
+    low, high = points.min(0), points.max(0)
+    return (points - low) / np.maximum(high - low, 1.0)
 
 
 def _min_cut(error: np.ndarray) -> np.ndarray:
@@ -71,6 +80,7 @@ def quilt(
     overlap: int,
     candidates: int,
     rng: np.random.Generator | None,
+    layout: bool = True,
 ) -> np.ndarray:
     """Texture for ``target_mask`` (h, w) from ``source`` (H, W, 3) float32 patches at ``positions``.
 
@@ -87,12 +97,19 @@ def quilt(
         positions = positions[picker.choice(len(positions), MAX_POSITIONS, replace=False)]
     count = len(positions)
     k = min(candidates, count)
+    pool = min(count, max(4 * k, 32))  # nearest positions a layout-following candidate is drawn from
+    relative = _relative(positions.astype(np.float32) + patch / 2)
     cell = 0
     for y in range(0, h, step):
         for x in range(0, w, step):
             if not target_mask[y : y + patch, x : x + patch].any():
                 continue
-            if rng is not None:
+            if layout:
+                where = np.array([(y + patch / 2) / max(h, 1), (x + patch / 2) / max(w, 1)], np.float32)
+                nearest = np.argpartition(((relative - where) ** 2).sum(1), pool - 1)[:pool]
+                picked = rng.choice(pool, k, replace=False) if rng is not None else np.arange(k) * (pool // k)
+                chosen = positions[nearest[picked]]
+            elif rng is not None:
                 chosen = positions[rng.choice(count, k, replace=False)]
             else:  # spread over the list, shifted per cell so neighbours differ
                 chosen = positions[(np.arange(k) * (count // k) + cell * 7919) % count]
