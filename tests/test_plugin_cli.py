@@ -174,3 +174,22 @@ def test_a_project_names_the_package_of_its_missing_engine(tmp_path):
     )
     assert result.returncode == 2
     assert "`regionpaint plugins install regionpaint-transfer`" in result.stderr
+
+
+def test_a_wheel_installs_too(plugin_env, tmp_path):
+    env = plugin_env
+    built = subprocess.run(
+        [env.python, "-m", "pip", "wheel", *OFFLINE, "-w", str(tmp_path), str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        env=env.env(),
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    wheel = next(tmp_path.glob("regionpaint_transfer-0.1.0-*.whl"))
+    installed = env.cli("plugins", "install", str(wheel), "--no-deps")
+    try:
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        assert "transfer  regionpaint-transfer  0.1.0    loaded" in installed.stdout
+    finally:
+        env.cli("plugins", "uninstall", "regionpaint-transfer")

@@ -214,3 +214,21 @@ def test_the_example_plugins_own_tests_pass():
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [
+        ("regionpaint-transfer", "regionpaint-transfer"),
+        ("regionpaint-transfer==0.1.0", "regionpaint-transfer"),
+        ("regionpaint_transfer[extra]>=0.1", "regionpaint_transfer"),
+        ("dist/regionpaint_transfer-0.1.0-py3-none-any.whl", "regionpaint_transfer"),
+        (str(EXAMPLE), "regionpaint-transfer"),
+        ("./no/such/folder", ""),
+    ],
+)
+def test_the_distribution_a_spec_installs_is_known_before_pip_runs(spec, name):
+    from plugins.install import distribution_name, normalize
+
+    assert distribution_name(spec) == name
+    assert normalize("Regionpaint_Transfer") == normalize("regionpaint-transfer")
