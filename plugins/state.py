@@ -47,7 +47,7 @@ def _write(data: dict) -> None:
     path = state_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two processes may save at once
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:  # a read-only data folder must not stop the app

@@ -197,6 +197,11 @@ def test_opening_a_project_whose_engine_is_missing_names_the_package(qtbot, tmp_
     window = make_window(qtbot, tmp_path, doc)
     assert "`regionpaint plugins install regionpaint-transfer`" in window.notice.message
     assert np.array_equal(window.document.label, doc.label)  # the document is open all the same
+    failures = []
+    window.render_controller.renderFailed.connect(failures.append)
+    edits.set_engine_settings(window.document, checkpoint=str(tmp_path / "some.safetensors"))  # renders now
+    qtbot.waitUntil(lambda: bool(failures), timeout=30_000)
+    assert "`regionpaint plugins install regionpaint-transfer`" in window.notice.message  # still says what to do
 
 
 def test_gui_engine_choice_applies_to_the_document_opened_next(qtbot, tmp_path, monkeypatch):

@@ -380,6 +380,7 @@ class MainWindow(QMainWindow):
 
     def _show_render_error(self, message: str) -> None:
         self.render_label.setText("Render failed" if self.state.document is not None else "")
+        message = self._missing_engine_message() or message  # say which package to install
         doc = self.state.document
         if doc is not None and not doc.engine.checkpoint and needs_checkpoint(doc.engine.engine_id):
             self.statusBar().showMessage(message, 10000)  # not an error: nothing chosen yet
@@ -430,13 +431,20 @@ class MainWindow(QMainWindow):
             log.info("plugins: %s", message)
             self.plugin_notice.show_message(message)
 
-    def _warn_missing_engine(self) -> None:
+    def _missing_engine_message(self) -> str | None:
+        """What to install when the document's engine is not registered (None when it is)."""
         from plugins.manager import get_plugin_manager
 
-        settings = self.state.document.engine
+        doc = self.state.document
         manager = get_plugin_manager()
-        if settings.engine_id and settings.engine_id not in manager.engines():
-            self.show_error(manager.missing_engine_message(settings.engine_id, settings.package))
+        if doc is None or not doc.engine.engine_id or doc.engine.engine_id in manager.engines():
+            return None
+        return manager.missing_engine_message(doc.engine.engine_id, doc.engine.package)
+
+    def _warn_missing_engine(self) -> None:
+        message = self._missing_engine_message()
+        if message:
+            self.show_error(message)
 
     def choose_engine(self, engine_id: str = "", checkpoint: str = "") -> None:
         """``gui --engine/--checkpoint``: use them for the open document, or the next one opened."""
