@@ -83,9 +83,17 @@ def run_engines(args: argparse.Namespace) -> int:
         print(json.dumps(engines, indent=1))
     else:
         rows = [
-            [e["id"], e["name"], e["plugin"], ", ".join(e["label_sets"]), ", ".join(e["capabilities"])] for e in engines
+            [
+                e["id"],
+                e["name"],
+                e["plugin"],
+                "yes" if e["needs_checkpoint"] else "no",
+                ", ".join(e["label_sets"]),
+                ", ".join(e["capabilities"]),
+            ]
+            for e in engines
         ]
-        print(_table(rows, ["id", "name", "plugin", "label sets", "capabilities"]))
+        print(_table(rows, ["id", "name", "plugin", "checkpoint", "label sets", "capabilities"]))
     return 0
 
 
