@@ -15,7 +15,7 @@ Data crossing this boundary is numpy, so front ends (CLI, editor) never import t
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engines.schema import Option
+from regionpaint.types import ENGINE_STYLE_PREFIX, StyleMix  # noqa: F401  (part of the contract)
 
 
 class EngineError(Exception):
@@ -47,6 +48,22 @@ INSTANCE_MAP = "instance_map"  # uses an instance map (boundary channel)
 INSTANCE_FEATURES = "instance_features"  # per-instance features (pix2pixHD encoder / clusters)
 NOISE = "noise"  # stochastic noise that can be switched off / seeded (SEAN)
 
+# Style source names an engine provides itself, under MEAN_STYLE: the per-class mean code of the engine's
+# style statistics, and a code drawn around it with the request's seed. Documents know only the prefix.
+MEAN_STYLE_SOURCE = "@mean"
+RANDOM_STYLE_SOURCE = "@random"
+ENGINE_STYLE_SOURCES = (MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE)
+
+# Options an engine with INSTANCE_FEATURES reads from ``request.options`` (documents store them under
+# these names): cluster index per instance id / per class id (JSON maps), and the style source whose
+# photo the encoder turns into features. The editor's object-features panel edits them.
+INSTANCE_CLUSTERS_OPTION = "instance_clusters"
+CLASS_CLUSTERS_OPTION = "class_clusters"
+FEATURE_SOURCE_OPTION = "feature_source"
+CAPABILITY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "instance_features": (INSTANCE_CLUSTERS_OPTION, CLASS_CLUSTERS_OPTION, FEATURE_SOURCE_OPTION),
+}
+
 ALL_CAPABILITIES = (
     REGION_STYLES,
     STYLE_INTERPOLATION,
@@ -67,10 +84,6 @@ class StyleSource:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     label: np.ndarray | None = None  # (H, W) class ids of `image`
     instance: np.ndarray | None = None  # (H, W) instance ids of `image` (pix2pixHD features)
-
-
-# A weighted mix of sources for one region: ((source name, weight), ...), weights sum to 1.
-StyleMix = tuple[tuple[str, float], ...]
 
 
 @dataclass
@@ -148,6 +161,9 @@ class Engine(abc.ABC):
     options: ClassVar[tuple[Option, ...]] = ()
     # False for engines that render without trained weights: front ends then run them with no checkpoint.
     needs_checkpoint: ClassVar[bool] = True
+    # CUDA only: let convolutions and matmuls use TF32 (faster on Ampere+, ~1e-3 off the official float32
+    # outputs). Faithfulness first: off; set it on an instance, or render in fast mode, to allow it.
+    allow_tf32: bool = False
 
     @classmethod
     def capabilities_for(cls, info: CheckpointInfo | None) -> frozenset[str]:
@@ -157,6 +173,20 @@ class Engine(abc.ABC):
         a VAE encoder, pix2pixHD with or without an instance-feature encoder) narrow it.
         """
         return frozenset(cls.capabilities)
+
+    @classmethod
+    def fit_request(cls, request: RenderRequest, capabilities: frozenset[str]) -> RenderRequest:
+        """Apply what this engine's options (``request.options``, schema-checked) mean to the request.
+
+        Called by the render service after inputs of undeclared capabilities were dropped; returns a new
+        request (or the same one). The default changes nothing.
+        """
+        return request
+
+    def set_mean_styles(self, sources: Sequence[StyleSource] | None) -> None:
+        """MEAN_STYLE engines: per-class mean (and spread) codes from ``sources``; None keeps the
+        checkpoint's own statistics (or none). Called before a render that may use ``@mean``/``@random``."""
+        raise EngineError(f"{self.display_name} provides no mean styles")
 
     @property
     def checkpoint_capabilities(self) -> frozenset[str]:
@@ -189,10 +219,31 @@ class Engine(abc.ABC):
         raise NotImplementedError
 
     def release(self) -> None:
-        """Free the networks and any device memory they hold."""
+        """Free the networks and any device memory they hold (engines override :meth:`_drop_networks`)."""
+        device = self.device
+        self._drop_networks()
+        if device.startswith("cuda"):
+            import torch  # only here: a CUDA device means torch is loaded already
+
+            torch.cuda.empty_cache()
+
+    def _drop_networks(self) -> None:
+        """Forget the loaded networks and every cache that belongs to them."""
+
+    def _not_loaded(self) -> EngineError:
+        """The error of a render or save before :meth:`load`."""
+        return EngineError(f"{self.display_name}: no checkpoint loaded (call load() first)")
 
     def save(self, path: str | Path) -> Path:
-        """Write the loaded weights (``.safetensors`` + JSON sidecar) to ``path``; returns the file written."""
+        """Write the loaded weights as ``.safetensors`` + JSON sidecar (official keys under role prefixes,
+        the engine id, label set and options); returns the file written. Engines provide the contents."""
+        from engines.common.checkpoint import save_safetensors
+
+        networks, label_set, options = self._save_contents(path)
+        return save_safetensors(path, networks, self.id, label_set, options)
+
+    def _save_contents(self, path: str | Path) -> tuple[Mapping[str, Mapping[str, Any]], str | None, Mapping[str, Any]]:
+        """({role: state dict}, label set, options) that :meth:`save` writes."""
         raise EngineError(f"{self.display_name} cannot save its weights")
 
     @property

@@ -21,16 +21,17 @@ class EngineCache:
         self._key: tuple[str, str, str] | None = None
         self._engine: Engine | None = None
 
-    def get(self, engine_class: type[Engine], checkpoint: str | Path, device: str = "auto") -> Engine:
-        """The loaded engine for this checkpoint and device, loading (and evicting) as needed."""
-        # Engines without weights (needs_checkpoint = False) are loaded with checkpoint None.
+    def get(self, engine_class: type[Engine], checkpoint: str | Path | None, device: str = "auto") -> Engine:
+        """The loaded engine for this checkpoint and device, loading (and evicting) as needed.
+
+        ``checkpoint`` None: an engine that needs no weights (``needs_checkpoint = False``)."""
         key = (engine_class.id, str(Path(checkpoint).resolve()) if checkpoint else "", device)
         with self._lock:
             if self._key == key and self._engine is not None:
                 return self._engine
             self._release_locked()
             engine = engine_class()
-            engine.load(checkpoint or None, device)
+            engine.load(checkpoint, device)
             self._key, self._engine = key, engine
             log.info("loaded %s from %s on %s", engine_class.id, checkpoint, engine.device)
             return engine

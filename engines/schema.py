@@ -8,12 +8,13 @@ checkpoints), so front ends hide it otherwise. Torch-free.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 # Option kinds and the Python type a value of that kind has after parsing.
-KINDS = ("int", "float", "bool", "str", "choice", "path")
+KINDS = ("int", "float", "bool", "str", "choice", "path", "json")  # json: any JSON value (a str is parsed)
 
 
 class OptionError(ValueError):
@@ -64,6 +65,8 @@ class Option:
                     parsed = False
                 else:
                     raise ValueError
+            elif self.kind == "json":
+                parsed = json.loads(value) if isinstance(value, str) else value
             else:
                 parsed = str(value)
         except (TypeError, ValueError):

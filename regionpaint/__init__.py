@@ -10,72 +10,65 @@ Everything here is importable without torch or Qt. The repository keeps its fold
 ``engines/``, ``plugins/``); this package re-exports the contract from them.
 """
 
-from engines.base import (
-    ALL_CAPABILITIES,
-    CROSSOVER,
-    INSTANCE_FEATURES,
-    INSTANCE_MAP,
-    LATENT_Z,
-    MEAN_STYLE,
-    NOISE,
-    REGION_STYLES,
-    STYLE_INTERPOLATION,
-    CheckpointError,
-    CheckpointInfo,
-    Engine,
-    EngineError,
-    InputError,
-    RenderRequest,
-    RenderResult,
-    StyleMix,
-    StyleSource,
-)
-from engines.schema import Option, OptionError
-from regionpaint.markers import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl, hookspec
+import importlib
+
+# Public name -> the module that defines it. Resolved on first use (PEP 562), so importing a submodule
+# such as ``regionpaint.types`` or ``regionpaint.markers`` loads nothing else.
+_EXPORTS = {
+    **{
+        name: "engines.base"
+        for name in (
+            "ALL_CAPABILITIES",
+            "CROSSOVER",
+            "INSTANCE_FEATURES",
+            "INSTANCE_MAP",
+            "LATENT_Z",
+            "MEAN_STYLE",
+            "NOISE",
+            "REGION_STYLES",
+            "STYLE_INTERPOLATION",
+            "MEAN_STYLE_SOURCE",
+            "RANDOM_STYLE_SOURCE",
+            "CheckpointError",
+            "CheckpointInfo",
+            "Engine",
+            "EngineError",
+            "InputError",
+            "RenderRequest",
+            "RenderResult",
+            "StyleSource",
+        )
+    },
+    "StyleMix": "regionpaint.types",
+    "ENGINE_STYLE_PREFIX": "regionpaint.types",
+    "LabelSet": "app.model.labelsets",  # what register_label_sets takes (torch- and Qt-free)
+    "Option": "engines.schema",
+    "OptionError": "engines.schema",
+    "PLUGIN_API_VERSION": "regionpaint.markers",
+    "PROJECT_NAME": "regionpaint.markers",
+    "hookimpl": "regionpaint.markers",
+    "hookspec": "regionpaint.markers",
+}
 
 
 def __getattr__(name: str):
-    # LabelSet (what register_label_sets takes) lives in the document model: imported when asked for,
-    # so `import regionpaint` stays light for plugins that only register engines.
-    if name == "LabelSet":
-        from app.model.labelsets import LabelSet
-
-        return LabelSet
-    # The app version is read from the installed distribution only when asked for.
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            return version(PROJECT_NAME)
+            return version("regionpaint")
         except PackageNotFoundError:
             return "0+unknown"
-    raise AttributeError(f"module 'regionpaint' has no attribute {name!r}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'regionpaint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
-__all__ = [
-    "ALL_CAPABILITIES",
-    "CROSSOVER",
-    "INSTANCE_FEATURES",
-    "INSTANCE_MAP",
-    "LATENT_Z",
-    "MEAN_STYLE",
-    "NOISE",
-    "Option",
-    "OptionError",
-    "PLUGIN_API_VERSION",
-    "PROJECT_NAME",
-    "REGION_STYLES",
-    "STYLE_INTERPOLATION",
-    "CheckpointError",
-    "CheckpointInfo",
-    "Engine",
-    "EngineError",
-    "InputError",
-    "LabelSet",
-    "RenderRequest",
-    "RenderResult",
-    "StyleMix",
-    "StyleSource",
-    "hookimpl",
-    "hookspec",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = sorted(_EXPORTS)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 import app.qt  # noqa: F401  (first: guards against the PySide6 6.12.0 None-refcount bug)
 from app.model import edits
-from app.model.document import Document, StyleSourceData, resize_nearest
+from app.model.document import Document, StyleSourceData, scale_id_map
 from app.model.imports import read_label_map, read_photo
 from app.model.labelsets import CELEBAMASK_HQ
 from tests.conftest import SHARED
@@ -30,14 +30,14 @@ SPADE_CHECKPOINT = SHARED / "refs" / "spade_cityscapes" / "checkpoints" / "spade
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves a render thread or any Python thread running."""
-    from app.qt.render_controller import live_threads
+    from app.qt.render_controller import live_pools
 
     before = set(threading.enumerate())
     yield
     app = QApplication.instance()
     if app is not None:
         app.processEvents()
-    running = [thread.objectName() for thread in list(live_threads) if thread.isRunning()]
+    running = [f"render pool {id(pool):x}" for pool in list(live_pools) if pool.activeThreadCount()]
     extra = [t.name for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not running, f"render threads left running: {running}"
     assert not extra, f"threads left running: {extra}"
@@ -79,12 +79,12 @@ def sean_document() -> Document:
     """The SEAN reference case as a document: label A (256 px), style sources A and B, the ref checkpoint."""
     if not SEAN_CHECKPOINT.is_dir():
         pytest.skip(f"{SEAN_CHECKPOINT} is not present")
-    label = resize_nearest(read_label_map(SEAN_DATA / "labels_A" / "28083.png", CELEBAMASK_HQ), (256, 256))
+    label = scale_id_map(read_label_map(SEAN_DATA / "labels_A" / "28083.png", CELEBAMASK_HQ), (256, 256))
     doc = Document(label, CELEBAMASK_HQ.id)
     for name, folder in (("A", "A"), ("B", "B")):
         stem = "28083" if name == "A" else "28090"
         image = np.asarray(_resized_photo(SEAN_DATA / f"images_{folder}" / f"{stem}.jpg", 256))
-        source_label = resize_nearest(read_label_map(SEAN_DATA / f"labels_{folder}" / f"{stem}.png"), (256, 256))
+        source_label = scale_id_map(read_label_map(SEAN_DATA / f"labels_{folder}" / f"{stem}.png"), (256, 256))
         edits.add_style_source(doc, name, StyleSourceData(image, source_label, None, f"{stem}.jpg"))
     edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),))
     edits.set_engine_settings(doc, engine_id="sean", checkpoint=str(SEAN_CHECKPOINT), device="cpu", noise=False)

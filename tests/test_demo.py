@@ -21,6 +21,9 @@ from app.cli import main
 from app.demo.measure import car_like_share, world_colours, write_road_patch_as_car
 from app.model.project import open_project
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
 HAIR, BACKGROUND = 13, 0
 ROAD, CAR = 7, 26

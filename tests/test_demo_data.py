@@ -6,7 +6,6 @@ import subprocess
 import sys
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from PIL import Image
 from app.demo import dataset, faces, streets
 from app.demo.faces import FaceStyle, make_face, paint_face
 from app.demo.streets import StreetStyle, make_street, paint_street
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 FACE_SIZE = 128
 STREET_WIDTH = 256
 SEEDS = range(40)

@@ -18,7 +18,7 @@ from app.model import (
     check_style_mix,
     mix_with_weight,
 )
-from app.model.document import fit_layers, resize_nearest
+from app.model.document import fit_layers, scale_id_map
 
 
 def test_layers_are_checked_and_normalised():
@@ -71,7 +71,7 @@ def test_resize_to_an_explicit_size_uses_nearest_for_ids():
     resized, photo, instance = fit_layers(label, resize=True, size=(4, 4))
     np.testing.assert_array_equal(resized, np.kron(label, np.ones((2, 2), np.uint8)))
     assert photo is None and instance is None
-    assert resize_nearest(np.array([[70000, -5]], np.int32), (4, 1)).tolist() == [[70000, 70000, -5, -5]]
+    assert scale_id_map(np.array([[70000, -5]], np.int32), (4, 1)).tolist() == [[70000, 70000, -5, -5]]
 
 
 def test_style_source_checks_its_own_sizes():

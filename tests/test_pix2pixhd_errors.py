@@ -12,7 +12,7 @@ import torch
 from engines.base import CheckpointError, InputError, RenderRequest
 from engines.pix2pixhd.architecture import GeneratorArch, InputLayout
 from engines.pix2pixhd.engine import Pix2PixHDEngine
-from engines.pix2pixhd.synthetic import write_checkpoint
+from tests.factories import write_checkpoint
 
 REFS = Path(__file__).resolve().parents[2] / "shared" / "refs"
 SPADE = REFS / "spade_cityscapes" / "checkpoints" / "spade_cityscapes"

@@ -16,7 +16,7 @@ from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayo
 from engines.pix2pixhd.clusters import load_clusters
 from engines.pix2pixhd.engine import Pix2PixHDEngine
 from engines.pix2pixhd.networks import Encoder
-from engines.pix2pixhd.synthetic import random_clusters, randomize, write_checkpoint
+from tests.factories import random_clusters, randomize, write_checkpoint
 
 LABEL_NC, FEAT_NUM = 5, 3
 G_ARCH = GeneratorArch("global", LABEL_NC + 1 + FEAT_NUM, 4, 2, 1, 0, 0, "instance")

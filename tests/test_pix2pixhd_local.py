@@ -16,7 +16,7 @@ from engines.base import InputError, RenderRequest
 from engines.pix2pixhd.architecture import GeneratorArch, InputLayout, infer_generator
 from engines.pix2pixhd.engine import Pix2PixHDEngine
 from engines.pix2pixhd.networks import build_generator
-from engines.pix2pixhd.synthetic import randomize, write_checkpoint
+from tests.factories import randomize, write_checkpoint
 
 # ---------------------------------------------------------------- reference (from the official description)
 

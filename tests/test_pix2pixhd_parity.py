@@ -13,6 +13,9 @@ from PIL import Image
 from engines.base import RenderRequest
 from engines.pix2pixhd.engine import Pix2PixHDEngine
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CASE = SHARED / "refs" / "pix2pixhd_global"
 CHECKPOINT = CASE / "checkpoints" / "pix2pixhd_global"

@@ -14,8 +14,8 @@ from PIL import Image
 from engines.base import CheckpointInfo
 from engines.pix2pixhd.engine import Pix2PixHDEngine
 from engines.pix2pixhd.preprocess import Preprocessing, padded_crop, power_2_size
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 REFS = REPO.parent / "shared" / "refs"
 
 

@@ -13,8 +13,8 @@ import pytest
 from engines.base import Engine
 from plugins import hookimpl
 from plugins.manager import DEFAULT_PLUGINS, LOAD_PLUGINS_ENV, PluginManager
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BUILTIN_ENGINES = {"spade", "sean", "pix2pixhd"}
 
 TOY_ENGINE = """

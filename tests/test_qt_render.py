@@ -24,6 +24,9 @@ from tests.qt_support import (  # noqa: F401
     style_source,
 )
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 RENDER_TIMEOUT_MS = 60_000
 HAIR = 13
 

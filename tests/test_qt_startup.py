@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from app.model import save_project
+from tests.conftest import REPO
 from tests.qt_support import face_document, no_leaked_threads, street_document  # noqa: F401
 
-REPO = Path(__file__).resolve().parents[1]
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 # Runs in a fresh interpreter: notes which thread imports torch, builds the window, lets it try to render.
 START_WINDOW = r"""

@@ -11,6 +11,9 @@ from PIL import Image
 from app.cli import main
 from tests.conftest import require_shared
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 TOLERANCE = 1e-4
 
 

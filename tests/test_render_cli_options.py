@@ -12,10 +12,12 @@ from PIL import Image
 from app.cli import main
 from engines.base import StyleSource
 from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
-from engines.pix2pixhd.synthetic import random_clusters, write_checkpoint
 from engines.spade.engine import SpadeEngine
 from tests.conftest import require_shared
-from tests.test_spade_reference import make_tiny_checkpoint
+from tests.factories import make_tiny_checkpoint, random_clusters, write_checkpoint
+
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 LABEL_NC = 5
 

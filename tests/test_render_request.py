@@ -1,10 +1,10 @@
-"""From a document to a render request (app.render_request): what is copied, what engines get."""
+"""From a document to a render job (app.render.from_document) and how the render service fits it to an
+engine (app.render.service): what is copied, what engines get."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,16 +12,28 @@ import pytest
 from app.model import edits
 from app.model.document import Document, StyleSourceData
 from app.model.labelsets import CELEBAMASK_HQ
-from app.render_request import (
-    RenderRequestError,
-    fit_request_to_engine,
-    prepare_engine_styles,
-    request_from_document,
-    uses_engine_styles,
-)
-from engines.base import INSTANCE_FEATURES, LATENT_Z, MEAN_STYLE, REGION_STYLES, InputError
+from app.render.from_document import RenderRequestError, job_from_document
+from app.render.service import fit_job, uses_engine_styles
+from engines.base import INSTANCE_FEATURES, LATENT_Z, MEAN_STYLE, REGION_STYLES, EngineError, InputError
+from plugins.manager import get_plugin_manager
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+
+def request_from_document(doc: Document, capabilities=None):
+    """(engine id, checkpoint, device, request); fitted to ``capabilities`` with the document's engine."""
+    job = job_from_document(doc)
+    request = job.request
+    if capabilities is not None:
+        engine_class = get_plugin_manager().engine_class(job.engine_id or "sean")
+        request = fit_job(job, engine_class, frozenset(capabilities))
+    return job.engine_id, job.checkpoint, job.device, request
+
+
+def fitted_for(doc: Document, engine_id: str, capabilities):
+    job = job_from_document(doc)
+    return fit_job(job, get_plugin_manager().engine_class(engine_id), frozenset(capabilities))
+
+
 SEAN_CASE = REPO.parent / "shared" / "refs" / "sean_celebahq"
 HAIR, SKIN = 13, 1
 
@@ -96,16 +108,17 @@ def test_an_engine_recognised_later_gets_the_request_fitted_then():
     edits.set_engine_settings(doc, engine_id="")  # "Auto": recognised from the checkpoint by the worker
     engine_id, _, _, raw = request_from_document(doc)
     assert engine_id == "" and raw.region_styles[SKIN] == (("@mean", 1.0),), "nothing dropped before it is known"
-    fitted = fit_request_to_engine(raw, doc.engine.options, {REGION_STYLES})
+    fitted = fitted_for(doc, "sean", {REGION_STYLES})
     assert SKIN not in fitted.region_styles and raw.region_styles[SKIN], "a new request; the raw one is kept"
 
 
 def test_spade_random_z_sends_no_style_photo():
     doc = styled_document()
     edits.set_engine_settings(doc, options={"spade_z": "random"})
-    request = request_from_document(doc, {LATENT_Z})[3]
+    request = fitted_for(doc, "spade", {LATENT_Z})
     assert request.styles == {} and request.default_style is None and request.sample
-    assert request_from_document(doc, {REGION_STYLES})[3].styles, "other engines ignore the option"
+    assert fitted_for(doc, "spade", set()).styles, "checkpoints without a VAE ignore the option"
+    assert fitted_for(doc, "sean", {REGION_STYLES}).styles, "other engines ignore the option"
 
 
 def test_pix2pixhd_options_become_clusters_and_feature_source():
@@ -113,16 +126,20 @@ def test_pix2pixhd_options_become_clusters_and_feature_source():
     edits.set_engine_settings(
         doc, options={"instance_clusters": {"13000": 2}, "class_clusters": {"1": 4}, "feature_source": "B"}
     )
-    request = request_from_document(doc, {INSTANCE_FEATURES})[3]
+    request = fitted_for(doc, "pix2pixhd", {INSTANCE_FEATURES})
     assert request.instance_clusters == {13000: 2} and request.class_clusters == {1: 4}
     assert request.feature_source == "B"
+    assert fitted_for(doc, "pix2pixhd", set()).instance_clusters == {}, "no features: no cluster picks"
     edits.set_engine_settings(doc, options={"instance_clusters": ["not", "a", "map"]})
-    with pytest.raises(RenderRequestError, match="instance_clusters"):
-        request_from_document(doc, {INSTANCE_FEATURES})
+    with pytest.raises(EngineError, match="instance_clusters"):
+        fitted_for(doc, "pix2pixhd", {INSTANCE_FEATURES})
 
 
 def test_importing_it_loads_neither_qt_nor_torch():
-    code = "import sys, app.render_request; print(sorted(m for m in sys.modules if m in ('torch', 'PySide6')))"
+    code = (
+        "import sys, app.render.from_document, app.render.service;"
+        "print(sorted(m for m in sys.modules if m in ('torch', 'PySide6')))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
 
@@ -138,14 +155,13 @@ def test_mean_and_random_styles_render_with_the_sean_reference():
     edits.set_engine_settings(doc, output_size=None)
     edits.assign_style(doc, CELEBAMASK_HQ, (("@random", 1.0),), [HAIR])
     _, _, _, request = request_from_document(doc)
-    prepare_engine_styles(engine, request)
+    engine.set_mean_styles([s for s in request.styles.values() if s.label is not None])
     first = engine.generate(request).image
     edits.set_engine_settings(doc, seed=8)
     _, _, _, request = request_from_document(doc)
-    prepare_engine_styles(engine, request)
+    engine.set_mean_styles([s for s in request.styles.values() if s.label is not None])
     assert not np.array_equal(engine.generate(request).image, first), "another seed, another random style"
     with_random = request
-    edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),), [HAIR])
-    prepare_engine_styles(engine, request_from_document(doc)[3])  # no @mean/@random: clears the mean codes
+    engine.set_mean_styles(None)  # back to the checkpoint's own statistics: this one has none
     with pytest.raises(InputError, match="mean codes"):
         engine.generate(with_random)

@@ -17,9 +17,9 @@ from engines.common.checkpoint import inspect_checkpoint
 from engines.sean.config import SeanConfig, infer_config
 from engines.sean.engine import SeanEngine
 from engines.sean.loading import build_generator
+from tests.conftest import REPO
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-REPO = Path(__file__).resolve().parents[1]
 
 
 def shared(*parts: str) -> Path:

@@ -16,6 +16,9 @@ from PIL import Image
 from engines.base import RenderRequest, StyleSource
 from engines.sean.engine import SeanEngine
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 CASE = Path(__file__).resolve().parents[2] / "shared" / "refs" / "sean_celebahq"
 TOL = 1e-4
 

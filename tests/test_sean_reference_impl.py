@@ -24,6 +24,9 @@ from engines.sean.config import SeanConfig
 from engines.sean.engine import SeanEngine
 from engines.sean.loading import build_generator
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 # ----------------------------------------------------------------------------- reference forward
 
 

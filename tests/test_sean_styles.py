@@ -232,7 +232,7 @@ def test_in_place_label_edit_is_seen(engine, label, sources):
 
 
 def test_frozen_arrays_are_hashed_once():
-    from engines.sean.fingerprint import Fingerprints, is_frozen
+    from engines.common.digest import Fingerprints, is_frozen
 
     frozen = np.asarray(Image.new("RGB", (8, 8)))  # read-only over an immutable bytes buffer
     writable = np.zeros((8, 8, 3), np.uint8)

@@ -9,7 +9,8 @@ from PIL import Image
 
 from engines.base import RenderRequest, StyleSource
 from engines.spade.engine import SpadeEngine
-from tests.test_spade_reference import CITYSCAPES, make_tiny_checkpoint, require
+from tests.factories import make_tiny_checkpoint
+from tests.test_spade_reference import CITYSCAPES, require
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -10,10 +10,10 @@ from PIL import Image
 from engines.base import InputError, RenderRequest
 from engines.spade.engine import SpadeEngine
 from engines.spade.inputs import prepare_label
+from tests.factories import make_tiny_checkpoint
 from tests.test_spade_reference import (
     CITYSCAPES,
     load_state,
-    make_tiny_checkpoint,
     reference_generator,
     reference_semantics,
     require,

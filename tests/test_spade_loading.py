@@ -18,17 +18,17 @@ from engines.base import CheckpointError, CheckpointInfo, RenderRequest
 from engines.common.checkpoint import inspect_checkpoint
 from engines.spade.engine import SpadeEngine
 from engines.spade.loading import infer_config
+from tests.conftest import REPO
+from tests.factories import make_tiny_checkpoint
 from tests.test_spade_reference import (
     CITYSCAPES,
     SHARED,
     load_state,
-    make_tiny_checkpoint,
     reference_generator,
     reference_semantics,
     require,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 CITY_CKPT = CITYSCAPES / "checkpoints/spade_cityscapes"
 SEAN_CKPT = SHARED / "refs/sean_celebahq/checkpoints/sean_celebahq"
 PIX2PIXHD_CKPT = SHARED / "refs/pix2pixhd_global/checkpoints/pix2pixhd_global"
@@ -255,7 +255,8 @@ def test_engine_module_imports_without_torch():
 def test_state_dict_folding_equals_torch_spectral_norm_in_eval(tmp_path):
     """The engine folds weight_orig/u/v on the state dict; torch's spectral_norm hooks in eval mode (the
     official forward) and fold_spectral_norm give bit-identical weights."""
-    from engines.spade.networks import SPADEGenerator, fold_spectral_norm
+    from engines.common.spectral import fold_spectral_norm
+    from engines.spade.networks import SPADEGenerator
 
     folder = make_tiny_checkpoint(tmp_path / "t", seed=4)
     engine = _load(folder)

@@ -11,6 +11,9 @@ from engines.base import RenderRequest
 from engines.spade.engine import SpadeEngine
 from tests.test_spade_reference import CITY_STEM, CITYSCAPES, require
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 TOLERANCE = 1e-4
 
 

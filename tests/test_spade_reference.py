@@ -9,7 +9,6 @@ cover (VAE, don't-care, other sizes) are checked against something that is known
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engines.common.options import format_opt_text
+from tests.factories import make_tiny_checkpoint
+
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CITYSCAPES = SHARED / "refs" / "spade_cityscapes"
@@ -148,100 +150,6 @@ def reference_semantics(label: np.ndarray, instance: np.ndarray | None, channels
 
 
 # ---- tiny checkpoints in the official layout -------------------------------------------------------------
-
-
-def _randomize(state: dict, seed: int) -> dict:
-    """Non-trivial weights: Xavier-normal (variance 1 scale), biases N(0, 0.1), warmed-up-looking running
-    statistics, and u/v from a few power iterations (as training leaves them)."""
-    gen = torch.Generator().manual_seed(seed)
-    out = {}
-    for key, value in state.items():
-        if key.endswith("num_batches_tracked"):
-            out[key] = torch.tensor(0, dtype=torch.long)
-        elif key.endswith("running_mean"):
-            out[key] = torch.randn(value.shape, generator=gen) * 0.2
-        elif key.endswith("running_var"):
-            out[key] = torch.rand(value.shape, generator=gen) + 0.5
-        elif key.endswith("bias"):
-            out[key] = torch.randn(value.shape, generator=gen) * 0.1
-        elif key.endswith(("weight_u", "weight_v")):
-            continue
-        else:
-            fan_in = math.prod(value.shape[1:]) if value.dim() > 1 else 1
-            fan_out = value.shape[0] * (math.prod(value.shape[2:]) if value.dim() > 2 else 1)
-            std = math.sqrt(2.0 / (fan_in + fan_out))
-            out[key] = torch.randn(value.shape, generator=gen) * std
-    for key in [k for k in state if k.endswith("weight_orig")]:
-        prefix = key[: -len("_orig")]
-        mat = out[key].reshape(out[key].shape[0], -1)
-        u = F.normalize(torch.randn(mat.shape[0], generator=gen), dim=0)
-        for _ in range(3):
-            v = F.normalize(mat.t() @ u, dim=0)
-            u = F.normalize(mat @ v, dim=0)
-        out[f"{prefix}_u"], out[f"{prefix}_v"] = u, v
-    return {k: out[k] for k in state}  # official key order
-
-
-def make_tiny_checkpoint(
-    folder: Path,
-    *,
-    label_nc: int = 5,
-    contain_dontcare_label: bool = False,
-    no_instance: bool = False,
-    use_vae: bool = False,
-    crop_size: int = 256,
-    aspect_ratio: float = 2.0,
-    num_upsampling_layers: str = "normal",
-    ngf: int = 4,
-    norm_G: str = "spectralspadesyncbatch3x3",
-    seed: int = 0,
-    write_opt: bool = True,
-) -> Path:
-    """An official-layout folder (latest_net_G.pth [+ latest_net_E.pth] + opt.txt) with random weights.
-
-    The key layout comes from the engine's networks, whose keys are checked against the full-size official
-    specs in test_spade_specs.py.
-    """
-    from engines.spade.config import EncoderConfig, SpadeConfig
-    from engines.spade.networks import ConvEncoder, SPADEGenerator
-
-    config = SpadeConfig(
-        label_nc=label_nc,
-        contain_dontcare_label=contain_dontcare_label,
-        no_instance=no_instance,
-        ngf=ngf,
-        num_upsampling_layers=num_upsampling_layers,
-        norm_G=norm_G,
-        use_vae=use_vae,
-        z_dim=256,
-        crop_size=crop_size,
-        aspect_ratio=aspect_ratio,
-        encoder=EncoderConfig(ndf=ngf, has_layer6=crop_size >= 256) if use_vae else None,
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save(_randomize(SPADEGenerator(config).state_dict(), seed), folder / "latest_net_G.pth")
-    if use_vae:
-        torch.save(_randomize(ConvEncoder(config.encoder).state_dict(), seed + 1), folder / "latest_net_E.pth")
-    if write_opt:
-        options = {
-            "label_nc": label_nc,
-            "contain_dontcare_label": contain_dontcare_label,
-            "no_instance": no_instance,
-            "ngf": ngf,
-            "num_upsampling_layers": num_upsampling_layers,
-            "norm_G": norm_G,
-            "norm_E": "spectralinstance",
-            "use_vae": use_vae,
-            "z_dim": 256,
-            "crop_size": crop_size,
-            "load_size": crop_size,
-            "aspect_ratio": aspect_ratio,
-            "preprocess_mode": "fixed",
-            "dataset_mode": "custom",
-            "isTrain": True,
-        }
-        (folder / "opt.txt").write_text(format_opt_text(options), encoding="utf-8")
-    return folder
 
 
 def load_state(path: Path) -> dict:

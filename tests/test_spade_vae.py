@@ -15,9 +15,9 @@ from PIL import Image
 
 from engines.base import InputError, RenderRequest, StyleSource
 from engines.spade.engine import SpadeEngine
+from tests.factories import make_tiny_checkpoint
 from tests.test_spade_reference import (
     load_state,
-    make_tiny_checkpoint,
     reference_encoder,
     reference_generator,
     reference_semantics,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -15,6 +16,9 @@ from app.cli import main as cli_main
 from engines.training.checkpoints import RunDir
 from engines.training.distributed import GlooSyncBatchNorm2d, convert_sync_batchnorm
 from engines.training.synthetic import write_dataset
+
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 
 def _sync_bn_worker(rank: int, port: int, out_dir: str) -> None:

@@ -20,6 +20,9 @@ from engines.training.synthetic import write_dataset
 from engines.training.trainer import Trainer, TrainingError
 from tests.test_train_networks import _torchvision_like_vgg19
 
+# Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 TINY = {"ngf": 4, "ndf": 8, "batchSize": 2, "log_every": 1, "sample_every": 2, "save_every": 2}
 ENGINE_TINY = {
     "spade": {"crop_size": 64},

@@ -1,8 +1,7 @@
-"""``regionpaint render``: render a label map with an engine from the command line.
+"""``regionpaint render``: render a label map with a checkpoint from the command line.
 
 The flags map one-to-one onto :class:`engines.base.RenderRequest`; the engine is recognised from the
-checkpoint (``--engine`` overrides). An engine that needs no weights (``needs_checkpoint = False``)
-runs with ``--engine ID`` and no ``--checkpoint``.
+checkpoint (``--engine`` overrides).
 """
 
 from __future__ import annotations
@@ -22,12 +21,13 @@ from app.render_spec import (
     parse_size,
     parse_style_arg,
 )
+from engines.base import INSTANCE_FEATURES, MEAN_STYLE
 
 log = logging.getLogger(__name__)
 
 
 def register(cli) -> None:
-    cli.add_command("render", "Render a label map with an engine (see `regionpaint engines`).", configure, run)
+    cli.add_command("render", "Render a label map with an engine (and its checkpoint).", configure, run)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,11 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="take label, styles, engine and checkpoint from a project file; the other flags override it",
     )
     parser.add_argument(
-        "--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors (not for engines without weights)"
+        "--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors (engines without weights: none)"
     )
-    parser.add_argument(
-        "--engine", metavar="ID", help="engine id from `regionpaint engines` (default: recognised from the checkpoint)"
-    )
+    parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
     parser.add_argument("--label", metavar="LABEL.png", help="label map (index or colour PNG)")
     parser.add_argument("--instance", metavar="INST.png", help="instance map (8/16-bit PNG)")
     parser.add_argument("--label-set", metavar="ID", help="label set for class names and colour maps")
@@ -90,10 +88,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CLASS=K",
         help="pix2pixHD: feature cluster K for every instance of CLASS",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an engine option from the engine's schema (see `regionpaint engines --options`)",
+    )
+    _add_generated_flags(parser)
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
+
+
+def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
+    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine."""
+    from plugins.manager import get_plugin_manager
+
+    seen: set[str] = set()
+    for entry in get_plugin_manager().engines().values():
+        for option in entry.engine_class.options:
+            if not option.flag or option.cli_flag in seen:
+                continue
+            seen.add(option.cli_flag)
+            help_text = f"{entry.engine_class.display_name}: {option.help}" if option.help else None
+            parser.add_argument(option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text)
 
 
 def _read_z(path: str) -> np.ndarray:
@@ -133,7 +153,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     style sources are added (or replace a source of the same name) and region styles are layered on top.
     """
     from app.model.imports import read_instance_map, read_label_map
-    from engines.base import INSTANCE_FEATURES, RenderRequest
+    from engines.base import RenderRequest
 
     base = base if base is not None else RenderRequest(label=None)
     label = read_label_map(args.label, label_set) if args.label else base.label
@@ -162,6 +182,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
         class_clusters={**base.class_clusters, **parse_class_clusters(args.class_cluster, label_set)},
         feature_source=base.feature_source,
         label_set=label_set.id if label_set is not None else base.label_set,
+        options=dict(base.options),
     )
     if INSTANCE_FEATURES in engine_cls.capabilities and args.style and request.feature_source is None:
         request.feature_source = default_style[0][0]
@@ -179,12 +200,14 @@ def _load_project(args: argparse.Namespace, manager):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.render_request import document_request, fit_request_to_engine, prepare_engine_styles
-    from engines.common.checkpoint import inspect_checkpoint
+    from app.render.from_document import document_request
+    from app.render.service import RenderJob, default_service
     from engines.common.options import opt_int
-    from plugins.manager import get_plugin_manager
+    from engines.schema import parse_key_values
+    from plugins.manager import PluginError
 
-    manager = get_plugin_manager()
+    service = default_service()
+    manager = service.manager
     doc, engine_id, checkpoint, device = None, args.engine, args.checkpoint, args.device
     if args.project:
         doc, doc_engine, doc_checkpoint, doc_device = _load_project(args, manager)
@@ -193,63 +216,64 @@ def run(args: argparse.Namespace) -> int:
     if doc is None and not args.label:
         raise ValueError("render needs --label (or a --project)")
     package = doc.engine.package if doc is not None else ""
-    if not checkpoint:
-        engine_cls, info = _engine_without_weights(manager, engine_id, package), None
-    else:
-        info = inspect_checkpoint(checkpoint)
-        engine_cls = manager.engine_class(engine_id, package) if engine_id else manager.engine_for_checkpoint(info)
-    if args.label_set:
-        label_set = manager.label_set(args.label_set)
-    elif doc is not None:
-        label_set = manager.label_sets().get(doc.label_set_id)
-    elif info is None:
-        label_set = _guess_label_set(args.label, engine_cls, manager)
-    else:
-        label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
-    base = None
-    if doc is not None:
-        base = fit_request_to_engine(document_request(doc), doc.engine.options, engine_cls.capabilities)
-    request = build_request(args, engine_cls, label_set, base)
-
-    engine = engine_cls()
-    engine.load(checkpoint or None, device or "auto")
-    prepare_engine_styles(engine, request)
-    if args.mean_styles:
-        _set_mean_styles(engine, Path(args.mean_styles), label_set)
-    result = _generate(engine, request)
-    _save_outputs(result, args)
-    log.info("rendered %s in %.2f s", args.out, result.seconds)
-    return 0
-
-
-def _generate(engine, request):
-    """``engine.generate``; a crash inside an engine (a plugin's bug) becomes one line naming the engine."""
-    from engines.base import EngineError
-    from plugins.manager import PluginError, get_plugin_manager
-
-    try:
-        return engine.generate(request)
-    except EngineError:
-        raise
-    except Exception as exc:
-        package, version = get_plugin_manager().engine_provider(engine.id)
-        where = f" (package {package} {version})" if package else ""
-        raise PluginError(f"the {engine.id} engine{where} failed: {type(exc).__name__}: {exc}") from exc
-
-
-# -- engines without weights (needs_checkpoint = False) -------------------------------------------------------
-# Kept apart from the checkpoint path above so the render service can take it over as it is.
-def _engine_without_weights(manager, engine_id: str | None, package: str = ""):
-    """The engine named by ``--engine`` when it renders without a checkpoint; otherwise a clear error."""
-    if not engine_id:
+    if engine_id and engine_id not in manager.engines():  # say which package provides it, when known
+        raise PluginError(manager.missing_engine_message(engine_id, package))
+    engine_cls = service.engine_class(engine_id or "", checkpoint or "") if (engine_id or checkpoint) else None
+    if engine_cls is None:
         raise ValueError(
             "render needs --checkpoint (or a --project that names one), or --engine ID for an engine "
             "that needs no weights (see `regionpaint engines`)"
         )
-    engine_cls = manager.engine_class(engine_id, package)
-    if engine_cls.needs_checkpoint:
+    if engine_cls.needs_checkpoint and not checkpoint:
         raise ValueError(f"the {engine_cls.display_name} engine needs --checkpoint (a trained folder or file)")
-    return engine_cls
+    info = service.inspect(checkpoint) if checkpoint else None
+    if args.label_set:
+        label_set = manager.label_set(args.label_set)
+    elif doc is not None:
+        label_set = manager.label_sets().get(doc.label_set_id)
+    else:
+        label_nc = opt_int(info.opt, "label_nc", 0) if info is not None else 0
+        label_set = label_set_for_classes(label_nc, manager.label_sets().values())
+        if label_set is None and len(engine_cls.label_sets) == 1:
+            label_set = manager.label_sets().get(engine_cls.label_sets[0])
+        if label_set is None and info is None:  # no opt.txt to read label_nc from: look at the label map
+            label_set = _guess_label_set(args.label, engine_cls, manager)
+    request = build_request(args, engine_cls, label_set, document_request(doc) if doc is not None else None)
+    options = dict(doc.engine.options) if doc is not None else {}
+    options.update(parse_key_values(args.option))
+    options.update(_generated_flag_values(args, engine_cls))
+    if args.mean_styles and MEAN_STYLE not in engine_cls.capabilities:
+        raise ValueError(f"--mean-styles: the {engine_cls.display_name} engine has no per-class style codes")
+    mean_sources = read_style_folder(Path(args.mean_styles), label_set) if args.mean_styles else None
+    job = RenderJob(
+        request=request,
+        engine_id=engine_cls.id,
+        checkpoint=checkpoint or "",
+        device=device or "auto",
+        options=options,
+        strict_options=bool(args.option),
+        mean_style_sources=mean_sources,
+    )
+    outcome = _render(service, job, manager)
+    _save_outputs(outcome.result, args)
+    log.info("rendered %s in %.2f s", args.out, outcome.result.seconds)
+    return 0
+
+
+def _render(service, job, manager):
+    """``service.render(job)``; a crash inside an engine (a plugin's bug) becomes one line naming the
+    engine and its package instead of a traceback (``--debug`` shows it)."""
+    from app.cli import _user_errors
+    from plugins.manager import PluginError
+
+    try:
+        return service.render(job)
+    except _user_errors():
+        raise
+    except Exception as exc:
+        package, version = manager.engine_provider(job.engine_id)
+        where = f" (package {package} {version})" if package else ""
+        raise PluginError(f"the {job.engine_id} engine{where} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _guess_label_set(label_path: str, engine_cls, manager):
@@ -263,6 +287,19 @@ def _guess_label_set(label_path: str, engine_cls, manager):
     if guessed is not None:
         log.info("guessed label set %s from %s (--label-set chooses another)", guessed.id, label_path)
     return guessed
+
+
+def _generated_flag_values(args: argparse.Namespace, engine_cls) -> dict:
+    """Values of the dedicated flags (``flag=True`` options) of this engine that were given."""
+    return {
+        option.name: getattr(args, _flag_dest(option))
+        for option in engine_cls.options
+        if option.flag and getattr(args, _flag_dest(option), None) is not None
+    }
+
+
+def _flag_dest(option) -> str:
+    return "engine_option_" + option.name
 
 
 def read_style_folder(folder: Path, label_set) -> list:
@@ -281,12 +318,6 @@ def read_style_folder(folder: Path, label_set) -> list:
     raise ValueError(f"{folder}: no style images with segmentations (expected images/ and labels/ with the same names)")
 
 
-def _set_mean_styles(engine, folder: Path, label_set) -> None:
-    if not hasattr(engine, "compute_style_statistics"):
-        raise ValueError(f"--mean-styles: the {engine.display_name} engine has no per-class style codes")
-    engine.set_mean_codes(engine.compute_style_statistics(read_style_folder(folder, label_set)))
-
-
 def _save_outputs(result, args: argparse.Namespace) -> None:
     from PIL import Image
 
@@ -299,7 +330,7 @@ def _save_outputs(result, args: argparse.Namespace) -> None:
         Path(args.save_tensor).parent.mkdir(parents=True, exist_ok=True)
         tensor = result.tensor
         if tensor is None:
-            raise ValueError(f"--save-tensor: the {args.engine or 'chosen'} engine returns no tensor")
+            raise ValueError("--save-tensor: this engine returns no tensor")
         if isinstance(tensor, np.ndarray):  # engines without torch may return numpy (1, 3, H, W) float32
             tensor = torch.from_numpy(np.ascontiguousarray(tensor))
         torch.save(tensor.detach().cpu().float().contiguous(), args.save_tensor)

@@ -1,18 +1,19 @@
 """The document model: label maps, label sets, styles, edits with undo, project files (no Qt, no torch)."""
 
 from .document import (
-    ENGINE_STYLE_SOURCES,
+    ENGINE_STYLE_PREFIX,
     Document,
     DocumentError,
     DocumentEvent,
     EngineSettings,
     EventKind,
-    RenderResult,
+    LastRender,
     SizeMismatchError,
     StyleMix,
     StyleMixError,
     StyleSourceData,
     check_style_mix,
+    is_engine_style,
     mix_with_weight,
 )
 from .edits import (
@@ -50,7 +51,8 @@ from .project import ProjectError, get_builtin_label_set, open_project, save_pro
 
 __all__ = [
     "BUILTIN_LABEL_SETS",
-    "ENGINE_STYLE_SOURCES",
+    "ENGINE_STYLE_PREFIX",
+    "is_engine_style",
     "Box",
     "Document",
     "DocumentError",
@@ -63,7 +65,7 @@ __all__ = [
     "LabelIdError",
     "LabelSet",
     "ProjectError",
-    "RenderResult",
+    "LastRender",
     "SizeMismatchError",
     "StyleMix",
     "StyleMixError",

@@ -18,19 +18,23 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
+from regionpaint.types import ENGINE_STYLE_PREFIX, StyleMix
+
 from .history import Box, History
 
 log = logging.getLogger(__name__)
 
-#: A weighted blend of style sources: ``((source name, weight), ...)`` with weights summing to 1.
-StyleMix = tuple[tuple[str, float], ...]
 
 #: How far the weights of a mix may sum from 1.
 WEIGHT_TOLERANCE = 1e-3
 
-#: Style "sources" an engine provides itself (SEAN's per-class mean codes and seeded random codes).
-#: Mixes may name them without a matching entry in ``style_sources``; engines without them ignore them.
-ENGINE_STYLE_SOURCES = ("@mean", "@random")
+#: Style source names starting with this are provided by the engine itself (engines with the
+#: ``mean_style`` capability: SEAN's ``@mean`` and ``@random``). Mixes may name them without a matching
+#: entry in ``style_sources``; the render service drops them for engines that provide none. The
+#: document knows only this convention, not which names an engine offers.
+def is_engine_style(name: str) -> bool:
+    """True for a style source the engine provides (``@mean``, ``@random``), not the document."""
+    return name.startswith(ENGINE_STYLE_PREFIX)
 
 
 class DocumentError(ValueError):
@@ -118,11 +122,12 @@ def _size_text(array: np.ndarray) -> str:
 
 
 # -- resizing ------------------------------------------------------------------------------
-def resize_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def scale_id_map(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour resize of an (H, W) id map to ``size`` = (W, H), keeping the dtype.
 
     Done with index arithmetic rather than cv2 so that every integer dtype (int32 included)
-    keeps its exact values.
+    keeps its exact values. (Engines resize with PIL NEAREST, as the official code does:
+    ``engines.common.imageops.resize_nearest``; this one fits a document's own layers.)
     """
     width, height = size
     rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(np.intp), array.shape[0] - 1)
@@ -167,8 +172,8 @@ def fit_layers(
             f"{_named('label map', names.get('label'))} is {_size_text(label)}"
         )
     log.info("resampling %s to %dx%d", ", ".join(mismatched), *target)
-    label = resize_nearest(label, target) if "label" in mismatched else label
-    instance = resize_nearest(instance, target) if "instance" in mismatched else instance
+    label = scale_id_map(label, target) if "label" in mismatched else label
+    instance = scale_id_map(instance, target) if "instance" in mismatched else instance
     photo = resize_photo(photo, target) if "photo" in mismatched else photo
     return label, photo, instance
 
@@ -186,7 +191,7 @@ def check_style_mix(
     Raises :class:`StyleMixError` for unknown or repeated sources, negative or non-finite
     weights, or weights not summing to 1 within :data:`WEIGHT_TOLERANCE`. An empty mix (no
     style: the engine's own) is allowed only with ``allow_empty``. The engine-provided names of
-    :data:`ENGINE_STYLE_SOURCES` are always known.
+    Engine-provided names (:func:`is_engine_style`) are always known.
     """
     try:
         pairs = tuple((str(name), float(weight)) for name, weight in (mix or ()))
@@ -200,7 +205,7 @@ def check_style_mix(
     if len(set(names)) != len(names):
         raise StyleMixError(f"{where} names a style source twice: {names}")
     if known_sources is not None:
-        unknown = [name for name in names if name not in known_sources and name not in ENGINE_STYLE_SOURCES]
+        unknown = [name for name in names if name not in known_sources and not is_engine_style(name)]
         if unknown:
             raise StyleMixError(f"{where} refers to unknown style source(s) {unknown}")
     weights = [weight for _, weight in pairs]
@@ -302,8 +307,10 @@ class EngineSettings:
 
 
 @dataclass(frozen=True, eq=False)
-class RenderResult:
-    """The last render: image (H, W, 3) uint8 RGB and how long it took in seconds."""
+class LastRender:
+    """The document's last render: image (H, W, 3) uint8 RGB and how long it took in seconds.
+
+    (Not the engine's ``RenderResult``: this is what the document keeps to show and export.)"""
 
     image: np.ndarray
     seconds: float
@@ -340,7 +347,7 @@ class Document:
     - ``default_style``: the mix for every region without its own; empty means the engine's own
     - ``crossover``: generator block name -> style source name
     - ``engine``: :class:`EngineSettings`
-    - ``last_render``: :class:`RenderResult` or None (not part of undo)
+    - ``last_render``: :class:`LastRender` or None (not part of undo)
     - ``history``: the :class:`History` of this document
     """
 
@@ -374,7 +381,7 @@ class Document:
         self.default_style: StyleMix = ()
         self.crossover: dict[str, str] = {}
         self.engine = EngineSettings()
-        self.last_render: RenderResult | None = None
+        self.last_render: LastRender | None = None
         self._subscribers: list[Callable[[DocumentEvent], None]] = []
         self.history = History(on_change=lambda: self.notify(EventKind.HISTORY))
 
@@ -443,7 +450,7 @@ class Document:
 
     def set_render(self, image: np.ndarray, seconds: float) -> None:
         """Keep the latest render (not an undo step): image (H, W, 3) uint8 RGB."""
-        self.last_render = RenderResult(image, float(seconds))
+        self.last_render = LastRender(image, float(seconds))
         self.notify(EventKind.RENDER)
 
     # -- queries ----------------------------------------------------------------------------

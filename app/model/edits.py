@@ -24,13 +24,13 @@ import cv2
 import numpy as np
 
 from .document import (
-    ENGINE_STYLE_SOURCES,
     Document,
     DocumentError,
     EngineSettings,
     StyleMix,
     StyleSourceData,
     check_style_mix,
+    is_engine_style,
     mix_with_weight,
 )
 from .history import ArrayPatch, Box, Command
@@ -465,7 +465,7 @@ def set_style_weight(doc: Document, label_set: LabelSet, region: int | None, sou
     The other sources of the mix are rescaled to fill the rest (see ``mix_with_weight``); a
     region without its own mix starts from the default one.
     """
-    if source not in doc.style_sources and source not in ENGINE_STYLE_SOURCES:
+    if source not in doc.style_sources and not is_engine_style(source):
         raise EditError(f"unknown style source {source!r}")
     if region is None:
         return _commit_fields(

@@ -60,9 +60,11 @@ class EditorState(QObject):
         self.document_serial = 0  # tells results for a replaced document from current ones
         # Engine recognised from a checkpoint by the render worker when the document names none.
         self._recognised: dict[str, str] = {}
-        # What the last render reported (RenderResult.info): tells checkpoint features apart, e.g.
-        # SPADE reports the z it used only for VAE checkpoints.
+        # What the last render reported (RenderResult.info), shown in panels that read it.
         self.render_info: dict[str, Any] = {}
+        # What each checkpoint offers (Engine.capabilities_for), reported by the render thread as soon as
+        # it has inspected the file, before the model loads.
+        self._checkpoint_caps: dict[tuple[str, str], frozenset[str]] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- the document ------------------------------------------------------------------------
@@ -176,6 +178,20 @@ class EditorState(QObject):
             self._recognised[checkpoint] = engine_id
             self.capabilitiesChanged.emit()
 
+    def note_checkpoint_facts(self, checkpoint: str, engine_id: str, capabilities: frozenset[str]) -> None:
+        """What the render thread learnt from inspecting ``checkpoint``: its engine and what it offers."""
+        changed = self._checkpoint_caps.get((engine_id, checkpoint)) != capabilities
+        self._checkpoint_caps[(engine_id, checkpoint)] = frozenset(capabilities)
+        if engine_id and self._recognised.get(checkpoint) != engine_id:
+            self._recognised[checkpoint] = engine_id
+            changed = True
+        if changed:
+            self.capabilitiesChanged.emit()
+
+    def engine_needs_checkpoint(self) -> bool:
+        engine_class = self.engine_class()
+        return True if engine_class is None else bool(engine_class.needs_checkpoint)
+
     def note_render_info(self, info: dict[str, Any]) -> None:
         changed = set(info) != set(self.render_info)
         self.render_info = dict(info)
@@ -189,8 +205,14 @@ class EditorState(QObject):
         return None if entry is None else entry.engine_class
 
     def capabilities(self) -> frozenset[str]:
+        """What the document's engine offers with its checkpoint: the checkpoint's own capabilities once
+        the render thread has inspected it, the engine class's until then."""
         engine_class = self.engine_class()
-        return frozenset() if engine_class is None else frozenset(engine_class.capabilities)
+        if engine_class is None:
+            return frozenset()
+        checkpoint = self.document.engine.checkpoint if self.document is not None else ""
+        known = self._checkpoint_caps.get((engine_class.id, checkpoint))
+        return known if known is not None else frozenset(engine_class.capabilities)
 
     def style_blocks(self) -> tuple[str, ...]:
         engine_class = self.engine_class()

@@ -30,7 +30,6 @@ from app.model import edits
 from app.qt.checkpoints import checkpoint_choices
 from app.qt.editor_state import EditorState
 from app.qt.settings import EditorSettings, models_dir
-from app.render_request import needs_checkpoint
 from engines.base import NOISE
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,7 @@ class EngineChoices(QWidget):
             return
         settings = doc.engine
         self.engine.setCurrentIndex(max(0, self.engine.findData(settings.engine_id)))
-        weightless = not needs_checkpoint(settings.engine_id)
+        weightless = not self.state.engine_needs_checkpoint()
         if (settings.checkpoint, weightless) != self._filled_for:  # a seed change must not rescan the models folder
             self._fill_checkpoints(settings.checkpoint, weightless)
         self.device.setCurrentText(settings.device)

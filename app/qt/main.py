@@ -94,9 +94,7 @@ def _screenshot_in(
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: (_save_screenshot(window, out), window.close(), app.quit()))
 
     doc = window.document
-    from app.render_request import needs_checkpoint
-
-    if doc is not None and (doc.engine.checkpoint or not needs_checkpoint(doc.engine.engine_id)):
+    if doc is not None and (doc.engine.checkpoint or not window.state.engine_needs_checkpoint()):
         controller.idle.connect(grab)
         controller.render_now()
         QTimer.singleShot(SCREENSHOT_RENDER_TIMEOUT_S * 1000, grab)

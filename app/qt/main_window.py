@@ -44,7 +44,6 @@ from app.qt.styles_panel import StylesPanel
 from app.qt.tool_bar import VIEW_TITLES, EditorToolBar
 from app.qt.tools import ToolController
 from app.qt.train_dialog import TrainDialog
-from app.render_request import needs_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -373,7 +372,7 @@ class MainWindow(QMainWindow):
     def _show_render_state(self) -> None:
         """Say why nothing renders before the first render (or after the checkpoint was cleared)."""
         doc = self.state.document
-        if doc is not None and not doc.engine.checkpoint and needs_checkpoint(doc.engine.engine_id):
+        if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.render_label.setText("No checkpoint chosen")
         elif doc is not None and doc.last_render is None and not self.render_controller.busy:
             self.render_label.setText("Not rendered yet")
@@ -382,7 +381,7 @@ class MainWindow(QMainWindow):
         self.render_label.setText("Render failed" if self.state.document is not None else "")
         message = self._missing_engine_message() or message  # say which package to install
         doc = self.state.document
-        if doc is not None and not doc.engine.checkpoint and needs_checkpoint(doc.engine.engine_id):
+        if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.statusBar().showMessage(message, 10000)  # not an error: nothing chosen yet
             self.render_label.setText("No checkpoint chosen")
             return

@@ -6,6 +6,11 @@ references, so after some thousands of such calls Python aborts with "Fatal Pyth
 none_dealloc", i.e. the editor dies within minutes of painting. PySide6 6.11.3 does not have the bug,
 and CPython 3.12+ does not count references to ``None`` (it is immortal there).
 
+Why it stays although pyproject.toml excludes 6.12.0: the pin keeps pip from choosing that release,
+but not a user's own environment (a conda or distro PySide6, or a later release with the same bug),
+and the editor crashing mid-session loses work. The probe costs one QObject and 64 calls at start-up
+and changes nothing where the bug is absent (6.11.3 here: ``protect_none_refcount`` returns False).
+
 The fix here is detected, not version-matched: call a void method a few times and see whether
 ``None`` lost references. If it did, give ``None`` so many references (2**40) that the leak can
 never reach zero. Nothing else changes; the proper cure is a PySide6 release without the bug.

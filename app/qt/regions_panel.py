@@ -31,7 +31,14 @@ from app.qt.editor_state import EditorState
 from app.qt.images import swatch_icon
 from app.qt.mix_slider import MixSlider
 from app.qt.style_thumbnails import StyleThumbnails
-from engines.base import LATENT_Z, MEAN_STYLE, REGION_STYLES, STYLE_INTERPOLATION
+from engines.base import (
+    LATENT_Z,
+    MEAN_STYLE,
+    MEAN_STYLE_SOURCE,
+    RANDOM_STYLE_SOURCE,
+    REGION_STYLES,
+    STYLE_INTERPOLATION,
+)
 
 log = logging.getLogger(__name__)
 
@@ -223,10 +230,10 @@ class RegionsPanel(QWidget):
 
     def roll_random_style(self) -> None:
         """A new seed and '@random' codes for the selected regions (all when none), as one step."""
-        self._engine_style("@random", "Random style", seed=random.randint(0, MAX_SEED))
+        self._engine_style(RANDOM_STYLE_SOURCE, "Random style", seed=random.randint(0, MAX_SEED))
 
     def reset_to_mean(self) -> None:
-        self._engine_style("@mean", "Mean style")
+        self._engine_style(MEAN_STYLE_SOURCE, "Mean style")
 
     def _engine_style(self, name: str, title: str, seed: int | None = None) -> None:
         history = self.state.history

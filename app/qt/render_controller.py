@@ -1,9 +1,10 @@
 """Automatic re-rendering: debounce edits, keep at most one render running, let the newest request win.
 
-Every change of a render input restarts a short timer; when it fires, a request is built from the
-document on the UI thread (copies of the label maps, so painting can go on) and handed to the worker
-thread. While a render runs, newer requests replace each other in a one-slot queue: stale ones are
-dropped, never rendered. The UI thread never waits for the engine.
+Every change of a render input restarts a superqt debouncer; when it fires, a job is built from the
+document on the UI thread (copies of the label maps, so painting can go on) and run by a superqt
+generator worker (:func:`app.qt.render_worker.render_steps`) on a one-thread pool, over the shared
+Qt-free render service. While a render runs, newer jobs replace each other in a one-slot queue: stale
+ones are dropped, never rendered. The UI thread never waits for the engine.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import logging
 import time
 import weakref
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from superqt.utils import QSignalDebouncer, create_worker
 
 from app.qt.editor_state import EditorState
-from app.qt.render_worker import RenderJob, RenderOutcome, RenderWorker
-from app.render_request import RenderRequestError, needs_checkpoint, request_from_document
+from app.qt.render_worker import CheckpointFacts, RenderJob, RenderOutcome, render_steps
+from app.render.from_document import RenderRequestError, job_from_document
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 200
 
-#: Every render thread the editor started and has not stopped yet (tests check that none is left).
-live_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
+#: Every render thread pool the editor started and has not stopped yet (tests check that none is left).
+live_pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
 
 
 class RenderController(QObject):
@@ -33,17 +35,19 @@ class RenderController(QObject):
     renderFailed = Signal(str)
     busyChanged = Signal(bool)
     idle = Signal()  # nothing running and nothing queued
-    _submit = Signal(object)
 
     def __init__(self, state: EditorState, debounce_ms: int = DEBOUNCE_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.auto_render = True
-        self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
-        self._timer.timeout.connect(self.render_now)
+        self._debouncer = QSignalDebouncer(self)
+        self._debouncer.setTimeout(debounce_ms)
+        self._debouncer.triggered.connect(self.render_now)
+        self._debounce_pending = False
         self._ids = itertools.count(1)
-        self._thread: QThread | None = None
-        self._worker: RenderWorker | None = None
+        # One thread that lives as long as the controller: torch keeps per-thread state (threads, caches).
+        self._pool: QThreadPool | None = None
+        self._worker = None  # the superqt worker of the running job
         self._running: RenderJob | None = None
         self._pending: RenderJob | None = None
         self._edited_at: float | None = None
@@ -62,38 +66,39 @@ class RenderController(QObject):
     @property
     def scheduled(self) -> bool:
         """A render will start: the debounce timer runs or a request waits behind the running one."""
-        return self._timer.isActive() or self._pending is not None
+        return self._debounce_pending or self._pending is not None
 
     @property
     def has_thread(self) -> bool:
         """The render thread was started (it starts with the first render)."""
-        return self._thread is not None
+        return self._pool is not None
 
     def schedule(self) -> None:
         """Ask for a render soon (restarts the debounce timer)."""
         if self._edited_at is None:
             self._edited_at = time.perf_counter()
         if self.auto_render:
-            self._timer.start()
+            self._debounce_pending = True
+            self._debouncer.throttle()
 
     def _on_document_replaced(self) -> None:
         self._pending = None
         self._edited_at = None
         doc = self.state.document
-        ready = doc is not None and (doc.engine.checkpoint or not needs_checkpoint(doc.engine.engine_id))
+        # Engines without weights render with no checkpoint chosen.
+        ready = doc is not None and (doc.engine.checkpoint or not self.state.engine_needs_checkpoint())
         if ready and self.auto_render:
             self.schedule()
 
     def render_now(self) -> RenderJob | None:
-        """Build a request from the document and run it now, or queue it behind the running render."""
-        self._timer.stop()
+        """Build a job from the document and run it now, or queue it behind the running render."""
+        self._debouncer.cancel()
+        self._debounce_pending = False
         doc = self.state.document
         if doc is None:
             return None
-        # An engine not recognised yet (no id, first render of this checkpoint): the worker fits the request.
-        capabilities = self.state.capabilities() if self.state.engine_id() else None
         try:
-            engine_id, checkpoint, device, request = request_from_document(doc, capabilities)
+            service_job = job_from_document(doc, needs_checkpoint=self.state.engine_needs_checkpoint())
         except RenderRequestError as exc:
             self._edited_at = None
             self.renderFailed.emit(str(exc))
@@ -101,12 +106,7 @@ class RenderController(QObject):
         job = RenderJob(
             next(self._ids),
             self.state.document_serial,
-            engine_id or "",
-            checkpoint,
-            device,
-            request,
-            options=dict(doc.engine.options),
-            fitted=capabilities is not None,
+            service_job,
             edited=self._edited_at or time.perf_counter(),
         )
         self._edited_at = None
@@ -120,27 +120,33 @@ class RenderController(QObject):
         return job
 
     def _start(self, job: RenderJob) -> None:
-        self._ensure_thread()
+        if self._pool is None:
+            self._pool = QThreadPool(self)
+            self._pool.setMaxThreadCount(1)
+            self._pool.setExpiryTimeout(-1)
+            live_pools.add(self._pool)
         self._running = job
         self.busyChanged.emit(True)
         self.renderStarted.emit(job)
-        self._submit.emit(job)
+        worker = create_worker(render_steps, job, _start_thread=False)
+        worker.yielded.connect(self._on_facts)
+        worker.returned.connect(self._on_done)
+        worker.errored.connect(
+            lambda exc, job=job: self._on_done(RenderOutcome(job, error=str(exc) or "render failed"))
+        )
+        worker.setAutoDelete(False)  # kept alive by self._worker until its signals arrive
+        self._worker = worker
+        self._pool.start(worker)
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = QThread()
-        self._thread.setObjectName("regionpaint-render")
-        self._worker = RenderWorker()
-        self._worker.moveToThread(self._thread)
-        self._submit.connect(self._worker.render)
-        self._worker.done.connect(self._on_done)
-        self._thread.start()
-        live_threads.add(self._thread)
+    def _on_facts(self, facts: CheckpointFacts) -> None:
+        self.state.note_checkpoint_facts(facts.checkpoint, facts.engine_id, facts.capabilities)
 
     # -- results -----------------------------------------------------------------------------
     def _on_done(self, outcome: RenderOutcome) -> None:
+        if outcome.job is not self._running:
+            return  # a job of before shutdown() (or already reported)
         self._running = None
+        self._worker = None
         self.last_outcome = outcome
         doc = self.state.document
         current = doc is not None and self.state.document_serial == outcome.job.document_id
@@ -163,14 +169,14 @@ class RenderController(QObject):
     def shutdown(self) -> None:
         """Drop queued work, let a running render finish and stop the thread (the loaded model stays
         in the process-wide cache; :func:`app.qt.render_worker.release_engines` frees it)."""
-        self._timer.stop()
+        self._debouncer.cancel()
+        self._debounce_pending = False
         self._pending = None
-        if self._thread is None:
+        if self._pool is None:
             return
-        self._thread.quit()
-        self._thread.wait()
-        live_threads.discard(self._thread)
-        self._thread = None
+        self._pool.waitForDone()
+        live_pools.discard(self._pool)
+        self._pool = None
         self._worker = None
         if self._running is not None:
             self._running = None

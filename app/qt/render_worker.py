@@ -1,23 +1,26 @@
-"""The render worker: loads engines and runs them on its own thread (the only place torch is imported).
+"""The editor's side of a render: what runs on the render thread, as a superqt generator worker.
 
-A :class:`RenderWorker` lives on a QThread; :class:`app.qt.render_controller.RenderController` hands
-it one :class:`RenderJob` at a time and receives a :class:`RenderOutcome`, success or failure. Every
-error becomes a one-line message: the editor must survive a bad checkpoint or running out of memory.
+:class:`app.qt.render_controller.RenderController` turns the document into a :class:`RenderJob` on the UI
+thread and hands it to :func:`render_steps` on its one-thread pool. Everything there goes through the
+process's Qt-free :class:`app.render.service.RenderService` (the same one ``regionpaint render`` uses):
+it resolves the engine, says what the checkpoint offers (yielded first, so panels can show the right
+controls while the model loads), fits the request, loads through the engine cache and renders. Every
+error becomes a one-line message in the :class:`RenderOutcome`: the editor survives a bad checkpoint or
+running out of memory.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
 
 from app.qt.torch_preload import preload_torch_libraries
+from app.render.service import RenderJob as ServiceJob
 from engines.base import EngineError, RenderRequest
 from plugins.manager import PluginError
 
@@ -26,18 +29,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RenderJob:
-    """One render: what the controller built from the document at ``created`` (perf_counter seconds)."""
+    """One render the editor asked for: the service job plus when and for which document it was made."""
 
     job_id: int
     document_id: int  # EditorState.document_serial when the job was built
-    engine_id: str
-    checkpoint: str
-    device: str
-    request: RenderRequest
-    options: dict[str, Any] = field(default_factory=dict)  # the document's engine options
-    fitted: bool = True  # False: the engine was unknown, fit the request once it is recognised
+    job: ServiceJob
     created: float = field(default_factory=time.perf_counter)
     edited: float = field(default_factory=time.perf_counter)  # when the edit that asked for it happened
+
+    @property
+    def request(self) -> RenderRequest:
+        return self.job.request
+
+    @property
+    def checkpoint(self) -> str:
+        return self.job.checkpoint
+
+    @property
+    def device(self) -> str:
+        return self.job.device
 
 
 @dataclass
@@ -49,11 +59,21 @@ class RenderOutcome:
     device: str = ""
     loaded: bool = False  # this job loaded the checkpoint
     info: dict[str, Any] = field(default_factory=dict)  # the engine's RenderResult.info
+    capabilities: frozenset[str] | None = None  # what the checkpoint offers (None: not known)
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class CheckpointFacts:
+    """Yielded by the render thread as soon as the checkpoint is inspected (before it loads)."""
+
+    checkpoint: str
+    engine_id: str
+    capabilities: frozenset[str]
 
 
 def describe_error(exc: BaseException, device: str = "") -> str:
@@ -68,84 +88,37 @@ def describe_error(exc: BaseException, device: str = "") -> str:
     return f"{name}: {text}" if text else name
 
 
-_shared_cache: Any = None  # engines.cache.EngineCache shared by every window of the process
-_shared_cache_lock = threading.Lock()
+def render_steps(ticket: RenderJob, service: Any = None) -> Iterator[CheckpointFacts]:
+    """The render thread's work: yields the checkpoint's facts, returns a :class:`RenderOutcome`."""
+    from app.render.service import default_service
 
-
-def engine_cache() -> Any:
-    """The process's engine cache: one loaded model at a time, kept when a document or window closes,
-    so reopening with the same checkpoint does not load it again."""
-    global _shared_cache
-    with _shared_cache_lock:
-        if _shared_cache is None:
-            from engines.cache import EngineCache
-
-            _shared_cache = EngineCache()
-        return _shared_cache
+    preload_torch_libraries()  # once: keeps the first render from freezing the window
+    service = service or default_service()
+    job = ticket.job
+    caps: frozenset[str] | None = None
+    try:
+        engine_class = service.engine_class(job.engine_id, job.checkpoint)
+        caps = service.capabilities(engine_class.id, job.checkpoint)
+        yield CheckpointFacts(job.checkpoint, engine_class.id, caps)
+        outcome = service.render(job)
+    except Exception as exc:  # every failure is reported; the thread and the editor live on
+        if not isinstance(exc, (EngineError, PluginError)):
+            log.exception("render %d failed", ticket.job_id)
+        return RenderOutcome(ticket, capabilities=caps, error=describe_error(exc, job.device))
+    return RenderOutcome(
+        ticket,
+        image=outcome.result.image,
+        seconds=float(outcome.result.seconds),
+        engine_id=outcome.engine_id,
+        device=outcome.device,
+        loaded=outcome.loaded,
+        info=dict(outcome.result.info),
+        capabilities=outcome.capabilities,
+    )
 
 
 def release_engines() -> None:
     """Free the loaded model (at exit, or to give the GPU memory back)."""
-    with _shared_cache_lock:
-        if _shared_cache is not None:
-            _shared_cache.release()
+    from app.render.service import release_default_service
 
-
-class RenderWorker(QObject):
-    """Runs jobs on the thread it was moved to; emits :attr:`done` with a :class:`RenderOutcome`."""
-
-    done = Signal(object)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._recognised: dict[tuple[str, float], str] = {}
-        self._last_engine: Any = None
-
-    @Slot(object)
-    def render(self, job: RenderJob) -> None:
-        preload_torch_libraries()  # once: keeps the first render from freezing the window
-        try:
-            outcome = self._render(job)
-        except Exception as exc:  # every failure is reported; the thread and the editor live on
-            if not isinstance(exc, (EngineError, PluginError)):
-                log.exception("render %d failed", job.job_id)
-            outcome = RenderOutcome(job, error=describe_error(exc, job.device))
-        self.done.emit(outcome)
-
-    def _render(self, job: RenderJob) -> RenderOutcome:
-        from app.render_request import fit_request_to_engine, prepare_engine_styles
-
-        engine_class = self._engine_class(job.engine_id, job.checkpoint)
-        request = job.request
-        if not job.fitted:
-            request = fit_request_to_engine(request, job.options, engine_class.capabilities)
-        engine = engine_cache().get(engine_class, job.checkpoint, job.device)
-        loaded, self._last_engine = engine is not self._last_engine, engine
-        prepare_engine_styles(engine, request)
-        result = engine.generate(request)
-        return RenderOutcome(
-            job,
-            image=result.image,
-            seconds=float(result.seconds),
-            engine_id=engine_class.id,
-            device=str(engine.device),
-            loaded=loaded,
-            info=dict(result.info),
-        )
-
-    def _engine_class(self, engine_id: str, checkpoint: str) -> type:
-        from plugins.manager import get_plugin_manager
-
-        manager = get_plugin_manager()
-        if engine_id:
-            return manager.engine_class(engine_id)
-        path = Path(checkpoint)
-        try:
-            key = (str(path.resolve()), path.stat().st_mtime)
-        except OSError:
-            key = (str(path), 0.0)
-        if key not in self._recognised:
-            from engines.common.checkpoint import inspect_checkpoint
-
-            self._recognised[key] = manager.engine_for_checkpoint(inspect_checkpoint(path)).id
-        return manager.engine_class(self._recognised[key])
+    release_default_service()

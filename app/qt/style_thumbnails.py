@@ -7,8 +7,9 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPalette, QP
 
 from app.model.document import Document, StyleMix
 from app.qt.images import thumbnail
+from engines.base import MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE
 
-ENGINE_STYLE_GLYPHS = {"@mean": "μ", "@random": "⚄"}
+ENGINE_STYLE_GLYPHS = {MEAN_STYLE_SOURCE: "μ", RANDOM_STYLE_SOURCE: "⚄"}
 
 
 class StyleThumbnails:

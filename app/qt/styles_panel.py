@@ -16,7 +16,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QButtonGroup,
     QComboBox,
     QFileDialog,
     QGridLayout,
@@ -26,19 +25,18 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.model import edits
-from app.model.document import DocumentError, StyleSourceData, resize_nearest
+from app.model.document import DocumentError, StyleSourceData, scale_id_map
 from app.model.imports import ImportFileError, read_label_map, read_photo
 from app.qt.editor_state import EditorState
+from app.qt.engine_options import EngineOptions
 from app.qt.style_thumbnails import StyleThumbnails
-from app.render_request import FEATURE_SOURCE_OPTION, INSTANCE_CLUSTERS_OPTION, SPADE_Z_OPTION
-from engines.base import CROSSOVER, INSTANCE_FEATURES, LATENT_Z
+from engines.base import CROSSOVER, FEATURE_SOURCE_OPTION, INSTANCE_CLUSTERS_OPTION, INSTANCE_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,7 @@ def load_style_source(image_path: Path, label_path: Path | None, label_set) -> S
         label = read_label_map(label_path, label_set)
         if label.shape != image.shape[:2]:
             log.info("scaling %s to the size of %s", label_path.name, image_path.name)
-            label = resize_nearest(label, (image.shape[1], image.shape[0]))
+            label = scale_id_map(label, (image.shape[1], image.shape[0]))
     return StyleSourceData(image, label, None, display_name=image_path.name)
 
 
@@ -233,54 +231,12 @@ class CrossoverStrip(QGroupBox):
             self.state.edit(edits.set_crossover, block, None if text == NO_SOURCE else text)
 
 
-class LatentChoice(QGroupBox):
-    """SPADE-VAE: z from the style photo (the all-regions style) or a random z drawn from the seed."""
-
-    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
-        super().__init__("SPADE-VAE latent z", parent)
-        self.state = state
-        self.from_style = QRadioButton("From the style photo")
-        self.random = QRadioButton("Random (from the seed)")
-        self._group = QButtonGroup(self)
-        self._group.addButton(self.from_style)
-        self._group.addButton(self.random)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.from_style)
-        layout.addWidget(self.random)
-        self.random.toggled.connect(self._on_toggled)
-        state.documentReplaced.connect(self.refresh)
-        state.engineChanged.connect(self.refresh)
-        state.capabilitiesChanged.connect(self.refresh)
-        self.refresh()
-
-    def refresh(self) -> None:
-        doc = self.state.document
-        # Shown once the engine has reported a z: only VAE checkpoints have one.
-        self.setVisible(doc is not None and LATENT_Z in self.state.capabilities() and "z" in self.state.render_info)
-        if doc is None:
-            return
-        self.random.blockSignals(True)
-        is_random = doc.engine.options.get(SPADE_Z_OPTION) == "random"
-        self.random.setChecked(is_random)
-        self.from_style.setChecked(not is_random)
-        self.random.blockSignals(False)
-
-    def _on_toggled(self, checked: bool) -> None:
-        doc = self.state.document
-        if doc is not None:
-            options = {**doc.engine.options, SPADE_Z_OPTION: "random" if checked else "style"}
-            self.state.edit(edits.set_engine_settings, options=options)
-
-
 class ObjectFeatures(QGroupBox):
     """pix2pixHD feature checkpoints: features from the clusters (with a cluster per picked object) or
     encoded from a style photo."""
 
-    #: RenderResult.info keys by which pix2pixHD shows that the checkpoint takes features.
-    INFO_KEYS = ("feature_picks", "feature_source")
-
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
-        super().__init__("Object features (pix2pixHD)", parent)
+        super().__init__("Object features", parent)
         self.state = state
         self.source = QComboBox()
         self.source.setToolTip("Where the per-object features come from")
@@ -310,8 +266,8 @@ class ObjectFeatures(QGroupBox):
 
     def refresh(self) -> None:
         doc, picked = self.state.document, self.state.picked_instance
-        reported = any(key in self.state.render_info for key in self.INFO_KEYS)
-        self.setVisible(doc is not None and INSTANCE_FEATURES in self.state.capabilities() and reported)
+        # Shown for checkpoints that take per-object features (an encoder or feature clusters).
+        self.setVisible(doc is not None and INSTANCE_FEATURES in self.state.capabilities())
         if doc is None:
             return
         chosen = doc.engine.options.get(FEATURE_SOURCE_OPTION)
@@ -357,11 +313,11 @@ class StylesPanel(QWidget):
         super().__init__(parent)
         self.gallery = StyleGallery(state)
         self.crossover = CrossoverStrip(state)
-        self.latent = LatentChoice(state)
+        self.engine_options = EngineOptions(state)
         self.features = ObjectFeatures(state)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.gallery, 1)
         layout.addWidget(self.crossover)
-        layout.addWidget(self.latent)
+        layout.addWidget(self.engine_options)
         layout.addWidget(self.features)

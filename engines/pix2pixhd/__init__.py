@@ -9,5 +9,5 @@ Modules (only ``engine``, ``plugin``, ``architecture``, ``preprocess`` and ``clu
 * ``clusters``: the ``features_clustered_*.npy`` file (safe reading, writing, numpy k-means).
 * ``loading``: checkpoint folder / .pth / .safetensors -> built networks.
 * ``engine``: :class:`~engines.pix2pixhd.engine.Pix2PixHDEngine`.
-* ``synthetic``: tiny random-weight checkpoints in the official layout (tests, demos).
+
 """

@@ -110,7 +110,7 @@ class InputLayout:
         return self.label_nc + int(self.instance_edge) + self.feat_num
 
 
-def label_set_for(label_nc: int) -> str | None:
+def label_set_from_count(label_nc: int) -> str | None:
     return KNOWN_LABEL_COUNTS.get(label_nc)
 
 

@@ -9,10 +9,9 @@ k-means cluster file (seeded pick, overridable per instance or per class).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,9 @@ from typing import Any
 import numpy as np
 
 from engines.base import (
+    CLASS_CLUSTERS_OPTION,
+    FEATURE_SOURCE_OPTION,
+    INSTANCE_CLUSTERS_OPTION,
     INSTANCE_FEATURES,
     INSTANCE_MAP,
     CheckpointInfo,
@@ -30,28 +32,16 @@ from engines.base import (
     RenderResult,
     StyleSource,
 )
+from engines.common.digest import content_digest
 from engines.common.imageops import resize_bicubic, resize_nearest
+from engines.common.lru import LRUCache
+from engines.common.validation import check_label_ids, id_map, rgb_image
 from engines.pix2pixhd.architecture import is_pix2pixhd_keys
+from engines.schema import Option
 
 log = logging.getLogger(__name__)
 
 _ENCODER_CACHE_SIZE = 4
-
-
-def _id_map(array: Any, what: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 2 or array.dtype.kind not in "iub":
-        raise InputError(f"{what} must be an (H, W) integer id map, got {array.dtype} {array.shape}")
-    if array.size and array.dtype.kind == "i" and array.min() < 0:
-        raise InputError(f"{what} has negative ids")
-    return array
-
-
-def _photo(array: Any, what: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise InputError(f"{what} must be an (H, W, 3) uint8 RGB image, got {array.dtype} {array.shape}")
-    return array
 
 
 def output_to_image(out):
@@ -67,21 +57,82 @@ def output_to_image(out):
     return pixels.clamp_(0, 255).to(torch.uint8).cpu().numpy()
 
 
+def _cluster_picks(value: Any, option: str) -> dict[int, int]:
+    """``{"26001": 3}`` (JSON keys are strings) -> ``{26001: 3}``."""
+    if value in (None, {}, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"engine option {option!r} must map ids to cluster indices, got {value!r}")
+    try:
+        return {int(key): int(cluster) for key, cluster in value.items()}
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"engine option {option!r}: {exc}") from exc
+
+
 class Pix2PixHDEngine(Engine):
     id = "pix2pixhd"
     display_name = "pix2pixHD"
     capabilities = frozenset({INSTANCE_MAP, INSTANCE_FEATURES})
     label_sets = ("cityscapes", "ade20k", "coco-stuff", "celebamask-hq")
+    options = (
+        Option(
+            INSTANCE_CLUSTERS_OPTION,
+            "json",
+            default={},
+            requires=INSTANCE_FEATURES,
+            help='feature cluster per instance id, e.g. {"26001": 3}',
+        ),
+        Option(
+            CLASS_CLUSTERS_OPTION,
+            "json",
+            default={},
+            requires=INSTANCE_FEATURES,
+            help='feature cluster for every instance of a class id, e.g. {"26": 3}',
+        ),
+        Option(
+            FEATURE_SOURCE_OPTION,
+            "str",
+            default="",
+            requires=INSTANCE_FEATURES,
+            help="style source whose photo the encoder turns into instance features (empty: the clusters)",
+        ),
+    )
 
-    def __init__(self, allow_tf32: bool = False) -> None:
-        # allow_tf32: let CUDA convolutions use TF32 (faster on Ampere+, ~1e-3 off the official fp32).
-        self.allow_tf32 = allow_tf32
+    def __init__(self) -> None:
         self._loaded = None  # engines.pix2pixhd.loading.LoadedCheckpoint
         self._device = "cpu"
         self._torch_device = None
-        self._encoded: OrderedDict[tuple, Any] = OrderedDict()  # raw encoder outputs by photo/size
+        self._encoded: LRUCache[Any] = LRUCache(_ENCODER_CACHE_SIZE)  # raw encoder outputs by photo
 
     # ----------------------------------------------------------------- checkpoint
+    @classmethod
+    def capabilities_for(cls, info: CheckpointInfo | None) -> frozenset[str]:
+        """INSTANCE_FEATURES only for checkpoints with an encoder or feature clusters."""
+        if info is None:
+            return cls.capabilities
+        with_features = bool(info.encoder_shapes) or "features" in info.files
+        with_features |= any(info.opt.get(k, "").lower() == "true" for k in ("instance_feat", "label_feat"))
+        return cls.capabilities if with_features else cls.capabilities - {INSTANCE_FEATURES}
+
+    @classmethod
+    def fit_request(cls, request: RenderRequest, capabilities: frozenset[str]) -> RenderRequest:
+        """The document's cluster picks and feature source (engine options) become request fields."""
+        if INSTANCE_FEATURES not in capabilities:
+            return request
+        options = request.options
+        changes: dict[str, Any] = {}
+        for name, field_name in (
+            (INSTANCE_CLUSTERS_OPTION, "instance_clusters"),
+            (CLASS_CLUSTERS_OPTION, "class_clusters"),
+        ):
+            picks = _cluster_picks(options.get(name), name)
+            if picks:
+                changes[field_name] = {**getattr(request, field_name), **picks}
+        source = options.get(FEATURE_SOURCE_OPTION)
+        if source and source in request.styles and request.feature_source is None:
+            changes["feature_source"] = str(source)
+        return dataclasses.replace(request, **changes) if changes else request
+
     @classmethod
     def recognizes(cls, info: CheckpointInfo) -> bool:
         if info.declared_engine is not None:
@@ -98,11 +149,10 @@ class Pix2PixHDEngine(Engine):
         self._loaded, self._torch_device, self._device = loaded, torch_device, str(torch_device)
         log.info("loaded pix2pixHD %s from %s on %s", loaded.generator_arch, checkpoint, torch_device)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the current weights (G, E, cluster centres as role ``F``) as safetensors + JSON sidecar."""
+    def _save_contents(self, path: str | Path):
+        """The current weights: G, E, cluster centres as role ``F`` (no spectral norm to unfold here)."""
         import torch
 
-        from engines.common.checkpoint import save_safetensors
         from engines.pix2pixhd.loading import CLUSTER_ROLE, options_for_save
 
         loaded = self._require()
@@ -113,20 +163,15 @@ class Pix2PixHDEngine(Engine):
             networks[CLUSTER_ROLE] = {
                 str(k): torch.from_numpy(np.ascontiguousarray(v)) for k, v in loaded.clusters.items()
             }
-        return save_safetensors(path, networks, self.id, loaded.label_set, options_for_save(loaded))
+        return networks, loaded.label_set, options_for_save(loaded)
 
-    def release(self) -> None:
-        cuda = self._torch_device is not None and self._torch_device.type == "cuda"
+    def _drop_networks(self) -> None:
         self._loaded = None
         self._encoded.clear()
-        if cuda:
-            import torch
-
-            torch.cuda.empty_cache()
 
     def _require(self):
         if self._loaded is None:
-            raise EngineError("pix2pixHD: no checkpoint loaded")
+            raise self._not_loaded()
         return self._loaded
 
     # ----------------------------------------------------------------- facts for front ends
@@ -180,7 +225,7 @@ class Pix2PixHDEngine(Engine):
         start = time.perf_counter()
         loaded = self._require()
         layout, arch = loaded.layout, loaded.generator_arch
-        label = _id_map(request.label, "label map")
+        label = id_map(request.label, "label map")
         self._check_label_ids(label)
         instance, info = self._instance_for(request, label)
 
@@ -215,15 +260,8 @@ class Pix2PixHDEngine(Engine):
         return RenderResult(image, out, time.perf_counter() - start, info)
 
     def _check_label_ids(self, label: np.ndarray) -> None:
-        label_nc = self._require().layout.label_nc
-        bad = label >= label_nc
-        if bad.any():
-            ids = np.unique(label[bad]).tolist()
-            shown = ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
-            raise InputError(
-                f"label ids {shown} are out of range for this pix2pixHD checkpoint (label_nc {label_nc}: "
-                f"ids 0..{label_nc - 1}; pix2pixHD has no don't-care id)"
-            )
+        loaded = self._require()
+        check_label_ids(label, loaded.layout.label_nc, "pix2pixHD", label_set=loaded.label_set)
 
     def _instance_for(self, request: RenderRequest, label: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         info: dict[str, Any] = {}
@@ -235,7 +273,7 @@ class Pix2PixHDEngine(Engine):
                 log.info("no instance map given: using the label map as instance ids")
                 info["instance_from_label"] = True
             return label, info
-        instance = _id_map(request.instance, "instance map")
+        instance = id_map(request.instance, "instance map")
         if instance.shape != label.shape:
             raise InputError(
                 f"instance map is {instance.shape[1]}x{instance.shape[0]} but the label map is "
@@ -283,7 +321,7 @@ class Pix2PixHDEngine(Engine):
             source = request.styles.get(request.feature_source)
             if source is None:
                 raise InputError(f"feature source {request.feature_source!r} is not among the style sources")
-            photo = _photo(source.image, f"feature source {source.name!r}")
+            photo = rgb_image(source.image, f"feature source {source.name!r}")
             net_photo = self._photo_to_size(photo, label_shape, (w, h), crop_pos)
             info["feature_source"] = source.name
             return self._encode(source.name, net_photo, ids)
@@ -319,17 +357,13 @@ class Pix2PixHDEngine(Engine):
         h, w = photo.shape[:2]
         if h % step or w % step:
             raise InputError(f"network size {w}x{h}: the feature encoder needs multiples of {step}")
-        key = (name, hashlib.blake2b(photo.tobytes(), digest_size=16).hexdigest(), photo.shape)
+        key = (name, content_digest(photo))
         raw = self._encoded.get(key)
         if raw is None:
             if not photo.flags.writeable:  # PIL-backed arrays are read-only; torch wants writable memory
                 photo = photo.copy()
             raw = loaded.encoder.raw(image_to_tensor(photo).to(self._torch_device))
-            self._encoded[key] = raw
-            while len(self._encoded) > _ENCODER_CACHE_SIZE:
-                self._encoded.popitem(last=False)
-        else:
-            self._encoded.move_to_end(key)
+            self._encoded.put(key, raw)
         with torch.inference_mode():
             return instance_mean(raw, ids_to_tensor(ids).to(self._torch_device))
 
@@ -357,14 +391,14 @@ class Pix2PixHDEngine(Engine):
         pre = self._require().preprocessing
         ids = self._source_ids(source)
         crop_pos = pre.crop_position((ids.shape[1], ids.shape[0]), None)
-        return pre.ids(ids, crop_pos), pre.photo(_photo(source.image, source.name), crop_pos)
+        return pre.ids(ids, crop_pos), pre.photo(rgb_image(source.image, source.name), crop_pos)
 
     def _source_ids(self, source: StyleSource) -> np.ndarray:
         layout = self._require().layout
         ids = source.label if (layout.feature_ids == "label" or source.instance is None) else source.instance
         if ids is None:
             raise InputError(f"style source {source.name!r} needs an instance or label map to encode features")
-        ids = _id_map(ids, f"ids of style source {source.name!r}")
+        ids = id_map(ids, f"ids of style source {source.name!r}")
         if ids.shape != np.asarray(source.image).shape[:2]:
             raise InputError(f"style source {source.name!r}: id map and photo sizes differ")
         return ids

@@ -19,15 +19,15 @@ import torch
 from torch import nn
 
 from engines.base import CheckpointError
-from engines.common.checkpoint import check_state_dict, load_weights, locate_files, read_sidecar
-from engines.common.options import read_opt_txt
+from engines.common.pipeline import build_checked as pipeline_build
+from engines.common.pipeline import read_checkpoint
 from engines.pix2pixhd.architecture import (
     EncoderArch,
     GeneratorArch,
     InputLayout,
     infer_encoder,
     infer_generator,
-    label_set_for,
+    label_set_from_count,
     resolve_inputs,
 )
 from engines.pix2pixhd.clusters import clusters_feat_width, load_clusters
@@ -55,32 +55,9 @@ class LoadedCheckpoint:
     clusters: dict[int, np.ndarray] | None = None
 
 
-def _read_options(files: Mapping[str, Path]) -> dict[str, str]:
-    opt: dict[str, str] = {}
-    if "opt" in files:
-        opt = read_opt_txt(files["opt"])
-    if "sidecar" in files:
-        sidecar = read_sidecar(files["sidecar"])
-        if str(sidecar["engine"]) != ENGINE_ID:
-            raise CheckpointError(f"{files['sidecar']}: made for engine {sidecar['engine']!r}, not {ENGINE_ID!r}")
-        opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
-    return opt
-
-
-def _as_float32(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    # fp16 checkpoints (--data_type 16) run in float32 here.
-    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-
-
 def build_checked(net_factory, arch, state: Mapping[str, torch.Tensor], source: Path, what: str) -> nn.Module:
-    """Build ``net_factory(arch)`` on meta, check ``state`` against its keys/shapes, load it in place."""
-    with torch.device("meta"):
-        net = net_factory(arch)
-    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    check_state_dict(expected, state, source, what)
-    net.load_state_dict(_as_float32(state), strict=True, assign=True)
-    net.requires_grad_(False)
-    return net.eval()
+    """``net_factory(arch)`` built, checked and loaded by the shared pipeline (engines/common/pipeline.py)."""
+    return pipeline_build(lambda: net_factory(arch), state, source, what)
 
 
 def _clusters_from_tensors(state: Mapping[str, torch.Tensor], source: Path) -> dict[int, np.ndarray]:
@@ -95,13 +72,9 @@ def _clusters_from_tensors(state: Mapping[str, torch.Tensor], source: Path) -> d
 def load_checkpoint(path: str | Path, device: torch.device) -> LoadedCheckpoint:
     """Read, check and build everything a render needs; networks end up on ``device`` in eval mode."""
     path = Path(path)
-    files = locate_files(path)
-    weights = load_weights(files)
-    opt = _read_options(files)
-    g_source = files.get("G", files.get("safetensors", path))
-    e_source = files.get("E", files.get("safetensors", path))
-    if "G" not in weights:
-        raise CheckpointError(f"{g_source}: no generator weights ('G.' keys)")
+    contents = read_checkpoint(path, ENGINE_ID)
+    files, weights, opt = contents.files, contents.weights, contents.opt
+    g_source, e_source = contents.source("G"), contents.source("E")
 
     arch = infer_generator({k: tuple(v.shape) for k, v in weights["G"].items()}, str(g_source))
     encoder_arch = None
@@ -140,7 +113,7 @@ def load_checkpoint(path: str | Path, device: torch.device) -> LoadedCheckpoint:
         preprocessing=Preprocessing.from_opt(
             opt, arch.size_base, default_mode="none" if arch.netG == "local" else "scale_width"
         ),
-        label_set=label_set_for(layout.label_nc),
+        label_set=label_set_from_count(layout.label_nc),
     )
     if layout.feat_num:
         if encoder_arch is not None:

@@ -24,7 +24,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,17 @@ from engines.base import (
     STYLE_INTERPOLATION,
     CheckpointInfo,
     Engine,
-    EngineError,
     InputError,
     RenderRequest,
     RenderResult,
     StyleMix,
     StyleSource,
 )
+from engines.common.digest import Fingerprints
+from engines.common.lru import LRUCache
+from engines.common.validation import check_label_ids
 from engines.sean import preprocess, styles
 from engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
-from engines.sean.fingerprint import Fingerprints
 from engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
 
 log = logging.getLogger(__name__)
@@ -62,17 +62,15 @@ class SeanEngine(Engine):
     capabilities = frozenset({REGION_STYLES, STYLE_INTERPOLATION, CROSSOVER, MEAN_STYLE, NOISE})
     label_sets = ("celebamask-hq", "cityscapes", "ade20k")
     style_blocks = BLOCKS
-    # cuDNN's TF32 convolutions move a CUDA render by ~7e-4 from the fp32 official outputs (measured on
-    # an H100); faithfulness first, so renders switch them off unless this is set to True.
-    allow_tf32: bool = False
 
     def __init__(self) -> None:
         self._loaded = None  # engines.sean.loading.LoadedSean
         self._device = "cpu"
-        self._codes: OrderedDict[str, RegionCodes] = OrderedDict()
+        self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
         self._stats: StyleStatistics | None = None
         self._random_ok = False  # '@random' needs a per-class std
+        self._checkpoint_stats: StyleStatistics | None = None  # statistics saved with the checkpoint
         self._lock = threading.RLock()
         self._fingerprints = Fingerprints()
 
@@ -94,40 +92,28 @@ class SeanEngine(Engine):
     def config(self) -> SeanConfig:
         return self._require().config
 
-    def save(self, path: str | Path) -> Path:
-        """Write the loaded checkpoint as ``.safetensors`` + JSON sidecar (official keys, role ``G``).
-
-        The weights are re-read from the source file (the loaded network holds folded spectral-norm
-        weights, not ``weight_orig``), so the file must be unchanged since :meth:`load`.
-        """
-        from engines.common.checkpoint import save_safetensors
+    def _save_contents(self, path: str | Path):
+        """G re-read from the source file (the loaded network holds folded spectral-norm weights, not
+        ``weight_orig``), so the file must be unchanged since :meth:`load`."""
+        from engines.common.pipeline import reread_weights
         from engines.sean.config import guess_label_set
-        from engines.sean.loading import read_generator_state, stamp
 
         loaded = self._require()
-        if stamp(loaded.files) != loaded.source_stamp:
-            raise EngineError(f"{path}: the source checkpoint changed since it was loaded; load it again")
-        state = read_generator_state(loaded.files)
-        return save_safetensors(path, {"G": state}, self.id, guess_label_set(loaded.config), loaded.config.options())
+        state = reread_weights(loaded.files, loaded.source_stamp, path)["G"]
+        return {"G": state}, guess_label_set(loaded.config), loaded.config.options()
 
-    def release(self) -> None:
+    def _drop_networks(self) -> None:
         with self._lock:
             self._loaded = None
             self._codes.clear()
             self._context = None
             self._fingerprints.clear()
             self._stats, self._random_ok = None, False  # mean codes belong to one checkpoint
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:  # pragma: no cover - torch is a dependency
-            pass
+            self._checkpoint_stats = None
 
     def _require(self):
         if self._loaded is None:
-            raise EngineError("SEAN: no checkpoint loaded (call load() first)")
+            raise self._not_loaded()
         return self._loaded
 
     def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
@@ -151,6 +137,14 @@ class SeanEngine(Engine):
     def compute_mean_codes(self, sources: Sequence[StyleSource]) -> np.ndarray:
         """(C, style_length) float32 per-class mean codes, as the official calculate_mean_style_code.py."""
         return self.compute_style_statistics(sources).mean
+
+    def set_mean_styles(self, sources: Sequence[StyleSource] | None) -> None:
+        """``@mean``/``@random`` from the per-class statistics of ``sources`` (the official mean-code step
+        over a folder of styles); None: back to the checkpoint's own statistics, or none."""
+        if sources is None:
+            self.set_mean_codes(self._checkpoint_stats)
+            return
+        self.set_mean_codes(self.compute_style_statistics(list(sources)))
 
     def set_mean_codes(self, mean: np.ndarray | StyleStatistics | None, std: np.ndarray | None = None) -> None:
         """Enable ``"@mean"`` (and ``"@random"`` when ``std`` is given) in mixes; None clears them.
@@ -194,15 +188,11 @@ class SeanEngine(Engine):
             )
         instance = source.instance if loaded.config.use_instance else None
         key = self._fingerprints.key(source.image, raw_label, instance) + f"/{size}"
-        with self._lock:
-            if key in self._codes:
-                self._codes.move_to_end(key)
-                return self._codes[key]
+        cached = self._codes.get(key)
+        if cached is not None:
+            return cached
         codes = self._run_encoder(image, label, instance, size, source.name)
-        with self._lock:
-            self._codes[key] = codes
-            while len(self._codes) > CODE_CACHE_SIZE:
-                self._codes.popitem(last=False)
+        self._codes.put(key, codes)
         return codes
 
     def _run_encoder(
@@ -229,15 +219,7 @@ class SeanEngine(Engine):
     # ----------------------------------------------------------------------------------- labels
     def _check_ids(self, ids: np.ndarray, what: str) -> None:
         config = self.config
-        top = config.label_nc if config.contain_dontcare_label else config.label_nc - 1
-        values = np.unique(ids)
-        bad = [int(v) for v in values if v > top and not (config.contain_dontcare_label and v == 255)]
-        if bad:
-            shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
-            raise InputError(
-                f"{what}: ids {shown} are outside 0..{config.label_nc - 1} of this SEAN checkpoint "
-                f"(label_nc {config.label_nc}{', 255 = dont-care' if config.contain_dontcare_label else ''})"
-            )
+        check_label_ids(ids, config.label_nc, "SEAN", dontcare=config.contain_dontcare_label, what=what)
 
     def _segmap(
         self,

@@ -22,10 +22,10 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.spectral_norm import SpectralNorm
 
 from engines.base import InputError
 from engines.common.spade_layers import SPADE, resize_segmap
+from engines.common.spectral import fold_spectral_norm
 from engines.sean.config import BLOCKS, SeanConfig
 
 log = logging.getLogger(__name__)
@@ -269,13 +269,8 @@ class SeanGenerator(nn.Module):
         self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
 
     def fold_spectral_norm(self) -> None:
-        """Replace each spectral-norm reparametrisation by its eval weight (W / sigma, no power step)."""
-        for module in self.modules():
-            for hook in list(module._forward_pre_hooks.values()):
-                if isinstance(hook, SpectralNorm):
-                    # remove_spectral_norm computes weight_orig / sigma without a power iteration:
-                    # exactly the eval-mode weight the official module uses on every call.
-                    nn.utils.remove_spectral_norm(module, hook.name)
+        """Replace each spectral-norm reparametrisation by its eval weight (engines/common/spectral.py)."""
+        fold_spectral_norm(self)
 
     def encode(self, image: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Zencoder region codes: see :meth:`Zencoder.region_codes`."""

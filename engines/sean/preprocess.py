@@ -12,6 +12,7 @@ import numpy as np
 
 from engines.base import InputError
 from engines.common import imageops
+from engines.common.validation import id_map, rgb_image
 from engines.sean.config import SeanConfig
 
 
@@ -62,26 +63,13 @@ def transform(array: np.ndarray, config: SeanConfig, size: tuple[int, int] | Non
 
 
 def as_rgb(image: np.ndarray, what: str) -> np.ndarray:
-    """(H, W, 3) uint8 from RGB, RGBA or grey input (PIL ``convert('RGB')`` semantics for these)."""
-    image = np.asarray(image)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise InputError(f"{what}: expected an (H, W, 3) RGB image, got shape {image.shape}")
-    if image.dtype != np.uint8:
-        raise InputError(f"{what}: expected uint8 pixels, got {image.dtype}")
-    return np.ascontiguousarray(image[:, :, :3])
+    """(H, W, 3) uint8 from RGB, RGBA or grey input (engines/common/validation.py)."""
+    return rgb_image(image, what)
 
 
 def as_ids(array: np.ndarray, what: str) -> np.ndarray:
-    """(H, W) non-negative integer id map (uint8 kept; wider types kept for ids > 255)."""
-    array = np.asarray(array)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):
-        raise InputError(f"{what}: expected an (H, W) integer id map, got {array.dtype} {array.shape}")
-    if array.size and int(array.min()) < 0:
-        raise InputError(f"{what}: negative ids are not allowed")
+    """(H, W) non-negative integer id map; uint8 where the ids fit (wider types kept for ids > 255)."""
+    array = id_map(array, what)
     if array.dtype != np.uint8 and int(array.max(initial=0)) <= 255:
         array = array.astype(np.uint8)
     return array

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engines.base import InputError, StyleMix
+from engines.base import ENGINE_STYLE_SOURCES, MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE, InputError, StyleMix
 
-MEAN = "@mean"
-RANDOM = "@random"
-RESERVED = (MEAN, RANDOM)
+# The engine-provided style names of the contract (engines/base.py), as SEAN's code calls them.
+MEAN = MEAN_STYLE_SOURCE
+RANDOM = RANDOM_STYLE_SOURCE
+RESERVED = ENGINE_STYLE_SOURCES
 
 
 @dataclass(frozen=True)

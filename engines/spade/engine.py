@@ -11,6 +11,7 @@ first source, else the first/only source in ``request.styles``): ``mu``, or with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -21,7 +22,6 @@ import numpy as np
 from engines.base import (
     INSTANCE_MAP,
     LATENT_Z,
-    CheckpointError,
     CheckpointInfo,
     Engine,
     EngineError,
@@ -30,6 +30,8 @@ from engines.base import (
     RenderResult,
     StyleSource,
 )
+from engines.common.lru import LRUCache
+from engines.schema import Option
 from engines.spade.config import SpadeConfig
 from engines.spade.inputs import prepare_instance, prepare_label, prepare_photo, render_sizes
 from engines.spade.loading import foreign_engine, infer_config
@@ -37,6 +39,7 @@ from engines.spade.loading import foreign_engine, infer_config
 log = logging.getLogger(__name__)
 
 ENGINE_ID = "spade"
+ENCODING_CACHE_SIZE = 16  # (mu, logvar) of this many style photos
 
 
 class SpadeEngine(Engine):
@@ -44,24 +47,48 @@ class SpadeEngine(Engine):
     display_name = "SPADE (GauGAN)"
     capabilities = frozenset({INSTANCE_MAP, LATENT_Z})
     label_sets = ("cityscapes", "ade20k", "coco-stuff", "celebamask-hq")
+    options = (
+        Option(
+            "spade_z",
+            "choice",
+            default="style",
+            choices=("style", "random"),
+            requires=LATENT_Z,
+            label="z from",
+            help="VAE checkpoints: z is the encoded style photo ('style') or drawn from the seed ('random')",
+        ),
+    )
 
     # The (gamma, beta) of every SPADE layer are kept for the last label (VAE renders where only z changes)
     # when they take at most this many bytes.
     modulation_cache_limit = 1 << 30
-    # TF32 convolutions on CUDA are faster but move outputs by ~5e-4 from the official float32 result.
-    allow_tf32 = False
 
     def __init__(self) -> None:
         self.config: SpadeConfig | None = None
         self._generator: Any = None
         self._encoder: Any = None
         self._files: dict[str, Path] = {}
+        self._stamp: tuple = ()
         self._device = "cpu"
         self._torch_device: Any = None
         self._label_cache: Any = None
         self._encodings: Any = None
 
     # ---- checkpoint -------------------------------------------------------------------------------
+
+    @classmethod
+    def capabilities_for(cls, info: CheckpointInfo | None) -> frozenset[str]:
+        """LATENT_Z only for VAE checkpoints: their ``fc`` is a Linear layer from z (2-D weight)."""
+        if info is None or len(info.shapes.get("fc.weight", ())) == 2:
+            return cls.capabilities
+        return cls.capabilities - {LATENT_Z}
+
+    @classmethod
+    def fit_request(cls, request: RenderRequest, capabilities: frozenset[str]) -> RenderRequest:
+        if LATENT_Z in capabilities and request.options.get("spade_z") == "random":
+            # z from the seed: the request carries no style photo for the encoder.
+            return dataclasses.replace(request, styles={}, region_styles={}, default_style=None, sample=True)
+        return request
 
     @classmethod
     def recognizes(cls, info: CheckpointInfo) -> bool:
@@ -75,27 +102,14 @@ class SpadeEngine(Engine):
     def load(self, checkpoint: str | Path, device: str = "auto") -> None:
         """Load an official folder (latest_net_G.pth + opt.txt [+ latest_net_E.pth]), a bare .pth or a
         regionpaint .safetensors; every architectural option is read from the tensor shapes."""
-        from engines.common.checkpoint import load_weights, locate_files, read_sidecar
         from engines.common.device import resolve_device
-        from engines.common.options import read_opt_txt
+        from engines.common.pipeline import read_checkpoint
         from engines.spade import runtime
 
-        files = locate_files(checkpoint)
-        weights = load_weights(files)
-        g_path = files.get("G") or files.get("safetensors") or Path(checkpoint)
-        e_path = files.get("E") or files.get("safetensors") or g_path
-        opt: dict[str, str] = read_opt_txt(files["opt"]) if "opt" in files else {}
-        label_set = None
-        if "sidecar" in files:
-            sidecar = read_sidecar(files["sidecar"])
-            if sidecar["engine"] != ENGINE_ID:
-                raise CheckpointError(f"{g_path}: made for the {sidecar['engine']!r} engine, not {ENGINE_ID!r}")
-            opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
-            label_set = sidecar.get("label_set")
-        if "G" not in weights:
-            raise CheckpointError(f"{g_path}: no generator weights ('G.' keys)")
-        shapes = {k: tuple(v.shape) for k, v in weights["G"].items()}
-        e_shapes = {k: tuple(v.shape) for k, v in weights.get("E", {}).items()}
+        contents = read_checkpoint(checkpoint, ENGINE_ID)
+        files, weights, opt, label_set = contents.files, contents.weights, contents.opt, contents.label_set
+        g_path, e_path = contents.source("G"), contents.source("E")
+        shapes, e_shapes = contents.shapes("G"), contents.shapes("E")
         config = infer_config(shapes, opt, g_path, e_shapes, label_set)
 
         torch_device = resolve_device(device)
@@ -110,8 +124,9 @@ class SpadeEngine(Engine):
 
         self.release()
         self.config, self._generator, self._encoder, self._files = config, generator, encoder, files
+        self._stamp = contents.stamp
         self._torch_device, self._device = torch_device, str(torch_device)
-        self._label_cache, self._encodings = runtime.LabelCache(), runtime.EncodingCache()
+        self._label_cache, self._encodings = runtime.LabelCache(), LRUCache(ENCODING_CACHE_SIZE)
         out_w, out_h = config.output_size
         log.info(
             "loaded SPADE %s: ngf %d, semantic_nc %d, %s, %s, %dx%d on %s",
@@ -134,34 +149,26 @@ class SpadeEngine(Engine):
     def has_encoder(self) -> bool:
         return self._encoder is not None
 
-    def save(self, path: str | Path) -> Path:
-        """Write the loaded checkpoint (official key layout, G and E) as .safetensors + JSON sidecar.
-
-        The weights are read again from the loaded files, so the copy is exact (the in-memory generator
-        holds spectral norm folded).
-        """
-        from engines.common.checkpoint import load_weights, save_safetensors
+    def _save_contents(self, path: str | Path):
+        """G (and E for a VAE) read again from the loaded files, so the copy is exact (the in-memory
+        generator holds spectral norm folded)."""
+        from engines.common.pipeline import reread_weights
 
         config = self._require_loaded()
-        weights = load_weights(self._files)
+        weights = reread_weights(self._files, self._stamp, path)
         networks = {"G": weights["G"]}
         if config.use_vae and "E" in weights:
             networks["E"] = weights["E"]
-        return save_safetensors(path, networks, ENGINE_ID, config.label_set, config.to_options())
+        return networks, config.label_set, config.to_options()
 
     def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
         """(W, H) of the checkpoint's own render; SPADE resizes any label to it."""
         return self._require_loaded().output_size
 
-    def release(self) -> None:
-        had_cuda = self._torch_device is not None and self._torch_device.type == "cuda"
+    def _drop_networks(self) -> None:
         self._generator = self._encoder = None
         self._label_cache = self._encodings = None
         self.config = None
-        if had_cuda:
-            import torch
-
-            torch.cuda.empty_cache()
 
     # ---- rendering --------------------------------------------------------------------------------
 
@@ -270,5 +277,5 @@ class SpadeEngine(Engine):
 
     def _require_loaded(self) -> SpadeConfig:
         if self.config is None or self._generator is None:
-            raise EngineError(f"{self.display_name}: no checkpoint loaded (call load() first)")
+            raise self._not_loaded()
         return self.config

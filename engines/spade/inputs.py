@@ -14,12 +14,11 @@ import numpy as np
 
 from engines.base import InputError
 from engines.common.imageops import resize_bicubic, resize_nearest
+from engines.common.validation import DONTCARE_ID, id_map
+from engines.common.validation import check_label_ids as check_label_ids_of
 from engines.spade.config import SpadeConfig
 
 log = logging.getLogger(__name__)
-
-DONTCARE_ID = 255
-_MAX_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -61,38 +60,15 @@ def render_sizes(config: SpadeConfig, size: tuple[int, int] | None) -> RenderSiz
     return RenderSizes((width, height), latent, (width, height))
 
 
-def _require_id_map(array: np.ndarray, what: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):
-        raise InputError(f"{what} must be an (H, W) integer id map, got shape {array.shape} {array.dtype}")
-    return array
-
-
 def check_label_ids(label: np.ndarray, config: SpadeConfig) -> None:
-    """Raise InputError naming the ids a checkpoint has no channel for.
-
-    Valid: 0..label_nc-1, plus 255 (and label_nc itself) when it has a don't-care channel.
-    """
-    low, high = int(label.min()), int(label.max())
-    if low >= 0 and high < config.label_nc:
-        return
-    ids = np.unique(label)
-    allowed_extra = {DONTCARE_ID, config.label_nc} if config.contain_dontcare_label else set()
-    bad = [int(i) for i in ids if i < 0 or (i >= config.label_nc and int(i) not in allowed_extra)]
-    if not bad:
-        return
-    listed = ", ".join(str(i) for i in bad[:_MAX_LISTED]) + (", ..." if len(bad) > _MAX_LISTED else "")
-    extra = f" or {DONTCARE_ID} (don't care)" if config.contain_dontcare_label else ""
-    named = f"{config.label_set} " if config.label_set else ""
-    raise InputError(
-        f"label ids {listed} are out of range for this {named}SPADE checkpoint "
-        f"(label_nc {config.label_nc}: ids 0..{config.label_nc - 1}{extra})"
-    )
+    """Raise InputError naming the ids this checkpoint has no channel for (engines/common/validation.py)."""
+    dontcare = config.contain_dontcare_label
+    check_label_ids_of(label, config.label_nc, "SPADE", dontcare=dontcare, label_set=config.label_set)
 
 
 def prepare_label(label: np.ndarray, config: SpadeConfig, size: tuple[int, int]) -> np.ndarray:
     """(H, W) class ids -> (h, w) int64 at ``size`` (W, H), PIL NEAREST, 255 -> label_nc."""
-    label = _require_id_map(label, "label map")
+    label = id_map(label, "label map", negative_ok=True)
     check_label_ids(label, config)
     resized = resize_nearest(label, size).astype(np.int64)
     resized[resized == DONTCARE_ID] = config.label_nc
@@ -110,7 +86,7 @@ def prepare_instance(instance: np.ndarray | None, label: np.ndarray, size: tuple
     if instance is None:
         log.info("no instance map given: using the label map for the instance edge channel")
         return resize_nearest(label, size).astype(np.int64), "label"
-    instance = _require_id_map(instance, "instance map")
+    instance = id_map(instance, "instance map")
     if instance.shape != label.shape:
         raise InputError(
             f"instance map is {instance.shape[1]}x{instance.shape[0]} but the label map is "

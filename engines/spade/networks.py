@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from engines.common.spade_layers import SPADE, SPADE_HIDDEN, resize_segmap
+from engines.common.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
 from engines.spade.config import EncoderConfig, SpadeConfig
 
 LEAKY_SLOPE = 0.2
@@ -251,28 +252,6 @@ class ConvEncoder(nn.Module):
         return self.fc_mu(x), self.fc_var(x)
 
 
-def fold_spectral_norm(module: nn.Module) -> int:
-    """Replace each spectral-norm hook under ``module`` by a plain ``weight``; returns how many.
-
-    ``remove_spectral_norm`` computes the weight without a power iteration, exactly what the official
-    eval-mode forward computes from the stored ``weight_u`` / ``weight_v`` on every call.
-    """
-    from torch.nn.utils.spectral_norm import SpectralNorm
-
-    folded = 0
-    for sub in module.modules():
-        if any(isinstance(hook, SpectralNorm) for hook in sub._forward_pre_hooks.values()):
-            torch.nn.utils.remove_spectral_norm(sub)
-            folded += 1
-    return folded
-
-
-def _is_hooked(module: nn.Module) -> bool:
-    from torch.nn.utils.spectral_norm import SpectralNorm
-
-    return any(isinstance(hook, SpectralNorm) for hook in module._forward_pre_hooks.values())
-
-
 def official_state_shapes(net: SPADEGenerator | ConvEncoder) -> dict[str, tuple[int, ...]]:
     """Key -> shape of the official state dict of ``net``, in the official order.
 
@@ -281,7 +260,7 @@ def official_state_shapes(net: SPADEGenerator | ConvEncoder) -> dict[str, tuple[
     ``weight_v`` (in*kh*kw,) buffers.
     """
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    pending = {name for name in net.spectral_layers() if not _is_hooked(net.get_submodule(name))}
+    pending = {name for name in net.spectral_layers() if not is_hooked(net.get_submodule(name))}
     official: dict[str, tuple[int, ...]] = {}
     for key, shape in shapes.items():
         prefix, _, leaf = key.rpartition(".")
@@ -297,18 +276,3 @@ def official_state_shapes(net: SPADEGenerator | ConvEncoder) -> dict[str, tuple[
         official[f"{prefix}.weight_u"] = (weight[0],)
         official[f"{prefix}.weight_v"] = (math.prod(weight[1:]),)
     return official
-
-
-def fold_spectral_state(state: dict[str, torch.Tensor], layers: list[str]) -> dict[str, torch.Tensor]:
-    """Replace ``<layer>.weight_orig/_u/_v`` by ``<layer>.weight = weight_orig / (u . W_mat v)``.
-
-    The same ops as torch's ``SpectralNorm.compute_weight`` without power iteration (its eval mode), so
-    the folded weight is bit-identical to the one the official forward uses.
-    """
-    folded = dict(state)
-    for layer in layers:
-        weight = folded.pop(f"{layer}.weight_orig")
-        u, v = folded.pop(f"{layer}.weight_u"), folded.pop(f"{layer}.weight_v")
-        sigma = torch.dot(u, torch.mv(weight.reshape(weight.shape[0], -1), v))
-        folded[f"{layer}.weight"] = weight / sigma
-    return folded

@@ -5,19 +5,17 @@ Imported lazily by :mod:`engines.spade.engine` so that listing engines never imp
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from engines.base import InputError
-from engines.common.checkpoint import check_state_dict
 from engines.common.device import float32_math  # noqa: F401  (used as runtime.float32_math)
+from engines.common.digest import array_digest  # noqa: F401  (used as runtime.array_digest)
+from engines.common.pipeline import build_checked
 from engines.common.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
 from engines.spade.config import EncoderConfig, SpadeConfig
 from engines.spade.networks import (
@@ -31,50 +29,26 @@ from engines.spade.networks import (
 log = logging.getLogger(__name__)
 
 
-def _prepared_state(state: Mapping[str, torch.Tensor], expected: Mapping[str, tuple[int, ...]]) -> dict:
-    """Fresh float32 copies; BatchNorm counters that pre-0.4.1 files lack are added (unused in eval).
-
-    Copies are freshly allocated (aligned) tensors: torch's CPU kernels may round the last bit
-    differently for misaligned buffers (safetensors), which would make the same weights render
-    differently depending on the file format.
-    """
-    prepared = {
-        k: (v.float() if v.is_floating_point() else v).clone(memory_format=torch.contiguous_format)
-        for k, v in state.items()
-    }
-    for key in expected:
-        if key.endswith("num_batches_tracked") and key not in prepared:
-            prepared[key] = torch.tensor(0, dtype=torch.long)
-    return prepared
-
-
-def _load_into(net: nn.Module, state: Mapping[str, torch.Tensor], path: Path | str, what: str) -> nn.Module:
-    """Check ``state`` (official keys) against ``net`` (built on the meta device without spectral hooks),
-    fold spectral norm, and load it: eval mode, no grads."""
-    expected = official_state_shapes(net)
-    state = _prepared_state(state, expected)
-    check_state_dict(expected, state, path, what)
-    with torch.no_grad():
-        state = fold_spectral_state(state, net.spectral_layers())
-    net.load_state_dict(state, strict=True, assign=True)
-    net.eval()
-    net.requires_grad_(False)
-    return net
+def _build(make, state: Mapping[str, torch.Tensor], path: Path | str, what: str):
+    """Built without spectral hooks on meta (no random init, no random u), the official keys checked,
+    spectral norm folded on the state dict (engines/common/pipeline.py)."""
+    return build_checked(
+        make,
+        state,
+        path,
+        what,
+        expected=official_state_shapes,
+        fold_state=lambda net, prepared: fold_spectral_state(prepared, net.spectral_layers()),
+    )
 
 
 def build_generator(config: SpadeConfig, state: Mapping[str, torch.Tensor], path: Path | str) -> SPADEGenerator:
     """The generator of ``config`` holding ``state`` (official keys), on CPU, eval, spectral norm folded."""
-    # Meta device: no random init of weights that are replaced anyway; no hooks: folding happens on the
-    # state dict (torch's spectral_norm would also draw a random u on meta, which is slow to set up).
-    with torch.device("meta"):
-        net = SPADEGenerator(config, spectral_hooks=False)
-    return _load_into(net, state, path, "the SPADE generator")
+    return _build(lambda: SPADEGenerator(config, spectral_hooks=False), state, path, "the SPADE generator")
 
 
 def build_encoder(config: EncoderConfig, state: Mapping[str, torch.Tensor], path: Path | str) -> ConvEncoder:
-    with torch.device("meta"):
-        net = ConvEncoder(config, spectral_hooks=False)
-    return _load_into(net, state, path, "the SPADE VAE encoder")
+    return _build(lambda: ConvEncoder(config, spectral_hooks=False), state, path, "the SPADE VAE encoder")
 
 
 def make_semantics(
@@ -129,19 +103,6 @@ def modulation_bytes(generator: SPADEGenerator, latent_size: tuple[int, int]) ->
     return total
 
 
-def array_digest(*arrays: np.ndarray | None, extra: object = None) -> str:
-    """A key for arrays' contents (dtype, shape and bytes) plus ``extra``."""
-    digest = hashlib.blake2b(repr(extra).encode(), digest_size=16)
-    for array in arrays:
-        if array is None:
-            digest.update(b"none")
-            continue
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
 class LabelCache:
     """What one label map determines: its semantics tensor and either the whole output (no VAE: the
     render is a function of the label) or the SPADE modulations (VAE: only z changes between renders)."""
@@ -154,26 +115,3 @@ class LabelCache:
 
     def reset(self, key: str | None = None) -> None:
         self.key, self.semantics, self.output, self.modulations = key, None, None, None
-
-
-class EncodingCache:
-    """(mu, logvar) per photo contents, least recently used first out."""
-
-    def __init__(self, capacity: int = 16) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
-
-    def get(self, key: str) -> tuple[torch.Tensor, torch.Tensor] | None:
-        item = self._items.get(key)
-        if item is not None:
-            self._items.move_to_end(key)
-        return item
-
-    def put(self, key: str, value: tuple[torch.Tensor, torch.Tensor]) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        self._items.clear()

@@ -42,7 +42,8 @@ def map_label_ids(label: np.ndarray, opt: TrainOptions) -> np.ndarray:
     return label
 
 
-def read_photo(path) -> np.ndarray:
+def read_rgb(path) -> np.ndarray:
+    """The official loader's `Image.open(path).convert("RGB")` (no EXIF orientation, unlike app imports)."""
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
 
@@ -87,7 +88,7 @@ class PairedDataset(Dataset):
             instance = apply(self.pre, read_instance(sample.instance), params, self.train)
         else:
             instance = label
-        image = apply(self.pre, read_photo(sample.image), params, self.train)
+        image = apply(self.pre, read_rgb(sample.image), params, self.train)
         photo = torch.from_numpy(np.array(image)).permute(2, 0, 1).float().div(255.0)  # a writable copy
         return {
             "label": torch.from_numpy(map_label_ids(label, self.opt))[None],  # map_label_ids copies

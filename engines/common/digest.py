@@ -1,4 +1,4 @@
-"""Content keys for numpy arrays: the cache keys of style codes and label contexts.
+"""Content keys for numpy arrays: the cache keys of every engine's caches (style codes, encodings, labels).
 
 Every array is hashed by content (shape, dtype, bytes; blake2b), so edits made in place are always seen.
 Hashing a 1024x1024 photo costs a few milliseconds per render, so arrays that cannot change are hashed
@@ -60,3 +60,16 @@ class Fingerprints:
 
     def clear(self) -> None:
         self._memo.clear()
+
+
+def array_digest(*arrays: np.ndarray | None, extra: object = None) -> str:
+    """One key for several arrays' contents (dtype, shape and bytes) plus ``extra``."""
+    digest = hashlib.blake2b(repr(extra).encode(), digest_size=16)
+    for array in arrays:
+        if array is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()

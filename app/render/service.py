@@ -1,0 +1,278 @@
+"""The render service: the one owner of "which engine, which checkpoint, which device" (Qt-free).
+
+``regionpaint render``, ``render --project``, batch rendering and the editor's render thread all go
+through :class:`RenderService`:
+
+1. :meth:`RenderService.engine_class` resolves the engine: the id given, else the one that recognises
+   the checkpoint (inspected from file headers; remembered per file and modification time).
+2. :meth:`RenderService.capabilities` says what *this checkpoint* offers (``Engine.capabilities_for``),
+   before anything is loaded, so front ends can show the right controls first time.
+3. :meth:`RenderService.fit` makes the request fit the engine: inputs of capabilities the checkpoint
+   does not offer are dropped (no ``@mean`` reaches an engine without ``mean_style``), the engine's own
+   options are checked against its schema and the engine's ``fit_request`` applies what they mean.
+4. :meth:`RenderService.render` loads through the engine cache (one model per checkpoint and device;
+   asking for another releases the previous one) and runs the engine.
+
+Torch is imported only when an engine loads, never by importing this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engines.base import MEAN_STYLE, Engine, EngineError, RenderRequest, RenderResult, StyleSource
+from engines.schema import OptionError, option_map, parse_options
+
+log = logging.getLogger(__name__)
+
+
+class RenderSetupError(EngineError):
+    """The render cannot start as asked (no checkpoint for an engine that needs one, bad options)."""
+
+
+@dataclass
+class RenderJob:
+    """One render, as the CLI or the editor asked for it.
+
+    ``engine_id`` empty: recognise the engine from ``checkpoint``. ``options`` are engine options by
+    name (a document keeps options of every engine it was rendered with; only this engine's are used,
+    and with ``strict_options`` an unknown name is an error, as on the command line).
+    """
+
+    request: RenderRequest
+    engine_id: str = ""
+    checkpoint: str = ""
+    device: str = "auto"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    strict_options: bool = False
+    # Style sources for engine-provided styles (@mean / @random): None = the request's own gallery.
+    mean_style_sources: Sequence[StyleSource] | None = None
+
+
+@dataclass
+class RenderOutcome:
+    """What a finished render returns to its front end."""
+
+    job: RenderJob
+    result: RenderResult
+    engine_id: str
+    device: str
+    loaded: bool  # this render loaded the checkpoint (first render, or after a switch)
+    request: RenderRequest  # the request as fitted to the engine
+    capabilities: frozenset[str] = frozenset()
+
+
+class RenderService:
+    """Resolves, fits, loads and renders; one instance per process is shared by every front end."""
+
+    def __init__(self, manager: Any = None) -> None:
+        from engines.cache import EngineCache
+
+        self._manager = manager
+        self._cache = EngineCache()
+        self._lock = threading.Lock()
+        self._recognised: dict[tuple[str, int], str] = {}
+        self._capabilities: dict[tuple[str, str, int], frozenset[str]] = {}
+        self._last_engine: Engine | None = None
+
+    @property
+    def manager(self) -> Any:
+        if self._manager is None:
+            from plugins.manager import get_plugin_manager
+
+            self._manager = get_plugin_manager()
+        return self._manager
+
+    # -- resolving ---------------------------------------------------------------------------------
+    def engine_class(self, engine_id: str = "", checkpoint: str | Path = "") -> type[Engine]:
+        """The engine class for an id, or the one that recognises ``checkpoint``."""
+        if engine_id:
+            return self.manager.engine_class(engine_id)
+        if not checkpoint:
+            raise RenderSetupError("no engine and no checkpoint chosen; pick a checkpoint (or an engine)")
+        key = _file_key(checkpoint)
+        with self._lock:
+            known = self._recognised.get(key)
+        if known is None:
+            known = self.manager.engine_for_checkpoint(self.inspect(checkpoint)).id
+            with self._lock:
+                self._recognised[key] = known
+        return self.manager.engine_class(known)
+
+    @staticmethod
+    def inspect(checkpoint: str | Path):
+        from engines.common.checkpoint import inspect_checkpoint
+
+        return inspect_checkpoint(checkpoint)
+
+    def capabilities(self, engine_id: str = "", checkpoint: str | Path = "") -> frozenset[str]:
+        """What the checkpoint offers with this engine, decided from its files before any load."""
+        engine_class = self.engine_class(engine_id, checkpoint)
+        if not checkpoint:
+            return frozenset(engine_class.capabilities)
+        key = (engine_class.id, *_file_key(checkpoint))
+        with self._lock:
+            cached = self._capabilities.get(key)
+        if cached is None:
+            cached = frozenset(engine_class.capabilities_for(self.inspect(checkpoint))) & frozenset(
+                engine_class.capabilities
+            )
+            with self._lock:
+                self._capabilities[key] = cached
+        return cached
+
+    # -- fitting -----------------------------------------------------------------------------------
+    def fit(self, job: RenderJob, engine_class: type[Engine], capabilities: frozenset[str]) -> RenderRequest:
+        return fit_job(job, engine_class, capabilities)
+
+    # -- rendering ---------------------------------------------------------------------------------
+    def load(
+        self, engine_class: type[Engine], checkpoint: str | Path | None, device: str = "auto"
+    ) -> tuple[Engine, bool]:
+        """The loaded engine (from the cache when it holds this checkpoint) and whether it was loaded now."""
+        if engine_class.needs_checkpoint and not checkpoint:
+            raise RenderSetupError(f"{engine_class.display_name} needs a checkpoint; choose one")
+        engine = self._cache.get(engine_class, checkpoint or None, device or "auto")
+        loaded, self._last_engine = engine is not self._last_engine, engine
+        return engine, loaded
+
+    def render(self, job: RenderJob) -> RenderOutcome:
+        """Resolve, fit, load and render one job; errors are EngineErrors (or what the engine raised)."""
+        engine_class = self.engine_class(job.engine_id, job.checkpoint)
+        capabilities = (
+            self.capabilities(engine_class.id, job.checkpoint)
+            if job.checkpoint
+            else frozenset(engine_class.capabilities)
+        )
+        request = self.fit(job, engine_class, capabilities)
+        engine, loaded = self.load(engine_class, job.checkpoint, job.device)
+        if MEAN_STYLE in capabilities:
+            engine.set_mean_styles(_mean_style_sources(job, request))
+        start = time.perf_counter()
+        result = engine.generate(request)
+        if not result.seconds:
+            result.seconds = time.perf_counter() - start
+        return RenderOutcome(
+            job=job,
+            result=result,
+            engine_id=engine_class.id,
+            device=str(engine.device),
+            loaded=loaded,
+            request=request,
+            capabilities=capabilities,
+        )
+
+    def release(self) -> None:
+        """Free the loaded model (at exit, or to give device memory back)."""
+        self._cache.release()
+        self._last_engine = None
+
+
+def fit_job(job: RenderJob, engine_class: type[Engine], capabilities: frozenset[str]) -> RenderRequest:
+    """The job's request as this engine and checkpoint can take it (a new request; the job's is kept).
+
+    Inputs of capabilities the checkpoint does not offer are dropped; the job's options for this engine
+    are checked against its schema (only those whose ``requires`` the checkpoint meets are kept) and the
+    engine's ``fit_request`` applies what they mean.
+    """
+    request = fit_to_capabilities(job.request, capabilities)
+    schema = option_map(engine_class.options)
+    given = {k: v for k, v in job.options.items() if k in schema or job.strict_options}
+    try:
+        options = parse_options(engine_class.options, given)
+    except OptionError as exc:
+        raise RenderSetupError(f"{engine_class.display_name}: {exc}") from exc
+    options = {
+        name: value
+        for name, value in options.items()
+        if schema[name].requires is None or schema[name].requires in capabilities
+    }
+    request = dataclasses.replace(request, options={**request.options, **options})
+    return engine_class.fit_request(request, frozenset(capabilities))
+
+
+def fit_to_capabilities(request: RenderRequest, capabilities: frozenset[str] | set[str]) -> RenderRequest:
+    """Drop what the engine does not declare: engine-provided styles without MEAN_STYLE (mixes are
+    renormalised over what is left), crossover without CROSSOVER, clusters without INSTANCE_FEATURES."""
+    from engines.base import CROSSOVER, ENGINE_STYLE_PREFIX, INSTANCE_FEATURES, LATENT_Z
+
+    keep_engine_styles = MEAN_STYLE in capabilities
+
+    def usable(mix) -> tuple:
+        if keep_engine_styles:
+            return tuple(mix)
+        kept = [(name, weight) for name, weight in mix if not name.startswith(ENGINE_STYLE_PREFIX)]
+        if len(kept) == len(mix):
+            return tuple(mix)
+        total = sum(weight for _, weight in kept)
+        return () if not kept or total <= 0 else tuple((name, weight / total) for name, weight in kept)
+
+    region_styles = {c: m for c, m in ((c, usable(m)) for c, m in request.region_styles.items()) if m}
+    changes: dict[str, Any] = {
+        "region_styles": region_styles,
+        "default_style": usable(request.default_style or ()) or None,
+    }
+    if CROSSOVER not in capabilities:
+        changes["crossover"] = {}
+    if INSTANCE_FEATURES not in capabilities:
+        changes.update(instance_clusters={}, class_clusters={}, feature_source=None)
+    if LATENT_Z not in capabilities:
+        changes.update(z=None)
+    return dataclasses.replace(request, **changes)
+
+
+def uses_engine_styles(request: RenderRequest) -> bool:
+    """True when a mix of the request names ``@mean`` or ``@random``."""
+    from engines.base import ENGINE_STYLE_PREFIX
+
+    mixes = [*request.region_styles.values(), request.default_style or ()]
+    return any(name.startswith(ENGINE_STYLE_PREFIX) for mix in mixes for name, _ in mix)
+
+
+def _mean_style_sources(job: RenderJob, request: RenderRequest) -> Sequence[StyleSource] | None:
+    """The sources mean codes come from: the job's, else the request's gallery when a mix needs them.
+
+    The official ``calculate_mean_style_code.py`` averages each class's code over a folder of styles;
+    in the editor that folder is the document's style gallery (sources with a segmentation). None
+    leaves the engine with whatever mean codes it has (its checkpoint's own, or none).
+    """
+    if job.mean_style_sources is not None:
+        return job.mean_style_sources
+    if not uses_engine_styles(request):
+        return None
+    sources = [s for s in request.styles.values() if s.label is not None]
+    return sources or None
+
+
+def _file_key(path: str | Path) -> tuple[str, int]:
+    p = Path(path)
+    try:
+        return str(p.resolve()), p.stat().st_mtime_ns
+    except OSError:
+        return str(p), 0
+
+
+_default_service: RenderService | None = None
+_default_lock = threading.Lock()
+
+
+def default_service() -> RenderService:
+    """The process's render service: one loaded model shared by every window and command."""
+    global _default_service
+    with _default_lock:
+        if _default_service is None:
+            _default_service = RenderService()
+        return _default_service
+
+
+def release_default_service() -> None:
+    with _default_lock:
+        if _default_service is not None:
+            _default_service.release()
