@@ -50,17 +50,19 @@ def register_engines(register):
 
 def prepare(scratch: Path) -> None:
     sys.path.insert(0, str(REPO))
-    from tests.plugin_env import make_plugin_env
+    from tests.plugin_env import example_copy, make_plugin_env
 
     env = make_plugin_env(scratch / "env")
     old = scratch / "oldstyle"
     for name, text in OLD_PLUGIN.items():
         (old / name).parent.mkdir(parents=True, exist_ok=True)
         (old / name).write_text(text)
-    result = env.cli("plugins", "install", str(EXAMPLE), str(old), *OFFLINE)
+    example = example_copy(scratch)  # pip's in-tree build must not litter the repository
+    result = env.cli("plugins", "install", str(example), str(old), *OFFLINE)
     print(result.stdout[-1500:], result.stderr[-1500:])
     inside = [env.python, str(Path(__file__).resolve()), "--inside"]
-    subprocess.run(inside, check=True, env=env.env(QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "xcb")))
+    qpa = os.environ.get("QT_QPA_PLATFORM", "xcb")
+    subprocess.run(inside, check=True, env=env.env(QT_QPA_PLATFORM=qpa, EXAMPLE_COPY=str(example)))
 
 
 def shoot() -> None:
@@ -95,7 +97,7 @@ def shoot() -> None:
                 return
             steps["rendered"] = True
             QTimer.singleShot(400, lambda: save(window, "plugins-editor-transfer.png", hide=dialog))
-            dialog.spec.setText(str(EXAMPLE))
+            dialog.spec.setText(os.environ.get("EXAMPLE_COPY", str(EXAMPLE)))
             dialog.offline.setChecked(True)
             dialog.install()
 

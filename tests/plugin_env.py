@@ -9,6 +9,7 @@ installs use ``--no-deps --no-build-isolation``.
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -58,3 +59,10 @@ def make_plugin_env(root: Path) -> PluginEnv:
     shared = [p for p in {*site.getsitepackages(), sysconfig.get_paths()["purelib"]} if Path(p).is_dir()]
     (env.site_packages / "_shared_test_env.pth").write_text("\n".join(shared) + "\n")
     return env
+
+
+def example_copy(folder: Path) -> Path:
+    """A copy of the example plugin to install from: pip's in-tree build leaves ``build/`` behind."""
+    target = Path(folder) / EXAMPLE.name
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    return target

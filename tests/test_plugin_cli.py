@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import regionpaint
-from tests.plugin_env import EXAMPLE, OFFLINE, REPO, make_plugin_env
+from tests.plugin_env import OFFLINE, REPO, example_copy, make_plugin_env
 from tests.test_plugins import make_distribution
 
 pytestmark = pytest.mark.slow
@@ -55,7 +55,7 @@ def test_version_prints_the_app_and_plugin_api_versions():
 def test_example_plugin_installs_lists_renders_and_uninstalls(plugin_env, tmp_path):
     env = plugin_env
     assert "transfer" not in _engines(env)
-    installed = env.cli("plugins", "install", str(EXAMPLE), *OFFLINE)
+    installed = env.cli("plugins", "install", str(example_copy(tmp_path)), *OFFLINE)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "Successfully installed regionpaint-transfer-0.1.0" in installed.stdout  # pip's own output
     assert "The package provides:" in installed.stdout and "transfer" in installed.stdout.split("provides:")[1]
@@ -179,7 +179,7 @@ def test_a_project_names_the_package_of_its_missing_engine(tmp_path):
 def test_a_wheel_installs_too(plugin_env, tmp_path):
     env = plugin_env
     built = subprocess.run(
-        [env.python, "-m", "pip", "wheel", *OFFLINE, "-w", str(tmp_path), str(EXAMPLE)],
+        [env.python, "-m", "pip", "wheel", *OFFLINE, "-w", str(tmp_path), str(example_copy(tmp_path / "src"))],
         capture_output=True,
         text=True,
         env=env.env(),

@@ -14,7 +14,7 @@ from app.model import edits
 from app.qt import plugins_dialog
 from plugins.manager import LOAD_PLUGINS_ENV, get_plugin_manager, reload_plugin_manager
 from plugins.scaffold import create_plugin
-from tests.plugin_env import EXAMPLE, OFFLINE, make_plugin_env
+from tests.plugin_env import OFFLINE, example_copy, make_plugin_env
 from tests.qt_support import face_document, make_window, no_leaked_threads, style_source  # noqa: F401
 from tests.test_plugins import TOY_ENGINE, make_distribution
 from tests.test_qt_render import wait_for_render
@@ -27,7 +27,7 @@ PIP_TIMEOUT_MS = 240_000
 def example_env(tmp_path_factory):
     """A plugin environment with the example plugin installed by `regionpaint plugins install`."""
     env = make_plugin_env(tmp_path_factory.mktemp("qtvenv") / "env")
-    result = env.cli("plugins", "install", str(EXAMPLE), *OFFLINE)
+    result = env.cli("plugins", "install", str(example_copy(tmp_path_factory.mktemp("example"))), *OFFLINE)
     assert result.returncode == 0, result.stdout + result.stderr
     return env
 
@@ -91,7 +91,7 @@ def test_the_example_engine_renders_in_the_editor_without_a_checkpoint(qtbot, tm
     image = doc.last_render.image
     assert image.shape == (*doc.label.shape, 3) and image.std() > 10  # textured, not blank
     assert not window.engine_panel.choices.checkpoint.isEnabled()  # nothing to choose
-    assert window.render_label.text().startswith("Colour & texture transfer on cpu")
+    assert window.render_label.text().startswith("Colour and texture transfer on cpu")
 
 
 def test_the_plugins_dialog_installs_and_uninstalls_and_the_picker_follows(qtbot, tmp_path, env_data, plugins_from):
@@ -126,7 +126,7 @@ def test_cancel_stops_a_running_install(qtbot, tmp_path, env_data, plugins_from)
     window = make_window(qtbot, tmp_path)
     dialog = window.show_plugins()
     dialog.python = env_data.python
-    dialog.spec.setText(str(EXAMPLE))
+    dialog.spec.setText(str(example_copy(tmp_path)))
     dialog.install_button.click()
     assert dialog.cancel_button.isEnabled() and not dialog.install_button.isEnabled()
     dialog.cancel_button.click()

@@ -23,7 +23,7 @@ GOLDEN = 0.618033988749895  # hue step for the flat colours used when no style p
 
 class TransferEngine(regionpaint.Engine):
     id = "transfer"
-    display_name = "Colour & texture transfer"
+    display_name = "Colour and texture transfer"
     capabilities = frozenset({regionpaint.REGION_STYLES, regionpaint.STYLE_INTERPOLATION, regionpaint.NOISE})
     label_sets = ("celebamask-hq", "cityscapes", "ade20k", "coco-stuff")
     needs_checkpoint = False
