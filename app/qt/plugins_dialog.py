@@ -313,6 +313,8 @@ class PluginsDialog(QDialog):
                 self.output.appendPlainText(f"{row['name']} {row['version']}: {row['status']}; {provides_text(row)}")
                 self.select(row["name"])
         self.output.appendPlainText("Done.")
+        bar = self.output.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the summary is the line to read
         self.pluginsChanged.emit()
 
     def _done(self) -> None:
