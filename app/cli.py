@@ -26,6 +26,9 @@ class CommandLine:
             description="Repaint semantic regions of a photo and render them with SPADE, SEAN or pix2pixHD.",
         )
         self.parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+        self.parser.add_argument(
+            "--version", action="version", version=version_text(), help="show the app and plugin API versions"
+        )
         self._subparsers = self.parser.add_subparsers(dest="command", metavar="COMMAND")
         self.commands: dict[str, argparse.ArgumentParser] = {}
 
@@ -44,6 +47,22 @@ class CommandLine:
         self.commands[name] = parser
 
 
+def version_text() -> str:
+    """``regionpaint 0.1.0 (plugin API 1.0)``: what ``--version`` prints."""
+    import regionpaint
+
+    return f"regionpaint {regionpaint.__version__} (plugin API {regionpaint.PLUGIN_API_VERSION})"
+
+
+def report_plugin_errors(manager) -> None:
+    """Print each plugin load error once: the first run that meets it, not every command after
+    (``regionpaint plugins list`` always shows them)."""
+    from plugins.state import unseen_errors
+
+    for plugin, error in unseen_errors(manager.errors):
+        print(f"regionpaint: plugin {plugin}: {error} (shown once; see `regionpaint plugins list`)", file=sys.stderr)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is meant for the user (imported lazily to keep start-up light)."""
     from app.model.document import DocumentError
@@ -60,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="regionpaint: %(message)s")
     cli = CommandLine()
-    get_plugin_manager().add_commands(cli)
+    manager = get_plugin_manager()
+    manager.add_commands(cli)
+    report_plugin_errors(manager)
     if not any(a in cli.commands for a in argv) and not {"-h", "--help"} & set(argv) and "gui" in cli.commands:
         argv.append("gui")  # plain `regionpaint` opens the editor
     args = cli.parser.parse_args(argv)

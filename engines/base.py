@@ -123,7 +123,9 @@ class RenderRequest:
 @dataclass
 class RenderResult:
     image: np.ndarray  # (H, W, 3) uint8 RGB, official tensor2im (truncating) conversion
-    tensor: Any  # torch.Tensor (1, 3, H, W) float32 on CPU, raw generator output after tanh
+    # torch.Tensor (1, 3, H, W) float32 on CPU, raw generator output after tanh; engines without torch
+    # may give a numpy array of that shape in [-1, 1], or None.
+    tensor: Any
     seconds: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -200,6 +202,7 @@ class Engine(abc.ABC):
     def load(self, checkpoint: str | Path, device: str = "auto") -> None:
         """Build the networks from a checkpoint folder or file and move them to ``device``.
 
+        ``checkpoint`` is None for an engine with ``needs_checkpoint = False`` when none was chosen.
         Raises :class:`CheckpointError` naming the file and the first offending key.
         """
 

@@ -30,7 +30,7 @@ def register_trainers(register):
 
 @hookspec
 def register_label_sets(register):
-    """Register label sets by calling ``register(label_set)`` with ``app.model.labelsets.LabelSet`` objects."""
+    """Register label sets by calling ``register(label_set)`` with ``regionpaint.LabelSet`` objects."""
 
 
 @hookspec

@@ -7,7 +7,13 @@ or an instance). ``REGIONPAINT_LOAD_PLUGINS`` (comma-separated entry-point or di
 restricts which installed plugins load; set it to an empty string to load none.
 
 A plugin that fails to import, or raises inside a hook, is recorded with its error and skipped: the
-application and the other plugins keep working.
+application and the other plugins keep working. So is a plugin whose ``REGIONPAINT_API`` is not
+compatible with this regionpaint's plugin API (:mod:`plugins.api`). Installed plugins disabled with
+``regionpaint plugins disable NAME`` (or in the editor's Plugins dialog; :mod:`plugins.state`) are
+listed but not imported.
+
+:func:`get_plugin_manager` loads once per process; :func:`reload_plugin_manager` scans again after
+``plugins install`` / ``uninstall`` / ``enable`` / ``disable``, so a new engine is usable at once.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import pluggy
 from engines.base import CheckpointError, CheckpointInfo, Engine
 from engines.training.contract import EngineTrainer
 from plugins import PROJECT_NAME, hookspecs
+from plugins.api import ApiVersionError, check_api, declared_api
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,16 @@ class PluginInfo:
     trainers: list[str] = field(default_factory=list)
     label_sets: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    distribution: str = ""  # the installed package that provides it ("regionpaint" for built-ins)
+    api: str | None = None  # the REGIONPAINT_API the plugin declares
+    enabled: bool = True  # False: disabled by the person; listed, not imported
+    commands: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.enabled:
+            return "disabled"
+        return "failed" if self.errors else "loaded"
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,14 @@ class PluginManager:
         default_plugins: Iterable[str] = DEFAULT_PLUGINS,
         load_entry_points: bool = True,
         extra_plugins: Iterable[tuple[str, Any]] = (),
+        disabled: Iterable[str] | None = None,
     ) -> None:
+        # Disabled names default to what the person chose (plugins.json); tests pass their own.
+        if disabled is None:
+            from plugins.state import disabled_plugins
+
+            disabled = disabled_plugins() if load_entry_points else ()
+        self.disabled = set(disabled)
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
@@ -109,7 +133,9 @@ class PluginManager:
 
     # -- loading -----------------------------------------------------------------------------
     def _load_builtin(self, module_name: str) -> None:
-        info = PluginInfo(name=module_name, version=_app_version(), source="built-in", module=module_name)
+        info = PluginInfo(
+            name=module_name, version=_app_version(), source="built-in", module=module_name, distribution=PROJECT_NAME
+        )
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:  # a broken plugin must not take the app down
@@ -125,7 +151,17 @@ class PluginManager:
             dist_name = dist.metadata["Name"] if dist is not None else ""
             if allowed is not None and ep.name not in allowed and dist_name not in allowed:
                 continue
-            info = PluginInfo(name=ep.name, version=dist.version if dist else "", source="entry point", module=ep.value)
+            info = PluginInfo(
+                name=ep.name,
+                version=dist.version if dist else "",
+                source="entry point",
+                module=ep.value,
+                distribution=dist_name,
+            )
+            if ep.name in self.disabled or (dist_name and dist_name in self.disabled):
+                info.enabled = False
+                self.plugins.setdefault(info.name, info)
+                continue
             try:
                 plugin = ep.load()
             except Exception as exc:
@@ -133,6 +169,12 @@ class PluginManager:
                 continue
             if inspect.isclass(plugin):
                 self._fail(info, f"entry point {ep.value!r} names a class; name a module or an instance")
+                continue
+            info.api = declared_api(plugin)
+            try:
+                check_api(plugin)
+            except ApiVersionError as exc:
+                self._fail(info, str(exc))
                 continue
             self._register(plugin, info)
 
@@ -217,12 +259,36 @@ class PluginManager:
     def engines(self) -> dict[str, EngineEntry]:
         return dict(self._engines)
 
-    def engine_class(self, engine_id: str) -> type[Engine]:
+    def engine_class(self, engine_id: str, package: str = "") -> type[Engine]:
+        """The class registered under ``engine_id``; ``package`` (the distribution a project recorded for
+        it) lets the error say what to install."""
         try:
             return self._engines[engine_id].engine_class
         except KeyError:
-            known = ", ".join(sorted(self._engines)) or "none"
-            raise PluginError(f"unknown engine {engine_id!r} (registered: {known})") from None
+            raise PluginError(self.missing_engine_message(engine_id, package)) from None
+
+    def missing_engine_message(self, engine_id: str, package: str = "") -> str:
+        known = ", ".join(sorted(self._engines)) or "none"
+        message = f"unknown engine {engine_id!r} (registered: {known})"
+        if package and package != PROJECT_NAME:
+            message = (
+                f"engine {engine_id!r} comes from the package {package!r}, which is not installed or did not load; "
+                f"install it with `regionpaint plugins install {package}` (registered engines: {known})"
+            )
+        idle = [
+            f"{i.name} (disabled: `regionpaint plugins enable {i.name}`)" if not i.enabled else f"{i.name} (failed)"
+            for i in self.plugins.values()
+            if i.status != "loaded"
+        ]
+        if idle:
+            message += f"; plugins not loaded: {', '.join(idle)} (see `regionpaint plugins list`)"
+        return message
+
+    def engine_provider(self, engine_id: str) -> tuple[str, str]:
+        """``(distribution, version)`` of the package that registered ``engine_id`` (empty when unknown)."""
+        entry = self._engines.get(engine_id)
+        info = self.plugins.get(entry.plugin) if entry is not None else None
+        return (info.distribution, info.version) if info is not None else ("", "")
 
     def trainers(self) -> dict[str, TrainerEntry]:
         """Trainers by the engine id they train."""
@@ -259,8 +325,11 @@ class PluginManager:
     def add_commands(self, cli: Any) -> None:
         """Let every plugin add CLI commands; a failing plugin is reported and skipped."""
         for impl in self.pm.hook.register_commands.get_hookimpls():
+            before = set(getattr(cli, "commands", ()))
             try:
                 impl.function(cli)
+                added = [name for name in getattr(cli, "commands", ()) if name not in before]
+                self.plugins[impl.plugin_name].commands = added
             except Exception as exc:
                 self._fail(self.plugins[impl.plugin_name], f"hook register_commands raised {_short_error(exc)}")
 
@@ -269,3 +338,20 @@ class PluginManager:
 def get_plugin_manager() -> PluginManager:
     """The application's plugin manager, loaded on first use."""
     return PluginManager()
+
+
+def reload_plugin_manager() -> PluginManager:
+    """Scan the installed plugins again (after an install, uninstall, enable or disable) and return the new manager.
+
+    Site folders are re-read first, so a package installed by this process (``.pth`` files of editable
+    installs included) is importable without a restart. Engines already loaded keep working.
+    """
+    import site
+    import sys
+
+    importlib.invalidate_caches()
+    for folder in [*site.getsitepackages(), site.getusersitepackages()]:
+        if os.path.isdir(folder) and folder in sys.path:
+            site.addsitedir(folder)  # processes .pth files added since start-up
+    get_plugin_manager.cache_clear()
+    return get_plugin_manager()

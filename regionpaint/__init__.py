@@ -41,6 +41,7 @@ _EXPORTS = {
     },
     "StyleMix": "regionpaint.types",
     "ENGINE_STYLE_PREFIX": "regionpaint.types",
+    "LabelSet": "app.model.labelsets",  # what register_label_sets takes (torch- and Qt-free)
     "Option": "engines.schema",
     "EngineTrainer": "engines.training.contract",
     "OptionError": "engines.schema",

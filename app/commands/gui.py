@@ -18,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open", metavar="FILE", help="a .rpaint project to open")
     parser.add_argument("--demo", action="store_true", help="open the bundled face demo")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window and exit")
+    parser.add_argument("--engine", metavar="ID", help="render the opened document with this engine")
+    parser.add_argument("--checkpoint", metavar="PATH", help="render the opened document with this checkpoint")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,4 +31,8 @@ def run(args: argparse.Namespace) -> int:
             open_path = str(DEMO_PROJECT)
         else:  # the editor still opens, empty; the message says how to build the demo
             log.warning("%s is not built yet (python -m app.demo.build); opening an empty editor", DEMO_PROJECT)
-    return run_editor(open_path=open_path, screenshot=args.screenshot)
+    if args.engine:
+        from plugins.manager import get_plugin_manager
+
+        get_plugin_manager().engine_class(args.engine)  # an unknown id is an error here, not in the window
+    return run_editor(open_path=open_path, screenshot=args.screenshot, engine=args.engine, checkpoint=args.checkpoint)

@@ -6,25 +6,53 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def register(cli) -> None:
     cli.add_command("engines", "List the registered rendering engines.", _configure_json, run_engines)
     cli.add_command(
-        "plugins", "List loaded plugins, their hooks, engines and load errors.", _configure_json, run_plugins
+        "plugins",
+        "Manage plugins: list (the default), install, uninstall, enable, disable, new.",
+        _configure_plugins,
+        run_plugins,
     )
-    cli.add_command("install", "pip-install plugin packages into this environment.", _configure_packages, run_install)
-    cli.add_command(
-        "uninstall", "pip-uninstall plugin packages from this environment.", _configure_packages, run_uninstall
-    )
+    # Kept from before `plugins install`: the same commands at the top level.
+    cli.add_command("install", "Install plugin packages (= plugins install).", _configure_install, run_install)
+    cli.add_command("uninstall", "Uninstall plugin packages (= plugins uninstall).", _configure_names, run_uninstall)
 
 
 def _configure_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _configure_packages(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="+", help="package names, paths or requirement specifiers")
+def _configure_install(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="*", metavar="SPEC", help="package name, wheel file or project folder")
+    parser.add_argument(
+        "-e", "--editable", action="append", default=[], metavar="FOLDER", help="install a project folder editable"
+    )
+    parser.add_argument("-U", "--upgrade", action="store_true", help="upgrade an installed package")
+    parser.add_argument("--no-deps", action="store_true", help="do not install the package's dependencies")
+    parser.add_argument(
+        "--no-build-isolation", action="store_true", help="build with the packages already installed (offline)"
+    )
+
+
+def _configure_names(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="+", metavar="NAME", help="plugin (entry-point) or package names")
+
+
+def _configure_plugins(parser: argparse.ArgumentParser) -> None:
+    _configure_json(parser)
+    sub = parser.add_subparsers(dest="plugins_command", metavar="ACTION")
+    _configure_json(sub.add_parser("list", help="installed plugins: version, status, what they provide, errors"))
+    _configure_install(sub.add_parser("install", help="pip-install plugin packages into this environment"))
+    _configure_names(sub.add_parser("uninstall", help="pip-uninstall plugin packages"))
+    _configure_names(sub.add_parser("enable", help="load these plugins again (remembered)"))
+    _configure_names(sub.add_parser("disable", help="keep these plugins from loading (remembered)"))
+    new = sub.add_parser("new", help="create a plugin package with an engine, options and a test")
+    new.add_argument("name", metavar="NAME", help="package name, e.g. regionpaint-flatcolor")
+    new.add_argument("--dir", metavar="FOLDER", default=".", help="where to create it (default: here)")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -48,66 +76,180 @@ def run_engines(args: argparse.Namespace) -> int:
                 "plugin": entry.plugin,
                 "label_sets": list(cls.label_sets),
                 "capabilities": sorted(cls.capabilities),
+                "needs_checkpoint": bool(cls.needs_checkpoint),
             }
         )
     if args.json:
         print(json.dumps(engines, indent=1))
     else:
         rows = [
-            [e["id"], e["name"], e["plugin"], ", ".join(e["label_sets"]), ", ".join(e["capabilities"])] for e in engines
+            [
+                e["id"],
+                e["name"],
+                e["plugin"],
+                "yes" if e["needs_checkpoint"] else "no",
+                ", ".join(e["label_sets"]),
+                ", ".join(e["capabilities"]),
+            ]
+            for e in engines
         ]
-        print(_table(rows, ["id", "name", "plugin", "label sets", "capabilities"]))
-    _print_errors(manager)
+        print(_table(rows, ["id", "name", "plugin", "checkpoint", "label sets", "capabilities"]))
     return 0
 
 
 def run_plugins(args: argparse.Namespace) -> int:
-    from plugins.manager import get_plugin_manager
+    action = getattr(args, "plugins_command", None) or "list"
+    runners = {
+        "list": run_plugin_list,
+        "install": run_install,
+        "uninstall": run_uninstall,
+        "enable": lambda a: _set_enabled(a, True),
+        "disable": lambda a: _set_enabled(a, False),
+        "new": run_new,
+    }
+    return runners[action](args)
 
-    manager = get_plugin_manager()
-    plugins = [
+
+def plugin_rows(manager) -> list[dict]:
+    """One dict per plugin: what ``plugins list --json`` prints and the Plugins dialog shows."""
+    return [
         {
             "name": info.name,
+            "distribution": info.distribution,
             "version": info.version,
             "source": info.source,
+            "status": info.status,
+            "api": info.api,
             "hooks": info.hooks,
             "engines": info.engines,
             "label_sets": info.label_sets,
+            "commands": info.commands,
             "errors": info.errors,
         }
         for info in manager.plugins.values()
     ]
+
+
+def _collect_commands(manager) -> None:
+    # Which plugin adds which command is known once the commands are added to a command line.
+    if not any(info.commands for info in manager.plugins.values()):
+        from app.cli import CommandLine
+
+        manager.add_commands(CommandLine())
+
+
+def run_plugin_list(args: argparse.Namespace) -> int:
+    from plugins.manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    _collect_commands(manager)
+    plugins = plugin_rows(manager)
     if args.json:
         print(json.dumps(plugins, indent=1))
         return 0
+    print(_plugins_table(plugins))
+    return 0
+
+
+def _plugins_table(plugins: list[dict]) -> str:
     rows = [
         [
             p["name"],
+            p["distribution"] if p["distribution"] != p["name"] else "",
             p["version"],
-            p["source"],
-            ", ".join(p["hooks"]),
-            ", ".join(p["engines"] + p["label_sets"]),
+            p["status"],
+            ", ".join(p["engines"] + p["label_sets"] + [f"`{c}`" for c in p["commands"]]) or "-",
             "; ".join(p["errors"]) or "-",
         ]
         for p in plugins
     ]
-    print(_table(rows, ["plugin", "version", "source", "hooks", "provides", "errors"]))
-    return 0
+    return _table(rows, ["plugin", "package", "version", "status", "provides", "errors"])
 
 
-def _print_errors(manager) -> None:
-    for plugin, error in manager.errors:
-        print(f"regionpaint: plugin {plugin}: {error}", file=sys.stderr)
-
-
-def _pip(*arguments: str) -> int:
-    # The running interpreter's pip, so plugins land in the environment regionpaint runs from.
-    return subprocess.call([sys.executable, "-m", "pip", *arguments])
+def _pip(argv: list[str]) -> int:
+    # The running interpreter's pip, so plugins land in the environment regionpaint runs from;
+    # its output goes straight to the terminal.
+    print("$ " + " ".join(argv[2:] if argv[1:2] == ["-m"] else argv), flush=True)
+    return subprocess.call(argv)
 
 
 def run_install(args: argparse.Namespace) -> int:
-    return _pip("install", *args.packages)
+    from plugins.install import distribution_name, normalize, pip_install_args
+    from plugins.manager import get_plugin_manager, reload_plugin_manager
+
+    specs, editable = list(args.specs), list(args.editable)
+    if not specs and not editable:
+        raise ValueError("plugins install needs a package name, a wheel, a folder or -e FOLDER")
+    before = {(i.name, i.version) for i in get_plugin_manager().plugins.values()}
+    wanted = {normalize(n) for n in map(distribution_name, specs + editable) if n}
+    options = {"no_deps": args.no_deps, "no_build_isolation": args.no_build_isolation, "upgrade": args.upgrade}
+    for group, is_editable in ((specs, False), (editable, True)):
+        if group:
+            status = _pip(pip_install_args(group, editable=is_editable, **options))
+            if status != 0:
+                print(f"regionpaint: error: pip install failed (exit {status}); nothing changed", file=sys.stderr)
+                return status
+    manager = reload_plugin_manager()
+    _collect_commands(manager)
+    new = [
+        row
+        for row in plugin_rows(manager)
+        if row["source"] == "entry point"
+        and (normalize(row["distribution"]) in wanted or (row["name"], row["version"]) not in before)
+    ]
+    if not new:
+        print("Installed, but no regionpaint plugin was registered by it (no entry point in the 'regionpaint' group).")
+        return 0
+    print("\nThe package provides:")
+    print(_plugins_table(new))
+    return 1 if any(row["errors"] for row in new) else 0
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
-    return _pip("uninstall", "-y", *args.packages)
+    import importlib.metadata
+
+    from plugins.install import installed_distribution, pip_uninstall_args
+    from plugins.manager import reload_plugin_manager
+
+    distributions = [installed_distribution(name) for name in args.names]
+    for name, distribution in zip(args.names, distributions, strict=True):
+        try:
+            importlib.metadata.distribution(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            message = f"{name}: no installed plugin or package of that name (see `regionpaint plugins list`)"
+            raise ValueError(message) from None
+    status = _pip(pip_uninstall_args(distributions))
+    if status == 0:
+        manager = reload_plugin_manager()
+        left = [d for d in distributions if any(i.distribution == d for i in manager.plugins.values())]
+        print("Removed: " + ", ".join(d for d in distributions if d not in left))
+    return status
+
+
+def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
+    from plugins.manager import get_plugin_manager, reload_plugin_manager
+    from plugins.state import set_enabled
+
+    known = {i.name: i for i in get_plugin_manager().plugins.values()}
+    for name in args.names:
+        info = known.get(name) or next((i for i in known.values() if i.distribution == name), None)
+        if info is None:
+            raise ValueError(f"no installed plugin named {name!r} (see `regionpaint plugins list`)")
+        if info.source == "built-in":
+            raise ValueError(f"{name!r} is built into regionpaint and cannot be disabled")
+        set_enabled(info.name, enabled)
+    manager = reload_plugin_manager()
+    for name in args.names:
+        info = manager.plugins.get(name) or next(i for i in manager.plugins.values() if i.distribution == name)
+        print(f"{info.name}: {info.status}")
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from plugins.scaffold import create_plugin
+
+    folder = create_plugin(args.name, Path(args.dir))
+    print(f"Created {folder}")
+    print(f"Install it with:  regionpaint plugins install -e {folder}")
+    print(f"Test it with:     python -m pytest {folder / 'tests'}")
+    return 0

@@ -204,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
     from app.render.service import RenderJob, default_service
     from engines.common.options import opt_int
     from engines.schema import parse_key_values
+    from plugins.manager import PluginError
 
     service = default_service()
     manager = service.manager
@@ -214,9 +215,17 @@ def run(args: argparse.Namespace) -> int:
         device = device or doc_device
     if doc is None and not args.label:
         raise ValueError("render needs --label (or a --project)")
+    package = doc.engine.package if doc is not None else ""
+    if engine_id and engine_id not in manager.engines():  # say which package provides it, when known
+        raise PluginError(manager.missing_engine_message(engine_id, package))
     engine_cls = service.engine_class(engine_id or "", checkpoint or "") if (engine_id or checkpoint) else None
-    if engine_cls is None or (engine_cls.needs_checkpoint and not checkpoint):
-        raise ValueError("render needs --checkpoint (or a --project that names one, or an --engine that needs none)")
+    if engine_cls is None:
+        raise ValueError(
+            "render needs --checkpoint (or a --project that names one), or --engine ID for an engine "
+            "that needs no weights (see `regionpaint engines`)"
+        )
+    if engine_cls.needs_checkpoint and not checkpoint:
+        raise ValueError(f"the {engine_cls.display_name} engine needs --checkpoint (a trained folder or file)")
     info = service.inspect(checkpoint) if checkpoint else None
     if args.label_set:
         label_set = manager.label_set(args.label_set)
@@ -227,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
         label_set = label_set_for_classes(label_nc, manager.label_sets().values())
         if label_set is None and len(engine_cls.label_sets) == 1:
             label_set = manager.label_sets().get(engine_cls.label_sets[0])
+        if label_set is None and info is None:  # no opt.txt to read label_nc from: look at the label map
+            label_set = _guess_label_set(args.label, engine_cls, manager)
     request = build_request(args, engine_cls, label_set, document_request(doc) if doc is not None else None)
     options = dict(doc.engine.options) if doc is not None else {}
     options.update(parse_key_values(args.option))
@@ -243,10 +254,39 @@ def run(args: argparse.Namespace) -> int:
         strict_options=bool(args.option),
         mean_style_sources=mean_sources,
     )
-    outcome = service.render(job)
+    outcome = _render(service, job, manager)
     _save_outputs(outcome.result, args)
     log.info("rendered %s in %.2f s", args.out, outcome.result.seconds)
     return 0
+
+
+def _render(service, job, manager):
+    """``service.render(job)``; a crash inside an engine (a plugin's bug) becomes one line naming the
+    engine and its package instead of a traceback (``--debug`` shows it)."""
+    from app.cli import _user_errors
+    from plugins.manager import PluginError
+
+    try:
+        return service.render(job)
+    except _user_errors():
+        raise
+    except Exception as exc:
+        package, version = manager.engine_provider(job.engine_id)
+        where = f" (package {package} {version})" if package else ""
+        raise PluginError(f"the {job.engine_id} engine{where} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _guess_label_set(label_path: str, engine_cls, manager):
+    """The tightest of the engine's label sets that accepts the label map's ids (for class names)."""
+    from app.model.imports import read_label_map
+    from app.model.labelsets import guess_label_set
+
+    known = manager.label_sets()
+    candidates = [known[i] for i in engine_cls.label_sets if i in known] or list(known.values())
+    guessed = guess_label_set(read_label_map(label_path, None), candidates=candidates)
+    if guessed is not None:
+        log.info("guessed label set %s from %s (--label-set chooses another)", guessed.id, label_path)
+    return guessed
 
 
 def _generated_flag_values(args: argparse.Namespace, engine_cls) -> dict:
@@ -288,4 +328,9 @@ def _save_outputs(result, args: argparse.Namespace) -> None:
         import torch
 
         Path(args.save_tensor).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(result.tensor.detach().cpu().float().contiguous(), args.save_tensor)
+        tensor = result.tensor
+        if tensor is None:
+            raise ValueError("--save-tensor: this engine returns no tensor")
+        if isinstance(tensor, np.ndarray):  # engines without torch may return numpy (1, 3, H, W) float32
+            tensor = torch.from_numpy(np.ascontiguousarray(tensor))
+        torch.save(tensor.detach().cpu().float().contiguous(), args.save_tensor)

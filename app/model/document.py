@@ -275,7 +275,8 @@ class EngineSettings:
     """Which engine renders the document and how.
 
     ``output_size`` is (W, H) or None for the label map's size; ``options`` holds
-    engine-specific JSON-serialisable values.
+    engine-specific JSON-serialisable values; ``package`` / ``package_version`` name the distribution
+    that provided the engine (``"regionpaint"`` for the built-ins).
     """
 
     engine_id: str = ""
@@ -285,6 +286,10 @@ class EngineSettings:
     seed: int = 0
     noise: bool = True
     output_size: tuple[int, int] | None = None
+    # The installed package that provides ``engine_id`` and its version, recorded so that opening the
+    # project where it is missing can say what to install (empty: unknown, e.g. older files).
+    package: str = ""
+    package_version: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", dict(self.options))

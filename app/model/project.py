@@ -105,6 +105,8 @@ def _engine_json(engine: EngineSettings) -> dict[str, Any]:
         "seed": engine.seed,
         "noise": engine.noise,
         "output_size": None if engine.output_size is None else list(engine.output_size),
+        "package": engine.package,
+        "package_version": engine.package_version,
     }
 
 
@@ -338,6 +340,9 @@ def _engine_settings(value: Any) -> EngineSettings:
             seed=_expect(data.get("seed", 0), int, "engine.seed"),
             noise=_expect(data.get("noise", True), bool, "engine.noise"),
             output_size=None if size is None else tuple(_expect(size, list, "engine.output_size")),
+            # Added later: files without them still open.
+            package=_expect(data.get("package", ""), str, "engine.package"),
+            package_version=_expect(data.get("package_version", ""), str, "engine.package_version"),
         )
     except DocumentError as exc:
         raise _Problem(f"engine: {exc}") from exc

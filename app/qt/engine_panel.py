@@ -70,7 +70,7 @@ class EngineChoices(QWidget):
         self.recognised = QLabel()
         self.recognised.setObjectName("recognisedEngine")
         self.recognised.setWordWrap(True)
-        self._filled_for: str | None = None  # the checkpoint the picker was last filled for
+        self._filled_for: tuple[str, bool] | None = None  # (checkpoint, weightless) the picker was filled for
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow("Engine", self.engine)
@@ -97,7 +97,19 @@ class EngineChoices(QWidget):
 
         self.engine.addItem("Auto (from the checkpoint)", AUTO_ENGINE)
         for engine_id, entry in sorted(get_plugin_manager().engines().items()):
-            self.engine.addItem(entry.engine_class.display_name, engine_id)
+            cls = entry.engine_class
+            # Engines without weights say so: they render with no checkpoint chosen.
+            title = cls.display_name if cls.needs_checkpoint else f"{cls.display_name} (no checkpoint)"
+            self.engine.addItem(title, engine_id)
+
+    def reload_engines(self) -> None:
+        """Fill the engine picker again from the plugin registry (after a plugin was installed or removed)."""
+        self.engine.blockSignals(True)
+        self.engine.clear()
+        self._fill_engines()
+        self.engine.blockSignals(False)
+        self._filled_for = None
+        self.refresh()
 
     def refresh(self) -> None:
         doc = self.state.document
@@ -106,17 +118,18 @@ class EngineChoices(QWidget):
             return
         settings = doc.engine
         self.engine.setCurrentIndex(max(0, self.engine.findData(settings.engine_id)))
-        if settings.checkpoint != self._filled_for:  # a seed change must not rescan the models folder
-            self._fill_checkpoints(settings.checkpoint)
+        weightless = not self.state.engine_needs_checkpoint()
+        if (settings.checkpoint, weightless) != self._filled_for:  # a seed change must not rescan the models folder
+            self._fill_checkpoints(settings.checkpoint, weightless)
         self.device.setCurrentText(settings.device)
         self._show_recognised()
 
-    def _fill_checkpoints(self, current: str) -> None:
-        self._filled_for = current
+    def _fill_checkpoints(self, current: str, weightless: bool = False) -> None:
+        self._filled_for = (current, weightless)
         self.checkpoint.blockSignals(True)
         self.checkpoint.clear()
         if not current:
-            self.checkpoint.addItem("(choose a checkpoint)", "")
+            self.checkpoint.addItem("(none needed)" if weightless else "(choose a checkpoint)", "")
         choices = checkpoint_choices(self.models_folder, self.settings.checkpoint_paths(), current)
         for choice in choices:
             self._add_checkpoint_item(choice)
@@ -134,6 +147,10 @@ class EngineChoices(QWidget):
         self.checkpoint.addItem("Add checkpoint file…", ADD_FILE)
         self.checkpoint.setCurrentIndex(max(0, self.checkpoint.findData(current)))
         self.checkpoint.setToolTip(f"{current or 'No checkpoint'}\nModels folder: {self.models_folder}")
+        # An engine without weights renders with no checkpoint: the picker has nothing to choose.
+        self.checkpoint.setEnabled(not weightless)
+        if weightless:
+            self.checkpoint.setToolTip("This engine needs no checkpoint")
         self.checkpoint.blockSignals(False)
 
     def _add_checkpoint_item(self, choice) -> None:
@@ -153,7 +170,12 @@ class EngineChoices(QWidget):
             self.recognised.setText("Recognised when the checkpoint first loads")
 
     def _on_engine(self, index: int) -> None:
-        self.state.edit(edits.set_engine_settings, engine_id=self.engine.itemData(index))
+        from plugins.manager import get_plugin_manager
+
+        engine_id = self.engine.itemData(index)
+        # The package providing the engine goes into the project, so a missing one can be named later.
+        package, version = get_plugin_manager().engine_provider(engine_id) if engine_id else ("", "")
+        self.state.edit(edits.set_engine_settings, engine_id=engine_id, package=package, package_version=version)
 
     def _on_checkpoint(self, index: int) -> None:
         data = self.checkpoint.itemData(index)

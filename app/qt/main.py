@@ -19,7 +19,12 @@ SCREENSHOT_SETTLE_MS = 400  # lets layouts and the last repaint finish before gr
 SCREENSHOT_SIZE = (1440, 900)
 
 
-def run_editor(open_path: str | None = None, screenshot: str | None = None) -> int:
+def run_editor(
+    open_path: str | None = None,
+    screenshot: str | None = None,
+    engine: str | None = None,
+    checkpoint: str | None = None,
+) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.qt.main_window import MainWindow
@@ -28,8 +33,10 @@ def run_editor(open_path: str | None = None, screenshot: str | None = None) -> i
     app.setApplicationName("regionpaint")
     app.setOrganizationName("regionpaint")
     if screenshot:
-        return _run_screenshot(app, open_path, Path(screenshot))
+        return _run_screenshot(app, open_path, Path(screenshot), engine, checkpoint)
     window = MainWindow()
+    if engine or checkpoint:
+        window.choose_engine(engine or "", checkpoint or "")
     window.show()
     if open_path:
         window.open_project(Path(open_path))
@@ -46,13 +53,17 @@ def _release_engines() -> None:
     release_engines()
 
 
-def _run_screenshot(app, open_path: str | None, out: Path) -> int:
+def _run_screenshot(
+    app, open_path: str | None, out: Path, engine: str | None = None, checkpoint: str | None = None
+) -> int:
     # Throw-away settings: a screenshot run must not change (or depend on) the person's window layout.
     with tempfile.TemporaryDirectory(prefix="regionpaint-screenshot-") as scratch:
-        return _screenshot_in(app, open_path, out, Path(scratch))
+        return _screenshot_in(app, open_path, out, Path(scratch), engine, checkpoint)
 
 
-def _screenshot_in(app, open_path: str | None, out: Path, scratch: Path) -> int:
+def _screenshot_in(
+    app, open_path: str | None, out: Path, scratch: Path, engine: str | None = None, checkpoint: str | None = None
+) -> int:
     from PySide6.QtCore import QSettings, QTimer
 
     from app.qt.main_window import MainWindow
@@ -61,6 +72,8 @@ def _screenshot_in(app, open_path: str | None, out: Path, scratch: Path) -> int:
     settings = EditorSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings=settings, autosave=False, remember_window=False)
     window.resize(*SCREENSHOT_SIZE)
+    if engine or checkpoint:
+        window.choose_engine(engine or "", checkpoint or "")
     window.show()
     if open_path and not window.open_project(Path(open_path)):
         log.error("could not open %s", open_path)
@@ -81,7 +94,7 @@ def _screenshot_in(app, open_path: str | None, out: Path, scratch: Path) -> int:
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: (_save_screenshot(window, out), window.close(), app.quit()))
 
     doc = window.document
-    if doc is not None and doc.engine.checkpoint:
+    if doc is not None and (doc.engine.checkpoint or not window.state.engine_needs_checkpoint()):
         controller.idle.connect(grab)
         controller.render_now()
         QTimer.singleShot(SCREENSHOT_RENDER_TIMEOUT_S * 1000, grab)

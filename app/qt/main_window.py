@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -35,6 +35,7 @@ from app.qt.jobs_panel import JobsPanel
 from app.qt.navigator import Navigator
 from app.qt.notice import NoticeBar
 from app.qt.palette import QUICK_SLOTS, LabelPalette
+from app.qt.plugins_dialog import PluginNotice, PluginsDialog, load_error_message
 from app.qt.regions_panel import RegionsPanel
 from app.qt.render_controller import DEBOUNCE_MS, RenderController
 from app.qt.render_worker import RenderOutcome
@@ -79,10 +80,15 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView(self.state, self.tools)
         self.navigator = Navigator(self.canvas, self.state)
         self.notice = NoticeBar()
+        self.plugin_notice = PluginNotice()  # plugin load errors, once per session
+        self.plugin_notice.showPlugins.connect(self.show_plugins)
+        self.plugins_dialog: PluginsDialog | None = None
+        self._engine_choice: tuple[str, str] | None = None  # gui --engine/--checkpoint, for the next document
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self.plugin_notice)
         layout.addWidget(self.notice)
         # No document: the start screen (demos, recent files, new from a photo) instead of an empty canvas.
         self.start_screen = StartScreen()
@@ -120,6 +126,7 @@ class MainWindow(QMainWindow):
         self.update_title()
         if document is not None:
             self.set_document(document, path)
+        QTimer.singleShot(0, self._announce_plugin_errors)
 
     # -- building ----------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -247,6 +254,7 @@ class MainWindow(QMainWindow):
         train_menu.addAction("Show &jobs", self.show_jobs)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions["shortcuts"])
+        help_menu.addAction("&Plugins…", self.show_plugins)
         help_menu.addAction("&About regionpaint", self._about)
 
     def _build_status_bar(self) -> None:
@@ -308,6 +316,8 @@ class MainWindow(QMainWindow):
         self.state.set_document(doc, label_set, path)
         self.state.set_dirty(dirty)
         self.update_title()
+        self._apply_engine_choice()
+        self._warn_missing_engine()
         return True
 
     @property
@@ -439,14 +449,16 @@ class MainWindow(QMainWindow):
     def _show_render_state(self) -> None:
         """Say why nothing renders before the first render (or after the checkpoint was cleared)."""
         doc = self.state.document
-        if doc is not None and not doc.engine.checkpoint:
+        if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.render_label.setText("No checkpoint chosen")
         elif doc is not None and doc.last_render is None and not self.render_controller.busy:
             self.render_label.setText("Not rendered yet")
 
     def _show_render_error(self, message: str) -> None:
         self.render_label.setText("Render failed" if self.state.document is not None else "")
-        if self.state.document is not None and not self.state.document.engine.checkpoint:
+        message = self._missing_engine_message() or message  # say which package to install
+        doc = self.state.document
+        if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.statusBar().showMessage(message, 10000)  # not an error: nothing chosen yet
             self.render_label.setText("No checkpoint chosen")
             return
@@ -472,6 +484,66 @@ class MainWindow(QMainWindow):
             self.actions[name].setEnabled(possible)
             self.actions[name].setText(f"{name.title()} {title}" if title else name.title())
         self.actions["redo_alt"].setEnabled(self.actions["redo"].isEnabled())
+
+    # -- plugins -----------------------------------------------------------------------------
+    def show_plugins(self) -> PluginsDialog:
+        """The Plugins dialog (non-modal); a change there refreshes the engine picker at once."""
+        if self.plugins_dialog is None:
+            self.plugins_dialog = PluginsDialog(self)
+            self.plugins_dialog.pluginsChanged.connect(self._on_plugins_changed)
+        self.plugins_dialog.refresh()
+        self.plugins_dialog.show()
+        self.plugins_dialog.raise_()
+        return self.plugins_dialog
+
+    def _on_plugins_changed(self) -> None:
+        self.engine_panel.choices.reload_engines()
+        self.state.capabilitiesChanged.emit()
+        self._show_render_state()
+
+    def _announce_plugin_errors(self) -> None:
+        message = load_error_message()
+        if message:
+            log.info("plugins: %s", message)
+            self.plugin_notice.show_message(message)
+
+    def _missing_engine_message(self) -> str | None:
+        """What to install when the document's engine is not registered (None when it is)."""
+        from plugins.manager import get_plugin_manager
+
+        doc = self.state.document
+        manager = get_plugin_manager()
+        if doc is None or not doc.engine.engine_id or doc.engine.engine_id in manager.engines():
+            return None
+        return manager.missing_engine_message(doc.engine.engine_id, doc.engine.package)
+
+    def _warn_missing_engine(self) -> None:
+        message = self._missing_engine_message()
+        if message:
+            self.show_error(message)
+
+    def choose_engine(self, engine_id: str = "", checkpoint: str = "") -> None:
+        """``gui --engine/--checkpoint``: use them for the open document, or the next one opened."""
+        self._engine_choice = (engine_id, checkpoint)
+        if self.state.document is not None:
+            self._apply_engine_choice()
+
+    def _apply_engine_choice(self) -> None:
+        if self._engine_choice is None or self.state.document is None:
+            return
+        from app.model import edits
+        from plugins.manager import get_plugin_manager
+
+        engine_id, checkpoint = self._engine_choice
+        self._engine_choice = None
+        changes: dict = {}
+        if engine_id:
+            package, version = get_plugin_manager().engine_provider(engine_id)
+            changes.update(engine_id=engine_id, package=package, package_version=version)
+        if checkpoint:
+            changes["checkpoint"] = str(Path(checkpoint).resolve())
+        if changes:
+            self.state.edit(edits.set_engine_settings, **changes)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).show()

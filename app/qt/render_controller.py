@@ -85,7 +85,9 @@ class RenderController(QObject):
         self._pending = None
         self._edited_at = None
         doc = self.state.document
-        if doc is not None and doc.engine.checkpoint and self.auto_render:
+        # Engines without weights render with no checkpoint chosen.
+        ready = doc is not None and (doc.engine.checkpoint or not self.state.engine_needs_checkpoint())
+        if ready and self.auto_render:
             self.schedule()
 
     def render_now(self) -> RenderJob | None:

@@ -84,11 +84,12 @@ class RenderService:
 
     @property
     def manager(self) -> Any:
-        if self._manager is None:
-            from plugins.manager import get_plugin_manager
+        if self._manager is not None:
+            return self._manager
+        from plugins.manager import get_plugin_manager
 
-            self._manager = get_plugin_manager()
-        return self._manager
+        # Not kept: after `plugins install` (or the Plugins dialog) reloads the registry, renders see it.
+        return get_plugin_manager()
 
     # -- resolving ---------------------------------------------------------------------------------
     def engine_class(self, engine_id: str = "", checkpoint: str | Path = "") -> type[Engine]:
