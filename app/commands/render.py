@@ -7,6 +7,7 @@ checkpoint (``--engine`` overrides).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -87,8 +88,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    _configure_photo_edit(parser)
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
+
+
+def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
+    from app.model.document import ALL_COMPOSITE_MODES, DEFAULT_COMPOSITE_BAND
+
+    group = parser.add_argument_group(
+        "photo editing", "keep the photo: only what --label and the styles change is rendered into it"
+    )
+    group.add_argument("--photo", metavar="PHOTO", help="the photo being edited (the output has its size)")
+    group.add_argument(
+        "--photo-label",
+        metavar="LABEL.png",
+        help="the photo's own (unedited) segmentation; --label is the edited map (default: this one)",
+    )
+    group.add_argument("--photo-instance", metavar="INST.png", help="the photo's own instance map")
+    group.add_argument(
+        "--composite",
+        choices=ALL_COMPOSITE_MODES,
+        help="how the render goes onto the photo (default: feather with --photo or a photo project; "
+        "off = the raw render)",
+    )
+    group.add_argument(
+        "--feather", type=int, metavar="PX", help=f"blend band in photo pixels (default {DEFAULT_COMPOSITE_BAND})"
+    )
+    group.add_argument("--harmonize", action="store_true", help="match the render's colours to the photo's")
 
 
 def _read_z(path: str) -> np.ndarray:
@@ -199,6 +226,9 @@ def run(args: argparse.Namespace) -> int:
     base = None
     if doc is not None:
         base = fit_request_to_engine(document_request(doc), doc.engine.options, engine_cls.capabilities)
+    photo_edit = None
+    if args.photo or (doc is not None and doc.is_photo_edit):
+        photo_edit, base, args = _photo_edit_inputs(args, doc, label_set, base)
     request = build_request(args, engine_cls, label_set, base)
 
     engine = engine_cls()
@@ -207,9 +237,52 @@ def run(args: argparse.Namespace) -> int:
     if args.mean_styles:
         _set_mean_styles(engine, Path(args.mean_styles), label_set)
     result = engine.generate(request)
+    if photo_edit is not None and photo_edit.settings.mode != "off":
+        result.image = photo_edit.composite(request, result.image, engine.checkpoint_capabilities).image
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)
     return 0
+
+
+def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
+    """(PhotoEdit, base request, args) for ``--photo`` or a photo project: labels at the photo's size, the
+    photo as style source ``photo`` and default style; the returned args have the label flags consumed."""
+    from app.model.document import CompositeSettings
+    from app.model.imports import read_instance_map, read_label_map, read_photo
+    from app.render.photo_edit import PhotoEdit, fit_request_to_photo, photo_base_request, photo_edit_from_document
+
+    if args.photo:
+        if not args.photo_label:
+            raise ValueError("--photo needs --photo-label (the photo's own segmentation)")
+        photo = read_photo(args.photo)
+        edit = PhotoEdit(photo, read_label_map(args.photo_label, label_set))
+        photo_instance = args.photo_instance or args.instance
+        edit = dataclasses.replace(
+            edit,
+            baseline=edit.fit(edit.baseline),
+            baseline_instance=edit.fit(read_instance_map(photo_instance)) if photo_instance else None,
+        )
+        label = read_label_map(args.label, label_set) if args.label else edit.baseline
+        instance = read_instance_map(args.instance) if args.instance else edit.baseline_instance
+        base = photo_base_request(edit, label, instance)
+    else:
+        edit = photo_edit_from_document(doc)
+        if args.label:
+            base = dataclasses.replace(base, label=read_label_map(args.label, label_set), instance=None)
+        if args.instance:
+            base = dataclasses.replace(base, instance=read_instance_map(args.instance))
+        base = fit_request_to_photo(edit, base)
+    settings = edit.settings if doc is not None and not args.photo else CompositeSettings()
+    settings = settings.replaced(
+        mode=args.composite or settings.mode,
+        band=settings.band if args.feather is None else args.feather,
+        harmonize=settings.harmonize or args.harmonize,
+    )
+    return (
+        dataclasses.replace(edit, settings=settings),
+        base,
+        argparse.Namespace(**{**vars(args), "label": None, "instance": None}),
+    )
 
 
 def read_style_folder(folder: Path, label_set) -> list:

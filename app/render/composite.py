@@ -1,0 +1,215 @@
+"""Compositing a render onto the photo it edits, at the photo's resolution (numpy + OpenCV, Qt-free).
+
+Outside the grown edit mask plus the band the result is the photo's own pixels, bit for bit; inside the
+mask minus the band it is the render upsampled to the photo's size (optionally colour-harmonised); in
+the band, a blend:
+
+* ``off``: the raw render, as the engine made it (no photo);
+* ``feather``: a linear alpha ramp over the signed distance to the mask boundary;
+* ``seamless``: gradient domain: the render Poisson-cloned into the photo (OpenCV ``seamlessClone``),
+  faded into the exact render across the band (see :func:`poisson_band`); ``pyramid`` is the
+  Laplacian-pyramid alternative, kept for the measurements in ``bench/composite_speed.py``.
+
+The band straddles the boundary of the grown mask: ``width / 2`` pixels on either side.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.model.document import ALL_COMPOSITE_MODES, COMPOSITE_MODES, CompositeSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ALL_COMPOSITE_MODES", "COMPOSITE_MODES", "Composite", "CompositeSettings", "composite"]
+
+
+# -- geometry --------------------------------------------------------------------------------
+def upsample_render(render: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w, 3) uint8 render resized to ``size`` = (W, H): bicubic when enlarging, area when shrinking."""
+    if (render.shape[1], render.shape[0]) == tuple(size):
+        return render
+    enlarging = size[0] >= render.shape[1] and size[1] >= render.shape[0]
+    return cv2.resize(render, tuple(size), interpolation=cv2.INTER_CUBIC if enlarging else cv2.INTER_AREA)
+
+
+def signed_distance(mask: np.ndarray) -> np.ndarray:
+    """(H, W) float32: distance to the mask boundary, positive inside ``mask``, negative outside.
+
+    Pixel centres: a mask pixel next to a non-mask pixel is at +0.5, its neighbour at -0.5.
+    """
+    mask_u8 = mask.astype(np.uint8)
+    inside = cv2.distanceTransform(mask_u8, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    outside = cv2.distanceTransform(1 - mask_u8, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.where(mask, inside - 0.5, 0.5 - outside).astype(np.float32)
+
+
+def feather_alpha(mask: np.ndarray, width: float) -> np.ndarray:
+    """(H, W) float32 alpha in 0..1: 1 deeper than ``width/2`` inside the mask, 0 beyond it outside."""
+    if width <= 0 or mask.all() or not mask.any():
+        return mask.astype(np.float32)
+    ramp = 0.5 + signed_distance(mask) / float(width)
+    return np.clip(ramp, 0.0, 1.0).astype(np.float32)
+
+
+def band_of(alpha: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels where the composite blends (0 < alpha < 1)."""
+    return (alpha > 0.0) & (alpha < 1.0)
+
+
+# -- colour harmonisation ---------------------------------------------------------------------
+def harmonize_colours(render: np.ndarray, photo: np.ndarray, mask: np.ndarray, ring: int) -> np.ndarray:
+    """The render with its per-channel Lab mean and spread matched to the photo's in a ring around ``mask``.
+
+    In the ring (``ring`` pixels outside the mask) the render is a reconstruction of the photo, so the
+    difference there is the network's colour cast, which is then removed everywhere.
+    Returns ``render`` unchanged when the ring is empty (a whole-image edit).
+    """
+    if ring <= 0 or not mask.any() or mask.all():
+        return render
+    outside = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1,) * 2))
+    ring_mask = outside.astype(bool) & ~mask
+    if ring_mask.sum() < 16:
+        return render
+    render_lab = cv2.cvtColor(render, cv2.COLOR_RGB2LAB).astype(np.float32)
+    photo_lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+    r, p = render_lab[ring_mask], photo_lab[ring_mask]
+    r_mean, r_std = r.mean(0), r.std(0) + 1e-3
+    p_mean, p_std = p.mean(0), p.std(0)
+    # Spread ratio bounded: a flat ring must not blow up the render's contrast.
+    gain = np.clip(p_std / r_std, 0.5, 2.0)
+    matched = (render_lab - r_mean) * gain + p_mean
+    return cv2.cvtColor(np.clip(matched, 0, 255).round().astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+# -- blends ----------------------------------------------------------------------------------
+def _alpha_blend(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha[..., None]
+    out = photo.astype(np.float32) * (1.0 - a) + render.astype(np.float32) * a
+    out = np.clip(out.round(), 0, 255).astype(np.uint8)
+    # Exactness where alpha is 0 or 1 (no float round trip there).
+    out[alpha <= 0.0] = photo[alpha <= 0.0]
+    out[alpha >= 1.0] = render[alpha >= 1.0]
+    return out
+
+
+def poisson_band(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Gradient-domain blend: OpenCV's ``seamlessClone`` (Poisson, NORMAL_CLONE) of the render into the
+    photo over the grown mask plus the outer half of the band, faded into the exact render across the band.
+
+    The Poisson solve keeps the render's texture and bends its colours to meet the photo at the outer
+    band edge (no ghosting of two textures, as a feather has); the fade ``alpha * render + (1 - alpha) *
+    cloned`` then returns to the render's own pixels at the inner band edge, as exactness requires.
+    """
+    band = band_of(alpha)
+    if not band.any():
+        return _alpha_blend(photo, render, alpha)
+    region = alpha > 0.0
+    pad = 2  # seamlessClone needs its mask off the image border
+    rows, cols = np.nonzero(region)
+    top, bottom = max(rows.min() - pad, 0), min(rows.max() + pad + 1, region.shape[0])
+    left, right = max(cols.min() - pad, 0), min(cols.max() + pad + 1, region.shape[1])
+    window = (slice(top, bottom), slice(left, right))
+
+    def padded(image: np.ndarray) -> np.ndarray:
+        return cv2.copyMakeBorder(
+            np.ascontiguousarray(image[window][..., ::-1]), pad, pad, pad, pad, cv2.BORDER_REFLECT
+        )
+
+    clone_mask = cv2.copyMakeBorder(region[window].astype(np.uint8) * 255, pad, pad, pad, pad, cv2.BORDER_CONSTANT, 0)
+    r, c = np.nonzero(clone_mask)
+    # OpenCV centres the mask's bounding box on ``center``; this centre keeps every pixel in place.
+    center = (int(c.min() + (c.max() - c.min() + 1) // 2), int(r.min() + (r.max() - r.min() + 1) // 2))
+    cloned_bgr = cv2.seamlessClone(padded(render), padded(photo), clone_mask, center, cv2.NORMAL_CLONE)
+    cloned = np.ascontiguousarray(cloned_bgr[pad:-pad, pad:-pad, ::-1])
+    a = alpha[window][..., None]
+    blend = render[window].astype(np.float32) * a + cloned.astype(np.float32) * (1.0 - a)
+    out = _alpha_blend(photo, render, alpha)
+    out_window = out[window]
+    in_band = band[window]
+    out_window[in_band] = np.clip(blend[in_band].round(), 0, 255).astype(np.uint8)
+    return out
+
+
+def pyramid_band(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray, levels: int | None = None) -> np.ndarray:
+    """Fill the band by a Laplacian-pyramid blend of photo and render weighted by a Gaussian pyramid of alpha.
+
+    Coarse levels spread beyond the band; outside it the photo and inside it the render are put back
+    exactly, so ``levels`` defaults to what the band's width holds (each level doubles the reach).
+    """
+    band = band_of(alpha)
+    if not band.any():
+        return _alpha_blend(photo, render, alpha)
+    width = max(float(2 * np.abs(signed_distance(alpha >= 0.5)[band]).max()), 2.0)
+    levels = levels if levels is not None else int(np.clip(np.log2(width / 2.0), 1, 6))
+    hard = (alpha >= 0.5).astype(np.float32)
+    gp_a = [hard]
+    lp_photo, lp_render = _laplacian(photo.astype(np.float32), levels), _laplacian(render.astype(np.float32), levels)
+    for _ in range(levels):
+        gp_a.append(cv2.pyrDown(gp_a[-1]))
+    blended = [
+        lp_r * a[..., None] + lp_p * (1.0 - a[..., None])
+        for lp_p, lp_r, a in zip(lp_photo, lp_render, gp_a, strict=False)
+    ]
+    image = blended[-1]
+    for level in reversed(blended[:-1]):
+        image = cv2.pyrUp(image, dstsize=(level.shape[1], level.shape[0])) + level
+    out = _alpha_blend(photo, render, alpha)
+    out[band] = np.clip(image[band].round(), 0, 255).astype(np.uint8)
+    return out
+
+
+def _laplacian(image: np.ndarray, levels: int) -> list[np.ndarray]:
+    pyramid, current = [], image
+    for _ in range(levels):
+        down = cv2.pyrDown(current)
+        pyramid.append(current - cv2.pyrUp(down, dstsize=(current.shape[1], current.shape[0])))
+        current = down
+    pyramid.append(current)
+    return pyramid
+
+
+# -- the composite ---------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Composite:
+    """A composite and what made it: ``image`` (H, W, 3) uint8 at the photo's size, the ``alpha`` used,
+    the ``render`` upsampled (and harmonised) that was put in, and the grown ``mask``."""
+
+    image: np.ndarray
+    alpha: np.ndarray
+    render: np.ndarray
+    mask: np.ndarray
+
+
+def composite(
+    photo: np.ndarray, render: np.ndarray, mask: np.ndarray, settings: CompositeSettings | None = None
+) -> Composite:
+    """Put ``render`` (any size) onto ``photo`` (H, W, 3) uint8 where the grown edit ``mask`` (H, W) bool says.
+
+    ``off`` returns the render upsampled to the photo's size everywhere (alpha 1).
+    """
+    if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+        raise ValueError(f"photo must be (H, W, 3) uint8, got {photo.shape} {photo.dtype}")
+    if mask.shape != photo.shape[:2]:
+        raise ValueError(
+            f"edit mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {photo.shape[1]}x{photo.shape[0]}"
+        )
+    settings = settings or CompositeSettings()
+    size = (photo.shape[1], photo.shape[0])
+    up = upsample_render(render, size)
+    if settings.mode == "off":
+        return Composite(up, np.ones(mask.shape, np.float32), up, np.ones_like(mask))
+    if settings.harmonize:
+        up = harmonize_colours(up, photo, mask, ring=max(settings.band, 8))
+    alpha = feather_alpha(mask, settings.band)
+    if settings.mode == "seamless":
+        image = poisson_band(photo, up, alpha)
+    elif settings.mode == "pyramid":
+        image = pyramid_band(photo, up, alpha)
+    else:
+        image = _alpha_blend(photo, up, alpha)
+    return Composite(image, alpha, up, mask)
