@@ -42,6 +42,7 @@ class EditorState(QObject):
     engineChanged = Signal()
     historyChanged = Signal()
     renderChanged = Signal()
+    compositeChanged = Signal()  # how renders go onto the photo (no new render needed)
     renderInputsChanged = Signal()
     currentLabelChanged = Signal(int)
     capabilitiesChanged = Signal()
@@ -64,6 +65,8 @@ class EditorState(QObject):
         # SPADE reports the z it used only for VAE checkpoints.
         self.render_info: dict[str, Any] = {}
         self._unsubscribe: Callable[[], None] | None = None
+        # Capabilities of the checkpoint that made the last render (the edit mask depends on them).
+        self.render_capabilities: frozenset[str] | None = None
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document | None, label_set: LabelSet | None, path: Path | None = None) -> None:
@@ -73,6 +76,7 @@ class EditorState(QObject):
         self.document, self.label_set, self.project_path = doc, label_set, path
         self.document_serial += 1
         self.render_info = {}
+        self.render_capabilities = None
         self.picked_instance = None
         if doc is not None:
             self._unsubscribe = doc.subscribe(self._on_event)
@@ -102,6 +106,9 @@ class EditorState(QObject):
             self.historyChanged.emit()
         elif kind == EventKind.RENDER:
             self.renderChanged.emit()
+        elif kind == EventKind.COMPOSITE:
+            self.set_dirty(True)
+            self.compositeChanged.emit()
         if kind in RENDER_INPUTS:
             self.set_dirty(True)
             self.renderInputsChanged.emit()

@@ -34,6 +34,7 @@ from app.qt.history_panel import HistoryPanel
 from app.qt.jobs_panel import JobsPanel
 from app.qt.notice import NoticeBar
 from app.qt.palette import QUICK_SLOTS, LabelPalette
+from app.qt.photo_edit_view import Recompositor
 from app.qt.regions_panel import RegionsPanel
 from app.qt.render_controller import DEBOUNCE_MS, RenderController
 from app.qt.render_worker import RenderOutcome
@@ -256,6 +257,9 @@ class MainWindow(QMainWindow):
         controller.renderFinished.connect(self._show_render)
         controller.renderFailed.connect(self._show_render_error)
         self.engine_panel.renderRequested.connect(controller.render_now)
+        # Photo edits: the edit-mask view, and re-compositing (no render) when only the blend changes.
+        self.engine_panel.composite_controls.editMaskToggled.connect(self.canvas.set_edit_mask_visible)
+        self.recompositor = Recompositor(self.state, self)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
 

@@ -38,6 +38,7 @@ class RenderJob:
     fitted: bool = True  # False: the engine was unknown, fit the request once it is recognised
     created: float = field(default_factory=time.perf_counter)
     edited: float = field(default_factory=time.perf_counter)  # when the edit that asked for it happened
+    photo_edit: Any = None  # app.render.photo_edit.PhotoEdit: composite the render onto the photo
 
 
 @dataclass
@@ -50,6 +51,8 @@ class RenderOutcome:
     loaded: bool = False  # this job loaded the checkpoint
     info: dict[str, Any] = field(default_factory=dict)  # the engine's RenderResult.info
     error: str | None = None
+    raw: np.ndarray | None = None  # the network's output when ``image`` is a composite onto the photo
+    capabilities: frozenset[str] = frozenset()  # what the loaded checkpoint offers
 
     @property
     def ok(self) -> bool:
@@ -123,9 +126,15 @@ class RenderWorker(QObject):
         loaded, self._last_engine = engine is not self._last_engine, engine
         prepare_engine_styles(engine, request)
         result = engine.generate(request)
+        image, raw, capabilities = result.image, None, engine.checkpoint_capabilities
+        if job.photo_edit is not None and job.photo_edit.settings.mode != "off":
+            # Compositing (photo edits): only the edited pixels change; the rest stays the photo's.
+            image, raw = job.photo_edit.composite(request, result.image, capabilities).image, result.image
         return RenderOutcome(
             job,
-            image=result.image,
+            image=image,
+            raw=raw,
+            capabilities=frozenset(capabilities),
             seconds=float(result.seconds),
             engine_id=engine_class.id,
             device=str(engine.device),

@@ -203,13 +203,33 @@ def composite(
     up = upsample_render(render, size)
     if settings.mode == "off":
         return Composite(up, np.ones(mask.shape, np.float32), up, np.ones_like(mask))
+    ring = max(settings.band, 8)
+    window = _work_window(mask, margin=settings.band + ring + 4)
+    if window is None:  # nothing edited: the photo itself
+        return Composite(photo.copy(), np.zeros(mask.shape, np.float32), up, mask)
+    # Everything happens in the window around the mask; the photo outside it is copied untouched.
+    photo_w, mask_w, up_w = photo[window], mask[window], up[window]
     if settings.harmonize:
-        up = harmonize_colours(up, photo, mask, ring=max(settings.band, 8))
-    alpha = feather_alpha(mask, settings.band)
+        up_w = harmonize_colours(up_w, photo_w, mask_w, ring=ring)
+        up = up.copy()
+        up[window] = up_w
+    alpha_w = feather_alpha(mask_w, settings.band)
     if settings.mode == "seamless":
-        image = poisson_band(photo, up, alpha)
+        image_w = poisson_band(photo_w, up_w, alpha_w)
     elif settings.mode == "pyramid":
-        image = pyramid_band(photo, up, alpha)
+        image_w = pyramid_band(photo_w, up_w, alpha_w)
     else:
-        image = _alpha_blend(photo, up, alpha)
+        image_w = _alpha_blend(photo_w, up_w, alpha_w)
+    image, alpha = photo.copy(), np.zeros(mask.shape, np.float32)
+    image[window], alpha[window] = image_w, alpha_w
     return Composite(image, alpha, up, mask)
+
+
+def _work_window(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask`` grown by ``margin`` pixels (clipped), or None for an empty mask."""
+    rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    if rows.size == 0:
+        return None
+    top, bottom = max(rows[0] - margin, 0), min(rows[-1] + margin + 1, mask.shape[0])
+    left, right = max(cols[0] - margin, 0), min(cols[-1] + margin + 1, mask.shape[1])
+    return slice(int(top), int(bottom)), slice(int(left), int(right))

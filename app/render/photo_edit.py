@@ -23,6 +23,7 @@ from app.model.edit_mask import (
     EditInputs,
     EditMask,
     compute_edit_mask,
+    document_edit_inputs,
     grow_mask,
     reach_in_pixels,
 )
@@ -120,3 +121,30 @@ def photo_edit_from_document(doc: Any, settings: CompositeSettings | None = None
 def fit_request_to_photo(edit: PhotoEdit, request: Any) -> Any:
     """A request with its label and instance maps at the photo's size (``render --project --label``)."""
     return dataclasses.replace(request, label=edit.fit(request.label), instance=edit.fit(request.instance))
+
+
+def document_edit_mask(
+    doc: Any, capabilities: Collection[str], render_size: tuple[int, int] | None
+) -> np.ndarray | None:
+    """The grown edit mask of a photo document as it stands (H, W) bool, or None for other documents.
+
+    ``render_size`` (W, H) is the network's output size (the reach scales with it); None: unknown.
+    """
+    edit = photo_edit_from_document(doc)
+    inputs = document_edit_inputs(doc)
+    if edit is None or inputs is None:
+        return None
+    return edit.grown_mask(compute_edit_mask(inputs, capabilities), render_size)
+
+
+def recomposite_document(doc: Any, raw: np.ndarray, capabilities: Collection[str]) -> np.ndarray:
+    """The document's composite of an existing network output ``raw`` under its current settings (no render).
+
+    Used when only the blend changes (mode, band, harmonisation): the network is not run again.
+    Returns ``raw`` itself for ``off`` or a document that is not a photo edit.
+    """
+    edit = photo_edit_from_document(doc)
+    if edit is None or edit.settings.mode == "off":
+        return raw
+    mask = document_edit_mask(doc, capabilities, (raw.shape[1], raw.shape[0]))
+    return composite(edit.photo, raw, mask, edit.settings).image
