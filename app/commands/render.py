@@ -115,7 +115,11 @@ def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--feather", type=int, metavar="PX", help=f"blend band in photo pixels (default {DEFAULT_COMPOSITE_BAND})"
     )
-    group.add_argument("--harmonize", action="store_true", help="match the render's colours to the photo's")
+    group.add_argument(
+        "--harmonize",
+        action=argparse.BooleanOptionalAction,
+        help="match the render's colours to the photo's around the edit (default: off, or the project's)",
+    )
 
 
 def _read_z(path: str) -> np.ndarray:
@@ -213,8 +217,12 @@ def run(args: argparse.Namespace) -> int:
         device = device or doc_device
     if not checkpoint:
         raise ValueError("render needs --checkpoint (or a --project that names one)")
-    if doc is None and not args.label:
-        raise ValueError("render needs --label (or a --project)")
+    if (args.photo_label or args.photo_instance) and not args.photo:
+        raise ValueError("--photo-label and --photo-instance describe a --photo; give the photo too")
+    if args.photo and not args.photo_label:
+        raise ValueError("--photo needs --photo-label (the photo's own segmentation)")
+    if doc is None and not args.label and not args.photo_label:
+        raise ValueError("render needs --label (or a --project, or --photo with --photo-label)")
     info = inspect_checkpoint(checkpoint)
     engine_cls = manager.engine_class(engine_id) if engine_id else manager.engine_for_checkpoint(info)
     if args.label_set:
@@ -252,8 +260,6 @@ def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
     from app.render.photo_edit import PhotoEdit, fit_request_to_photo, photo_base_request, photo_edit_from_document
 
     if args.photo:
-        if not args.photo_label:
-            raise ValueError("--photo needs --photo-label (the photo's own segmentation)")
         photo = read_photo(args.photo)
         edit = PhotoEdit(photo, read_label_map(args.photo_label, label_set))
         photo_instance = args.photo_instance or args.instance
@@ -276,7 +282,7 @@ def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
     settings = settings.replaced(
         mode=args.composite or settings.mode,
         band=settings.band if args.feather is None else args.feather,
-        harmonize=settings.harmonize or args.harmonize,
+        harmonize=settings.harmonize if args.harmonize is None else args.harmonize,
     )
     return (
         dataclasses.replace(edit, settings=settings),
