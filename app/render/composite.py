@@ -6,8 +6,8 @@ the band, a blend:
 
 * ``off``: the raw render, as the engine made it (no photo);
 * ``feather``: a linear alpha ramp over the signed distance to the mask boundary;
-* ``seamless``: gradient domain: the render Poisson-cloned into the photo (OpenCV ``seamlessClone``),
-  faded into the exact render across the band (see :func:`poisson_band`); ``pyramid`` is the
+* ``seamless``: gradient domain: the render Poisson-cloned into the photo (a harmonic membrane solved
+  coarse to fine), faded into the exact render across the band (see :func:`poisson_band`); ``pyramid`` is the
   Laplacian-pyramid alternative, kept for the measurements in ``bench/composite_speed.py``.
 
 The band straddles the boundary of the grown mask: ``width / 2`` pixels on either side.
@@ -97,41 +97,62 @@ def _alpha_blend(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray) -> np
     return out
 
 
-def poisson_band(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Gradient-domain blend: OpenCV's ``seamlessClone`` (Poisson, NORMAL_CLONE) of the render into the
-    photo over the grown mask plus the outer half of the band, faded into the exact render across the band.
+_CROSS = np.array([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]], np.float32)
 
-    The Poisson solve keeps the render's texture and bends its colours to meet the photo at the outer
-    band edge (no ghosting of two textures, as a feather has); the fade ``alpha * render + (1 - alpha) *
-    cloned`` then returns to the render's own pixels at the inner band edge, as exactness requires.
+
+def harmonic_fill(values: np.ndarray, known: np.ndarray, sweeps: int = 20) -> np.ndarray:
+    """(H, W, C) float32: ``values`` where ``known``, a harmonic (Laplace) interpolation of them elsewhere.
+
+    Coarse to fine: the known values are pulled down a Gaussian pyramid (push-pull), the coarsest level is
+    filled and each finer level starts from the upsampled coarser solution, then relaxes with Jacobi sweeps.
+    """
+    height, width = known.shape
+    if known.all():
+        return values
+    if not known.any():
+        return np.zeros_like(values)
+    if min(height, width) <= 16:
+        start = np.broadcast_to(values[known].mean(0), values.shape).astype(np.float32)
+        return _relax(np.where(known[..., None], values, start), values, known, sweeps * 4)
+    weight = known.astype(np.float32)
+    coarse_weight = cv2.pyrDown(weight)
+    coarse_values = cv2.pyrDown(values * weight[..., None]) / np.maximum(coarse_weight, 1e-6)[..., None]
+    coarse = harmonic_fill(coarse_values.astype(np.float32), coarse_weight > 0.5, sweeps)
+    guess = cv2.pyrUp(coarse, dstsize=(width, height))
+    return _relax(np.where(known[..., None], values, guess), values, known, sweeps)
+
+
+def _relax(current: np.ndarray, values: np.ndarray, known: np.ndarray, sweeps: int) -> np.ndarray:
+    # current = free * average(current) + known * values, with OpenCV's vectorised arithmetic.
+    free = np.repeat((~known)[..., None], values.shape[2], axis=2).astype(np.float32)
+    fixed_part = (values * (1.0 - free)).astype(np.float32)
+    current = np.ascontiguousarray(current, dtype=np.float32)
+    for _ in range(sweeps):
+        averaged = cv2.filter2D(current, -1, _CROSS, borderType=cv2.BORDER_REPLICATE)
+        current = cv2.add(cv2.multiply(averaged, free), fixed_part)
+    return current
+
+
+def poisson_band(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Gradient-domain blend: the render cloned into the photo (Poisson equation with the render's gradients
+    as guidance, Dirichlet boundary = the photo just outside the band), faded into the exact render across it.
+
+    With the render as guidance the Poisson solution is ``render + m``, ``m`` the harmonic membrane that
+    takes the photo-minus-render difference on the boundary (Pérez et al. 2003); ``m`` is solved by
+    :func:`harmonic_fill`. The band shows ``render + (1 - alpha) * m``: the render's own texture (no ghost
+    of two textures, as a feather has) whose colours bend smoothly to meet the photo at the outer edge.
+    OpenCV's ``seamlessClone`` solves on the mask's bounding rectangle and smears the seam outside the mask
+    as well, which breaks the photo-exact outside, so it is not used.
     """
     band = band_of(alpha)
     if not band.any():
         return _alpha_blend(photo, render, alpha)
-    region = alpha > 0.0
-    pad = 2  # seamlessClone needs its mask off the image border
-    rows, cols = np.nonzero(region)
-    top, bottom = max(rows.min() - pad, 0), min(rows.max() + pad + 1, region.shape[0])
-    left, right = max(cols.min() - pad, 0), min(cols.max() + pad + 1, region.shape[1])
-    window = (slice(top, bottom), slice(left, right))
-
-    def padded(image: np.ndarray) -> np.ndarray:
-        return cv2.copyMakeBorder(
-            np.ascontiguousarray(image[window][..., ::-1]), pad, pad, pad, pad, cv2.BORDER_REFLECT
-        )
-
-    clone_mask = cv2.copyMakeBorder(region[window].astype(np.uint8) * 255, pad, pad, pad, pad, cv2.BORDER_CONSTANT, 0)
-    r, c = np.nonzero(clone_mask)
-    # OpenCV centres the mask's bounding box on ``center``; this centre keeps every pixel in place.
-    center = (int(c.min() + (c.max() - c.min() + 1) // 2), int(r.min() + (r.max() - r.min() + 1) // 2))
-    cloned_bgr = cv2.seamlessClone(padded(render), padded(photo), clone_mask, center, cv2.NORMAL_CLONE)
-    cloned = np.ascontiguousarray(cloned_bgr[pad:-pad, pad:-pad, ::-1])
-    a = alpha[window][..., None]
-    blend = render[window].astype(np.float32) * a + cloned.astype(np.float32) * (1.0 - a)
+    outside = alpha <= 0.0
+    difference = photo.astype(np.float32) - render.astype(np.float32)
+    membrane = harmonic_fill(np.where(outside[..., None], difference, 0.0).astype(np.float32), outside)
+    cloned = render.astype(np.float32) + (1.0 - alpha)[..., None] * membrane
     out = _alpha_blend(photo, render, alpha)
-    out_window = out[window]
-    in_band = band[window]
-    out_window[in_band] = np.clip(blend[in_band].round(), 0, 255).astype(np.uint8)
+    out[band] = np.clip(cloned[band].round(), 0, 255).astype(np.uint8)
     return out
 
 
