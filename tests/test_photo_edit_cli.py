@@ -142,3 +142,18 @@ def test_photo_without_its_segmentation_is_a_clear_error(tmp_path, capsys):
     )
     assert code == 2
     assert "--photo needs --photo-label" in capsys.readouterr().err
+
+
+def test_a_label_edit_on_the_demo_project_composites_from_its_baseline(tmp_path):
+    """``render --project --label EDITED``: hair -> hat in the top third of the hair; the rest stays the photo."""
+    project = _demo("faces.rpaint")
+    doc = open_project(project)
+    edited = doc.baseline.copy()
+    rows = np.nonzero((doc.baseline == HAIR).any(1))[0]
+    top = rows.min() + (rows.max() - rows.min()) // 3
+    edited[:top][doc.baseline[:top] == HAIR] = HAT
+    label = _write(edited, tmp_path / "hat.png")
+    flags = ["--project", str(project), "--label", str(label), "--no-harmonize"]
+    raw = render(tmp_path, "raw.png", *flags, "--composite", "off")
+    output = render(tmp_path, "out.png", *flags)  # the project's own mode: feather, band 12
+    assert_composite(output, doc.photo, raw, edited != doc.baseline, doc.composite.band)
