@@ -74,6 +74,8 @@ def test_the_face_demo_edits_its_photo(qtbot, tmp_path, demo_doc):
 
     # Export: the composite at the photo's resolution.
     window.state.undo()  # back to seamless (the undo recomposites too)
+    assert doc.composite.mode == "seamless" and doc.last_render.raw is not None
+    np.testing.assert_array_equal(doc.last_render.image[far], doc.photo[far])
     out = tmp_path / "result.png"
     assert window.files.export_result(out)
     exported = np.asarray(Image.open(out).convert("RGB"))

@@ -98,9 +98,8 @@ class Recompositor(QObject):
         doc = self.state.document
         if doc is None or doc.last_render is None or not doc.is_photo_edit:
             return False
+        # Without ``raw`` the shown image is the network's own output (compositing was off).
         raw = doc.last_render.raw if doc.last_render.raw is not None else doc.last_render.image
-        if raw.shape[:2] == doc.photo.shape[:2] and doc.last_render.raw is None:
-            return False  # a composite whose network output is gone (nothing to reuse): the next render redoes it
         capabilities = self.state.render_capabilities or self.state.capabilities()
         image = recomposite_document(doc, raw, capabilities)
         doc.set_render(image, doc.last_render.seconds, None if image is raw else raw)
