@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QAction
 
 from app.model import edits
 from app.model.labelsets import CELEBAMASK_HQ
@@ -28,6 +29,11 @@ def demo_doc():
     edits.set_engine_settings(doc, device="cpu")
     doc.history.clear()
     return doc
+
+
+def _first(mask: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.nonzero(mask)
+    return int(cols[len(cols) // 2]), int(rows[len(rows) // 2])
 
 
 def far_from(doc, class_id: int, distance: int = 24) -> np.ndarray:
@@ -68,9 +74,16 @@ def test_the_face_demo_edits_its_photo(qtbot, tmp_path, demo_doc):
     assert started == []
 
     # The edit mask over the canvas: the hair, grown by the engine's reach.
-    controls.show_mask.setChecked(True)
+    menu_action = next(a for a in window.menuBar().findChildren(QAction) if a.text() == "Show &edit mask")
+    menu_action.trigger()  # View > Show edit mask, the same switch as the panel's
+    assert controls.show_mask.isChecked()
     item = window.canvas.edit_mask_item
     assert item.isVisible() and (item.pixmap().width(), item.pixmap().height()) == doc.size
+    from app.render.photo_edit import document_edit_mask
+
+    shown = document_edit_mask(doc, window.state.render_capabilities, (raw.shape[1], raw.shape[0]))
+    assert shown[hair].all() and not shown[far].any()
+    assert item.pixmap().toImage().pixelColor(*_first(hair)).alpha() > 0  # tinted where the hair is
 
     # Export: the composite at the photo's resolution.
     window.state.undo()  # back to seamless (the undo recomposites too)

@@ -213,6 +213,12 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for name in ("view_labels", "view_result", "view_side_by_side", "outline", "zoom_in", "zoom_out", "fit"):
             view_menu.addAction(self.actions[name])
+        # Photo edits: the edit mask over the canvas (the same switch as in the Engine panel).
+        mask_box = self.engine_panel.composite_controls.show_mask
+        mask_action = view_menu.addAction("Show &edit mask")
+        mask_action.setCheckable(True)
+        mask_action.toggled.connect(mask_box.setChecked)
+        mask_box.toggled.connect(mask_action.setChecked)
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
