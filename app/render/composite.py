@@ -6,9 +6,8 @@ the band, a blend:
 
 * ``off``: the raw render, as the engine made it (no photo);
 * ``feather``: a linear alpha ramp over the signed distance to the mask boundary;
-* ``seamless``: gradient domain: the edited object Poisson-cloned into the photo (a harmonic membrane
-  solved coarse to fine), faded into the exact render over the inner half of the band; the outer half
-  keeps the photo (see :func:`poisson_band`); ``pyramid`` is the
+* ``seamless``: gradient domain: the render Poisson-cloned into the photo (a harmonic membrane solved
+  coarse to fine), faded into the exact render across the band (see :func:`poisson_band`); ``pyramid`` is the
   Laplacian-pyramid alternative, kept for the measurements in ``bench/composite_speed.py``.
 
 The band straddles the boundary of the grown mask: ``width / 2`` pixels on either side.
@@ -135,26 +134,25 @@ def _relax(current: np.ndarray, values: np.ndarray, known: np.ndarray, sweeps: i
 
 
 def poisson_band(photo: np.ndarray, render: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Gradient-domain blend: the edited object Poisson-cloned into the photo (Pérez et al. 2003).
+    """Gradient-domain blend: the render cloned into the photo (Poisson equation with the render's gradients
+    as guidance, Dirichlet boundary = the photo just outside the band), faded into the exact render across it.
 
-    The grown mask (alpha >= 0.5) is the clone region: with the render's gradients as guidance and the
-    photo just outside as the Dirichlet boundary, the Poisson solution is ``render + m``, ``m`` the harmonic
-    membrane that takes the photo-minus-render difference on the boundary (solved by :func:`harmonic_fill`).
-    The membrane fades out over the inner half of the band (``render + (1 - w) * m``, ``w`` 0 at the mask's
-    boundary, 1 at the band's inner edge) so the inside keeps the exact render; outside the mask the photo
-    stays itself, with its own texture. OpenCV's ``seamlessClone`` solves on the mask's bounding rectangle
-    and smears the seam outside the mask as well, which breaks the photo-exact outside, so it is not used.
+    With the render as guidance the Poisson solution is ``render + m``, ``m`` the harmonic membrane that
+    takes the photo-minus-render difference on the boundary (Pérez et al. 2003); ``m`` is solved by
+    :func:`harmonic_fill`. The band shows ``render + (1 - alpha) * m``: the render's own texture (no ghost
+    of two textures, as a feather has) whose colours bend smoothly to meet the photo at the outer edge.
+    OpenCV's ``seamlessClone`` solves on the mask's bounding rectangle and smears the seam outside the mask
+    as well, which breaks the photo-exact outside, so it is not used.
     """
-    inside = alpha >= 0.5
-    if not inside.any() or inside.all() or not band_of(alpha).any():
+    band = band_of(alpha)
+    if not band.any():
         return _alpha_blend(photo, render, alpha)
+    outside = alpha <= 0.0
     difference = photo.astype(np.float32) - render.astype(np.float32)
-    membrane = harmonic_fill(np.where(inside[..., None], 0.0, difference).astype(np.float32), ~inside)
-    fade = np.clip(2.0 * alpha - 1.0, 0.0, 1.0)  # 0 at the mask's boundary, 1 at the band's inner edge
-    cloned = render.astype(np.float32) + (1.0 - fade)[..., None] * membrane
-    out = photo.copy()
-    out[inside] = np.clip(cloned[inside].round(), 0, 255).astype(np.uint8)
-    out[alpha >= 1.0] = render[alpha >= 1.0]
+    membrane = harmonic_fill(np.where(outside[..., None], difference, 0.0).astype(np.float32), outside)
+    cloned = render.astype(np.float32) + (1.0 - alpha)[..., None] * membrane
+    out = _alpha_blend(photo, render, alpha)
+    out[band] = np.clip(cloned[band].round(), 0, 255).astype(np.uint8)
     return out
 
 
