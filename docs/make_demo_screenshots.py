@@ -2,7 +2,8 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_demo_screenshots.py
 
-Face: the demo as shipped (style A everywhere), then the hair region styled by source B.
+Face: the demo as shipped (a photo being edited: unedited, the result is the photo itself), then the hair
+region styled by source B, composited onto the photo.
 Street: the SPADE demo as shipped, then a patch of road repainted as a car.
 """
 

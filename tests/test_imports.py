@@ -199,3 +199,17 @@ def test_real_celebahq_colour_map():
     index_form = reference / "28083.png"
     if index_form.exists():
         np.testing.assert_array_equal(label, np.asarray(Image.open(index_form)))
+
+
+def test_a_document_from_a_photo_is_a_photo_edit(tmp_path):
+    from app.model.edit_mask import PHOTO_SOURCE
+
+    ids = np.zeros((6, 8), np.uint8)
+    ids[2:4, 2:6] = 1
+    photo = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    doc = new_document(tmp_path / "p.png", save(ids, tmp_path / "l.png"), label_set=ADE20K)
+    assert doc.is_photo_edit and np.array_equal(doc.baseline, doc.label) and doc.baseline is not doc.label
+    assert doc.default_style == ((PHOTO_SOURCE, 1.0),) and doc.style_sources[PHOTO_SOURCE].image is doc.photo
+    assert doc.history.entries == []  # what the document is made from, not an edit
+    assert not new_document(None, save(ids, tmp_path / "l2.png"), label_set=ADE20K).is_photo_edit

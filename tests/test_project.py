@@ -22,6 +22,7 @@ from app.model import (
     open_project,
     save_project,
 )
+from app.model.project import SCHEMA_VERSION
 
 TINY = LabelSet(
     id="tiny",
@@ -196,8 +197,15 @@ DAMAGE = {
     "missing doc.json": (edited(members={"doc.json": None}), "doc.json is missing"),
     "bad json": (edited(members={"doc.json": b"{oops"}), "not valid JSON"),
     "json not an object": (edited(members={"doc.json": b"[1]"}), "must be dict"),
-    "newer schema": (edited(set_key("schema", 2)), "newer"),
+    "newer schema": (edited(set_key("schema", SCHEMA_VERSION + 1)), "newer"),
     "unknown schema": (edited(set_key("schema", "one")), "unknown schema"),
+    "schema zero": (edited(set_key("schema", 0)), "unknown schema"),
+    "bad composite mode": (edited(set_key("composite", {"mode": "smudge"})), "composite mode"),
+    "bad composite band": (edited(set_key("composite", {"band": -3})), "composite band"),
+    "baseline size": (
+        edited(lambda c: c["members"].update(baseline="styles/0/label.png")),
+        "baseline label map",
+    ),
     "other app": (edited(set_key("app", "gimp")), "not written by"),
     "escaping member": (edited(members={"../evil.png": b"x"}), "escapes"),
     "absolute member": (edited(members={"/etc/evil.png": b"x"}), "escapes"),
@@ -296,3 +304,55 @@ def test_relative_checkpoint_beside_the_project_is_resolved_on_open(tmp_path):
     elsewhere.mkdir()
     (tmp_path / "demo.rpaint").rename(elsewhere / "demo.rpaint")
     assert open_project(elsewhere / "demo.rpaint").engine.checkpoint == "models/demo.safetensors"
+
+
+# -- photo edits (schema 2) ----------------------------------------------------------------
+def photo_edit_document() -> Document:
+    from app.model.edit_mask import PHOTO_SOURCE, start_photo_edit
+
+    doc = rich_document()
+    start_photo_edit(doc)
+    assert doc.is_photo_edit and doc.default_style == ((PHOTO_SOURCE, 1.0),)
+    edits.fill_rectangle(doc, TINY, (2, 2), (9, 9), 3)
+    edits.set_composite_settings(doc, mode="seamless", band=7, harmonize=True)
+    raw = np.random.default_rng(1).integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    doc.set_render(doc.photo.copy(), 0.5, raw)
+    return doc
+
+
+def test_photo_edit_round_trip_keeps_baseline_composite_and_raw_render(tmp_path):
+    doc = photo_edit_document()
+    path = tmp_path / "edit.rpaint"
+    save_project(doc, path)
+    opened = open_project(path, LABEL_SETS)
+    assert_documents_equal(doc, opened)
+    np.testing.assert_array_equal(opened.baseline, doc.baseline)
+    np.testing.assert_array_equal(opened.baseline_instance, doc.baseline_instance)
+    assert not np.array_equal(opened.baseline, opened.label)  # the edit is not the baseline
+    assert opened.composite == doc.composite
+    np.testing.assert_array_equal(opened.last_render.raw, doc.last_render.raw)
+    manifest = json.loads(zipfile.ZipFile(path).read("doc.json"))
+    assert manifest["schema"] == SCHEMA_VERSION == 2
+    photo_entry = next(entry for entry in manifest["style_sources"] if entry["name"] == "photo")
+    # The photo's own style source names the photo and baseline members instead of storing copies.
+    assert photo_entry["image"] == "photo.png" and photo_entry["label"] == "baseline.png"
+    assert opened.style_sources["photo"].image is opened.photo
+
+
+def test_a_schema_1_project_opens_without_baseline(tmp_path):
+    doc = rich_document()
+    path = tmp_path / "old.rpaint"
+    save_project(doc, path)
+    old = rewrite(path, tmp_path / "schema1.rpaint", lambda c: (c.__setitem__("schema", 1), c.pop("composite")))
+    opened = open_project(old, LABEL_SETS)
+    assert opened.baseline is None and not opened.is_photo_edit
+    assert_documents_equal(doc, opened)
+
+
+@pytest.mark.parametrize("name", ["faces.rpaint", "streets.rpaint", "streets_pix2pixhd.rpaint"])
+def test_the_bundled_demos_open(name):
+    path = Path(__file__).resolve().parents[1] / "assets" / "demo" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not built")
+    doc = open_project(path)
+    assert doc.baseline is None or doc.baseline.shape == doc.label.shape

@@ -7,6 +7,7 @@ checkpoint (``--engine`` overrides).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -98,6 +99,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _add_generated_flags(parser)
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    _configure_photo_edit(parser)
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
 
@@ -114,6 +116,35 @@ def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
             seen.add(option.cli_flag)
             help_text = f"{entry.engine_class.display_name}: {option.help}" if option.help else None
             parser.add_argument(option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text)
+
+
+def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
+    from app.model.document import ALL_COMPOSITE_MODES, DEFAULT_COMPOSITE_BAND
+
+    group = parser.add_argument_group(
+        "photo editing", "keep the photo: only what --label and the styles change is rendered into it"
+    )
+    group.add_argument("--photo", metavar="PHOTO", help="the photo being edited (the output has its size)")
+    group.add_argument(
+        "--photo-label",
+        metavar="LABEL.png",
+        help="the photo's own (unedited) segmentation; --label is the edited map (default: this one)",
+    )
+    group.add_argument("--photo-instance", metavar="INST.png", help="the photo's own instance map")
+    group.add_argument(
+        "--composite",
+        choices=ALL_COMPOSITE_MODES,
+        help="how the render goes onto the photo (default: feather with --photo or a photo project; "
+        "off = the raw render)",
+    )
+    group.add_argument(
+        "--feather", type=int, metavar="PX", help=f"blend band in photo pixels (default {DEFAULT_COMPOSITE_BAND})"
+    )
+    group.add_argument(
+        "--harmonize",
+        action=argparse.BooleanOptionalAction,
+        help="match the render's colours to the photo's around the edit (default: off, or the project's)",
+    )
 
 
 def _read_z(path: str) -> np.ndarray:
@@ -213,8 +244,12 @@ def run(args: argparse.Namespace) -> int:
         doc, doc_engine, doc_checkpoint, doc_device = _load_project(args, manager)
         engine_id, checkpoint = engine_id or doc_engine or None, checkpoint or doc_checkpoint
         device = device or doc_device
-    if doc is None and not args.label:
-        raise ValueError("render needs --label (or a --project)")
+    if (args.photo_label or args.photo_instance) and not args.photo:
+        raise ValueError("--photo-label and --photo-instance describe a --photo; give the photo too")
+    if args.photo and not args.photo_label:
+        raise ValueError("--photo needs --photo-label (the photo's own segmentation)")
+    if doc is None and not args.label and not args.photo_label:
+        raise ValueError("render needs --label (or a --project, or --photo with --photo-label)")
     package = doc.engine.package if doc is not None else ""
     if engine_id and engine_id not in manager.engines():  # say which package provides it, when known
         raise PluginError(manager.missing_engine_message(engine_id, package))
@@ -238,7 +273,11 @@ def run(args: argparse.Namespace) -> int:
             label_set = manager.label_sets().get(engine_cls.label_sets[0])
         if label_set is None and info is None:  # no opt.txt to read label_nc from: look at the label map
             label_set = _guess_label_set(args.label, engine_cls, manager)
-    request = build_request(args, engine_cls, label_set, document_request(doc) if doc is not None else None)
+    base = document_request(doc) if doc is not None else None
+    photo_edit = None
+    if args.photo or (doc is not None and doc.is_photo_edit):
+        photo_edit, base, args = _photo_edit_inputs(args, doc, label_set, base)
+    request = build_request(args, engine_cls, label_set, base)
     options = dict(doc.engine.options) if doc is not None else {}
     options.update(parse_key_values(args.option))
     options.update(_generated_flag_values(args, engine_cls))
@@ -255,6 +294,9 @@ def run(args: argparse.Namespace) -> int:
         mean_style_sources=mean_sources,
     )
     outcome = _render(service, job, manager)
+    if photo_edit is not None and photo_edit.settings.mode != "off":
+        # Only what was edited changes: the render goes into the photo at the photo's size.
+        outcome.result.image = photo_edit.composite(outcome.request, outcome.result.image, outcome.capabilities).image
     _save_outputs(outcome.result, args)
     log.info("rendered %s in %.2f s", args.out, outcome.result.seconds)
     return 0
@@ -300,6 +342,45 @@ def _generated_flag_values(args: argparse.Namespace, engine_cls) -> dict:
 
 def _flag_dest(option) -> str:
     return "engine_option_" + option.name
+
+
+def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
+    """(PhotoEdit, base request, args) for ``--photo`` or a photo project: labels at the photo's size, the
+    photo as style source ``photo`` and default style; the returned args have the label flags consumed."""
+    from app.model.document import CompositeSettings
+    from app.model.imports import read_instance_map, read_label_map, read_photo
+    from app.render.photo_edit import PhotoEdit, fit_request_to_photo, photo_base_request, photo_edit_from_document
+
+    if args.photo:
+        photo = read_photo(args.photo)
+        edit = PhotoEdit(photo, read_label_map(args.photo_label, label_set))
+        photo_instance = args.photo_instance or args.instance
+        edit = dataclasses.replace(
+            edit,
+            baseline=edit.fit(edit.baseline),
+            baseline_instance=edit.fit(read_instance_map(photo_instance)) if photo_instance else None,
+        )
+        label = read_label_map(args.label, label_set) if args.label else edit.baseline
+        instance = read_instance_map(args.instance) if args.instance else edit.baseline_instance
+        base = photo_base_request(edit, label, instance)
+    else:
+        edit = photo_edit_from_document(doc)
+        if args.label:
+            base = dataclasses.replace(base, label=read_label_map(args.label, label_set), instance=None)
+        if args.instance:
+            base = dataclasses.replace(base, instance=read_instance_map(args.instance))
+        base = fit_request_to_photo(edit, base)
+    settings = edit.settings if doc is not None and not args.photo else CompositeSettings()
+    settings = settings.replaced(
+        mode=args.composite or settings.mode,
+        band=settings.band if args.feather is None else args.feather,
+        harmonize=settings.harmonize if args.harmonize is None else args.harmonize,
+    )
+    return (
+        dataclasses.replace(edit, settings=settings),
+        base,
+        argparse.Namespace(**{**vars(args), "label": None, "instance": None}),
+    )
 
 
 def read_style_folder(folder: Path, label_set) -> list:

@@ -2,6 +2,7 @@
 
     python -m app.demo.build --work /tmp/regionpaint-demo            # everything (hours on 2 CPU cores)
     python -m app.demo.build --work DIR --export-only                # models + documents from finished runs
+    python -m app.demo.build --documents-only faces.rpaint          # rewrite one demo document (no training)
 
 Each model is trained by the project's own ``regionpaint train`` (the commands are in :data:`MODELS`),
 exported as a float16 ``.safetensors`` file with its JSON sidecar under ``assets/demo/models``, and the
@@ -185,15 +186,20 @@ def _face_with_hair(family: int, dark: bool):
 
 
 def face_document():
+    """The face demo opens as a photo being edited: its photo, its own segmentation as the baseline, the photo
+    as every region's style (source ``photo``) and sources A and B to restyle regions with; renders are
+    composited onto the photo (feather, colours matched around the edit)."""
     from app.model import Document, StyleSourceData, edits
+    from app.model.edit_mask import start_photo_edit
     from app.model.labelsets import CELEBAMASK_HQ
 
     face, source_a, source_b = _face_with_hair(1, dark=True), _face_with_hair(2, dark=True), _face_with_hair(3, False)
     doc = Document(face.label, CELEBAMASK_HQ.id, photo=face.photo)
+    start_photo_edit(doc)
     for name, source in (("A", source_a), ("B", source_b)):
         edits.add_style_source(doc, name, StyleSourceData(source.photo, source.label, None, f"face {name}"))
-    edits.assign_style(doc, CELEBAMASK_HQ, (("A", 1.0),))
     edits.set_engine_settings(doc, engine_id="sean", checkpoint="models/sean_faces.safetensors", seed=0)
+    edits.set_composite_settings(doc, mode="feather", harmonize=True)
     doc.history.clear()
     return doc
 
@@ -210,17 +216,21 @@ def street_document(engine_id: str, checkpoint: str):
     return doc
 
 
-def write_documents() -> list[Path]:
+DOCUMENTS = {
+    "faces.rpaint": lambda: face_document(),
+    "streets.rpaint": lambda: street_document("spade", "models/spade_streets.safetensors"),
+    "streets_pix2pixhd.rpaint": lambda: street_document("pix2pixhd", "models/pix2pixhd_streets.safetensors"),
+}
+
+
+def write_documents(names: list[str] | None = None) -> list[Path]:
+    """Write the demo documents (all, or those named) into ``assets/demo``."""
     from app.model.project import save_project
 
-    documents = {
-        "faces.rpaint": face_document(),
-        "streets.rpaint": street_document("spade", "models/spade_streets.safetensors"),
-        "streets_pix2pixhd.rpaint": street_document("pix2pixhd", "models/pix2pixhd_streets.safetensors"),
-    }
-    for name, doc in documents.items():
-        save_project(doc, DEMO_DIR / name)
-    return [DEMO_DIR / name for name in documents]
+    names = list(DOCUMENTS) if names is None else names
+    for name in names:
+        save_project(DOCUMENTS[name](), DEMO_DIR / name)
+    return [DEMO_DIR / name for name in names]
 
 
 def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
@@ -249,12 +259,26 @@ def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.demo.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, required=True, help="datasets and training runs go here")
+    parser.add_argument(
+        "--work", type=Path, help="datasets and training runs go here (required unless --documents-only)"
+    )
     parser.add_argument("--only", choices=sorted(MODELS), action="append", help="train only these models")
     parser.add_argument("--steps", type=int, help="override every model's step count")
     parser.add_argument("--export-only", action="store_true", help="skip training: export finished runs")
+    parser.add_argument(
+        "--documents-only",
+        choices=sorted(DOCUMENTS),
+        action="append",
+        help="only rewrite these demo documents (no datasets, training, export or manifest)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.documents_only:
+        for path in write_documents(args.documents_only):
+            log.info("wrote %s", path)
+        return 0
+    if args.work is None:
+        parser.error("--work is required (unless --documents-only)")
     args.work.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     if not args.export_only:

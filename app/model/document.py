@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 #: How far the weights of a mix may sum from 1.
 WEIGHT_TOLERANCE = 1e-3
 
+
 #: Style source names starting with this are provided by the engine itself (engines with the
 #: ``mean_style`` capability: SEAN's ``@mean`` and ``@random``). Mixes may name them without a matching
 #: entry in ``style_sources``; the render service drops them for engines that provide none. The
@@ -59,6 +60,7 @@ class EventKind(str, Enum):
     STYLE_ASSIGNMENTS = "style_assignments"
     CROSSOVER = "crossover"
     ENGINE = "engine"
+    COMPOSITE = "composite"
     RENDER = "render"
     HISTORY = "history"
 
@@ -306,14 +308,49 @@ class EngineSettings:
         return dataclasses.replace(self, **changes)
 
 
+#: How a render goes onto the photo (app/render/composite.py): the modes a person picks from, and
+#: ``pyramid``, the Laplacian-pyramid alternative to ``seamless`` kept for measurements.
+COMPOSITE_MODES: tuple[str, ...] = ("off", "feather", "seamless")
+ALL_COMPOSITE_MODES: tuple[str, ...] = (*COMPOSITE_MODES, "pyramid")
+DEFAULT_COMPOSITE_BAND = 12  # pixels at the photo's resolution
+
+
+@dataclass(frozen=True)
+class CompositeSettings:
+    """How a render is composited onto the document's photo.
+
+    ``mode``: one of :data:`ALL_COMPOSITE_MODES`; ``band``: blend width in photo pixels (half inside the
+    grown edit mask, half outside); ``harmonize``: match the render's colours to the photo's around the mask.
+    """
+
+    mode: str = "feather"
+    band: int = DEFAULT_COMPOSITE_BAND
+    harmonize: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ALL_COMPOSITE_MODES:
+            raise DocumentError(f"composite mode must be one of {', '.join(ALL_COMPOSITE_MODES)}, got {self.mode!r}")
+        if isinstance(self.band, bool) or not isinstance(self.band, int) or not 0 <= self.band <= 512:
+            raise DocumentError(f"composite band must be a whole number of pixels in 0..512, got {self.band!r}")
+        if not isinstance(self.harmonize, bool):
+            raise DocumentError(f"composite harmonize must be true or false, got {self.harmonize!r}")
+
+    def replaced(self, **changes: Any) -> CompositeSettings:
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass(frozen=True, eq=False)
 class LastRender:
     """The document's last render: image (H, W, 3) uint8 RGB and how long it took in seconds.
 
-    (Not the engine's ``RenderResult``: this is what the document keeps to show and export.)"""
+    For a photo document with compositing on, ``image`` is the composite at the photo's size and
+    ``raw`` the network's own output (kept so that a change of blend mode needs no new render).
+    (Not the engine's ``RenderResult``: this is what the document keeps to show and export.)
+    """
 
     image: np.ndarray
     seconds: float
+    raw: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         as_photo_array(self.image, "render")
@@ -327,6 +364,7 @@ _FIELD_EVENTS = {
     "default_style": EventKind.STYLE_ASSIGNMENTS,
     "crossover": EventKind.CROSSOVER,
     "engine": EventKind.ENGINE,
+    "composite": EventKind.COMPOSITE,
 }
 
 #: Pixel layers that edits change in place, and their events.
@@ -347,6 +385,10 @@ class Document:
     - ``default_style``: the mix for every region without its own; empty means the engine's own
     - ``crossover``: generator block name -> style source name
     - ``engine``: :class:`EngineSettings`
+    - ``baseline``: (H, W) the photo's own segmentation (what the label map was before any edit), or
+      None; with a photo it makes the document a photo edit (see :mod:`app.model.edit_mask`)
+    - ``baseline_instance``: (H, W) int32 instance map of the baseline, or None
+    - ``composite``: :class:`CompositeSettings`
     - ``last_render``: :class:`LastRender` or None (not part of undo)
     - ``history``: the :class:`History` of this document
     """
@@ -381,6 +423,9 @@ class Document:
         self.default_style: StyleMix = ()
         self.crossover: dict[str, str] = {}
         self.engine = EngineSettings()
+        self.baseline: np.ndarray | None = None
+        self.baseline_instance: np.ndarray | None = None
+        self.composite = CompositeSettings()
         self.last_render: LastRender | None = None
         self._subscribers: list[Callable[[DocumentEvent], None]] = []
         self.history = History(on_change=lambda: self.notify(EventKind.HISTORY))
@@ -448,10 +493,36 @@ class Document:
         for kind in dict.fromkeys(_FIELD_EVENTS[name] for name in values):
             self.notify(kind)
 
-    def set_render(self, image: np.ndarray, seconds: float) -> None:
-        """Keep the latest render (not an undo step): image (H, W, 3) uint8 RGB."""
-        self.last_render = LastRender(image, float(seconds))
+    def set_render(self, image: np.ndarray, seconds: float, raw: np.ndarray | None = None) -> None:
+        """Keep the latest render (not an undo step): image (H, W, 3) uint8 RGB (the composite when
+        ``raw``, the network's output, is given)."""
+        self.last_render = LastRender(image, float(seconds), raw)
         self.notify(EventKind.RENDER)
+
+    def set_baseline(self, baseline: np.ndarray | None, instance: np.ndarray | None = None) -> None:
+        """Make the document a photo edit against ``baseline`` (H, W) class ids (not an undo step: it is
+        what the document was made from). ``instance`` is the baseline's instance map, if any."""
+        if baseline is not None:
+            baseline = as_label_array(baseline, "baseline label map")
+            if baseline.shape != self.label.shape:
+                raise SizeMismatchError(
+                    f"baseline label map is {_size_text(baseline)} but the label map is {_size_text(self.label)}"
+                )
+            baseline = np.array(baseline, copy=True)
+        if instance is not None:
+            instance = as_instance_array(instance, "baseline instance map")
+            if instance.shape != self.label.shape:
+                raise SizeMismatchError(
+                    f"baseline instance map is {_size_text(instance)} but the label map is {_size_text(self.label)}"
+                )
+            instance = np.array(instance, copy=True)
+        self.baseline, self.baseline_instance = baseline, instance if baseline is not None else None
+        self.notify(EventKind.LABEL)
+
+    @property
+    def is_photo_edit(self) -> bool:
+        """The document has a photo and its baseline segmentation: renders are composited onto the photo."""
+        return self.photo is not None and self.baseline is not None
 
     # -- queries ----------------------------------------------------------------------------
     def style_of_region(self, class_id: int) -> StyleMix:

@@ -501,3 +501,12 @@ def set_engine_settings(doc: Document, settings: EngineSettings | None = None, *
     except TypeError as exc:
         raise EditError(f"unknown engine setting: {exc}") from exc
     return _commit_fields(doc, engine_title(doc.engine, new), engine=new)
+
+
+def set_composite_settings(doc: Document, **changes: Any) -> bool:
+    """Change how renders go onto the photo: ``set_composite_settings(doc, mode="seamless", band=16)``."""
+    try:
+        new = doc.composite.replaced(**changes)
+    except TypeError as exc:
+        raise EditError(f"unknown composite setting: {exc}") from exc
+    return _commit_fields(doc, "Compositing", composite=new)

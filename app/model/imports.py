@@ -14,6 +14,7 @@ from PIL import Image, ImageOps
 
 from .aspect import AspectFit, fit_aspect
 from .document import Document, DocumentError
+from .edit_mask import start_photo_edit
 from .labelsets import LabelIdError, LabelSet, UnknownColorsError, guess_label_set
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,9 @@ def new_document(
     ``resize`` (then everything is resampled to ``size`` (W, H), by default the label map's). A photo or
     instance map of another aspect ratio is refused (scaling would squash it) unless ``aspect`` is
     ``"crop"`` or ``"pad"`` (see :func:`app.model.aspect.fit_aspect`).
+    With a photo, the document is a photo edit: the label map is the photo's own segmentation, kept as
+    the baseline, and the photo is the style source ``photo`` of every region
+    (:func:`app.model.edit_mask.start_photo_edit`).
     """
     ids, label_set = read_label_map_and_set(label_path, label_set)
     photo = None if photo_path is None else read_photo(photo_path)
@@ -186,4 +190,6 @@ def new_document(
             instance = fit_aspect(instance, target, aspect, f"{instance_path}")
     paths = {"label": label_path, "photo": photo_path, "instance": instance_path}
     names = {role: str(path) for role, path in paths.items() if path is not None}
-    return Document(ids, label_set.id, photo=photo, instance=instance, resize=resize, size=size, names=names)
+    doc = Document(ids, label_set.id, photo=photo, instance=instance, resize=resize, size=size, names=names)
+    start_photo_edit(doc)
+    return doc

@@ -1,15 +1,22 @@
 """``.rpaint`` project files: a zip of ``doc.json`` plus lossless image members.
 
-Layout (schema 1)::
+Layout (schema 2)::
 
     doc.json                 settings, assignments, style source metadata, member names
     photo.png                (H, W, 3) RGB, optional
     label.png                (H, W) 8-bit, or 16-bit when the label map is uint16
     instance.png | .npy      16-bit PNG when every id lies in 0..65535, else int32 .npy; optional
+    baseline.png             the photo's own segmentation (a photo edit), same rules as label.png; optional
+    baseline_instance.png    its instance map, same rules as instance.png; optional
     styles/<n>/image.png     style source n (names live in doc.json, so any name is safe)
     styles/<n>/label.png     optional, same rules as label.png
     styles/<n>/instance.png  optional, same rules as instance.png (or .npy)
-    render.png               the last render, optional
+    render.png               the last render (the composite, for a photo edit), optional
+    render_raw.png           the network's own output behind a composite, optional
+
+A style source whose image (or label map) is the document's photo (or baseline) names that member
+instead of a copy. Schema 1 (no baseline, no compositing) is still read: such a project opens as
+it always did.
 
 Saving is atomic; opening validates everything and raises :class:`ProjectError` with a
 one-line message naming the file and the problem.
@@ -34,6 +41,7 @@ import numpy as np
 from PIL import Image
 
 from .document import (
+    CompositeSettings,
     Document,
     DocumentError,
     EngineSettings,
@@ -48,7 +56,9 @@ log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Schemas this version opens (1: before photo edits; it has no baseline and no composite settings).
+READABLE_SCHEMAS = (1, 2)
 APP_NAME = "regionpaint"
 DOC_MEMBER = "doc.json"
 PROJECT_SUFFIX = ".rpaint"
@@ -123,18 +133,36 @@ def project_members(doc: Document) -> dict[str, bytes]:
         roles["photo"] = add("photo.png", _png_bytes(doc.photo))
     if doc.instance is not None:
         roles["instance"] = add(*_instance_member(doc.instance, "instance"))
+    if doc.baseline is not None:
+        roles["baseline"] = add(*_label_member(doc.baseline, "baseline"))
+        if doc.baseline_instance is not None:
+            roles["baseline_instance"] = add(*_instance_member(doc.baseline_instance, "baseline_instance"))
     if doc.last_render is not None:
         roles["render"] = add("render.png", _png_bytes(doc.last_render.image))
+        if doc.last_render.raw is not None:
+            roles["render_raw"] = add("render_raw.png", _png_bytes(doc.last_render.raw))
+
+    def same_as(array: np.ndarray, role: str, layer: np.ndarray | None) -> str | None:
+        # The photo's own style source is the photo: name its member rather than store it twice.
+        if role in roles and layer is not None and (array is layer or np.array_equal(array, layer)):
+            return roles[role]
+        return None
 
     sources = []
     for number, (name, source) in enumerate(doc.style_sources.items()):
         stem = f"styles/{number}"
+        image_member = same_as(source.image, "photo", doc.photo) or add(f"{stem}/image.png", _png_bytes(source.image))
+        label_member = None
+        if source.label is not None:
+            label_member = same_as(source.label, "baseline", doc.baseline) or add(
+                *_label_member(source.label, f"{stem}/label")
+            )
         sources.append(
             {
                 "name": name,
                 "display_name": source.display_name,
-                "image": add(f"{stem}/image.png", _png_bytes(source.image)),
-                "label": None if source.label is None else add(*_label_member(source.label, f"{stem}/label")),
+                "image": image_member,
+                "label": label_member,
                 "instance": (
                     None if source.instance is None else add(*_instance_member(source.instance, f"{stem}/instance"))
                 ),
@@ -155,6 +183,7 @@ def project_members(doc: Document) -> dict[str, bytes]:
             {"region": class_id, "mix": _mix_json(mix)} for class_id, mix in sorted(doc.region_styles.items())
         ],
         "crossover": dict(doc.crossover),
+        "composite": {"mode": doc.composite.mode, "band": doc.composite.band, "harmonize": doc.composite.harmonize},
     }
     try:
         text = json.dumps(manifest, indent=2, allow_nan=False)
@@ -323,7 +352,7 @@ def _read_manifest(archive: _Archive) -> dict[str, Any]:
     schema = manifest.get("schema")
     if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
         raise _Problem(f"written by a newer {APP_NAME} (schema {schema}); this version reads schema {SCHEMA_VERSION}")
-    if schema != SCHEMA_VERSION:
+    if schema not in READABLE_SCHEMAS or isinstance(schema, bool):
         raise _Problem(f"unknown schema version {schema!r}")
     return manifest
 
@@ -348,6 +377,18 @@ def _engine_settings(value: Any) -> EngineSettings:
         raise _Problem(f"engine: {exc}") from exc
 
 
+def _composite_settings(value: Any) -> CompositeSettings:
+    data = _expect(value, dict, "composite")
+    try:
+        return CompositeSettings(
+            mode=_expect(data.get("mode", "feather"), str, "composite.mode"),
+            band=_expect(data.get("band", CompositeSettings.band), int, "composite.band"),
+            harmonize=_expect(data.get("harmonize", False), bool, "composite.harmonize"),
+        )
+    except DocumentError as exc:
+        raise _Problem(str(exc)) from exc
+
+
 def _mix(value: Any, sources: Mapping[str, Any], where: str, allow_empty: bool = False) -> StyleMix:
     pairs = _expect(value, list, where)
     for pair in pairs:
@@ -360,7 +401,12 @@ def _mix(value: Any, sources: Mapping[str, Any], where: str, allow_empty: bool =
         raise _Problem(str(exc)) from exc
 
 
-def _style_sources(archive: _Archive, value: Any, label_set: LabelSet) -> dict[str, StyleSourceData]:
+def _style_sources(
+    archive: _Archive, value: Any, label_set: LabelSet, shared: Mapping[str, np.ndarray] | None = None
+) -> dict[str, StyleSourceData]:
+    """The style sources; ``shared`` maps member names already read (photo, baseline) to their arrays,
+    so a source that names them shares the document's array."""
+    shared = dict(shared or {})
     sources: dict[str, StyleSourceData] = {}
     for number, entry in enumerate(_expect(value, list, "style_sources")):
         where = f"style_sources[{number}]"
@@ -368,8 +414,12 @@ def _style_sources(archive: _Archive, value: Any, label_set: LabelSet) -> dict[s
         name = _expect(entry.get("name"), str, f"{where}.name")
         if not name or name in sources:
             raise _Problem(f"{where}.name {name!r} is empty or repeated")
-        image = archive.photo(entry.get("image"), f"{where}.image")
-        label = None if entry.get("label") is None else archive.label(entry["label"], f"{where}.label")
+        image_name, label_name = entry.get("image"), entry.get("label")
+        image = shared[image_name] if image_name in shared else archive.photo(image_name, f"{where}.image")
+        if label_name is None:
+            label = None
+        else:
+            label = shared[label_name] if label_name in shared else archive.label(label_name, f"{where}.label")
         instance = None if entry.get("instance") is None else archive.instance(entry["instance"], f"{where}.instance")
         if label is not None:
             _check_ids(label_set, label, entry["label"])
@@ -433,19 +483,36 @@ def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[s
     except DocumentError as exc:
         raise _Problem(str(exc)) from exc
 
-    sources = _style_sources(archive, manifest.get("style_sources", []), label_set)
+    baseline = None if members.get("baseline") is None else archive.label(members["baseline"], "members.baseline")
+    baseline_instance = None
+    if baseline is not None:
+        _check_ids(label_set, baseline, members["baseline"])
+        if members.get("baseline_instance") is not None:
+            baseline_instance = archive.instance(members["baseline_instance"], "members.baseline_instance")
+        try:
+            doc.set_baseline(baseline, baseline_instance)
+        except DocumentError as exc:
+            raise _Problem(str(exc)) from exc
+    shared = {
+        members[role]: array
+        for role, array in (("photo", doc.photo), ("baseline", doc.baseline))
+        if isinstance(members.get(role), str) and array is not None
+    }
+    sources = _style_sources(archive, manifest.get("style_sources", []), label_set, shared)
     doc.replace_fields(
         style_sources=sources,
         default_style=_mix(manifest.get("default_style", []), sources, "default_style", allow_empty=True),
         region_styles=_region_styles(manifest.get("region_styles", []), sources, label_set),
         crossover=_crossover(manifest.get("crossover", {}), sources),
         engine=_engine_settings(manifest.get("engine", {})),
+        composite=_composite_settings(manifest.get("composite", {})),
     )
     if members.get("render") is not None:
         seconds = _expect(manifest.get("render_seconds", 0.0), (int, float), "render_seconds")
         if not math.isfinite(seconds):
             raise _Problem(f"render_seconds {seconds!r} is not a number")
-        doc.set_render(archive.photo(members["render"], "members.render"), float(seconds))
+        raw = None if members.get("render_raw") is None else archive.photo(members["render_raw"], "members.render_raw")
+        doc.set_render(archive.photo(members["render"], "members.render"), float(seconds), raw)
     return doc
 
 

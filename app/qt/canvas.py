@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model.history import Box
-from app.qt.canvas_items import LabelOverlayItem, ResultItem, photo_pixmap
+from app.qt.canvas_items import EditMaskItem, LabelOverlayItem, ResultItem, photo_pixmap
 from app.qt.editor_state import EditorState
 from app.qt.region_highlight import RegionHighlight
 from app.qt.tools import ToolController
@@ -89,6 +89,7 @@ class CanvasView(QGraphicsView):
         # any zoom or pan by the person ends it (else the scrollbars a zoom brings re-fit the view).
         self._fit_pending = True
         self._tool_pressed = False  # the left press went to the active tool (not Alt/Ctrl-click)
+        self._init_edit_mask()
 
         state.documentReplaced.connect(self._on_document_replaced)
         state.labelsChanged.connect(self._on_labels_changed)
@@ -145,6 +146,46 @@ class CanvasView(QGraphicsView):
         self.result_item.show_image(image, doc.size)
         self.wipe.show_result(self.result_item)
 
+    # -- the edit mask (photo edits) ---------------------------------------------------------
+    def _init_edit_mask(self) -> None:
+        self.edit_mask_item = EditMaskItem()
+        self.edit_mask_item.setZValue(3)
+        self.edit_mask_item.setVisible(False)
+        self.scene().addItem(self.edit_mask_item)
+        self.edit_mask_visible = False
+        # Recomputed after the edits settle, not on every brush dab.
+        self._mask_timer = QTimer(self, singleShot=True, interval=60)
+        self._mask_timer.timeout.connect(self.refresh_edit_mask)
+        for signal in (
+            self.state.labelsChanged,
+            self.state.instancesChanged,
+            self.state.stylesChanged,
+            self.state.engineChanged,
+            self.state.renderChanged,
+            self.state.compositeChanged,
+            self.state.documentReplaced,
+        ):
+            signal.connect(lambda *_: self._mask_timer.start() if self.edit_mask_visible else None)
+
+    def set_edit_mask_visible(self, visible: bool) -> None:
+        """Show the edit mask (what the edits change against the photo) over the result, or the photo."""
+        self.edit_mask_visible = bool(visible)
+        self.refresh_edit_mask()
+
+    def refresh_edit_mask(self) -> None:
+        from app.render.photo_edit import document_edit_mask
+
+        doc = self.state.document
+        mask = None
+        if self.edit_mask_visible and doc is not None:
+            raw = None if doc.last_render is None else doc.last_render.raw
+            render_size = None if raw is None else (raw.shape[1], raw.shape[0])
+            capabilities = self.state.render_capabilities or self.state.capabilities()
+            mask = document_edit_mask(doc, capabilities, render_size)
+        self.edit_mask_item.show_mask(mask)
+        self.edit_mask_item.setVisible(mask is not None)
+        self.edit_mask_item.setPos(self._result_offset if self.result_item.isVisible() else QPointF(0, 0))
+
     # -- what is shown -----------------------------------------------------------------------
     def set_view_mode(self, mode: str) -> None:
         if mode not in VIEW_MODES:
@@ -200,6 +241,7 @@ class CanvasView(QGraphicsView):
         if self.peeking:
             self.highlight.place(None)
             self.highlight.items[0].setVisible(False)
+        self.edit_mask_item.setPos(self._result_offset if show_result else QPointF(0, 0))
         self.scene().setSceneRect(self._content_rect())
 
     def _beside_fits_better(self) -> bool:

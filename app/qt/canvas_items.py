@@ -99,3 +99,21 @@ def photo_pixmap(photo: np.ndarray | None, size: tuple[int, int]) -> QPixmap:
     image = QImage(size[0], size[1], QImage.Format.Format_RGB888)
     image.fill(QColor(128, 128, 128))
     return QPixmap.fromImage(image)
+
+
+class EditMaskItem(QGraphicsPixmapItem):
+    """The edit mask (the pixels an edit changes) as a translucent tint with a solid edge, over the result."""
+
+    TINT = (255, 0, 200)
+
+    def show_mask(self, mask: np.ndarray | None) -> None:
+        if mask is None or not mask.any():
+            self.setPixmap(QPixmap())
+            return
+        import cv2
+
+        rgba = np.zeros((*mask.shape, 4), np.uint8)
+        rgba[mask] = (*self.TINT, 90)
+        edge = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
+        rgba[edge] = (*self.TINT, 255)
+        self.setPixmap(QPixmap.fromImage(qimage_view_rgba(rgba).copy()))

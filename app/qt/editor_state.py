@@ -42,6 +42,7 @@ class EditorState(QObject):
     engineChanged = Signal()
     historyChanged = Signal()
     renderChanged = Signal()
+    compositeChanged = Signal()  # how renders go onto the photo (no new render needed)
     renderInputsChanged = Signal()
     currentLabelChanged = Signal(int)
     capabilitiesChanged = Signal()
@@ -66,6 +67,8 @@ class EditorState(QObject):
         # it has inspected the file, before the model loads.
         self._checkpoint_caps: dict[tuple[str, str], frozenset[str]] = {}
         self._unsubscribe: Callable[[], None] | None = None
+        # Capabilities of the checkpoint that made the last render (the edit mask depends on them).
+        self.render_capabilities: frozenset[str] | None = None
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document | None, label_set: LabelSet | None, path: Path | None = None) -> None:
@@ -75,6 +78,7 @@ class EditorState(QObject):
         self.document, self.label_set, self.project_path = doc, label_set, path
         self.document_serial += 1
         self.render_info = {}
+        self.render_capabilities = None
         self.picked_instance = None
         if doc is not None:
             self._unsubscribe = doc.subscribe(self._on_event)
@@ -104,6 +108,9 @@ class EditorState(QObject):
             self.historyChanged.emit()
         elif kind == EventKind.RENDER:
             self.renderChanged.emit()
+        elif kind == EventKind.COMPOSITE:
+            self.set_dirty(True)
+            self.compositeChanged.emit()
         if kind in RENDER_INPUTS:
             self.set_dirty(True)
             self.renderInputsChanged.emit()

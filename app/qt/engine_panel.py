@@ -30,6 +30,7 @@ from superqt.utils import QSignalDebouncer
 from app.model import edits
 from app.qt.checkpoints import checkpoint_choices, demo_checkpoints
 from app.qt.editor_state import EditorState
+from app.qt.photo_edit_view import CompositeControls
 from app.qt.settings import EditorSettings, models_dir
 from engines.base import NOISE
 
@@ -342,6 +343,7 @@ class EnginePanel(QWidget):
         super().__init__(parent)
         self.choices = EngineChoices(state, settings, models_folder)
         self.render_settings = RenderSettings(state)
+        self.composite_controls = CompositeControls(state)  # photo edits: how the render goes onto the photo
         self.auto_render = QCheckBox("Render after every change")
         self.auto_render.setChecked(True)
         self.render_button = QPushButton("Render now")
@@ -353,6 +355,7 @@ class EnginePanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.choices)
         layout.addWidget(self.render_settings)
+        layout.addWidget(self.composite_controls)
         layout.addLayout(row)
         layout.addStretch(1)
         self.render_button.clicked.connect(self.renderRequested)

@@ -35,6 +35,7 @@ from app.qt.jobs_panel import JobsPanel
 from app.qt.navigator import Navigator
 from app.qt.notice import NoticeBar
 from app.qt.palette import QUICK_SLOTS, LabelPalette
+from app.qt.photo_edit_view import Recompositor
 from app.qt.plugins_dialog import PluginNotice, PluginsDialog, load_error_message
 from app.qt.regions_panel import RegionsPanel
 from app.qt.render_controller import DEBOUNCE_MS, RenderController
@@ -243,6 +244,12 @@ class MainWindow(QMainWindow):
             "fit",
         ):
             view_menu.addAction(self.actions[name])
+        # Photo edits: the edit mask over the canvas (the same switch as in the Engine panel).
+        mask_box = self.engine_panel.composite_controls.show_mask
+        mask_action = view_menu.addAction("Show &edit mask")
+        mask_action.setCheckable(True)
+        mask_action.toggled.connect(mask_box.setChecked)
+        mask_box.toggled.connect(mask_action.setChecked)
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
@@ -288,6 +295,9 @@ class MainWindow(QMainWindow):
         controller.renderFinished.connect(self._show_render)
         controller.renderFailed.connect(self._show_render_error)
         self.engine_panel.renderRequested.connect(controller.render_now)
+        # Photo edits: the edit-mask view, and re-compositing (no render) when only the blend changes.
+        self.engine_panel.composite_controls.editMaskToggled.connect(self.canvas.set_edit_mask_visible)
+        self.recompositor = Recompositor(self.state, self)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
         self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)

@@ -20,6 +20,7 @@ from superqt.utils import QSignalDebouncer, create_worker
 from app.qt.editor_state import EditorState
 from app.qt.render_worker import CheckpointFacts, RenderJob, RenderOutcome, render_steps
 from app.render.from_document import RenderRequestError, job_from_document
+from app.render.photo_edit import photo_edit_from_document
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class RenderController(QObject):
             self.state.document_serial,
             service_job,
             edited=self._edited_at or time.perf_counter(),
+            photo_edit=photo_edit_from_document(doc),
         )
         self._edited_at = None
         if self._running is not None:
@@ -153,7 +155,8 @@ class RenderController(QObject):
         if outcome.ok and current:
             self.state.note_recognised_engine(outcome.job.checkpoint, outcome.engine_id)
             self.state.note_render_info(outcome.info)
-            doc.set_render(outcome.image, outcome.seconds)
+            self.state.render_capabilities = outcome.capabilities
+            doc.set_render(outcome.image, outcome.seconds, outcome.raw)
             self.last_latency = time.perf_counter() - outcome.job.edited
             self.renderFinished.emit(outcome)
         elif not outcome.ok and current:

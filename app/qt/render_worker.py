@@ -36,6 +36,7 @@ class RenderJob:
     job: ServiceJob
     created: float = field(default_factory=time.perf_counter)
     edited: float = field(default_factory=time.perf_counter)  # when the edit that asked for it happened
+    photo_edit: Any = None  # app.render.photo_edit.PhotoEdit: composite the render onto the photo
 
     @property
     def request(self) -> RenderRequest:
@@ -61,6 +62,7 @@ class RenderOutcome:
     info: dict[str, Any] = field(default_factory=dict)  # the engine's RenderResult.info
     capabilities: frozenset[str] | None = None  # what the checkpoint offers (None: not known)
     error: str | None = None
+    raw: np.ndarray | None = None  # the network's output when ``image`` is a composite onto the photo
 
     @property
     def ok(self) -> bool:
@@ -101,13 +103,19 @@ def render_steps(ticket: RenderJob, service: Any = None) -> Iterator[CheckpointF
         caps = service.capabilities(engine_class.id, job.checkpoint)
         yield CheckpointFacts(job.checkpoint, engine_class.id, caps)
         outcome = service.render(job)
+        image, raw = outcome.result.image, None
+        if ticket.photo_edit is not None and ticket.photo_edit.settings.mode != "off":
+            # Compositing (photo edits): only the edited pixels change; the rest stays the photo's.
+            composite = ticket.photo_edit.composite(outcome.request, outcome.result.image, outcome.capabilities)
+            image, raw = composite.image, outcome.result.image
     except Exception as exc:  # every failure is reported; the thread and the editor live on
         if not isinstance(exc, (EngineError, PluginError)):
             log.exception("render %d failed", ticket.job_id)
         return RenderOutcome(ticket, capabilities=caps, error=describe_error(exc, job.device))
     return RenderOutcome(
         ticket,
-        image=outcome.result.image,
+        image=image,
+        raw=raw,
         seconds=float(outcome.result.seconds),
         engine_id=outcome.engine_id,
         device=outcome.device,
