@@ -15,7 +15,7 @@ Data crossing this boundary is numpy, so front ends (CLI, editor) never import t
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -176,6 +176,14 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def generate(self, request: RenderRequest) -> RenderResult:
         """Run the official preprocessing and the generator. Raises :class:`InputError` on bad input."""
+
+    def generate_batch(self, requests: Sequence[RenderRequest]) -> list[RenderResult]:
+        """Render several requests; results in order, each equal to :meth:`generate` of its request.
+
+        The default renders one after another; engines override it with one batched forward pass.
+        Raises :class:`InputError` for the first bad request (callers retry one by one to find it).
+        """
+        return [self.generate(request) for request in requests]
 
     def encode_style(self, source: StyleSource) -> Any:
         """Per-engine style encoding of one source (SEAN: (label_nc, style_length) codes). Cached by callers."""

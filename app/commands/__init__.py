@@ -5,9 +5,10 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    from app.commands import gui, listing, render, train
+    from app.commands import batch, gui, listing, render, train
 
     listing.register(cli)
     render.register(cli)
     gui.register(cli)
     train.register(cli)
+    batch.register(cli)

@@ -203,9 +203,11 @@ def run(args: argparse.Namespace) -> int:
 
     engine = engine_cls()
     engine.load(checkpoint, device or "auto")
-    prepare_engine_styles(engine, request)
     if args.mean_styles:
+        # The folder's statistics serve '@mean'/'@random'; the request's own sources need not have labels.
         _set_mean_styles(engine, Path(args.mean_styles), label_set)
+    else:
+        prepare_engine_styles(engine, request)
     result = engine.generate(request)
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)

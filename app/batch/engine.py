@@ -1,0 +1,39 @@
+"""The engine a batch renders with: resolved exactly as ``regionpaint render`` resolves it.
+
+One function on purpose: the shared render service (app/render) will replace its body.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LoadedEngine:
+    engine: Any  # engines.base.Engine, loaded
+    engine_class: type
+    label_set: Any  # app.model.labelsets.LabelSet or None
+    checkpoint: Path
+
+
+def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
+    """Recognise the engine from ``args.checkpoint`` (``args.engine`` overrides), pick the label set
+    (``args.label_set``, else the one with the checkpoint's ``label_nc``) and load it on ``device``."""
+    from app.render_spec import label_set_for_classes
+    from engines.common.checkpoint import inspect_checkpoint
+    from engines.common.options import opt_int
+    from plugins.manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    info = inspect_checkpoint(args.checkpoint)
+    engine_cls = manager.engine_class(args.engine) if args.engine else manager.engine_for_checkpoint(info)
+    if args.label_set:
+        label_set = manager.label_set(args.label_set)
+    else:
+        label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
+    engine = engine_cls()
+    engine.load(args.checkpoint, device)
+    return LoadedEngine(engine, engine_cls, label_set, Path(args.checkpoint))
