@@ -81,3 +81,28 @@ def test_bad_request_in_a_batch_raises_input_error():
     good = _street_labels(1)[0]
     with pytest.raises(InputError):
         engine.generate_batch([RenderRequest(label=good), RenderRequest(label=np.full_like(good, 200))])
+
+
+def test_spade_vae_batch_equals_single_renders_for_every_z_source(tmp_path):
+    from tests.test_spade_reference import make_tiny_checkpoint
+
+    folder = make_tiny_checkpoint(tmp_path / "vae", label_nc=5, use_vae=True, seed=7)
+    from engines.spade.engine import SpadeEngine
+
+    engine = SpadeEngine()
+    engine.load(folder, "cpu")
+    rows, cols = np.indices((128, 256))
+    label = ((rows // 16 + cols // 32) % 5).astype(np.uint8)
+    photo = np.stack([rows % 256, cols % 256, (rows + cols) % 256], axis=-1).astype(np.uint8)
+    styles = {"A": StyleSource("A", photo)}
+    requests = [
+        RenderRequest(label=label, seed=3),  # z from the seed
+        RenderRequest(label=np.roll(label, 7, axis=1), styles=styles),  # encoder mean
+        RenderRequest(label=label, styles=styles, sample=True, seed=5),  # encoder sample
+    ]
+    singles = [engine.generate(r) for r in requests]
+    batched = engine.generate_batch(requests)
+    _assert_same(batched, singles)
+    for got, want in zip(batched, singles, strict=True):
+        assert got.info["z_source"] == want.info["z_source"]
+        np.testing.assert_array_equal(got.info["z"], want.info["z"])
