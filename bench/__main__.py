@@ -23,6 +23,7 @@ from types import ModuleType
 BENCHMARKS: list[str] = [
     "bench.render_speed",
     "bench.train_speed",
+    "bench.batch_speed",
 ]
 
 

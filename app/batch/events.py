@@ -8,7 +8,8 @@ Same envelope as training events (``event``, ``v``, ``time``) and the same progr
 * ``step``: step (outputs finished, all ranks), total_steps, it_s (images per second), eta_s, losses ({}).
 * ``bad_input``: path, message (the file is skipped; the run goes on).
 * ``warning``: message.
-* ``stopped``: step, reason. ``done``: step, seconds, rendered, skipped, failed [(path, message)], manifest.
+* ``done``: step, seconds, rendered, skipped, failed [(path, message)], manifest.
+* ``stopped`` (Ctrl+C / SIGTERM; a rerun continues): reason and the fields of ``done``.
 * ``error``: message.
 """
 
@@ -60,7 +61,7 @@ class TqdmBatchSink:
             if kind == "done":
                 self._write(summary_text(event))
             elif kind == "stopped":
-                self._write(f"stopped after {event['step']} images ({event['reason']}); rerun to continue")
+                self._write(summary_text(event).replace("done:", "stopped:", 1) + "\nrerun the command to continue")
             else:
                 self._write(f"error: {event['message']}")
 

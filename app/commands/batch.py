@@ -317,17 +317,16 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     if ranks.is_main:
         target = manifest.merge(out)
         emit.step(ranks.global_done(), force=True)
-        if stopped:
-            emit("stopped", step=ranks.global_done(), reason="interrupted")
-        emit(
-            "done",
-            step=ranks.global_done(),
-            seconds=round(time.perf_counter() - start, 3),
-            rendered=rendered,
-            skipped=total_skipped,
-            failed=all_failed,
-            manifest=str(target),
-        )
+        summary = {
+            "step": ranks.global_done(),
+            "seconds": round(time.perf_counter() - start, 3),
+            "rendered": rendered,
+            "skipped": total_skipped,
+            "failed": all_failed,
+            "manifest": str(target),
+        }
+        # A stopped batch is resumable (a rerun renders the rest): it ends with "stopped", not "done".
+        emit("stopped", reason="interrupted", **summary) if stopped else emit("done", **summary)
     sharding.barrier(ranks)
     loaded.engine.release()
     if stopped:
