@@ -236,3 +236,36 @@ def test_ctrl_c_stops_after_the_current_batch_and_a_rerun_finishes(tmp_path):
     assert not list(out.rglob("*.tmp")) and not list(out.glob("*.part"))
     assert batch("--checkpoint", str(SPADE), "--labels", str(tmp_path / "city"), "--out", str(out)) == 0
     assert len(records(out)) == 12
+
+
+def test_sean_mean_and_random_style_modes_use_the_mean_styles_folder(tmp_path):
+    faces = _face_folder(tmp_path / "faces", 3)
+    common = ["--checkpoint", str(SEAN), "--labels", str(faces / "labels"), "--size", "128x128"]
+    common += ["--mean-styles", str(faces)]
+    assert batch(*common, "--out", str(tmp_path / "random"), "--style-mode", "random", "--batch-size", "2") == 0
+    found = records(tmp_path / "random")
+    assert all(r["settings"]["region_style"] == ["all=@random"] for r in found.values())
+    assert len({r["settings"]["seed"] for r in found.values()}) == 3
+    again = tmp_path / "again.png"  # render reproduces @random with --mean-styles and the recorded seed
+    assert main(["render", *found["2.png"]["render"][1:-1], str(again), "--device", "cpu"]) == 0
+    assert np.abs(pixels(again) - pixels(tmp_path / "random" / "2.png")).max() <= 1
+    assert batch(*common, "--out", str(tmp_path / "mean"), "--style-mode", "mean") == 0
+    assert all(r["settings"]["region_style"] == ["all=@mean"] for r in records(tmp_path / "mean").values())
+    assert np.abs(pixels(tmp_path / "mean" / "2.png") - pixels(tmp_path / "random" / "2.png")).max() > 10
+
+
+def test_style_mode_that_the_checkpoint_cannot_do_is_one_clear_error(tmp_path, capsys):
+    write_street_maps(tmp_path / "city", 1)
+    code = batch(
+        "--checkpoint",
+        str(SPADE),
+        "--labels",
+        str(tmp_path / "city"),
+        "--out",
+        str(tmp_path / "o"),
+        "--style-mode",
+        "mean",
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("regionpaint: error: --style-mode mean") and "Traceback" not in err

@@ -17,6 +17,7 @@ class LoadedEngine:
     engine_class: type
     label_set: Any  # app.model.labelsets.LabelSet or None
     checkpoint: Path
+    capabilities: frozenset[str]  # what this checkpoint offers (style modes are chosen from it)
 
 
 def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
@@ -36,4 +37,10 @@ def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
         label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
     engine = engine_cls()
     engine.load(args.checkpoint, device)
-    return LoadedEngine(engine, engine_cls, label_set, Path(args.checkpoint))
+    capabilities = engine_cls.capabilities_for(info) & engine.checkpoint_capabilities
+    if getattr(engine, "uses_vae", True) is False:
+        # SPADE without a VAE takes no z, whatever its class declares (until it narrows capabilities_for).
+        from engines.base import LATENT_Z
+
+        capabilities -= {LATENT_Z}
+    return LoadedEngine(engine, engine_cls, label_set, Path(args.checkpoint), frozenset(capabilities))

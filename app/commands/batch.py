@@ -153,7 +153,7 @@ def _plan(args, loaded, ranks, emit):
 
     out = Path(args.out)
     layout, items = discover(args.labels, args.layout, args.instances)
-    caps = loaded.engine.checkpoint_capabilities
+    caps = loaded.capabilities
     photos = photo_index(args.photos, layout) if args.photos else None
     base = {
         "seed": args.seed,
@@ -197,7 +197,7 @@ def _mean_z(loaded, out: Path) -> str | None:
     from app.batch.manifest import write_atomic
     from engines.base import LATENT_Z
 
-    if LATENT_Z not in loaded.engine.checkpoint_capabilities:
+    if LATENT_Z not in loaded.capabilities:
         return None
     z_dim = int(getattr(loaded.engine.config, "z_dim", 256))
     path = out / f"mean_z_{z_dim}.npy"
