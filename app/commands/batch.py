@@ -121,6 +121,7 @@ def _render_defaults() -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     from app.batch import sharding
     from app.batch.events import make_event
+    from app.cli import _user_errors
     from engines.training.events import JsonLinesSink
 
     sink = JsonLinesSink(sys.stdout) if args.json else _tqdm_sink()
@@ -130,9 +131,9 @@ def run(args: argparse.Namespace) -> int:
         with _stop_on_signals(stop):
             ranks, device = sharding.join(args.device)
             return _run(args, ranks, device, stop, _Emitter(sink, ranks.is_main))
-    except ValueError as exc:
-        if args.json and ranks.is_main:
-            sink(make_event("error", message=str(exc)))
+    except _user_errors() as exc:
+        if args.json and ranks.is_main:  # the editor shows it; the CLI prints the one-line error too
+            sink(make_event("error", message=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)))
         raise
     finally:
         sharding.leave(ranks)
