@@ -269,3 +269,31 @@ def test_style_mode_that_the_checkpoint_cannot_do_is_one_clear_error(tmp_path, c
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("regionpaint: error: --style-mode mean") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", ["spade_cityscapes", "pix2pixhd_global"])
+def test_batched_renders_of_the_official_reference_match_the_official_output(tmp_path, case):
+    import shutil
+
+    from tests.conftest import require_shared
+
+    case_dir = require_shared("refs", case)
+    label = next(case_dir.glob("datasets/**/*_gtFine_labelIds.png"))
+    instance = next(case_dir.glob("datasets/**/*_gtFine_instanceIds.png"))
+    for city in ("a", "b"):  # the same map twice: one batch of two through the batched forward pass
+        folder = tmp_path / "city" / "gtFine" / "val" / city
+        folder.mkdir(parents=True)
+        shutil.copy(label, folder / label.name)
+        shutil.copy(instance, folder / instance.name)
+    out = tmp_path / "out"
+    checkpoint = case_dir / "checkpoints" / case
+    assert (
+        batch(
+            "--checkpoint", str(checkpoint), "--labels", str(tmp_path / "city"), "--out", str(out), "--batch-size", "2"
+        )
+        == 0
+    )
+    expected = pixels(case_dir / "output.png")
+    for key in records(out):
+        assert records(out)[key]["info"]["batched"] is True
+        assert np.abs(pixels(out / key) - expected).max() <= 1

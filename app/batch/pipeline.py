@@ -16,7 +16,6 @@ import io
 import logging
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -206,11 +205,3 @@ def default_batch_size(device: Any) -> int:
         except Exception:  # noqa: BLE001 (a query failing only means the safe default)
             return 4
     return 4 if kind == "mps" else 2
-
-
-def rate_text(count: int, seconds: float) -> str:
-    return f"{count / seconds:.2f} img/s" if seconds > 0 else "– img/s"
-
-
-def now() -> float:
-    return time.perf_counter()

@@ -227,10 +227,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
         raise ValueError(f"--batch-size {batch_size}: must be at least 1")
     total_skipped = sum(sharding.gather(skipped, ranks))
     emit.total, emit.first_done = len(items), total_skipped
-    if ranks.distributed:
-        ranks.add_done(total_skipped if ranks.is_main else 0)
-    else:
-        ranks.add_done(total_skipped)
+    ranks.add_done(total_skipped if ranks.is_main else 0)  # the global count starts at what is done
     emit(
         "start",
         engine=loaded.engine_class.id,
