@@ -65,6 +65,7 @@ class JobProgress:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     engine: str | None = None
+    failed: list = field(default_factory=list)  # batch: [(input, message)] from the summary
 
     @property
     def fraction(self) -> float:
@@ -83,6 +84,8 @@ def with_resume(argv: Sequence[str]) -> list[str]:
 
 class TrainingJob:
     """One ``regionpaint train`` process. ``argv`` starts with ``train`` (the CLI sub-command)."""
+
+    kind = "train"
 
     def __init__(
         self,
@@ -258,3 +261,43 @@ class TrainingJob:
     def checkpoint(self) -> Path | None:
         """The run folder once it holds a generator checkpoint."""
         return self.run_dir if (self.run_dir / "latest_net_G.pth").is_file() else None
+
+    @property
+    def can_resume(self) -> bool:
+        return self.checkpoint is not None
+
+
+class BatchJob(TrainingJob):
+    """One ``regionpaint batch`` process (``argv`` starts with ``batch``); ``run_dir`` is its output folder.
+
+    Its events have the training envelope (start/step/stopped/done, see :mod:`app.batch.events`); steps
+    count images. Resuming runs the same command again: the batch skips the outputs it already wrote.
+    """
+
+    kind = "batch"
+
+    def resume(self) -> BatchJob:
+        return BatchJob(self.argv, self.run_dir, self.python, self.env)
+
+    @property
+    def checkpoint(self) -> Path | None:
+        return None
+
+    @property
+    def can_resume(self) -> bool:
+        return True
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        super()._apply(event)
+        if event["event"] == "bad_input":
+            self.progress.warnings.append(f"skipped {event.get('message')}")
+        elif event["event"] in ("done", "stopped"):
+            self.progress.failed = list(event.get("failed") or [])
+
+
+def job_for(
+    argv: Sequence[str], run_dir: str | Path, python: str | None = None, env: dict | None = None
+) -> TrainingJob:
+    """The job type of a command line: :class:`BatchJob` for ``batch``, else :class:`TrainingJob`."""
+    cls = BatchJob if list(argv)[:1] == ["batch"] else TrainingJob
+    return cls(argv, run_dir, python=python, env=env)

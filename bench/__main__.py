@@ -24,6 +24,7 @@ BENCHMARKS: list[str] = [
     "bench.render_speed",
     "bench.train_speed",
     "bench.composite_quality",
+    "bench.batch_speed",
 ]
 
 

@@ -210,6 +210,14 @@ class Engine(abc.ABC):
     def generate(self, request: RenderRequest) -> RenderResult:
         """Run the official preprocessing and the generator. Raises :class:`InputError` on bad input."""
 
+    def generate_batch(self, requests: Sequence[RenderRequest]) -> list[RenderResult]:
+        """Render several requests; results in order, each equal to :meth:`generate` of its request.
+
+        The default renders one after another; engines override it with one batched forward pass.
+        Raises :class:`InputError` for the first bad request (callers retry one by one to find it).
+        """
+        return [self.generate(request) for request in requests]
+
     def encode_style(self, source: StyleSource) -> Any:
         """Per-engine style encoding of one source (SEAN: (label_nc, style_length) codes). Cached by callers."""
         raise EngineError(f"{self.display_name} does not encode styles")

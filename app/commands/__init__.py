@@ -5,9 +5,11 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    from app.commands import gui, listing, render, train
+    from app.commands import batch, export_labels, gui, listing, render, train
 
     listing.register(cli)
     render.register(cli)
     gui.register(cli)
     train.register(cli)
+    batch.register(cli)
+    export_labels.register(cli)

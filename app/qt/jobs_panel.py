@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import JobState, TrainingJob
+from app.jobs import JobState, TrainingJob, job_for
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,11 @@ class JobCard(QFrame):
         self.progress.setValue(int(progress.fraction * 1000))
         total = progress.total_steps or "?"
         self.progress.setFormat(f"{progress.step} / {total}")
-        rate = f"{progress.it_s:.2f} it/s" if progress.it_s else "– it/s"
-        self.speed.setText(f"epoch {progress.epoch or '–'}   {rate}   ETA {format_duration(progress.eta_s)}")
+        if job.kind == "batch":
+            self._refresh_batch()
+        else:
+            rate = f"{progress.it_s:.2f} it/s" if progress.it_s else "– it/s"
+            self.speed.setText(f"epoch {progress.epoch or '–'}   {rate}   ETA {format_duration(progress.eta_s)}")
         self.losses.setText("   ".join(f"{k} {v:.3f}" for k, v in sorted(progress.losses.items())))
         self.plot.set_history(progress.history)
         if progress.latest_sample is not None and progress.latest_sample != self._sample_path:
@@ -191,7 +194,7 @@ class JobCard(QFrame):
         self.message.setStyleSheet("color: #b00020;" if job.state is JobState.FAILED else "color: #8a6d00;")
         running = job.state in (JobState.STARTING, JobState.RUNNING)
         self.stop_button.setEnabled(running)
-        self.resume_button.setEnabled(job.state in (JobState.STOPPED, JobState.FAILED) and job.checkpoint is not None)
+        self.resume_button.setEnabled(job.state in (JobState.STOPPED, JobState.FAILED) and job.can_resume)
         self.open_button.setEnabled(job.state in (JobState.DONE, JobState.STOPPED) and job.checkpoint is not None)
 
     def _show_sample(self) -> None:
@@ -200,6 +203,19 @@ class JobCard(QFrame):
         box = QSize(max(64, min(SAMPLE_SIZE[0], self.width() - 24)), SAMPLE_SIZE[1])
         mode = Qt.TransformationMode.SmoothTransformation
         self.sample.setPixmap(self._sample_pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, mode))
+
+    def _refresh_batch(self) -> None:
+        """A batch job: images done, images/s, ETA and the inputs it skipped; no losses, no checkpoint."""
+        job, progress = self.job, self.job.progress
+        self.title.setText(f"batch {progress.engine or ''} → {job.run_dir.name}")
+        rate = f"{progress.it_s:.2f} img/s" if progress.it_s else "– img/s"
+        skipped = len(progress.failed) or len(progress.warnings)
+        bad = f"   {skipped} skipped" if skipped else ""
+        count = f"{progress.step} / {progress.total_steps or '?'} images"
+        self.speed.setText(f"{count}   {rate}   ETA {format_duration(progress.eta_s)}{bad}")
+        for widget in (self.plot, self.losses, self.sample, self.open_button):
+            widget.hide()
+        self.resume_button.setText("Continue")
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
@@ -243,8 +259,8 @@ class JobsPanel(QWidget):
         return [card.job for card in self.cards]
 
     def start_job(self, argv: Sequence[str], run_dir: str | Path) -> TrainingJob:
-        """Start ``regionpaint <argv>`` (argv begins with ``train``) as a new job and show it."""
-        job = TrainingJob(argv, run_dir, python=self.python, env=self.env).start()
+        """Start ``regionpaint <argv>`` (argv begins with ``train`` or ``batch``) as a new job and show it."""
+        job = job_for(argv, run_dir, python=self.python, env=self.env).start()
         self.add_job(job)
         return job
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.model.document import Document
 from app.qt.autosave import AutosaveManager, AutosaveStore
+from app.qt.batch_dialog import BatchDialog
 from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
 from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved
 from app.qt.editor_state import EditorState
@@ -255,6 +256,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         render_menu = bar.addMenu("&Render")
         render_menu.addAction(self.actions["render"])
+        render_menu.addSeparator()
+        batch_action = render_menu.addAction("&Batch render a folder…", self.new_batch_job)
+        batch_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
         train_menu = bar.addMenu("T&rain")
         train_action = train_menu.addAction("New &training job…", self.new_training_job)
         train_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
@@ -389,6 +393,16 @@ class MainWindow(QMainWindow):
     def show_jobs(self) -> None:
         self.jobs_dock.show()
         self.jobs_dock.raise_()
+
+    def new_batch_job(self) -> None:
+        """Ask for a folder of label maps, then run ``regionpaint batch`` as a job in the Jobs panel."""
+        document = self.state.document
+        dialog = BatchDialog(self, checkpoint=document.engine.checkpoint if document is not None else None)
+        argv = dialog.get_command()
+        if argv is None:
+            return
+        self.jobs_panel.start_job(argv, dialog.output_folder())
+        self.side_tabs.setCurrentWidget(self.jobs_panel)
 
     def use_trained_checkpoint(self, run_folder: str) -> None:
         """ "Open in editor" of a finished job: list its folder and render with it, engine and checkpoint

@@ -155,7 +155,7 @@ class RenderService:
         request = self.fit(job, engine_class, capabilities)
         engine, loaded = self.load(engine_class, job.checkpoint, job.device)
         if MEAN_STYLE in capabilities:
-            engine.set_mean_styles(_mean_style_sources(job, request))
+            engine.set_mean_styles(mean_style_sources(job, request))
         start = time.perf_counter()
         result = engine.generate(request)
         if not result.seconds:
@@ -237,7 +237,7 @@ def uses_engine_styles(request: RenderRequest) -> bool:
     return any(name.startswith(ENGINE_STYLE_PREFIX) for mix in mixes for name, _ in mix)
 
 
-def _mean_style_sources(job: RenderJob, request: RenderRequest) -> Sequence[StyleSource] | None:
+def mean_style_sources(job: RenderJob, request: RenderRequest) -> Sequence[StyleSource] | None:
     """The sources mean codes come from: the job's, else the request's gallery when a mix needs them.
 
     The official ``calculate_mean_style_code.py`` averages each class's code over a folder of styles;

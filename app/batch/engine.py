@@ -1,0 +1,41 @@
+"""The engine a batch renders with: resolved exactly as ``regionpaint render`` resolves it.
+
+One function on purpose: the shared render service (app/render) will replace its body.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LoadedEngine:
+    engine: Any  # engines.base.Engine, loaded
+    engine_class: type
+    label_set: Any  # app.model.labelsets.LabelSet or None
+    checkpoint: Path
+    capabilities: frozenset[str]  # what this checkpoint offers (style modes are chosen from it)
+
+
+def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
+    """The engine of ``args.checkpoint`` (``args.engine`` overrides) through the shared render service:
+    resolved, inspected for what this checkpoint offers, loaded (cached) on ``device``; the label set is
+    ``args.label_set``, else the one with the checkpoint's ``label_nc``."""
+    from app.render.service import default_service
+    from app.render_spec import label_set_for_classes
+    from engines.common.options import opt_int
+
+    service = default_service()
+    manager = service.manager
+    engine_cls = service.engine_class(args.engine or "", args.checkpoint)
+    info = service.inspect(args.checkpoint)
+    if args.label_set:
+        label_set = manager.label_set(args.label_set)
+    else:
+        label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
+    capabilities = service.capabilities(engine_cls.id, args.checkpoint)
+    engine, _loaded = service.load(engine_cls, args.checkpoint, device)
+    return LoadedEngine(engine, engine_cls, label_set, Path(args.checkpoint), frozenset(capabilities))

@@ -1,0 +1,353 @@
+"""``regionpaint batch``: render every label map of a folder, batched, resumable, sharded under torchrun.
+
+    regionpaint batch --checkpoint CK --labels DIR --out DIR [--layout cityscapes] [--style-mode random]
+    torchrun --nproc_per_node 4 -m app.cli batch --checkpoint CK --labels DIR --out DIR
+
+Outputs mirror the label tree (named the dataset's way), each with a record in ``OUT/manifest.jsonl`` holding
+the ``render`` command that reproduces it. A rerun renders only what is missing or changed; Ctrl+C stops
+after the current batch. See docs/batch.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EXIT_SOME_FAILED = 1
+EXIT_STOPPED = 130
+
+
+def register(cli) -> None:
+    cli.add_command(
+        "batch", "Render a folder of label maps (batched; resumable; many GPUs with torchrun).", configure, run
+    )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from app.batch.discovery import LAYOUTS
+    from app.batch.styles import STYLE_MODES
+
+    parser.add_argument("--checkpoint", required=True, metavar="PATH", help="official folder, .pth or .safetensors")
+    parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
+    parser.add_argument("--labels", required=True, metavar="DIR", help="folder of label maps (searched recursively)")
+    parser.add_argument("--instances", metavar="DIR", help="instance maps mirroring --labels (default: the layout's)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (mirrors the label tree)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="auto", help="dataset layout: names and folders")
+    parser.add_argument("--label-set", metavar="ID", help="label set for class names and colour maps")
+    parser.add_argument("--styles", metavar="FILE", help="styles manifest (.json or .csv): settings per output")
+    parser.add_argument("--style-mode", choices=STYLE_MODES, help="styles for outputs the manifest does not name")
+    parser.add_argument("--photos", metavar="DIR", help="--style-mode from-photos: the maps' own photos")
+    parser.add_argument(
+        "--mean-styles", metavar="DIR", help="SEAN: per-class mean/spread codes from DIR/images + DIR/labels"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed (random mode: the base of per-image seeds)")
+    parser.add_argument("--no-noise", action="store_true", help="SEAN: switch the per-layer noise off")
+    parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
+    parser.add_argument("--fast", action="store_true", help="fast mode where the engine has one (default: exact)")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="maps per generator call (default per device)")
+    parser.add_argument("--loaders", type=int, default=2, metavar="N", help="threads reading inputs ahead")
+    parser.add_argument("--overwrite", action="store_true", help="render every output again")
+    parser.add_argument("--json", action="store_true", help="JSON-lines events on stdout instead of a progress bar")
+
+
+class _Emitter:
+    """Events to the sink from any thread (rank 0 only); step events at most every ``interval`` seconds."""
+
+    def __init__(self, sink, enabled: bool, interval: float = 0.25) -> None:
+        self.sink, self.enabled, self.interval = sink, enabled, interval
+        self._lock = threading.Lock()
+        self._last_step = 0.0
+        self.total = 0
+        self.started = time.perf_counter()
+        self.first_done = 0
+
+    def __call__(self, kind: str, **fields: Any) -> None:
+        from app.batch.events import make_event
+
+        if self.enabled:
+            with self._lock:
+                self.sink(make_event(kind, **fields))
+
+    def step(self, done: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_step < self.interval and done < self.total:
+            return
+        self._last_step = now
+        elapsed = now - self.started
+        rendered = done - self.first_done
+        rate = rendered / elapsed if elapsed > 0 and rendered > 0 else None
+        eta = (self.total - done) / rate if rate else None
+        self("step", step=done, total_steps=self.total, it_s=rate, eta_s=eta, losses={})
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set ``stop`` (the batch ends after the current batch); a second Ctrl+C interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _render_defaults() -> argparse.Namespace:
+    from app.commands import render
+
+    parser = argparse.ArgumentParser(add_help=False)
+    render.configure(parser)
+    return parser.parse_args(["--out", "-"])
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.batch import sharding
+    from app.batch.events import make_event
+    from app.cli import _user_errors
+    from engines.training.events import JsonLinesSink
+
+    sink = JsonLinesSink(sys.stdout) if args.json else _tqdm_sink()
+    stop = threading.Event()
+    ranks = sharding.Ranks()
+    try:
+        with _stop_on_signals(stop):
+            ranks, device = sharding.join(args.device)
+            return _run(args, ranks, device, stop, _Emitter(sink, ranks.is_main))
+    except _user_errors() as exc:
+        if args.json and ranks.is_main:  # the editor shows it; the CLI prints the one-line error too
+            sink(make_event("error", message=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)))
+        raise
+    finally:
+        sharding.leave(ranks)
+
+
+def _tqdm_sink():
+    from app.batch.events import TqdmBatchSink
+
+    return TqdmBatchSink(sys.stderr)
+
+
+def _plan(args, loaded, ranks, emit):
+    """(layout, all items, this rank's jobs, failures while planning, skipped count, planner)."""
+    from app.batch import manifest, sharding
+    from app.batch.discovery import discover, photo_index
+    from app.batch.pipeline import Job
+    from app.batch.styles import StylePlanner, StylesError, read_styles_manifest
+
+    out = Path(args.out)
+    layout, items = discover(args.labels, args.layout, args.instances)
+    caps = loaded.capabilities
+    photos = photo_index(args.photos, layout) if args.photos else None
+    base = {
+        "seed": args.seed,
+        "no_noise": args.no_noise,
+        "size": args.size,
+        "label_set": args.label_set,
+        "mean_styles": str(Path(args.mean_styles).resolve()) if args.mean_styles else None,
+    }
+    styles = read_styles_manifest(args.styles) if args.styles else None
+    mode = args.style_mode
+    if mode is None and args.photos:
+        mode = "from-photos"
+    planner = StylePlanner(Path(args.labels), frozenset(caps), base, mode, photos, styles)
+    mean_z = _mean_z(loaded, out) if mode == "mean" else None
+    stamp = manifest.checkpoint_stamp(loaded.checkpoint)
+    records = {} if args.overwrite else manifest.read_records(out)
+    jobs, failed, skipped = [], [], 0
+    for item in sharding.shard(items, ranks.rank, ranks.world_size):
+        try:
+            settings = planner.settings_for(item, mean_z)
+        except StylesError as exc:
+            failed.append((str(item.label), str(exc)))
+            continue
+        if args.fast:
+            settings["fast"] = True
+        key = manifest.fingerprint(loaded.engine_class.id, stamp, settings)
+        output = out / item.key
+        if not args.overwrite and manifest.is_done(records.get(item.key), key, output):
+            skipped += 1
+            continue
+        jobs.append(Job(item, settings, key, output))
+    for target in planner.unused_entries() if ranks.is_main else ():
+        emit("warning", message=f"styles manifest entry {target!r} matches no label map")
+    return layout, items, jobs, failed, skipped, stamp
+
+
+def _mean_z(loaded, out: Path) -> str | None:
+    """SPADE-VAE's mean style: z = 0 (the prior's mean), written once as a file render can read."""
+    import numpy as np
+
+    from app.batch.manifest import write_atomic
+    from engines.base import LATENT_Z
+
+    if LATENT_Z not in loaded.capabilities:
+        return None
+    z_dim = int(getattr(loaded.engine.config, "z_dim", 256))
+    path = out / f"mean_z_{z_dim}.npy"
+    buffer = __import__("io").BytesIO()
+    np.save(buffer, np.zeros((1, z_dim), np.float32))
+    write_atomic(path, buffer.getvalue())
+    return str(path.resolve())
+
+
+def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
+    from app.batch import manifest, sharding
+    from app.batch.engine import load_engine
+    from app.batch.pipeline import BatchPipeline, default_batch_size
+    from app.batch.styles import render_argv
+    from app.commands.render import build_request, read_style_folder
+    from app.render.service import RenderJob as ServiceJob
+    from app.render.service import fit_job, mean_style_sources
+    from engines.base import MEAN_STYLE
+
+    start = time.perf_counter()
+    out = Path(args.out)
+    loaded = load_engine(args, str(device))
+    if args.mean_styles:
+        if MEAN_STYLE not in loaded.capabilities:
+            raise ValueError(
+                f"--mean-styles: the {loaded.engine_class.display_name} engine has no per-class style codes"
+            )
+        loaded.engine.set_mean_styles(read_style_folder(Path(args.mean_styles), loaded.label_set))
+    layout, items, jobs, failed, skipped, stamp = _plan(args, loaded, ranks, emit)
+    batch_size = args.batch_size or default_batch_size(device)
+    if batch_size < 1:
+        raise ValueError(f"--batch-size {batch_size}: must be at least 1")
+    total_skipped = sum(sharding.gather(skipped, ranks))
+    emit.total, emit.first_done = len(items), total_skipped
+    ranks.add_done(total_skipped if ranks.is_main else 0)  # the global count starts at what is done
+    emit(
+        "start",
+        engine=loaded.engine_class.id,
+        checkpoint=str(loaded.checkpoint),
+        out=str(out),
+        layout=layout,
+        device=str(device),
+        world_size=ranks.world_size,
+        batch_size=batch_size,
+        total_steps=len(items),
+        start_step=total_skipped,
+        todo=len(items) - total_skipped,
+    )
+
+    def counted(n: int) -> None:
+        done = ranks.add_done(n)
+        if ranks.is_main:
+            emit.step(done)
+
+    def on_failed(path: str, message: str) -> None:
+        emit("bad_input", path=path, message=message)  # rank 0's now; the others' in the summary
+        counted(1)
+
+    for path, message in failed:
+        on_failed(path, message)
+    defaults = _render_defaults()
+
+    def make_request(job):
+        namespace = argparse.Namespace(**{**vars(defaults), **job.settings})
+        request = build_request(namespace, loaded.engine_class, loaded.label_set)
+        request.label_set = loaded.label_set.id if loaded.label_set is not None else None
+        request.fast = bool(job.settings.get("fast"))
+        # Fitted as the render service fits every request: nothing the checkpoint does not offer.
+        return fit_job(ServiceJob(request=request), loaded.engine_class, loaded.capabilities)
+
+    def record(job, result, digest: str) -> dict[str, Any]:
+        entry = {
+            "key": job.item.key,
+            "rank": ranks.rank,
+            "path": str(job.output.resolve()),
+            "engine": loaded.engine_class.id,
+            "checkpoint": str(loaded.checkpoint.resolve()),
+            "checkpoint_stamp": stamp,
+            "settings": job.settings,
+            "fingerprint": job.fingerprint,
+            "sha256": digest,
+            "size": list(result.image.shape[1::-1]),
+            "seconds": round(float(result.seconds), 4),
+            "info": _plain_info(result.info),
+        }
+        entry["render"] = render_argv(entry)
+        return entry
+
+    prepare = None
+    if MEAN_STYLE in loaded.capabilities and not args.mean_styles:
+
+        def prepare(request) -> None:
+            loaded.engine.set_mean_styles(mean_style_sources(ServiceJob(request=request), request))
+
+    writer = manifest.ManifestWriter(out, ranks.rank)
+    pipeline = BatchPipeline(
+        loaded.engine,
+        jobs,
+        make_request,
+        record,
+        writer,
+        batch_size=batch_size,
+        loaders=args.loaders,
+        stop=stop,
+        should_stop=ranks.stop_requested if ranks.distributed else None,
+        on_written=counted,
+        on_failed=on_failed,
+        prepare=prepare,
+    )
+    try:
+        outcome = pipeline.run()
+    finally:
+        writer.close()
+    if outcome.stopped:
+        ranks.request_stop()
+    ranks.finish()
+    if ranks.is_main:
+        ranks.wait_for_all(on_tick=emit.step)
+    outcomes = sharding.gather((outcome.rendered, failed + outcome.failed, outcome.stopped), ranks)
+    sharding.barrier(ranks)
+    rendered = sum(o[0] for o in outcomes)
+    all_failed = sorted(f for o in outcomes for f in o[1])
+    stopped = any(o[2] for o in outcomes)
+    if ranks.is_main:
+        target = manifest.merge(out)
+        emit.step(ranks.global_done(), force=True)
+        summary = {
+            "step": ranks.global_done(),
+            "seconds": round(time.perf_counter() - start, 3),
+            "rendered": rendered,
+            "skipped": total_skipped,
+            "failed": all_failed,
+            "manifest": str(target),
+        }
+        # A stopped batch is resumable (a rerun renders the rest): it ends with "stopped", not "done".
+        emit("stopped", reason="interrupted", **summary) if stopped else emit("done", **summary)
+    sharding.barrier(ranks)
+    loaded.engine.release()
+    if stopped:
+        return EXIT_STOPPED
+    return EXIT_SOME_FAILED if all_failed else 0
+
+
+def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-friendly part of a result's info (no arrays)."""
+    plain = {}
+    for key, value in info.items():
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            plain[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+            plain[key] = list(value)
+    return plain

@@ -1,0 +1,238 @@
+"""The batch dialog: a checkpoint, a folder of label maps and an output folder -> ``regionpaint batch``.
+
+``BatchDialog(parent, checkpoint).get_command()`` shows the dialog and returns the ``regionpaint batch`` argv
+(starting with ``batch``) or None when cancelled; :meth:`BatchDialog.command` builds it without showing it.
+The editor runs that same command as a background job in the Jobs panel (progress, Stop, Continue). The label
+folder is scanned as the user types (on a thread: a dataset folder may be large), showing how many maps it
+holds, which layout and how their outputs will be named.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.batch.discovery import LAYOUTS, DiscoveryError, discover
+from app.batch.styles import STYLE_MODES
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+SCAN_DELAY_MS = 300
+STYLE_CHOICES = (("Checkpoint defaults (seed)", ""),) + tuple((mode, mode) for mode in STYLE_MODES)
+
+
+class _Scanner(QObject):
+    """Runs discover() on a thread; ``finished(token, text, ok)`` arrives on the GUI thread."""
+
+    finished = Signal(int, str, bool)
+
+    def start(self, token: int, labels: str, layout: str, instances: str) -> None:
+        def work() -> None:
+            try:
+                used, items = discover(labels, layout, instances or None)
+            except (DiscoveryError, OSError, ValueError) as exc:
+                self.finished.emit(token, str(exc), False)
+                return
+            with_instances = sum(1 for item in items if item.instance is not None)
+            text = (
+                f"{len(items)} label maps ({used} layout), {with_instances} with instance maps; e.g. → {items[0].key}"
+            )
+            self.finished.emit(token, text, True)
+
+        threading.Thread(target=work, name="batch-dialog-scan", daemon=True).start()
+
+
+class BatchDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None, checkpoint: str | Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Batch render a folder")
+        self.setObjectName("batchDialog")
+        self._token = 0
+        self._labels_ok = False
+        self._scanner = _Scanner(self)
+        self._scanner.finished.connect(self._on_scan)
+        self._timer = QTimer(self, singleShot=True, interval=SCAN_DELAY_MS)
+        self._timer.timeout.connect(self._scan)
+        self._build(checkpoint)
+        self._update_start()
+
+    def _build(self, checkpoint: str | Path | None) -> None:
+        self.checkpoint = QLineEdit(str(checkpoint or ""), objectName="batchCheckpoint", placeholderText="checkpoint")
+        self.labels = QLineEdit(objectName="batchLabels", placeholderText="folder of label maps (searched recursively)")
+        self.instances = QLineEdit(objectName="batchInstances", placeholderText="optional: instance maps folder")
+        self.layout_box = QComboBox(objectName="batchLayout")
+        self.layout_box.addItems(LAYOUTS)
+        self.status = QLabel(objectName="batchScan", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
+        self.status.setMinimumHeight(36)
+        self.out = QLineEdit(objectName="batchOut", placeholderText="output folder")
+        self.style_mode = QComboBox(objectName="batchStyleMode")
+        for text, value in STYLE_CHOICES:
+            self.style_mode.addItem(text, value)
+        self.photos = QLineEdit(objectName="batchPhotos", placeholderText="from-photos: the maps' photos")
+        self.styles = QLineEdit(objectName="batchStyles", placeholderText="optional: styles manifest (.json / .csv)")
+        self.mean_styles = QLineEdit(objectName="batchMeanStyles", placeholderText="SEAN mean/random: style folder")
+        self.seed = QSpinBox(objectName="batchSeed", minimum=0, maximum=2**31 - 1, value=0)
+        self.batch_size = QSpinBox(objectName="batchSize", minimum=0, maximum=256, value=0, specialValueText="auto")
+        self.device = QComboBox(objectName="batchDevice", editable=True)
+        self.device.addItems(DEVICES)
+        self.overwrite = QCheckBox("Render outputs that are already done again", objectName="batchOverwrite")
+
+        form = QFormLayout()
+        form.addRow("Checkpoint", self._row(self.checkpoint, "Checkpoint", folder=None))
+        form.addRow("Label maps", self._row(self.labels, "Label maps folder"))
+        form.addRow("Layout", self.layout_box)
+        form.addRow("Instance maps", self._row(self.instances, "Instance maps folder"))
+        form.addRow("", self.status)
+        form.addRow("Output folder", self._row(self.out, "Output folder"))
+        form.addRow("Styles", self.style_mode)
+        form.addRow("Photos", self._row(self.photos, "Photos folder"))
+        form.addRow("Styles manifest", self._row(self.styles, "Styles manifest", folder=False))
+        form.addRow("Mean styles", self._row(self.mean_styles, "Style folder (images/ + labels/)"))
+        form.addRow("Seed", self.seed)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Device", self.device)
+        form.addRow("", self.overwrite)
+        note = QLabel(
+            "Runs as a job in the Jobs panel. A rerun skips finished outputs; Stop ends after the current batch."
+        )
+        note.setWordWrap(True)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.start_button = self.buttons.addButton("Start batch", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_button.setObjectName("batchStart")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.buttons)
+
+        for edit in (self.labels, self.instances):
+            edit.textChanged.connect(self._schedule_scan)
+        self.layout_box.currentIndexChanged.connect(self._schedule_scan)
+        self.labels.textChanged.connect(self._suggest_out)
+        for edit in (self.checkpoint, self.out, self.photos):
+            edit.textChanged.connect(self._update_start)
+        self.style_mode.currentIndexChanged.connect(self._update_start)
+
+    def _row(self, edit: QLineEdit, title: str, folder: bool | None = True) -> QWidget:
+        """The edit with a Browse… button (folder, file, or either for checkpoints: a folder or a file)."""
+        button = QPushButton("Browse…")
+
+        def browse() -> None:
+            if folder:
+                chosen = QFileDialog.getExistingDirectory(self, title, edit.text())
+            else:
+                chosen, _ = QFileDialog.getOpenFileName(self, title, edit.text())
+                if not chosen and folder is None:
+                    chosen = QFileDialog.getExistingDirectory(self, title, edit.text())
+            if chosen:
+                edit.setText(chosen)
+
+        button.clicked.connect(browse)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        layout.addWidget(button)
+        return row
+
+    # ---- checking --------------------------------------------------------------------------------------
+    def _schedule_scan(self) -> None:
+        self._labels_ok = False
+        self._token += 1
+        self.status.setText("looking for label maps…" if self.labels.text().strip() else "")
+        self._update_start()
+        self._timer.start()
+
+    def _scan(self) -> None:
+        if self.labels.text().strip():
+            self._scanner.start(self._token, self.labels.text(), self.layout_box.currentText(), self.instances.text())
+
+    def _on_scan(self, token: int, text: str, ok: bool) -> None:
+        if token != self._token:
+            return  # an older scan; the folder changed since
+        self._labels_ok = ok
+        self.status.setText(text)
+        self.status.setStyleSheet("" if ok else "color: #b00020;")
+        self._update_start()
+
+    def _suggest_out(self, text: str) -> None:
+        if text.strip() and not self.out.isModified():
+            self.out.setText(str(Path(text.rstrip("/\\")).with_name(Path(text.rstrip("/\\")).name + "_rendered")))
+
+    def problems(self) -> list[str]:
+        """What still stops the batch from starting (empty when ready)."""
+        problems = []
+        if not self.checkpoint.text().strip():
+            problems.append("choose a checkpoint")
+        if not self._labels_ok:
+            problems.append("choose a folder with label maps")
+        if not self.out.text().strip():
+            problems.append("choose an output folder")
+        if self.style_mode.currentData() == "from-photos" and not self.photos.text().strip():
+            problems.append("from-photos needs the photos folder")
+        return problems
+
+    def _update_start(self) -> None:
+        problems = self.problems()
+        self.start_button.setEnabled(not problems)
+        self.start_button.setToolTip("; ".join(problems))
+
+    # ---- result ----------------------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        """The ``regionpaint batch`` argv for the current settings (starts with ``batch``)."""
+        argv = [
+            "batch",
+            "--checkpoint",
+            self.checkpoint.text(),
+            "--labels",
+            self.labels.text(),
+            "--out",
+            self.out.text(),
+        ]
+        if self.layout_box.currentText() != "auto":
+            argv += ["--layout", self.layout_box.currentText()]
+        for flag, edit in (
+            ("--instances", self.instances),
+            ("--styles", self.styles),
+            ("--mean-styles", self.mean_styles),
+        ):
+            if edit.text().strip():
+                argv += [flag, edit.text()]
+        if self.style_mode.currentData():
+            argv += ["--style-mode", self.style_mode.currentData()]
+        if self.photos.text().strip() and self.style_mode.currentData() in ("from-photos", ""):
+            argv += ["--photos", self.photos.text()]
+        argv += ["--seed", str(self.seed.value()), "--device", self.device.currentText()]
+        if self.batch_size.value():
+            argv += ["--batch-size", str(self.batch_size.value())]
+        if self.overwrite.isChecked():
+            argv.append("--overwrite")
+        return argv
+
+    def output_folder(self) -> str:
+        return self.out.text()
+
+    def get_command(self) -> list[str] | None:
+        """Show the dialog; the argv when the user starts the batch, None when cancelled."""
+        return self.command() if self.exec() == QDialog.DialogCode.Accepted else None
