@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from app.model.document import CompositeSettings, resize_nearest
+from app.model.document import CompositeSettings, scale_id_map
 from app.model.edit_mask import (
     BASELINE_STYLE,
     DEFAULT_REACH,
@@ -51,7 +51,7 @@ class PhotoEdit:
         """A label or instance map at the photo's size (nearest neighbour), so it compares with the baseline."""
         if ids is None or (ids.shape[1], ids.shape[0]) == self.size:
             return ids
-        return resize_nearest(ids, self.size)
+        return scale_id_map(ids, self.size)
 
     def edit_inputs(self, request: Any) -> EditInputs:
         """What a (fitted) :class:`engines.base.RenderRequest` changes against the baseline."""
