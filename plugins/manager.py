@@ -24,6 +24,7 @@ from typing import Any
 import pluggy
 
 from engines.base import CheckpointError, CheckpointInfo, Engine
+from engines.segmenters.base import Segmenter
 from plugins import PROJECT_NAME, hookspecs
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,12 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "engines.spade.plugin",
     "engines.sean.plugin",
     "engines.pix2pixhd.plugin",
+    "engines.segmenters.plugin",
     "plugins.builtin_label_sets",
     "app.commands",
 )
 # Hooks called once per plugin with a `register` callable, and the attribute each registers under.
-_REGISTER_HOOKS = ("register_engines", "register_label_sets")
+_REGISTER_HOOKS = ("register_engines", "register_label_sets", "register_segmenters")
 
 
 class PluginError(Exception):
@@ -54,12 +56,19 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
     label_sets: list[str] = field(default_factory=list)
+    segmenters: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class EngineEntry:
     engine_class: type[Engine]
+    plugin: str
+
+
+@dataclass(frozen=True)
+class SegmenterEntry:
+    segmenter_class: type[Segmenter]
     plugin: str
 
 
@@ -89,6 +98,7 @@ class PluginManager:
         self.plugins: dict[str, PluginInfo] = {}
         self._engines: dict[str, EngineEntry] = {}
         self._label_sets: dict[str, tuple[Any, str]] = {}
+        self._segmenters: dict[str, SegmenterEntry] = {}
         for module_name in default_plugins:
             self._load_builtin(module_name)
         if load_entry_points:
@@ -145,7 +155,11 @@ class PluginManager:
 
     # -- collecting registrations -----------------------------------------------------------------
     def _collect(self) -> None:
-        registrars = {"register_engines": self._register_engine, "register_label_sets": self._register_label_set}
+        registrars = {
+            "register_engines": self._register_engine,
+            "register_label_sets": self._register_label_set,
+            "register_segmenters": self._register_segmenter,
+        }
         for hook_name in _REGISTER_HOOKS:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 self._call_hook(impl, registrars[hook_name])
@@ -183,6 +197,18 @@ class PluginManager:
         self._label_sets[label_set_id] = (label_set, plugin)
         self.plugins[plugin].label_sets.append(label_set_id)
 
+    def _register_segmenter(self, plugin: str, segmenter_class: Any) -> None:
+        if not (inspect.isclass(segmenter_class) and issubclass(segmenter_class, Segmenter)):
+            raise PluginError(f"register_segmenters expects a Segmenter subclass, got {segmenter_class!r}")
+        segmenter_id = getattr(segmenter_class, "id", None)
+        if not isinstance(segmenter_id, str) or not segmenter_id:
+            raise PluginError(f"segmenter class {segmenter_class.__name__} has no string 'id'")
+        if segmenter_id in self._segmenters:
+            other = self._segmenters[segmenter_id].plugin
+            raise PluginError(f"segmenter id {segmenter_id!r} is registered by both {other!r} and {plugin!r}")
+        self._segmenters[segmenter_id] = SegmenterEntry(segmenter_class, plugin)
+        self.plugins[plugin].segmenters.append(segmenter_id)
+
     # -- queries ---------------------------------------------------------------------------------
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -197,6 +223,16 @@ class PluginManager:
         except KeyError:
             known = ", ".join(sorted(self._engines)) or "none"
             raise PluginError(f"unknown engine {engine_id!r} (registered: {known})") from None
+
+    def segmenters(self) -> dict[str, SegmenterEntry]:
+        return dict(self._segmenters)
+
+    def segmenter_class(self, segmenter_id: str) -> type[Segmenter]:
+        try:
+            return self._segmenters[segmenter_id].segmenter_class
+        except KeyError:
+            known = ", ".join(sorted(self._segmenters)) or "none"
+            raise PluginError(f"unknown segmenter {segmenter_id!r} (registered: {known})") from None
 
     def label_sets(self) -> dict[str, Any]:
         return {key: value for key, (value, _plugin) in self._label_sets.items()}

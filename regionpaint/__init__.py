@@ -31,6 +31,7 @@ from engines.base import (
     StyleSource,
 )
 from engines.schema import Option, OptionError
+from engines.segmenters.base import Segmenter, SegmenterError
 from regionpaint.markers import PLUGIN_API_VERSION, PROJECT_NAME, hookimpl, hookspec
 
 
@@ -60,6 +61,8 @@ __all__ = [
     "PROJECT_NAME",
     "REGION_STYLES",
     "STYLE_INTERPOLATION",
+    "Segmenter",
+    "SegmenterError",
     "CheckpointError",
     "CheckpointInfo",
     "Engine",

@@ -73,6 +73,7 @@ def run_plugins(args: argparse.Namespace) -> int:
             "hooks": info.hooks,
             "engines": info.engines,
             "label_sets": info.label_sets,
+            "segmenters": info.segmenters,
             "errors": info.errors,
         }
         for info in manager.plugins.values()
@@ -86,7 +87,7 @@ def run_plugins(args: argparse.Namespace) -> int:
             p["version"],
             p["source"],
             ", ".join(p["hooks"]),
-            ", ".join(p["engines"] + p["label_sets"]),
+            ", ".join(p["engines"] + p["label_sets"] + p["segmenters"]),
             "; ".join(p["errors"]) or "-",
         ]
         for p in plugins
