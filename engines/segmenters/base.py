@@ -108,9 +108,7 @@ class Segmenter:
         with torch.inference_mode():
             batch = self.preprocess(photo).to(self.device)
             logits = self.network(batch)
-            scores = torch.nn.functional.interpolate(
-                logits, size=photo.shape[:2], mode="bilinear", align_corners=False
-            )
+            scores = torch.nn.functional.interpolate(logits, size=photo.shape[:2], mode="bilinear", align_corners=False)
             classes = scores.argmax(1)[0].to("cpu").numpy()
         return self.postprocess(classes)
 

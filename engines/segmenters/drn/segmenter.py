@@ -42,6 +42,8 @@ class DRNStreetSegmenter(Segmenter):
     weights_hint = "fyu/drn's drn_d_105 Cityscapes DRNSeg weights (.pth)"
     # The SPADE protocol scores the 19 evaluated Cityscapes classes; every other label id is ignored.
     eval_ids = tuple(int(i) for i in TRAIN_ID_TO_LABEL_ID)
+    #: Width photos are resized to before the network (the scale the weights were trained at).
+    input_width = TRAINED_WIDTH
 
     def build_network(self) -> Any:
         from engines.segmenters.drn.network import DRNSegmentation
@@ -53,8 +55,8 @@ class DRNStreetSegmenter(Segmenter):
         from PIL import Image
 
         height, width = photo.shape[:2]
-        if width != TRAINED_WIDTH:
-            size = (TRAINED_WIDTH, max(8, round(height * TRAINED_WIDTH / width)))
+        if width != self.input_width:
+            size = (self.input_width, max(8, round(height * self.input_width / width)))
             photo = np.asarray(Image.fromarray(photo).resize(size, Image.BILINEAR))
         tensor = torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1).float().div_(255.0)
         mean = torch.tensor(CITYSCAPES_MEAN).view(3, 1, 1)
