@@ -58,7 +58,7 @@ class DRNStreetSegmenter(Segmenter):
         if width != self.input_width:
             size = (self.input_width, max(8, round(height * self.input_width / width)))
             photo = np.asarray(Image.fromarray(photo).resize(size, Image.BILINEAR))
-        tensor = torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1).float().div_(255.0)
+        tensor = torch.from_numpy(np.array(photo)).permute(2, 0, 1).float().div_(255.0)
         mean = torch.tensor(CITYSCAPES_MEAN).view(3, 1, 1)
         std = torch.tensor(CITYSCAPES_STD).view(3, 1, 1)
         return ((tensor - mean) / std).unsqueeze(0)
