@@ -5,9 +5,10 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    from app.commands import gui, listing, render, train
+    from app.commands import gui, listing, render, segment, train
 
     listing.register(cli)
     render.register(cli)
     gui.register(cli)
     train.register(cli)
+    segment.register(cli)
