@@ -36,6 +36,8 @@ GRABCUT_ITERATIONS = 5
 #: Share of the stroke's extent added on every side to make the box a stroke grows in.
 STROKE_MARGIN = 0.6
 MIN_MARGIN = 16
+#: Colour distance (CIELAB, 8-bit units) within which a pixel counts as "like the stroke", at least.
+SIMILAR_COLOUR = 12.0
 #: Pixels within this share of the margin from the stroke start as "probably the object".
 NEAR_STROKE = 0.5
 #: How often a stroke's box may double when the object reaches its edge.
@@ -108,8 +110,13 @@ def stroke_grabcut_mask(
     stroke_box, stroke = covered
     if margin is None:
         margin = max(MIN_MARGIN, round(STROKE_MARGIN * max(stroke_box.width, stroke_box.height)))
+    stroke_full = np.zeros((height, width), bool)
+    stroke_full[stroke_box.slices] = stroke
+    # A box wholly inside the object would teach GrabCut that the object's colours are background:
+    # start from the extent of the stroke's colours around it.
+    start = similar_colour_box(photo, stroke_full)
     for _ in range(GROW_ROUNDS):
-        inner = _expand(stroke_box, margin, width, height)
+        inner = _expand(stroke_box, margin, width, height).union(start)
         crop = _expand(inner, max(4, margin // 4), width, height)  # a band of certain background around it
         seeds = np.full((crop.height, crop.width), cv2.GC_BGD, np.uint8)
         inner_local = inner.shifted(-crop.x0, -crop.y0)
@@ -135,6 +142,29 @@ def _reaches_open_edge(mask: np.ndarray, box: Box, width: int, height: int) -> b
         or (box.x0 > 0 and mask[:, 0].any())
         or (box.x1 < width and mask[:, -1].any())
     )
+
+
+def similar_colour_box(photo: np.ndarray, seeds: np.ndarray) -> Box:
+    """The box around the pixels connected to ``seeds`` whose colour is like the seeds' colours.
+
+    "Like" is within 2.5 standard deviations of the seeds' mean Lab colour (at least
+    :data:`SIMILAR_COLOUR`); the work runs on a copy of at most 256 px on its long side.
+    """
+    height, width = seeds.shape
+    scale = min(1.0, 256 / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    lab = cv2.cvtColor(cv2.resize(photo, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2LAB).astype(np.float32)
+    small_seeds = cv2.resize(seeds.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    samples = lab[small_seeds]
+    mean = samples.mean(0)
+    limit = max(SIMILAR_COLOUR, 2.5 * float(np.sqrt(((samples - mean) ** 2).sum(1).mean())))
+    similar = np.sqrt(((lab - mean) ** 2).sum(2)) <= limit
+    grown = _connected_to(similar, small_seeds)
+    found = Box.of_mask(grown)
+    return Box(
+        math.floor(found.x0 / scale), math.floor(found.y0 / scale), math.ceil(found.x1 / scale),
+        math.ceil(found.y1 / scale),
+    ).clipped(width, height)  # fmt: skip
 
 
 def box_grabcut_mask(
