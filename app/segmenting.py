@@ -113,6 +113,30 @@ def evaluate_pairs(
     return Evaluation(total, len(pairs), [])
 
 
+def empty_label(label_set: LabelSet, size: tuple[int, int]) -> np.ndarray:
+    """An (H, W) map of ``size`` (W, H) that is all background: the don't-care id where the set has one
+    (ADE20K's "other", COCO-Stuff's "unlabeled"), else id 0 (CelebAMask-HQ background, Cityscapes unlabeled)."""
+    fill = label_set.dontcare_id if label_set.dontcare_id is not None else 0
+    return np.full((size[1], size[0]), fill, dtype=np.uint8 if fill < 256 else np.uint16)
+
+
+def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=None):
+    """A new document from a photo alone: labelled by ``segmenter`` (loaded), or all background.
+
+    The segmenter's label set must be ``label_set``.
+    """
+    from app.model.document import Document, DocumentError
+
+    photo = read_photo(photo_path)
+    if segmenter is None:
+        label = empty_label(label_set, photo.shape[1::-1])
+    else:
+        if segmenter.label_set != label_set.id:
+            raise DocumentError(f"segmenter {segmenter.id} labels {segmenter.label_set}, not {label_set.id}")
+        label = segmenter.segment(photo)
+    return Document(label, label_set.id, photo=photo, names={"photo": str(photo_path)})
+
+
 def iter_region_iou(segmenter, render: np.ndarray, label: np.ndarray) -> Iterator[dict[int, float]]:
     """The editor's readout as a generator (for superqt's thread_worker): {class id: IoU}."""
     from app.model.fidelity import region_iou

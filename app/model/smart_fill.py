@@ -206,6 +206,16 @@ def snap_mask(photo: np.ndarray, points: Iterable[Sequence[float]], radius: floa
     return crop, (markers == 1) | core_local
 
 
+def commit_fill_mask(
+    doc: Document, label_set: LabelSet, box: Box, mask: np.ndarray, label_id: int, title: str = "Smart fill"
+) -> bool:
+    """Commit a mask found earlier (e.g. on a worker thread) as one step; the box must lie in the document."""
+    label_id = _check_label_id(doc, label_set, label_id)
+    if box.clipped(doc.width, doc.height) != box or mask.shape != (box.height, box.width):
+        raise EditError(f"fill mask {mask.shape} at {box} does not fit the {doc.width}x{doc.height} document")
+    return _commit_mask(doc, title, box, mask, label_id, write_instance=True)
+
+
 def smart_fill_stroke(
     doc: Document,
     label_set: LabelSet,

@@ -29,6 +29,7 @@ from app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, CanvasVie
 from app.qt.dialogs import ShortcutsDialog, ask_recover, ask_unsaved
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
+from app.qt.fidelity_panel import FidelityPanel
 from app.qt.file_actions import FileActions, label_set_for
 from app.qt.history_panel import HistoryPanel
 from app.qt.jobs_panel import JobsPanel
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.engine_panel = EnginePanel(self.state, self.settings, models_dir(self.data_folder))
         self.history_panel = HistoryPanel(self.state)
         self.jobs_panel = JobsPanel()
+        self.fidelity_panel = FidelityPanel(self.state, self.settings)
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_docks()
@@ -114,6 +116,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         handlers = {
             "new": self.files.new_document,
+            "new_from_photo": self.files.new_from_photo,
             "open": self.files.ask_open,
             "save": self.files.save,
             "save_as": self.files.save_as,
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
         tabs.addTab(self.engine_panel, "Engine")
         tabs.addTab(self.history_panel, "History")
         tabs.addTab(self.jobs_panel, "Jobs")
+        tabs.addTab(self.fidelity_panel, "Fidelity")
         self.side_tabs = tabs
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         labels = self._dock("Labels", self.palette_panel, left)
@@ -187,6 +191,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         for name in ("new", "open"):
             file_menu.addAction(self.actions[name])
+        file_menu.addAction(self.actions["new_from_photo"])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
         self.demo_menu = file_menu.addMenu("Open &demo")
@@ -258,6 +263,7 @@ class MainWindow(QMainWindow):
         self.engine_panel.renderRequested.connect(controller.render_now)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
+        self.tools.busyChanged.connect(self.busy.setVisible)
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document, path: Path | None = None, dirty: bool = False) -> bool:

@@ -155,9 +155,17 @@ def read_state_dict(path: Path) -> dict[str, Any]:
             return dict(load_file(str(path)))
         except (SafetensorError, OSError, ValueError) as exc:
             raise SegmenterError(f"{path}: cannot read safetensors ({exc})") from exc
+    import pickle
+
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+    except pickle.UnpicklingError as exc:
+        # torch's own message advises weights_only=False, which would run code from the file: never.
+        raise SegmenterError(
+            f"{path}: cannot read weights (not a torch weights file, or one holding more than tensors and "
+            "plain values, which regionpaint never unpickles)"
+        ) from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, ...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SegmenterError(f"{path}: cannot read weights ({reason}); is it a complete .pth file?") from exc
     if isinstance(loaded, Mapping):
