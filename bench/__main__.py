@@ -23,6 +23,8 @@ from types import ModuleType
 BENCHMARKS: list[str] = [
     "bench.render_speed",
     "bench.train_speed",
+    "bench.segment_speed",
+    "bench.smart_fill_accuracy",
 ]
 
 

@@ -95,10 +95,6 @@ def measure(photo: np.ndarray, label: np.ndarray, class_id: int) -> tuple[float,
     return float((grown & region).sum() / union), seconds
 
 
-def add_arguments(group: argparse._ArgumentGroup) -> None:
-    pass
-
-
 def run(args: argparse.Namespace | None = None) -> list[dict]:
     rows = []
     for name, photo, label, label_set, classes in fixture_cases():

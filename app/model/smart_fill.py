@@ -6,7 +6,7 @@ like the other shape tools.
 
 - :func:`smart_fill_stroke`: the stroke's pixels are certainly the object, pixels near it probably;
   GrabCut grows it along the photo's edges inside a box around the stroke (its extent plus a margin,
-  doubled while the object reaches the box's edge); pixels outside that box are certainly not the
+  grown while the object reaches the box's edge); pixels outside that box are certainly not the
   object. Only the part connected to the stroke is filled.
 - :func:`smart_fill_box`: GrabCut from a box around the object (the classic rectangle start).
 - :func:`snap_stroke`: a brush whose outline snaps to edges: a watershed between a core along the
@@ -40,7 +40,7 @@ MIN_MARGIN = 16
 SIMILAR_COLOUR = 12.0
 #: Pixels within this share of the margin from the stroke start as "probably the object".
 NEAR_STROKE = 0.5
-#: How often a stroke's box may double when the object reaches its edge.
+#: How often a stroke's box may grow when the object reaches its edge.
 GROW_ROUNDS = 4
 
 
@@ -100,8 +100,9 @@ def stroke_grabcut_mask(
 ) -> tuple[Box, np.ndarray] | None:
     """The object a stroke lies on: ``(box, mask)`` over the photo, or None for a stroke outside it.
 
-    GrabCut runs in a box around the stroke; while the object it finds reaches the box's edge (and the
-    box can still grow), the box doubles its margin and GrabCut runs again, up to :data:`GROW_ROUNDS`.
+    GrabCut runs in a box around the stroke and the stroke's colours; while the object it finds reaches the
+    box's edge (and the box can still grow), the box grows by half and GrabCut runs again, up to
+    :data:`GROW_ROUNDS` times.
     """
     height, width = photo.shape[:2]
     covered = stroke_mask(points, radius, "round", (width, height))
@@ -115,8 +116,8 @@ def stroke_grabcut_mask(
     # A box wholly inside the object would teach GrabCut that the object's colours are background:
     # start from the extent of the stroke's colours around it.
     start = similar_colour_box(photo, stroke_full)
+    inner = _expand(stroke_box, margin, width, height).union(start)
     for _ in range(GROW_ROUNDS):
-        inner = _expand(stroke_box, margin, width, height).union(start)
         crop = _expand(inner, max(4, margin // 4), width, height)  # a band of certain background around it
         seeds = np.full((crop.height, crop.width), cv2.GC_BGD, np.uint8)
         inner_local = inner.shifted(-crop.x0, -crop.y0)
@@ -130,7 +131,8 @@ def stroke_grabcut_mask(
         mask = _connected_to(grabcut(photo[crop.slices], seeds), stroke_local)
         if not _reaches_open_edge(mask[inner_local.slices], inner, width, height):
             break
-        margin *= 2
+        # The object goes on beyond the box: grow the box by half its size and look again.
+        inner = _expand(inner, max(inner.width, inner.height) // 2, width, height)
     return crop, mask
 
 
