@@ -147,9 +147,11 @@ def test_fidelity_readout_scores_every_region_after_a_render(qtbot, tmp_path, fa
     doc.label[disc] = HAIR
     window = make_window(qtbot, tmp_path, doc)
     panel = window.fidelity_panel
-    panel.choose("bisenet-face", face_weights)
     render = np.random.default_rng(3).integers(0, 256, (*disc.shape, 3), dtype=np.uint8)
     doc.set_render(render, 0.1)
+    panel.choose("bisenet-face")
+    assert "Choose the weights file" in panel.summary.text() and panel.worker is None
+    panel.choose("bisenet-face", face_weights)  # scores the last render as soon as the weights are there
     qtbot.waitUntil(lambda: panel.worker is None and bool(panel.ious), timeout=60000)
     expected = region_iou(load_segmenter("bisenet-face", face_weights).segment(render), doc.label)
     assert panel.ious == pytest.approx(expected)

@@ -90,25 +90,27 @@ class FidelityPanel(QWidget):
 
     def choose(self, segmenter_id: str, weights=None) -> None:
         """Pick a segmenter (and weights file): what a person does in the panel's fields."""
+        self.segmenter.setCurrentIndex(max(0, self.segmenter.findData(segmenter_id)))
         if weights is not None:
             self.weights.edit.setText(str(weights))
-        self.segmenter.setCurrentIndex(max(0, self.segmenter.findData(segmenter_id)))
 
     def _segmenter_changed(self, _index: int = 0, remember: bool = True) -> None:
         segmenter_id = self.segmenter_id
         if remember:
             self.settings.set_fidelity_segmenter(segmenter_id)
         self.weights.setEnabled(bool(segmenter_id))
-        if segmenter_id:
-            remembered = self.settings.segmenter_weights(segmenter_id)
-            if remembered is not None and not self.weights.edit.text():
-                self.weights.edit.setText(str(remembered))
+        remembered = self.settings.segmenter_weights(segmenter_id) if segmenter_id else None
+        self.weights.edit.blockSignals(True)
+        self.weights.edit.setText("" if remembered is None else str(remembered))
+        self.weights.edit.blockSignals(False)
+        self._show({})
         self.score_latest()
 
     def _weights_changed(self) -> None:
         path = self.weights.path
         if self.segmenter_id and path is not None and path.is_file():
             self.settings.set_segmenter_weights(self.segmenter_id, path)
+            self.score_latest()  # the last render, with the new weights
 
     # -- scoring -----------------------------------------------------------------------------
     def score_latest(self) -> None:
@@ -118,6 +120,11 @@ class FidelityPanel(QWidget):
             return
         if self.worker is not None:
             self._pending = True
+            return
+        entry = segmenter_entries().get(self.segmenter_id)
+        path = self.weights.path
+        if entry is not None and entry.segmenter_class.needs_weights and (path is None or not path.is_file()):
+            self.summary.setText(f"Choose the weights file ({entry.segmenter_class.weights_hint}).")
             return
         from superqt.utils import create_worker
 

@@ -135,10 +135,8 @@ class NewFromPhotoDialog(QDialog):
         if cls is not None:
             self.label_set.setCurrentIndex(max(0, self.label_set.findData(cls.label_set)))
             remembered = self.settings.segmenter_weights(cls.id)
-            if remembered is not None and not self.weights.edit.text():
-                self.weights.edit.setText(str(remembered))
-            if cls.needs_weights:
-                self.weights.edit.setPlaceholderText(cls.weights_hint)
+            self.weights.edit.setText("" if remembered is None else str(remembered))
+        self.weights.edit.setPlaceholderText(cls.weights_hint if cls is not None and cls.needs_weights else "")
 
     # -- creating the document ---------------------------------------------------------------------
     def accept(self) -> None:
