@@ -31,7 +31,7 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
 def _add_segmenter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segmenter", required=True, metavar="ID", help="segmenter id (see `regionpaint segmenters`)")
     parser.add_argument("--weights", metavar="FILE", help="the segmenter's weights (.pth or .safetensors)")
-    parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N or mps")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
 
 def _configure_segment(parser: argparse.ArgumentParser) -> None:
