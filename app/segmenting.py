@@ -40,8 +40,15 @@ def label_set_of(segmenter_cls) -> LabelSet:
     return get_plugin_manager().label_set(segmenter_cls.label_set)
 
 
-def load_segmenter(segmenter_id: str, weights: str | Path | None, device: str = "cpu"):
-    """A loaded segmenter, cached per (id, weights file, device) so the editor loads it once."""
+def load_segmenter(segmenter_id: str, weights: str | Path | None, device: str = "auto"):
+    """A loaded segmenter, cached per (id, weights file, device) so the editor loads it once.
+
+    ``device``: ``auto`` (CUDA, else MPS, else CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    """
+    if device == "auto":
+        from engines.common.device import resolve_device
+
+        device = str(resolve_device("auto"))
     key = (segmenter_id, str(Path(weights).resolve()) if weights else "", device)
     with _cache_lock:
         cached = _cache.get(key)
@@ -50,7 +57,8 @@ def load_segmenter(segmenter_id: str, weights: str | Path | None, device: str = 
     segmenter = segmenter_class(segmenter_id)()
     segmenter.load(weights, device)
     with _cache_lock:
-        _cache.clear()  # one segmenter in memory at a time: they are large
+        # One segmenter in memory at a time (they are large); one still in use elsewhere lives on until done.
+        _cache.clear()
         _cache[key] = segmenter
     return segmenter
 

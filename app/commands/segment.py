@@ -49,14 +49,6 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _device(name: str) -> str:
-    if name == "auto":
-        from engines.common.device import resolve_device
-
-        return str(resolve_device("auto"))
-    return name
-
-
 def run_list(args: argparse.Namespace) -> int:
     from plugins.manager import get_plugin_manager
 
@@ -99,7 +91,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
     _check_weights(args)
     photo = read_photo(args.photo)
-    segmenter = load_segmenter(args.segmenter, args.weights, _device(args.device))
+    segmenter = load_segmenter(args.segmenter, args.weights, args.device)
     label = segmenter.segment(photo)
     out = Path(args.out)
     array = label_set_of(segmenter_class(args.segmenter)).to_color(label) if args.colour else label
@@ -117,7 +109,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _check_weights(args)
     pairs = pair_folders(Path(args.labels), Path(args.images))
     label_set = label_set_of(segmenter_class(args.segmenter))
-    segmenter = load_segmenter(args.segmenter, args.weights, _device(args.device))
+    segmenter = load_segmenter(args.segmenter, args.weights, args.device)
     progress = None
     if not args.json and sys.stderr.isatty():
         from tqdm import tqdm

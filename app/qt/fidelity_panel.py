@@ -137,7 +137,7 @@ class FidelityPanel(QWidget):
 
         def work() -> tuple[dict[int, float], float]:
             start = time.perf_counter()
-            segmenter = load_segmenter(segmenter_id, weights, "cpu")
+            segmenter = load_segmenter(segmenter_id, weights)
             predicted = segmenter.segment(render)
             return region_iou(predicted, resize_nearest(label, render.shape[1::-1])), time.perf_counter() - start
 

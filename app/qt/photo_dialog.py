@@ -177,7 +177,7 @@ class NewFromPhotoDialog(QDialog):
         from app.segmenting import document_from_photo, load_segmenter
 
         def work() -> Document:
-            return document_from_photo(photo, label_set, load_segmenter(cls.id, weights, "cpu"))
+            return document_from_photo(photo, label_set, load_segmenter(cls.id, weights))
 
         def done(document: Document) -> None:
             self.document = document
