@@ -189,9 +189,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for name in ("new", "open"):
+        for name in ("new", "new_from_photo", "open"):
             file_menu.addAction(self.actions[name])
-        file_menu.addAction(self.actions["new_from_photo"])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
         self.demo_menu = file_menu.addMenu("Open &demo")
