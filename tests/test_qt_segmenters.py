@@ -158,3 +158,20 @@ def test_fidelity_readout_scores_every_region_after_a_render(qtbot, tmp_path, fa
     assert panel.table.rowCount() == 2  # background and hair
     assert "mean IoU" in panel.summary.text()
     assert window.settings.fidelity_segmenter() == "bisenet-face"
+
+
+def test_smart_fill_tool_box_mode_and_a_document_without_photo(qtbot, tmp_path):
+    doc, disc = disc_document()
+    window = make_window(qtbot, tmp_path, doc)
+    window.state.set_current_label(HAIR)
+    window.tools.set_tool("smart_fill")
+    tool = window.tools.active
+    tool.fill([(30, 30), (130, 130)], box=True)  # what Shift+drag hands over
+    qtbot.waitUntil(lambda: tool.worker is None, timeout=20000)
+    assert iou(doc.label == HAIR, disc) > 0.9 and doc.history.entries == ["Smart fill"]
+
+    messages = []
+    window.state.message.connect(messages.append)
+    window.set_document(Document(np.zeros((32, 32), np.uint8), CELEBAMASK_HQ.id))
+    tool.fill([(5, 5), (10, 5)])
+    assert tool.worker is None and "no photo" in messages[-1]

@@ -219,6 +219,17 @@ def test_listing_segmenters_does_not_import_torch():
     assert result.stdout.strip() == "[]"
 
 
+def test_cli_plugins_lists_what_the_segmenter_plugin_provides():
+    import json
+
+    env = {"PATH": "/usr/bin:/bin", "REGIONPAINT_LOAD_PLUGINS": "", "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-m", "app.cli", "plugins", "--json"], capture_output=True, text=True,
+                            env=env, cwd=REPO, timeout=120)  # fmt: skip
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert plugins["engines.segmenters.plugin"]["segmenters"] == ["bisenet-face", "drn-d-105"]
+    assert plugins["engines.segmenters.plugin"]["hooks"] == ["register_segmenters"]
+
+
 @pytest.mark.skipif(not os.environ.get(REAL_WEIGHTS_ENV), reason=f"{REAL_WEIGHTS_ENV} is not set")
 def test_real_weights_file_loads_and_segments():
     """With the real 79999_iter.pth or DRN-D-105 file, it loads strictly and labels a photo."""
