@@ -5,13 +5,16 @@
 1. ``smart-fill-face.png``: the CelebA-HQ fixture photo 28083 opened with File › New from photo and an
    empty map, then the hair, skin and clothes labelled with one smart-fill stroke each (the tool's own path).
 2. ``fidelity-readout.png``: the bundled SEAN demo face rendered, next to the Fidelity tab scoring the
-   render region by region. No real segmenter weights ship with regionpaint, so the segmenter here is
-   BiSeNet with *random* weights in the public layout: the numbers show the readout, not a real score.
+   render region by region. No segmenter weights ship with regionpaint: ``DEMO_SEGMENTER_WEIGHTS=FILE``
+   names a BiSeNet state dict to use (the committed picture used one trained for 15 CPU minutes on the
+   procedural demo faces, not the public face-parsing weights); without it, random weights in the public
+   layout are used and every IoU reads 0.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -81,13 +84,12 @@ def smart_fill_shot(scratch: Path) -> None:
 
 
 def fidelity_shot(scratch: Path) -> None:
-    import torch
-
     from bench.segment_speed import LISTINGS, random_weights
 
-    weights = scratch / "bisenet_random.pth"
-    random_weights(LISTINGS / "bisenet_keys.txt", weights)
-    del torch
+    weights = Path(os.environ.get("DEMO_SEGMENTER_WEIGHTS", "")) if os.environ.get("DEMO_SEGMENTER_WEIGHTS") else None
+    if weights is None:
+        weights = scratch / "bisenet_random.pth"
+        random_weights(LISTINGS / "bisenet_keys.txt", weights)
     window = make_window(scratch)
     window.open_project(REPO / "assets" / "demo" / "faces.rpaint")
     window.side_tabs.setCurrentWidget(window.fidelity_panel)
@@ -95,6 +97,7 @@ def fidelity_shot(scratch: Path) -> None:
     window.render_controller.render_now()
     wait_until(lambda: window.document.last_render is not None and not window.render_controller.busy)
     wait_until(lambda: window.fidelity_panel.worker is None and bool(window.fidelity_panel.ious))
+    window.fidelity_panel.table.scrollToBottom()  # worst first: the end of the list has the best-kept regions
     wait(500)
     window.grab().save(str(scratch / "raw.png"))
     window.close()
