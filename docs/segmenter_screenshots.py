@@ -6,7 +6,8 @@
    empty map, then the hair, skin and clothes labelled with one smart-fill stroke each (the tool's own path).
 2. ``fidelity-readout.png``: the bundled SEAN demo face rendered, next to the Fidelity tab scoring the
    render region by region. No segmenter weights ship with regionpaint: ``DEMO_SEGMENTER_WEIGHTS=FILE``
-   names a BiSeNet state dict to use (the committed picture used one trained for 15 CPU minutes on the
+   names a BiSeNet state dict to use (the committed picture used one trained for 15 CPU minutes by
+   ``docs/train_demo_face_parser.py`` on the
    procedural demo faces, not the public face-parsing weights); without it, random weights in the public
    layout are used and every IoU reads 0.
 """
