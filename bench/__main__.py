@@ -25,6 +25,8 @@ BENCHMARKS: list[str] = [
     "bench.train_speed",
     "bench.composite_quality",
     "bench.batch_speed",
+    "bench.segment_speed",
+    "bench.smart_fill_accuracy",
 ]
 
 

@@ -40,3 +40,14 @@ def register_commands(cli):
     ``cli.add_command(name, help, configure, run)``: ``configure(parser)`` adds arguments to an
     ``argparse.ArgumentParser``; ``run(args) -> int`` executes the command and returns the exit code.
     """
+
+
+@hookspec
+def register_segmenters(register):
+    """Register segmenters (photo → label map) by calling ``register(SegmenterClass)`` once per class.
+
+    A segmenter subclasses ``regionpaint.Segmenter`` (``engines/segmenters/base.py``) and declares ``id``,
+    ``display_name``, ``label_set`` (the id of the label set it outputs) and ``needs_weights``. Register
+    classes, not instances: listing reads class attributes only, so import torch lazily. A segmenter id
+    already registered by another plugin is reported as an error naming both plugins.
+    """

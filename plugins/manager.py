@@ -31,6 +31,7 @@ from typing import Any
 import pluggy
 
 from engines.base import CheckpointError, CheckpointInfo, Engine
+from engines.segmenters.base import Segmenter
 from engines.training.contract import EngineTrainer
 from plugins import PROJECT_NAME, hookspecs
 from plugins.api import ApiVersionError, check_api, declared_api
@@ -43,11 +44,12 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "engines.spade.plugin",
     "engines.sean.plugin",
     "engines.pix2pixhd.plugin",
+    "engines.segmenters.plugin",
     "plugins.builtin_label_sets",
     "app.commands",
 )
 # Hooks called once per plugin with a `register` callable, and the attribute each registers under.
-_REGISTER_HOOKS = ("register_engines", "register_trainers", "register_label_sets")
+_REGISTER_HOOKS = ("register_engines", "register_trainers", "register_label_sets", "register_segmenters")
 
 
 class PluginError(Exception):
@@ -64,6 +66,7 @@ class PluginInfo:
     engines: list[str] = field(default_factory=list)
     trainers: list[str] = field(default_factory=list)
     label_sets: list[str] = field(default_factory=list)
+    segmenters: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     distribution: str = ""  # the installed package that provides it ("regionpaint" for built-ins)
     api: str | None = None  # the REGIONPAINT_API the plugin declares
@@ -86,6 +89,12 @@ class EngineEntry:
 @dataclass(frozen=True)
 class TrainerEntry:
     trainer_class: type[EngineTrainer]
+    plugin: str
+
+
+@dataclass(frozen=True)
+class SegmenterEntry:
+    segmenter_class: type[Segmenter]
     plugin: str
 
 
@@ -123,6 +132,7 @@ class PluginManager:
         self._engines: dict[str, EngineEntry] = {}
         self._trainers: dict[str, TrainerEntry] = {}
         self._label_sets: dict[str, tuple[Any, str]] = {}
+        self._segmenters: dict[str, SegmenterEntry] = {}
         for module_name in default_plugins:
             self._load_builtin(module_name)
         if load_entry_points:
@@ -201,6 +211,7 @@ class PluginManager:
             "register_engines": self._register_engine,
             "register_trainers": self._register_trainer,
             "register_label_sets": self._register_label_set,
+            "register_segmenters": self._register_segmenter,
         }
         for hook_name in _REGISTER_HOOKS:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -251,6 +262,18 @@ class PluginManager:
         self._label_sets[label_set_id] = (label_set, plugin)
         self.plugins[plugin].label_sets.append(label_set_id)
 
+    def _register_segmenter(self, plugin: str, segmenter_class: Any) -> None:
+        if not (inspect.isclass(segmenter_class) and issubclass(segmenter_class, Segmenter)):
+            raise PluginError(f"register_segmenters expects a Segmenter subclass, got {segmenter_class!r}")
+        segmenter_id = getattr(segmenter_class, "id", None)
+        if not isinstance(segmenter_id, str) or not segmenter_id:
+            raise PluginError(f"segmenter class {segmenter_class.__name__} has no string 'id'")
+        if segmenter_id in self._segmenters:
+            other = self._segmenters[segmenter_id].plugin
+            raise PluginError(f"segmenter id {segmenter_id!r} is registered by both {other!r} and {plugin!r}")
+        self._segmenters[segmenter_id] = SegmenterEntry(segmenter_class, plugin)
+        self.plugins[plugin].segmenters.append(segmenter_id)
+
     # -- queries ---------------------------------------------------------------------------------
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -293,6 +316,16 @@ class PluginManager:
     def trainers(self) -> dict[str, TrainerEntry]:
         """Trainers by the engine id they train."""
         return dict(self._trainers)
+
+    def segmenters(self) -> dict[str, SegmenterEntry]:
+        return dict(self._segmenters)
+
+    def segmenter_class(self, segmenter_id: str) -> type[Segmenter]:
+        try:
+            return self._segmenters[segmenter_id].segmenter_class
+        except KeyError:
+            known = ", ".join(sorted(self._segmenters)) or "none"
+            raise PluginError(f"unknown segmenter {segmenter_id!r} (registered: {known})") from None
 
     def label_sets(self) -> dict[str, Any]:
         return {key: value for key, (value, _plugin) in self._label_sets.items()}

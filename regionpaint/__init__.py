@@ -43,6 +43,8 @@ _EXPORTS = {
     "ENGINE_STYLE_PREFIX": "regionpaint.types",
     "LabelSet": "app.model.labelsets",  # what register_label_sets takes (torch- and Qt-free)
     "Option": "engines.schema",
+    "Segmenter": "engines.segmenters.base",
+    "SegmenterError": "engines.segmenters.base",
     "EngineTrainer": "engines.training.contract",
     "OptionError": "engines.schema",
     "PLUGIN_API_VERSION": "regionpaint.markers",

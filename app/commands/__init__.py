@@ -5,7 +5,7 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    from app.commands import batch, export_labels, gui, listing, render, train
+    from app.commands import batch, export_labels, gui, listing, render, segment, train
 
     listing.register(cli)
     render.register(cli)
@@ -13,3 +13,4 @@ def register_commands(cli):
     train.register(cli)
     batch.register(cli)
     export_labels.register(cli)
+    segment.register(cli)

@@ -124,6 +124,7 @@ def plugin_rows(manager) -> list[dict]:
             "engines": info.engines,
             "label_sets": info.label_sets,
             "commands": info.commands,
+            "segmenters": info.segmenters,
             "errors": info.errors,
         }
         for info in manager.plugins.values()
@@ -158,7 +159,7 @@ def _plugins_table(plugins: list[dict]) -> str:
             p["distribution"] if p["distribution"] != p["name"] else "",
             p["version"],
             p["status"],
-            ", ".join(p["engines"] + p["label_sets"] + [f"`{c}`" for c in p["commands"]]) or "-",
+            ", ".join(p["engines"] + p["label_sets"] + p["segmenters"] + [f"`{c}`" for c in p["commands"]]) or "-",
             "; ".join(p["errors"]) or "-",
         ]
         for p in plugins

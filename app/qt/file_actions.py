@@ -87,6 +87,16 @@ class FileActions(QObject):
             doc.history.clear()
         return self.window.set_document(doc, None)
 
+    def new_from_photo(self) -> None:
+        """File › New from photo: a photo alone, labelled by a segmenter or starting all background."""
+        from app.qt.photo_dialog import NewFromPhotoDialog
+
+        if not self.may_replace_document():
+            return
+        dialog = NewFromPhotoDialog(label_sets(), self.window.settings, self.window)
+        if dialog.exec() and dialog.document is not None:
+            self.window.set_document(dialog.document, None)
+
     def ask_open(self) -> None:
         if not self.may_replace_document():
             return

@@ -30,6 +30,7 @@ from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
 from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
+from app.qt.fidelity_panel import FidelityPanel
 from app.qt.file_actions import FileActions, label_set_for
 from app.qt.history_panel import HistoryPanel
 from app.qt.jobs_panel import JobsPanel
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.engine_panel = EnginePanel(self.state, self.settings, models_dir(self.data_folder))
         self.history_panel = HistoryPanel(self.state)
         self.jobs_panel = JobsPanel()
+        self.fidelity_panel = FidelityPanel(self.state, self.settings)
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_docks()
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         handlers = {
             "new": lambda: self.files.new_document(),  # not QAction's "checked" as the label set
+            "new_from_photo": self.files.new_from_photo,
             "open": self.files.ask_open,
             "save": self.files.save,
             "save_as": self.files.save_as,
@@ -184,6 +187,7 @@ class MainWindow(QMainWindow):
         tabs = QTabWidget()
         tabs.addTab(self.engine_panel, "Engine")
         tabs.addTab(self.history_panel, "History")
+        tabs.addTab(self.fidelity_panel, "Fidelity")
         self.side_tabs = tabs
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         labels = self._dock("Labels", self.palette_panel, left)
@@ -209,7 +213,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for name in ("new", "open"):
+        for name in ("new", "new_from_photo", "open"):
             file_menu.addAction(self.actions[name])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
@@ -319,6 +323,7 @@ class MainWindow(QMainWindow):
             StyleDropTarget(self.regions_panel.table.viewport(), self.state, self.regions_panel.class_at_row),
         )
         self.canvas.regionClicked.connect(self._select_region_at)
+        self.tools.busyChanged.connect(self.busy.setVisible)
 
     # -- the document ------------------------------------------------------------------------
     def set_document(self, doc: Document, path: Path | None = None, dirty: bool = False) -> bool:

@@ -104,6 +104,22 @@ class EditorSettings:
         paths = [str(p) for p in self.checkpoint_paths() if Path(p) != Path(path)]
         self.store.setValue("engine/checkpoints", [str(path), *paths])
 
+    # -- segmenters -------------------------------------------------------------------------
+    def segmenter_weights(self, segmenter_id: str) -> Path | None:
+        """The weights file last picked for a segmenter (None when none was, or it is gone)."""
+        value = self.value(f"segmenters/{segmenter_id}/weights", "")
+        return Path(value) if value and Path(value).is_file() else None
+
+    def set_segmenter_weights(self, segmenter_id: str, path: Path) -> None:
+        self.store.setValue(f"segmenters/{segmenter_id}/weights", str(path))
+
+    def fidelity_segmenter(self) -> str:
+        """The segmenter the fidelity readout uses ("" = the readout is off)."""
+        return self.value("segmenters/fidelity", "")
+
+    def set_fidelity_segmenter(self, segmenter_id: str) -> None:
+        self.store.setValue("segmenters/fidelity", segmenter_id)
+
     # -- window ------------------------------------------------------------------------------
     def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
         self.store.setValue("window/geometry", geometry)

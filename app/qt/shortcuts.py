@@ -20,6 +20,7 @@ class Shortcut:
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("new", "Ctrl+N", "New document from a photo and its segmentation", "File"),
+    Shortcut("new_from_photo", "Ctrl+Shift+N", "New document from a photo alone (segmenter or empty map)", "File"),
     Shortcut("open", "Ctrl+O", "Open a .rpaint project", "File"),
     Shortcut("save", "Ctrl+S", "Save", "File"),
     Shortcut("save_as", "Ctrl+Shift+S", "Save as", "File"),
@@ -35,6 +36,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("tool_rectangle", "R", "Rectangle fill", "Tools"),
     Shortcut("tool_eyedropper", "I", "Eyedropper (pick the label under the cursor)", "Tools"),
     Shortcut("tool_relabel", "L", "Relabel a connected region", "Tools"),
+    Shortcut("tool_smart_fill", "S", "Smart fill: grow the label from a stroke (Shift: a box) along edges", "Tools"),
+    Shortcut("tool_snap_brush", "E", "Snap-to-edges brush", "Tools"),
     Shortcut("brush_smaller", "[", "Smaller brush", "Tools"),
     Shortcut("brush_larger", "]", "Larger brush", "Tools"),
     Shortcut("brush_tip", "Shift+B", "Round / square brush", "Tools"),

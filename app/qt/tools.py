@@ -1,4 +1,4 @@
-"""Canvas tools: brush, flood fill, polygon fill, rectangle fill, eyedropper, relabel region.
+"""Canvas tools: brush, flood fill, polygon fill, rectangle fill, eyedropper, relabel region, smart fill, snap brush.
 
 The canvas hands every tool points in document coordinates in Qt's convention (pixel ``x`` covers
 ``[x, x + 1)``); the model puts pixel centres on integers, so tools subtract half a pixel before
@@ -327,6 +327,130 @@ class PolygonTool(Tool):
         self._path.setPath(path)
 
 
+class SnapBrushTool(BrushTool):
+    """The brush, with its outline pulled to the photo's edges (a plain brush on a document without photo)."""
+
+    id, title, shortcut = "snap_brush", "Snap-to-edges brush", "E"
+    hint = "Drag to paint the current label; the paint stops at the photo's edges near the brush's rim"
+
+    def press(self, point: QPointF) -> None:
+        history = self.state.history
+        if history is None or self._last is not None:
+            return
+        history.begin("Snap brush")
+        self._last = to_model(point)
+        self._paint([self._last])
+        self.hover(point)
+
+    def _paint(self, points: list[tuple[float, float]]) -> None:
+        from app.model import smart_fill
+
+        self.state.label_edit(
+            smart_fill.snap_paint_stroke, points, self.state.current_label, self.controller.brush.radius
+        )
+
+
+class SmartFillTool(Tool):
+    """Grow the current label from a stroke (or, with Shift, a box) along the photo's edges (GrabCut).
+
+    GrabCut takes a second or more on a large photo, so the mask is found on a worker thread and applied
+    as one undo step when it arrives (unless the document changed meanwhile).
+    """
+
+    id, title, shortcut = "smart_fill", "Smart fill", "S"
+    hint = "Drag a stroke over an object to fill it with the current label; Shift+drag a box around it"
+
+    def __init__(self, controller: ToolController) -> None:
+        super().__init__(controller)
+        self._points: list[QPointF] = []
+        self._box = False
+        self._preview: QGraphicsPathItem | None = None
+        self.worker = None  # the running superqt worker, if any
+
+    def press(self, point: QPointF) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        if self.state.document is None or self.worker is not None:
+            return
+        self._box = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+        self._points = [QPointF(point)]
+        self._preview = self._add(QGraphicsPathItem())
+        self._preview.setPen(preview_pen(dashed=self._box))
+        self._update_preview()
+
+    def drag(self, point: QPointF) -> None:
+        if not self._points:
+            return
+        if self._box:
+            self._points[1:] = [QPointF(point)]
+        else:
+            self._points.append(QPointF(point))
+        self._update_preview()
+
+    def release(self, point: QPointF) -> None:
+        if not self._points:
+            return
+        self.drag(point)
+        points = [to_model(p) for p in self._points]
+        box = self._box
+        self.cancel()
+        self.fill(points, box=box)
+
+    def fill(self, points: list[tuple[float, float]], box: bool = False) -> None:
+        """Find the object on a worker thread, then commit it (model coordinates)."""
+        from superqt.utils import create_worker
+
+        from app.model import smart_fill
+
+        doc, label_set = self.state.document, self.state.label_set
+        if doc is None or label_set is None:
+            return
+        if doc.photo is None:
+            self.state.message.emit("Smart fill follows the photo's edges; this document has no photo")
+            return
+        serial, label_id = self.state.document_serial, self.state.current_label
+        photo = doc.photo
+        if box:
+            work = lambda: smart_fill.box_grabcut_mask(photo, points[0], points[-1])  # noqa: E731
+        else:
+            work = lambda: smart_fill.stroke_grabcut_mask(photo, points)  # noqa: E731
+        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
+
+        def apply(found) -> None:
+            if found is None or self.state.document_serial != serial or self.state.document is not doc:
+                return
+            self.state.label_edit(smart_fill.commit_fill_mask, found[0], found[1], label_id)
+
+        worker.returned.connect(apply)
+        worker.errored.connect(lambda exc: self.state.message.emit(f"Smart fill failed: {exc}"))
+        worker.finished.connect(self._finished)
+        self.worker = worker
+        self.controller.busyChanged.emit(True)
+        worker.start()
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.controller.busyChanged.emit(False)
+
+    def cancel(self) -> None:
+        self._points = []
+        self._remove(self._preview)
+        self._preview = None
+
+    def _update_preview(self) -> None:
+        if self._preview is None or not self._points:
+            return
+        if self._box:
+            rect = QRectF(self._points[0], self._points[-1]).normalized()
+            path = QPainterPath()
+            path.addRect(rect)
+        else:
+            path = QPainterPath(self._points[0])
+            for p in self._points[1:]:
+                path.lineTo(p)
+        self._preview.setPath(path)
+
+
 TOOL_CLASSES: tuple[type[Tool], ...] = (
     BrushTool,
     FloodFillTool,
@@ -334,6 +458,8 @@ TOOL_CLASSES: tuple[type[Tool], ...] = (
     RectangleTool,
     EyedropperTool,
     RelabelTool,
+    SmartFillTool,
+    SnapBrushTool,
 )
 
 
@@ -342,6 +468,7 @@ class ToolController(QObject):
 
     toolChanged = Signal(str)
     brushChanged = Signal()
+    busyChanged = Signal(bool)  # a tool works on a thread (smart fill)
 
     def __init__(self, state: EditorState, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -1,0 +1,138 @@
+"""``regionpaint segmenters``, ``segment`` and ``evaluate``: label photos, and score renders' label fidelity."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def register(cli) -> None:
+    cli.add_command("segmenters", "List the registered segmenters (photo → label map).", _configure_list, run_list)
+    cli.add_command(
+        "segment", "Label a photo with a segmenter and write the label map.", _configure_segment, run_segment
+    )
+    cli.add_command(
+        "evaluate",
+        "Label fidelity: segment rendered images and score them (mIoU, pixel accuracy) against the label "
+        "maps they were rendered from.",
+        _configure_evaluate,
+        run_evaluate,
+    )
+
+
+def _configure_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add_segmenter_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--segmenter", required=True, metavar="ID", help="segmenter id (see `regionpaint segmenters`)")
+    parser.add_argument("--weights", metavar="FILE", help="the segmenter's weights (.pth or .safetensors)")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+
+
+def _configure_segment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("photo", metavar="PHOTO", help="the photo to label")
+    _add_segmenter_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="LABEL.png", help="where to write the label map")
+    parser.add_argument("--colour", "--color", action="store_true", help="write the label set's colours, not ids")
+
+
+def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
+    _add_segmenter_arguments(parser)
+    parser.add_argument("--labels", required=True, metavar="DIR", help="the label maps the images were rendered from")
+    parser.add_argument("--images", required=True, metavar="DIR", help="rendered images, named like their label maps")
+    parser.add_argument("--per-class", action="store_true", help="also print the IoU of every class")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from plugins.manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    rows = [
+        {
+            "id": segmenter_id,
+            "name": entry.segmenter_class.display_name,
+            "label_set": entry.segmenter_class.label_set,
+            "needs_weights": entry.segmenter_class.needs_weights,
+            "weights": entry.segmenter_class.weights_hint,
+            "plugin": entry.plugin,
+        }
+        for segmenter_id, entry in sorted(manager.segmenters().items())
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    from app.commands.listing import _print_errors, _table
+
+    table = [[r["id"], r["name"], r["label_set"], r["weights"] if r["needs_weights"] else "none"] for r in rows]
+    print(_table(table, ["id", "name", "label set", "weights needed"]))
+    _print_errors(manager)
+    return 0
+
+
+def _check_weights(args: argparse.Namespace) -> None:
+    from app.segmenting import segmenter_class
+
+    cls = segmenter_class(args.segmenter)
+    if cls.needs_weights and not args.weights:
+        raise ValueError(f"segmenter {args.segmenter} needs --weights FILE ({cls.weights_hint})")
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from app.model.imports import read_photo
+    from app.segmenting import label_set_of, load_segmenter, segmenter_class
+
+    _check_weights(args)
+    photo = read_photo(args.photo)
+    segmenter = load_segmenter(args.segmenter, args.weights, args.device)
+    label = segmenter.segment(photo)
+    out = Path(args.out)
+    array = label_set_of(segmenter_class(args.segmenter)).to_color(label) if args.colour else label
+    try:
+        Image.fromarray(np.ascontiguousarray(array)).save(out.with_suffix(".png") if out.suffix != ".png" else out)
+    except (OSError, ValueError) as exc:
+        raise OSError(f"{out}: could not write ({exc})") from exc
+    print(f"wrote {out} ({label.shape[1]}x{label.shape[0]}, {len(np.unique(label))} classes)", file=sys.stderr)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from app.segmenting import evaluate_pairs, label_set_of, load_segmenter, pair_folders, segmenter_class
+
+    _check_weights(args)
+    pairs = pair_folders(Path(args.labels), Path(args.images))
+    label_set = label_set_of(segmenter_class(args.segmenter))
+    segmenter = load_segmenter(args.segmenter, args.weights, args.device)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(pairs), unit="image", file=sys.stderr)
+        progress = lambda done, total: bar.update(1)  # noqa: E731
+    result = evaluate_pairs(segmenter, label_set, pairs, progress)
+    score = result.score
+    per_class = {label_set.name_of(cid): round(100 * iou, 2) for cid, iou in score.per_class_iou.items()}
+    if args.json:
+        report = {
+            "segmenter": args.segmenter,
+            "images": result.images,
+            "miou": round(100 * score.miou, 2),
+            "pixel_accuracy": round(100 * score.pixel_accuracy, 2),
+            "per_class_iou": per_class,
+        }
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"images          {result.images}")
+    print(f"mIoU            {100 * score.miou:.2f}")
+    print(f"pixel accuracy  {100 * score.pixel_accuracy:.2f}")
+    if args.per_class:
+        for name, iou in per_class.items():
+            print(f"  {name:<22} {iou:6.2f}")
+    return 0
