@@ -336,7 +336,9 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
         # A stopped batch is resumable (a rerun renders the rest): it ends with "stopped", not "done".
         emit("stopped", reason="interrupted", **summary) if stopped else emit("done", **summary)
     sharding.barrier(ranks)
-    loaded.engine.release()
+    from app.render.service import default_service
+
+    default_service().release()  # through the service's cache, which holds the engine
     if stopped:
         return EXIT_STOPPED
     return EXIT_SOME_FAILED if all_failed else 0
