@@ -236,10 +236,17 @@ def run(out: Path, scratch: Path) -> dict:
     checks["hair_selected"] = panel.selected_regions()
     screenshot(window, out / "editor-style-before.png")
     combo = panel.region_mix.source_a
-    click(combo)  # opens its list; the next entry is B
-    wait(400)
-    xdo("key", "Down")
-    xdo("key", "Return", settle_ms=300)
+    # The face demo edits its photo: hair starts as "photo". Open the list with a click and walk to "B" with
+    # the arrow keys; under a loaded X server the popup sometimes takes the first key itself, so look and retry.
+    for _attempt in range(4):
+        steps = combo.findText("B") - combo.currentIndex()
+        if steps == 0:
+            break
+        click(combo)
+        wait(600)
+        for _ in range(abs(steps)):
+            xdo("key", "Down" if steps > 0 else "Up")
+        xdo("key", "Return", settle_ms=400)
     wait_for_render(window)
     checks["hair_style"] = [list(pair) for pair in face.style_of_region(HAIR)]
     checks["combo_shows"] = [combo.currentText(), panel.region_mix.source_b.currentText()]

@@ -75,7 +75,8 @@ def test_demo_models_style_pick_jobs_open_in_editor_and_aspect(checks):
     listed = checks["demo_models_listed"]
     assert "Demo models" in listed and "sean_faces" in listed[listed.index("Demo models") :]
     assert checks["hair_selected"] == [13] and checks["hair_style"] == [["B", 1.0]]
-    assert checks["combo_shows"] == ["B", "—"] and checks["history"] == ["hair: A → B"]
+    # The face demo edits its photo: the hair starts as "photo"; the last step names the new source.
+    assert checks["combo_shows"] == ["B", "—"] and checks["history"][-1] == "hair: photo → B"
     assert checks["dragged_skin_style"] == [["B", 1.0]] and checks["gallery_kept_items"] == 2
     assert checks["jobs_no_hscroll"] and checks["jobs_stop_visible"] and checks["stopped_job_reaped"]
     assert checks["open_in_editor_asked"] == [["cityscapes", "celebamask-hq"]]
