@@ -26,6 +26,7 @@ import posixpath
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ PROJECT_SUFFIX = ".rpaint"
 
 # zlib level for PNG members: close to the default level's size in about half the time.
 _PNG_LEVEL = 4
+
+# Bounds checked against the zip directory before any member is read, so a member that inflates to
+# gigabytes (a zip bomb behind a valid doc.json) is refused without allocating it. An 8K photo PNG is
+# ~100 MB; doc.json is a few kB.
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_DOC_JSON_BYTES = 8 * 1024 * 1024
+MAX_MEMBERS = 4096
 
 
 class ProjectError(DocumentError):
@@ -257,10 +266,15 @@ class _Archive:
 
     def __init__(self, archive: zipfile.ZipFile):
         self.archive = archive
-        self.names = set(archive.namelist())
+        infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _Problem(f"the archive has {len(infos)} members; a project has at most {MAX_MEMBERS}")
+        self.sizes = {info.filename: info.file_size for info in infos}
+        self.names = set(self.sizes)
         unsafe = sorted(name for name in self.names if not _is_safe_member_name(name))
         if unsafe:
             raise _Problem(f"member name {unsafe[0]!r} escapes the archive")
+        _check_sizes(self.sizes)
 
     def read(self, name: str, where: str) -> bytes:
         _expect(name, str, where)
@@ -268,10 +282,19 @@ class _Archive:
             raise _Problem(f"{where} {name!r} escapes the archive")
         if name not in self.names:
             raise _Problem(f"{where} {name!r} is missing from the archive")
+        limit = MAX_DOC_JSON_BYTES if name == DOC_MEMBER else MAX_MEMBER_BYTES
         try:
-            return self.archive.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            # The directory's size was checked, and ZipExtFile never inflates past it; reading at most
+            # limit + 1 bytes also bounds a member whose header lies about its size.
+            with self.archive.open(name) as member:
+                data = member.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
             raise _Problem(f"member {name!r} is corrupt ({exc})") from exc
+        except zlib.error as exc:
+            raise _Problem(f"member {name!r} is corrupt ({exc})") from exc
+        if len(data) > limit:
+            raise _Problem(f"member {name!r} is larger than {_mib(limit)}; refusing to read it")
+        return data
 
     def image(self, name: str, where: str) -> Image.Image:
         data = self.read(name, where)
@@ -304,6 +327,27 @@ class _Archive:
                 raise _Problem(f"{name}: expected a 2-D int32 array, got shape {array.shape} {array.dtype}")
             return array
         return instance_from_image(self.image(name, where), name)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MiB"
+
+
+def _check_sizes(sizes: Mapping[str, int]) -> None:
+    """Refuse members (and a sum) larger than a project can hold, from the zip directory alone."""
+    for name, size in sizes.items():
+        limit = MAX_DOC_JSON_BYTES if name == DOC_MEMBER else MAX_MEMBER_BYTES
+        if size > limit:
+            raise _Problem(
+                f"member {name!r} would inflate to {_mib(size)}, more than the {_mib(limit)} a project member "
+                "may hold (a damaged or hostile file); refusing to read it"
+            )
+    total = sum(sizes.values())
+    if total > MAX_TOTAL_BYTES:
+        raise _Problem(
+            f"members would inflate to {_mib(total)} in all, more than the {_mib(MAX_TOTAL_BYTES)} a project "
+            "may hold; refusing to read it"
+        )
 
 
 def _read_manifest(archive: _Archive) -> dict[str, Any]:
@@ -464,6 +508,8 @@ def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = Non
         raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except _Problem as exc:
         raise ProjectError(f"{path}: {exc}") from exc
+    except MemoryError as exc:
+        raise ProjectError(f"{path}: too large to open in the memory available") from exc
     _resolve_checkpoint_beside(doc, path)
     log.info("opened %s", path)
     return doc
