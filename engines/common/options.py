@@ -30,8 +30,19 @@ def parse_opt_text(text: str) -> dict[str, str]:
     return options
 
 
+#: An official opt.txt is a few kB; a larger one is read only this far (its options come first).
+MAX_OPT_TXT_BYTES = 1024 * 1024
+
+
 def read_opt_txt(path: str | Path) -> dict[str, str]:
-    return parse_opt_text(Path(path).read_text(encoding="utf-8", errors="replace"))
+    from engines.base import CheckpointError
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_OPT_TXT_BYTES)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: opt.txt cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    return parse_opt_text(data.decode("utf-8", errors="replace"))
 
 
 def opt_str(opt: Mapping[str, str], key: str, default: str = "") -> str:
