@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.model.document import Document
 from app.qt.autosave import AutosaveManager, AutosaveStore
 from app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, CanvasView
-from app.qt.dialogs import ShortcutsDialog, ask_recover, ask_unsaved
+from app.qt.dialogs import ShortcutsDialog, ask_recover, ask_unsaved, choose_recovery
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
 from app.qt.file_actions import FileActions, label_set_for
@@ -67,7 +67,8 @@ class MainWindow(QMainWindow):
         self.data_folder = data_folder or data_dir()
         self.remember_window = remember_window
         self.ask_unsaved = ask_unsaved  # (parent, name) -> "save" | "discard" | "cancel"
-        self.ask_recover = ask_recover  # (parent, path, saved_at) -> bool
+        self.ask_recover = ask_recover  # (parent, path, saved_at) -> True | False | "later"
+        self.choose_recovery = choose_recovery  # (parent, descriptions) -> index | None
         self.state = EditorState(self)
         self.tools = ToolController(self.state, self)
         self.render_controller = RenderController(self.state, debounce_ms, self)
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
         self.demo_menu = file_menu.addMenu("Open &demo")
         self.demo_menu.aboutToShow.connect(lambda: self.files.fill_demo_menu(self.demo_menu))
+        self.actions["recover"] = file_menu.addAction("Re&cover unsaved work…", self.recover_sessions)
         file_menu.addSeparator()
         for name in ("save", "save_as"):
             file_menu.addAction(self.actions[name])
@@ -291,30 +293,51 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.document_name()}{star} — regionpaint")
 
     def offer_recovery(self) -> bool:
-        """Offer the autosaves of crashed sessions, newest first; True when one was recovered."""
+        """Offer the autosaves of crashed sessions, newest first; True when one was recovered.
+
+        "Later" keeps an autosave for File › Recover…; declining deletes it.
+        """
         if self.autosave is None:
             return False
         store = self.autosave.store
         for item in store.recoverable():
             accepted = self.ask_recover(self, item.autosave, item.saved_at)
+            if accepted == "later":
+                continue
             if accepted:
                 recovered = self._recover(item)
-                store.forget(item)
+                if recovered:
+                    store.forget(item)
                 return recovered
             store.forget(item)
         return False
 
+    def recover_sessions(self) -> bool:
+        """File › Recover…: list the sessions that did not exit cleanly and recover the one chosen."""
+        if self.autosave is None:
+            return False
+        items = self.autosave.store.recoverable()
+        index = self.choose_recovery(self, [item.describe() for item in items])
+        if index is None or not 0 <= index < len(items):
+            return False
+        if not self.files.may_replace_document():
+            return False
+        recovered = self._recover(items[index])
+        if recovered:
+            self.autosave.store.forget(items[index])
+        return recovered
+
     def _recover(self, item) -> bool:
-        from app.model.project import ProjectError, open_project
+        from app.model.project import ProjectError
         from app.qt.file_actions import label_sets
 
         try:
-            doc = open_project(item.autosave, label_sets())
+            doc = self.autosave.store.load(item, label_sets())
         except ProjectError as exc:
-            self.show_error(f"The autosave could not be read: {exc}")
+            self.show_error(f"The unsaved work could not be recovered: {exc}")
             return False
         self.set_document(doc, item.source, dirty=True)
-        self.statusBar().showMessage("Recovered the autosave of the last session", 8000)
+        self.statusBar().showMessage("Recovered the unsaved work of the last session", 8000)
         return True
 
     # -- feedback ----------------------------------------------------------------------------
