@@ -214,7 +214,9 @@ def run(args: argparse.Namespace) -> int:
     prepare_engine_styles(engine, request)
     if args.mean_styles:
         _set_mean_styles(engine, Path(args.mean_styles), label_set)
-    result = engine.generate(request)
+    from app.render.guard import guarded_generate  # fault containment: app/render/guard.py
+
+    result = guarded_generate(engine, request)
     _save_outputs(result, args)
     log.info("rendered %s in %.2f s", args.out, result.seconds)
     return 0

@@ -219,6 +219,8 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         render_menu = bar.addMenu("&Render")
         render_menu.addAction(self.actions["render"])
+        self.actions["cancel_render"] = render_menu.addAction("&Stop waiting for this render", self.cancel_render)
+        self.actions["cancel_render"].setEnabled(False)
         train_menu = bar.addMenu("T&rain")
         train_action = train_menu.addAction("New &training job…", self.new_training_job)
         train_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
@@ -257,6 +259,10 @@ class MainWindow(QMainWindow):
         controller.busyChanged.connect(self._show_busy)
         controller.renderFinished.connect(self._show_render)
         controller.renderFailed.connect(self._show_render_error)
+        # Fault containment: a render past the limit can be given up on (app/render/guard.py).
+        controller.timeout_s = self.settings.render_timeout_seconds()
+        controller.renderOverdue.connect(self._offer_cancel_render)
+        controller.busyChanged.connect(lambda busy: self.actions["cancel_render"].setEnabled(busy))
         self.engine_panel.renderRequested.connect(controller.render_now)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
@@ -389,6 +395,17 @@ class MainWindow(QMainWindow):
             self.render_label.setText("No checkpoint chosen")
         elif doc is not None and doc.last_render is None and not self.render_controller.busy:
             self.render_label.setText("Not rendered yet")
+
+    def _offer_cancel_render(self, job) -> None:
+        from app.render.guard import engine_label
+
+        name = engine_label(job.engine_id) if job.engine_id else "The engine"
+        message = f"{name} has been rendering for over {self.render_controller.timeout_s:.0f} s."
+        self.notice.show_message(message, "Stop waiting", self.cancel_render)
+
+    def cancel_render(self) -> None:
+        """Render › Stop waiting: abandon the running render; the editor keeps working."""
+        self.render_controller.cancel_render()
 
     def _show_render_error(self, message: str) -> None:
         self.render_label.setText("Render failed" if self.state.document is not None else "")

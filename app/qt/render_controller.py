@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.qt.editor_state import EditorState
 from app.qt.render_worker import RenderJob, RenderOutcome, RenderWorker
+from app.render.guard import DEFAULT_RENDER_TIMEOUT_S, engine_label
 from app.render_request import RenderRequestError, request_from_document
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,37 @@ DEBOUNCE_MS = 200
 live_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
+class _AbandonedThreads:
+    """Render threads given up on: kept referenced until they finish (a QThread destroyed while it runs
+    takes the process down), then stopped and dropped."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[QThread, QObject]] = []
+
+    def add_pair(self, thread: QThread, worker: QObject) -> None:
+        self.pairs.append((thread, worker))
+        thread.finished.connect(self.stop_finished)
+
+    def stop_finished(self) -> None:
+        for thread, worker in list(self.pairs):
+            if thread.isFinished():
+                self.pairs.remove((thread, worker))
+                live_threads.discard(thread)
+
+    def running(self) -> list[QThread]:
+        return [thread for thread, _ in self.pairs if thread.isRunning()]
+
+
+_abandoned = _AbandonedThreads()
+
+
 class RenderController(QObject):
     renderStarted = Signal(object)  # RenderJob
     renderFinished = Signal(object)  # RenderOutcome, shown on the canvas
     renderFailed = Signal(str)
     busyChanged = Signal(bool)
     idle = Signal()  # nothing running and nothing queued
+    renderOverdue = Signal(object)  # RenderJob running longer than timeout_s: the UI offers to stop waiting
     _submit = Signal(object)
 
     def __init__(self, state: EditorState, debounce_ms: int = DEBOUNCE_MS, parent: QObject | None = None) -> None:
@@ -50,6 +76,11 @@ class RenderController(QObject):
         self.dropped = 0  # stale requests replaced before they ran
         self.last_outcome: RenderOutcome | None = None
         self.last_latency: float | None = None  # edit -> result on screen, seconds
+        # Fault containment: a render running past timeout_s can be abandoned (cancel_render).
+        self.timeout_s: float = DEFAULT_RENDER_TIMEOUT_S
+        self._watchdog = QTimer(self, singleShot=True)
+        self._watchdog.timeout.connect(self._on_overdue)
+        self.abandoned = 0  # renders given up on (their threads were left to finish on their own)
         state.renderInputsChanged.connect(self.schedule)
         state.documentReplaced.connect(self._on_document_replaced)
 
@@ -121,6 +152,7 @@ class RenderController(QObject):
     def _start(self, job: RenderJob) -> None:
         self._ensure_thread()
         self._running = job
+        self._watchdog.start(int(self.timeout_s * 1000))
         self.busyChanged.emit(True)
         self.renderStarted.emit(job)
         self._submit.emit(job)
@@ -139,6 +171,9 @@ class RenderController(QObject):
 
     # -- results -----------------------------------------------------------------------------
     def _on_done(self, outcome: RenderOutcome) -> None:
+        if self._running is None or outcome.job.job_id != self._running.job_id:
+            return  # the answer of a render given up on
+        self._watchdog.stop()
         self._running = None
         self.last_outcome = outcome
         doc = self.state.document
@@ -158,12 +193,50 @@ class RenderController(QObject):
         self.busyChanged.emit(False)
         self.idle.emit()
 
+    # -- fault containment: renders that do not come back ---------------------------------------
+    def _on_overdue(self) -> None:
+        if self._running is not None:
+            log.warning("render %d has run for more than %.0f s", self._running.job_id, self.timeout_s)
+            self.renderOverdue.emit(self._running)
+
+    def cancel_render(self) -> bool:
+        """Stop waiting for the running render: its thread is left to finish (or hang) on its own, and a
+        fresh thread takes the next render. Returns False when nothing was running."""
+        job = self._running
+        if job is None:
+            return False
+        self._watchdog.stop()
+        seconds = time.perf_counter() - job.created
+        thread, worker = self._thread, self._worker
+        if thread is not None and worker is not None:
+            self._submit.disconnect(worker.render)
+            worker.done.disconnect(self._on_done)
+            worker.done.connect(thread.quit)  # the thread ends as soon as the stuck render returns
+            _abandoned.add_pair(thread, worker)
+        self._thread = self._worker = None
+        self._running = None
+        self.abandoned += 1
+        name = engine_label(job.engine_id) if job.engine_id else "the engine"
+        self.renderFailed.emit(
+            f"Stopped waiting for {name} after {seconds:.0f} s; the editor goes on, and the next render "
+            "starts fresh (choose another engine or checkpoint if this one hangs again)"
+        )
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._start(pending)
+            return True
+        self.busyChanged.emit(False)
+        self.idle.emit()
+        return True
+
     # -- shutting down -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Drop queued work, let a running render finish and stop the thread (the loaded model stays
         in the process-wide cache; :func:`app.qt.render_worker.release_engines` frees it)."""
         self._timer.stop()
+        self._watchdog.stop()
         self._pending = None
+        _abandoned.stop_finished()
         if self._thread is None:
             return
         self._thread.quit()

@@ -56,6 +56,17 @@ class RenderOutcome:
         return self.error is None
 
 
+def _guarded_message(exc: BaseException, job: RenderJob) -> str:
+    """The guard's words (engine and plugin named, out-of-memory advice) where the engine is known."""
+    from app.render.guard import describe_fault
+
+    return (
+        describe_fault(exc, job.engine_id, job.device, job.request)
+        if job.engine_id
+        else describe_error(exc, job.device)
+    )
+
+
 def describe_error(exc: BaseException, device: str = "") -> str:
     """A one-line message a person can act on."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -109,10 +120,11 @@ class RenderWorker(QObject):
         except Exception as exc:  # every failure is reported; the thread and the editor live on
             if not isinstance(exc, (EngineError, PluginError)):
                 log.exception("render %d failed", job.job_id)
-            outcome = RenderOutcome(job, error=describe_error(exc, job.device))
+            outcome = RenderOutcome(job, error=_guarded_message(exc, job))
         self.done.emit(outcome)
 
     def _render(self, job: RenderJob) -> RenderOutcome:
+        from app.render.guard import guarded_generate
         from app.render_request import fit_request_to_engine, prepare_engine_styles
 
         engine_class = self._engine_class(job.engine_id, job.checkpoint)
@@ -122,7 +134,7 @@ class RenderWorker(QObject):
         engine = engine_cache().get(engine_class, job.checkpoint, job.device)
         loaded, self._last_engine = engine is not self._last_engine, engine
         prepare_engine_styles(engine, request)
-        result = engine.generate(request)
+        result = guarded_generate(engine, request)  # fault containment: app/render/guard.py
         return RenderOutcome(
             job,
             image=result.image,
