@@ -699,20 +699,30 @@ def fuzz_target(target: Target, cases: int, folder: Path, seed: int | None = Non
         derandomize=seed is None,
         suppress_health_check=list(HealthCheck),
         print_blob=False,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
-        + ([Phase.shrink] if target.shrink else []),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target] + ([Phase.shrink] if target.shrink else []),
     )
     @given(case=target.strategy())
     def run(case):
         with tempfile.TemporaryDirectory(dir=scratch) as case_folder:
             call, names = target.run(case, Path(case_folder))
-            check(target.name, call, names)
+            try:
+                check(target.name, call, names)
+            except FuzzBug as bug:
+                raise FuzzBug(f"{bug} [case: {describe_case(case)}]") from bug
 
     if seed is not None:
         from hypothesis import seed as hypothesis_seed
 
         run = hypothesis_seed(seed)(run)
     run()
+
+
+def describe_case(case: Any) -> str:
+    """A short text of a failing case for the report (a project's doc.json rather than its PNG bytes)."""
+    if isinstance(case, tuple) and len(case) == 2 and case[0] == "members":
+        return f"doc.json={case[1].get('doc.json', b'')[:300]!r}, members={sorted(case[1])[:8]}"
+    text = repr(case)
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -738,13 +748,12 @@ def run(args: argparse.Namespace) -> list[dict]:
             except FuzzBug as exc:
                 bug = str(exc)
                 TALLY.bugs.append(bug)
-            except ExceptionGroup as group:  # hypothesis found several distinct bugs
-                bugs = [str(exc) for exc in group.exceptions]
+            except Exception as exc:  # noqa: BLE001 (a broken harness must not hide the other targets)
+                # hypothesis raises an exception group when it found several distinct bugs
+                found = getattr(exc, "exceptions", None) or [exc]
+                bugs = [str(e) if isinstance(e, FuzzBug) else f"harness: {type(e).__name__}: {e}" for e in found]
                 TALLY.bugs.extend(bugs)
                 bug = " | ".join(bugs)
-            except Exception as exc:  # noqa: BLE001 (a broken harness must not hide the other targets)
-                bug = f"harness: {type(exc).__name__}: {exc}"
-                TALLY.bugs.append(bug)
             done = TALLY.cases[target.name]
             rows.append(
                 {

@@ -317,6 +317,7 @@ class _Archive:
         return ids if ids.dtype == np.uint8 else ids.astype(np.uint16)
 
     def instance(self, name: str, where: str) -> np.ndarray:
+        _expect(name, str, where)
         if name.endswith(".npy"):
             data = self.read(name, where)
             try:
@@ -385,6 +386,8 @@ def _engine_settings(value: Any) -> EngineSettings:
         )
     except DocumentError as exc:
         raise _Problem(f"engine: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # e.g. an output_size that is not a pair
+        raise _Problem(f"engine settings are malformed ({exc})") from exc
 
 
 def _mix(value: Any, sources: Mapping[str, Any], where: str, allow_empty: bool = False) -> StyleMix:
@@ -462,6 +465,10 @@ def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[s
     photo = None if members.get("photo") is None else archive.photo(members["photo"], "members.photo")
     instance = None if members.get("instance") is None else archive.instance(members["instance"], "members.instance")
     size = manifest.get("size")
+    if size is not None and not (
+        isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+    ):
+        raise _Problem(f"size must be [width, height] in pixels, got {json.dumps(size)[:60]}")
     if size is not None and list(size) != [label.shape[1], label.shape[0]]:
         raise _Problem(
             f"doc.json says the image is {size[0]}x{size[1]} but {members['label']} is "
@@ -482,6 +489,8 @@ def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[s
     )
     if members.get("render") is not None:
         seconds = _expect(manifest.get("render_seconds", 0.0), (int, float), "render_seconds")
+        if isinstance(seconds, int) and abs(seconds) > 1e12:  # math.isfinite overflows on huge integers
+            raise _Problem(f"render_seconds {seconds} is not a duration")
         if not math.isfinite(seconds):
             raise _Problem(f"render_seconds {seconds!r} is not a number")
         doc.set_render(archive.photo(members["render"], "members.render"), float(seconds))
