@@ -77,6 +77,7 @@ class Tally:
     outcomes: Counter = field(default_factory=Counter)
     bugs: list[str] = field(default_factory=list)
     seconds: Counter = field(default_factory=Counter)
+    largest_step: dict = field(default_factory=dict)  # target -> (bytes the peak RSS rose in one case, case)
 
 
 TALLY = Tally()
@@ -127,6 +128,8 @@ def check(target: str, call: Callable[[], Any], names: list[str]) -> str:
             signal.signal(signal.SIGALRM, previous)
         TALLY.seconds[target] += time.perf_counter() - start
     grown = _peak_rss() - peak
+    if grown > TALLY.largest_step.get(target, (0, ""))[0]:
+        TALLY.largest_step[target] = (grown, "")
     if grown > MEMORY_STEP_BYTES:
         raise FuzzBug(f"{target}: one case raised peak memory by {grown / 2**20:.0f} MiB")
     TALLY.outcomes[(target, outcome)] += 1
@@ -705,8 +708,11 @@ def fuzz_target(target: Target, cases: int, folder: Path, seed: int | None = Non
     def run(case):
         with tempfile.TemporaryDirectory(dir=scratch) as case_folder:
             call, names = target.run(case, Path(case_folder))
+            before = TALLY.largest_step.get(target.name, (0, ""))[0]
             try:
                 check(target.name, call, names)
+                if TALLY.largest_step.get(target.name, (0, ""))[0] > before:
+                    TALLY.largest_step[target.name] = (TALLY.largest_step[target.name][0], describe_case(case))
             except FuzzBug as bug:
                 raise FuzzBug(f"{bug} [case: {describe_case(case)}]") from bug
 
@@ -762,6 +768,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                     "ok": TALLY.outcomes[(target.name, "ok")],
                     "user errors": TALLY.outcomes[(target.name, "user error")],
                     "seconds": round(TALLY.seconds[target.name], 1),
+                    "peak step MiB": round(TALLY.largest_step.get(target.name, (0, ""))[0] / 2**20),
                     "bug": bug[:160] or "-",
                 }
             )
@@ -772,6 +779,7 @@ def run(args: argparse.Namespace) -> list[dict]:
             "ok": sum(v for (_, kind), v in TALLY.outcomes.items() if kind == "ok"),
             "user errors": sum(v for (_, kind), v in TALLY.outcomes.items() if kind == "user error"),
             "seconds": round(sum(TALLY.seconds.values()), 1),
+            "peak step MiB": "",
             "bug": f"{len(TALLY.bugs)} bugs; peak RSS {_peak_rss() / 2**20:.0f} MiB",
         }
     )
@@ -794,6 +802,9 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(rows))
     for bug in TALLY.bugs:
         print(f"BUG {bug}", file=sys.stderr)
+    for target, (grown, case) in sorted(TALLY.largest_step.items()):
+        if grown > 64 * 2**20:
+            print(f"largest memory step {target}: {grown / 2**20:.0f} MiB [case: {case}]", file=sys.stderr)
     return 1 if TALLY.bugs else 0
 
 
