@@ -265,11 +265,11 @@ class TrainingJob:
 
     def failure_text(self, lines: int = 12) -> str:
         """What a failed job left behind: its error, how it ended, and its last ``lines`` log lines."""
-        parts = []
-        if self.progress.error:
-            parts.append(self.progress.error)
-        parts.append(f"The training process {self.exit_description()}.")
+        parts = [f"The training process {self.exit_description()}."]
         tail = [line for line in self.log_tail if line.strip()][-lines:]
+        error = self.progress.error
+        if error and not all(line in tail for line in error.splitlines()):  # not just the tail again
+            parts.append(f"Error: {error}")
         if tail:
             parts.append("Last log lines:")
             parts.extend(tail)

@@ -190,12 +190,16 @@ class JobCard(QFrame):
                 mode = Qt.TransformationMode.SmoothTransformation
                 self.sample.setPixmap(pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, mode))
                 self._sample_path = progress.latest_sample
-        message = progress.error if job.state is JobState.FAILED else "\n".join(progress.warnings[-1:])
+        # A failure's one-line summary; the log box below holds the rest.
+        message = (progress.error or "").strip().splitlines()[-1:] if job.state is JobState.FAILED else None
+        message = "\n".join(message) if message is not None else "\n".join(progress.warnings[-1:])
         self.message.setText(message or "")
         self.message.setStyleSheet("color: #b00020;" if job.state is JobState.FAILED else "color: #8a6d00;")
         failed = job.state is JobState.FAILED
         if failed and self.log_view.toPlainText() != job.failure_text():
             self.log_view.setPlainText(job.failure_text())
+            bar = self.log_view.verticalScrollBar()
+            bar.setValue(bar.maximum())  # the last lines are the ones that say why
         self.log_view.setVisible(failed)
         running = job.state in (JobState.STARTING, JobState.RUNNING)
         self.stop_button.setEnabled(running)

@@ -400,7 +400,7 @@ class MainWindow(QMainWindow):
         from app.render.guard import engine_label
 
         name = engine_label(job.engine_id) if job.engine_id else "The engine"
-        message = f"{name} has been rendering for over {self.render_controller.timeout_s:.0f} s."
+        message = f"{name} has been rendering for over {self.render_controller.timeout_s:g} s."
         self.notice.show_message(message, "Stop waiting", self.cancel_render)
 
     def cancel_render(self) -> None:

@@ -194,6 +194,8 @@ def read_sidecar(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: sidecar field 'engine' must be a string, got {type(data['engine']).__name__}")
     if not isinstance(data.get("options", {}), dict):
         raise CheckpointError(f"{path}: sidecar field 'options' must be an object")
+    if data.get("label_set") is not None and not isinstance(data["label_set"], str):
+        raise CheckpointError(f"{path}: sidecar field 'label_set' must be a label set id (a string)")
     return data
 
 
