@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import logging
+import math
 import resource
 import signal
 import sys
@@ -85,6 +86,15 @@ TALLY = Tally()
 
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _current_rss() -> int:
+    try:
+        import os
+
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
 
 def _on_alarm(signum, frame):  # noqa: ARG001
@@ -747,7 +757,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="regionpaint-fuzz-") as folder:
         for target in chosen:
-            cases = max(1, round(args.cases * target.weight / total_weight))
+            cases = max(1, math.ceil(args.cases * target.weight / total_weight))
             bug = ""
             try:
                 fuzz_target(target, cases, Path(folder), args.seed)
@@ -769,6 +779,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                     "user errors": TALLY.outcomes[(target.name, "user error")],
                     "seconds": round(TALLY.seconds[target.name], 1),
                     "peak step MiB": round(TALLY.largest_step.get(target.name, (0, ""))[0] / 2**20),
+                    "RSS after MiB": round(_current_rss() / 2**20),
                     "bug": bug[:160] or "-",
                 }
             )
@@ -780,6 +791,7 @@ def run(args: argparse.Namespace) -> list[dict]:
             "user errors": sum(v for (_, kind), v in TALLY.outcomes.items() if kind == "user error"),
             "seconds": round(sum(TALLY.seconds.values()), 1),
             "peak step MiB": "",
+            "RSS after MiB": "",
             "bug": f"{len(TALLY.bugs)} bugs; peak RSS {_peak_rss() / 2**20:.0f} MiB",
         }
     )

@@ -128,3 +128,15 @@ def test_the_cli_refuses_a_checkpoint_with_code_in_one_line(tmp_path):
     assert "never runs code" in result.stderr
     for advice in UNSAFE_ADVICE:
         assert advice not in result.stderr
+
+
+@pytest.mark.parametrize("line", ["aspect_ratio: 0", "crop_size: -4", "ngf: 1e12", "aspect_ratio: inf"])
+def test_an_opt_txt_with_impossible_numbers_is_refused_naming_it(tmp_path, line):
+    """Found by the fuzz suite: aspect_ratio 0 divided by zero inside the SPADE config."""
+    from engines.common.options import read_opt_txt
+
+    path = tmp_path / "opt.txt"
+    path.write_text(f"----------------- Options ---------------\n  label_nc: 35\n  {line}\n")
+    with pytest.raises(CheckpointError) as caught:
+        read_opt_txt(path)
+    assert str(path) in str(caught.value) and "out of range" in str(caught.value)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from engines.base import CheckpointError, CheckpointInfo
-from engines.common.options import read_opt_txt
+from engines.common.options import check_opt_values, read_opt_txt
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,7 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
         sidecar = read_sidecar(files["sidecar"])
         declared = str(sidecar["engine"])
         opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
+        check_opt_values(opt, files["sidecar"])
     return CheckpointInfo(
         path=Path(path),
         files=files,
