@@ -216,7 +216,7 @@ class EditJournal:
         if not changed:
             return False
         self.seq += 1
-        self._remember(doc)
+        self._remember(doc, layers=False)  # the layer copies were brought up to date box by box
         self._append(payload)
         return True
 
@@ -261,10 +261,12 @@ class EditJournal:
         # Unbuffered: one write() per record, so the bytes are with the OS (and survive kill -9) on return.
         self._handle.write(_frame(payload.encode()))
 
-    def _remember(self, doc: Document) -> None:
-        self._layers = {
-            name: None if getattr(doc, name) is None else getattr(doc, name).copy() for name in ("label", "instance")
-        }
+    def _remember(self, doc: Document, layers: bool = True) -> None:
+        if layers:
+            self._layers = {
+                name: None if getattr(doc, name) is None else getattr(doc, name).copy()
+                for name in ("label", "instance")
+            }
         self._settings = _settings(doc)
         self._sources = _sources_key(doc)
         self._photo = doc.photo
@@ -272,13 +274,17 @@ class EditJournal:
     def _layer_change(self, name: str, current: np.ndarray | None, payload: _Payload) -> dict[str, Any] | None:
         previous = self._layers.get(name)
         if current is None:
+            self._layers[name] = None
             return None if previous is None else {"absent": True}
         if previous is None or previous.shape != current.shape or previous.dtype != current.dtype:
+            self._layers[name] = current.copy()
             return {"full": True, "array": payload.add(current)}
         box = Box.of_mask(previous != current)
         if box is None:
             return None
-        return {"box": list(box), "array": payload.add(current[box.slices])}
+        crop = current[box.slices].copy()
+        previous[box.slices] = crop  # the copy follows the document without copying the whole layer
+        return {"box": list(box), "array": payload.add(crop)}
 
     def _encode_sources(self, doc: Document, payload: _Payload) -> list[dict[str, Any]]:
         sources = []
