@@ -273,10 +273,24 @@ def mutated(draw, data: bytes, focus: int | None = None) -> bytes:
 _MODES = ("L", "P", "1", "I;16", "I", "F", "RGB", "RGBA", "LA")
 
 
+def huge_png_header(width: int, height: int) -> bytes:
+    """A valid PNG that declares ``width`` x ``height`` grey pixels and holds none."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
 @st.composite
 def generated_image(draw, kind: str) -> bytes:
     """A well-formed image file of any mode, size and values (a label map with ids out of range, a 1x1
     photo, a 16-bit photo, an RGBA label map...), in PNG, TIFF, BMP or JPEG."""
+    if draw(st.integers(0, 19)) == 0:  # a header that declares a huge image (a decompression bomb)
+        return huge_png_header(*draw(st.sampled_from([(12000, 12000), (60000, 60000), (1, 10**7), (2**31 - 1, 1)])))
     mode = draw(st.sampled_from(_MODES))
     width, height = draw(st.integers(1, 40)), draw(st.integers(1, 40))
     top = draw(st.sampled_from([1, 7, 13, 26, 40, 255, 65535, 70000]))
@@ -618,8 +632,11 @@ def _dataset_strategy():
             stem = draw(st.sampled_from([f"img{number}", f"a b{number}", f"é{number}", f".hidden{number}"]))
             label, _ = s.index_labels[number % len(s.index_labels)]
             image = s.images[number % len(s.images)]
-            if draw(st.integers(0, 2)) == 0:
+            choice = draw(st.integers(0, 5))
+            if choice <= 1:
                 label = draw(mutated(label, focus=64))
+            elif choice == 2:
+                label = draw(generated_image("index"))
             if draw(st.integers(0, 3)) == 0:
                 image = draw(mutated(image, focus=64))
             files.append((stem, label, image, draw(st.booleans())))

@@ -103,3 +103,26 @@ def test_an_image_that_declares_too_many_pixels_is_refused_before_decoding(tmp_p
     with pytest.raises(ImportFileError) as caught:
         open_image(path)
     assert "12000x12000" in str(caught.value) and str(path) in str(caught.value)
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A valid PNG header declaring ``width`` x ``height`` grey pixels, with no pixel data to speak of."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_a_dataset_with_a_decompression_bomb_is_reported_not_crashed(tmp_path):
+    from engines.training.validation import validate_dataset
+
+    (tmp_path / "train_label").mkdir()
+    (tmp_path / "train_img").mkdir()
+    (tmp_path / "train_label" / "a.png").write_bytes(huge_png(60000, 60000))
+    (tmp_path / "train_img" / "a.png").write_bytes(huge_png(60000, 60000))
+    report = validate_dataset(tmp_path, "flat", label_nc=35, workers=1)
+    assert report.unreadable and "a.png" in str(report.unreadable[0])
