@@ -227,6 +227,21 @@ class Seeds:
 
 
 _SEEDS: Seeds | None = None
+# One bytes object per seed file (and project member): hypothesis caches strategies by their arguments,
+# so a fresh 6 MB bytes object per example would keep every one of them alive.
+_BYTES: dict[tuple[str, str], bytes] = {}
+
+
+def file_bytes(path: Path, member: str = "") -> bytes:
+    """The bytes of ``path`` (or of ``member`` inside the zip ``path``), read once per process."""
+    key = (str(path), member)
+    if key not in _BYTES:
+        if member:
+            with zipfile.ZipFile(path) as archive:
+                _BYTES[key] = archive.read(member)
+        else:
+            _BYTES[key] = Path(path).read_bytes()
+    return _BYTES[key]
 
 
 def seeds() -> Seeds:
@@ -237,37 +252,86 @@ def seeds() -> Seeds:
 
 
 # -- mutations -------------------------------------------------------------------------------
+class Mutation:
+    """A seed file's bytes plus the edits hypothesis drew; the bytes are built only when the case runs.
+
+    hypothesis keeps what a strategy returns for every example, so a strategy that returned the mutated
+    bytes (megabytes each) would keep them all: this holds the shared seed and a few small edits instead.
+    """
+
+    def __init__(self, data: bytes, ops: list[tuple]):
+        self.data, self.ops = data, ops
+
+    def apply(self) -> bytes:
+        out = bytearray(self.data)
+        for op, at, arg in self.ops:
+            if op == "extend":
+                out.extend(arg)
+            elif op == "flip":
+                out[at] ^= 1 << arg
+            elif op in ("overwrite", "int"):
+                out[at : at + len(arg)] = arg
+            elif op == "insert":
+                out[at:at] = arg
+            elif op == "delete":
+                del out[at : at + arg]
+            elif op == "truncate":
+                del out[at:]
+            elif op == "repeat":
+                out[at:at] = bytes(out[at : at + 64]) * arg
+        return bytes(out)
+
+    def __repr__(self) -> str:
+        return f"Mutation({len(self.data)} bytes, {self.ops!r})"
+
+
+def materialize(value: Any) -> Any:
+    return value.apply() if isinstance(value, Mutation) else value
+
+
 @st.composite
-def mutated(draw, data: bytes, focus: int | None = None) -> bytes:
+def mutated(draw, data: bytes, focus: int | None = None) -> Mutation:
     """``data`` with a few byte-level mutations (flip, overwrite, insert, delete, truncate, repeat).
 
     ``focus`` concentrates them in the first ``focus`` bytes (headers) half of the time.
     """
-    out = bytearray(data)
+    ops: list[tuple] = []
+    length = len(data)
     for _ in range(draw(st.integers(1, 6))):
-        limit = len(out) if not focus or draw(st.booleans()) else min(len(out), focus)
-        if not out:
-            out.extend(draw(st.binary(min_size=1, max_size=16)))
+        limit = length if not focus or draw(st.booleans()) else min(length, focus)
+        if not length:
+            chunk = draw(st.binary(min_size=1, max_size=16))
+            ops.append(("extend", 0, chunk))
+            length += len(chunk)
             continue
         at = draw(st.integers(0, max(0, limit - 1)))
         kind = draw(st.sampled_from(["flip", "overwrite", "insert", "delete", "truncate", "repeat", "int"]))
         if kind == "flip":
-            out[at] ^= 1 << draw(st.integers(0, 7))
+            ops.append(("flip", at, draw(st.integers(0, 7))))
         elif kind == "overwrite":
             chunk = draw(st.binary(min_size=1, max_size=8))
-            out[at : at + len(chunk)] = chunk
+            ops.append(("overwrite", at, chunk))
+            length = max(length, at + len(chunk))
         elif kind == "insert":
-            out[at:at] = draw(st.binary(min_size=1, max_size=32))
+            chunk = draw(st.binary(min_size=1, max_size=32))
+            ops.append(("insert", at, chunk))
+            length += len(chunk)
         elif kind == "delete":
-            del out[at : at + draw(st.integers(1, 64))]
+            count = draw(st.integers(1, 64))
+            ops.append(("delete", at, count))
+            length -= min(count, length - at)
         elif kind == "truncate":
-            del out[at:]
+            ops.append(("truncate", at, None))
+            length = at
         elif kind == "repeat":
-            out[at:at] = bytes(out[at : at + 64]) * draw(st.integers(1, 8))
+            times = draw(st.integers(1, 8))
+            ops.append(("repeat", at, times))
+            length += min(64, length - at) * times
         else:  # a length or size field set to an extreme
             value = draw(st.sampled_from([0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 0x10000, 65535]))
-            out[at : at + 4] = value.to_bytes(4, draw(st.sampled_from(["big", "little"])))
-    return bytes(out)
+            ops.append(("int", at, value.to_bytes(4, draw(st.sampled_from(["big", "little"])))))
+            length = max(length, at + 4)
+    return Mutation(data, ops)
 
 
 _MODES = ("L", "P", "1", "I;16", "I", "F", "RGB", "RGBA", "LA")
@@ -384,7 +448,7 @@ def _image_case(kind: str):
         from app.model.labelsets import BUILTIN_LABEL_SETS
 
         data, label_set_id = case
-        path = _write(folder, f"{kind}.png", data)
+        path = _write(folder, f"{kind}.png", materialize(data))
         sets = {label_set.id: label_set for label_set in BUILTIN_LABEL_SETS}
         call = {
             "photo": lambda: read_photo(path),
@@ -404,10 +468,10 @@ def _project_strategy():
     def project(draw):
         source = draw(st.sampled_from(s.projects))
         with zipfile.ZipFile(source) as archive:
-            members = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+            members = {info.filename: file_bytes(source, info.filename) for info in archive.infolist()}
         kind = draw(st.sampled_from(["bytes", "doc", "doc", "member", "names", "schema"]))
         if kind == "bytes":
-            return ("raw", draw(mutated(source.read_bytes(), focus=2048)))
+            return ("raw", draw(mutated(file_bytes(source), focus=2048)))
         doc = json.loads(members["doc.json"])
         if kind == "doc":
             doc = draw(json_mutation(doc))
@@ -415,7 +479,7 @@ def _project_strategy():
             doc["schema"] = draw(st.one_of(st.integers(-3, 5), JSON_VALUES))
         elif kind == "member":
             name = draw(st.sampled_from(sorted(members)))
-            members[name] = draw(mutated(members[name], focus=128))
+            members[name] = draw(mutated(file_bytes(source, name), focus=128))
         else:
             name = draw(st.sampled_from(sorted(members)))
             new = draw(
@@ -454,12 +518,12 @@ def _run_project(case, folder):
     path = folder / "case.rpaint"
     kind, value = case
     if kind == "raw":
-        path.write_bytes(value)
+        path.write_bytes(materialize(value))
     else:
         with zipfile.ZipFile(path, "w") as archive:
             for name, data in value.items():
                 try:
-                    archive.writestr(name, data)
+                    archive.writestr(name, materialize(data))
                 except (ValueError, OSError, IndexError):
                     pass  # a name zipfile itself cannot write (empty): not a file anyone can send
     return (lambda: open_project(path)), [str(path)]
@@ -467,14 +531,14 @@ def _run_project(case, folder):
 
 def _safetensors_strategy():
     s = seeds()
-    return st.sampled_from(s.safetensors).flatmap(lambda p: st.tuples(st.just(p), mutated(p.read_bytes(), focus=4096)))
+    return st.sampled_from(s.safetensors).flatmap(lambda p: st.tuples(st.just(p), mutated(file_bytes(p), focus=4096)))
 
 
 def _run_safetensors(case, folder):
     from engines.common.checkpoint import inspect_checkpoint, load_weights
 
     source, data = case
-    path = _write(folder, source.name, data)
+    path = _write(folder, source.name, materialize(data))
     (folder / source.with_suffix(".json").name).write_bytes(source.with_suffix(".json").read_bytes())
 
     def call():
@@ -513,14 +577,14 @@ def _run_sidecar(case, folder):
 def _pth_strategy():
     s = seeds()
     choices = [s.official / "latest_net_G.pth", s.folder / "legacy_net_G.pth"]
-    return st.sampled_from(choices).flatmap(lambda p: st.tuples(st.just(p.name), mutated(p.read_bytes(), focus=1024)))
+    return st.sampled_from(choices).flatmap(lambda p: st.tuples(st.just(p.name), mutated(file_bytes(p), focus=1024)))
 
 
 def _run_pth(case, folder):
     from engines.common.checkpoint import inspect_checkpoint, load_torch_file
 
     name, data = case
-    path = _write(folder, "latest_net_G.pth" if "latest" in name else "legacy_net_G.pth", data)
+    path = _write(folder, "latest_net_G.pth" if "latest" in name else "legacy_net_G.pth", materialize(data))
 
     def call():
         inspect_checkpoint(path)
@@ -581,13 +645,13 @@ def _run_opt(case, folder):
 
 
 def _clusters_strategy():
-    return mutated(seeds().clusters.read_bytes(), focus=256)
+    return mutated(file_bytes(seeds().clusters), focus=256)
 
 
 def _run_clusters(case, folder):
     from engines.pix2pixhd.clusters import load_clusters
 
-    path = _write(folder, "features_clustered_010.npy", case)
+    path = _write(folder, "features_clustered_010.npy", materialize(case))
     return (lambda: load_clusters(path)), [str(path)]
 
 
@@ -659,9 +723,9 @@ def _run_dataset(case, folder):
     (root / label_dir).mkdir(parents=True, exist_ok=True)
     (root / image_dir).mkdir(parents=True, exist_ok=True)
     for stem, label, image, paired in files:
-        _write(root / label_dir, f"{stem}.png", label)
+        _write(root / label_dir, f"{stem}.png", materialize(label))
         if paired:
-            _write(root / image_dir, f"{stem}.jpg", image)
+            _write(root / image_dir, f"{stem}.jpg", materialize(image))
 
     def call():
         report = validate_dataset(root, layout, label_nc=35, workers=1)
@@ -690,13 +754,13 @@ def _journal_strategy():
             edits.paint_stroke(doc, CELEBAMASK_HQ, [(number * 5, 3), (number * 5 + 4, 20)], number + 1, 2.0)
             journal.record(doc)
         journal.close()
-    return mutated(path.read_bytes(), focus=256)
+    return mutated(file_bytes(path), focus=256)
 
 
 def _run_journal(case, folder):
     from app.model.journal import read_records, replay
 
-    path = _write(folder, "journal.bin", case)
+    path = _write(folder, "journal.bin", materialize(case))
     return (lambda: replay(read_records(path), None)), [str(path)]
 
 
@@ -753,7 +817,7 @@ def fuzz_target(target: Target, cases: int, folder: Path, seed: int | None = Non
 def describe_case(case: Any) -> str:
     """A short text of a failing case for the report (a project's doc.json rather than its PNG bytes)."""
     if isinstance(case, tuple) and len(case) == 2 and case[0] == "members":
-        return f"doc.json={case[1].get('doc.json', b'')[:300]!r}, members={sorted(case[1])[:8]}"
+        return f"doc.json={materialize(case[1].get('doc.json', b''))[:300]!r}, members={sorted(case[1])[:8]}"
     text = repr(case)
     return text if len(text) <= 300 else text[:300] + "..."
 
