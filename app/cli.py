@@ -90,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("regionpaint: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print("regionpaint: error: out of memory; try a smaller --size or --device cpu", file=sys.stderr)
+        return EXIT_USER_ERROR
     except _user_errors() as exc:
         if args.debug:
             raise

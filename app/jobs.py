@@ -257,6 +257,35 @@ class TrainingJob:
                 tail = [line for line in self.log_tail if line.strip()][-5:]
                 self.progress.error = "\n".join(tail) or f"training process exited with code {code}"
 
+    def exit_description(self) -> str:
+        """How the process ended: "exited with code 1", "killed by SIGKILL (out of memory?)"."""
+        code = self.returncode
+        if code is None:
+            return "still running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = " (the system may have run out of memory)" if name == "SIGKILL" else ""
+            return f"killed by {name}{hint}"
+        return f"exited with code {code}"
+
+    def failure_text(self, lines: int = 12) -> str:
+        """What a failed job left behind: its error, how it ended, and its last ``lines`` log lines."""
+        parts = [f"The training process {self.exit_description()}."]
+        tail = [line for line in self.log_tail if line.strip()][-lines:]
+        error = self.progress.error
+        if error and not all(line in tail for line in error.splitlines()):  # not just the tail again
+            parts.append(f"Error: {error}")
+        if tail:
+            parts.append("Last log lines:")
+            parts.extend(tail)
+        elif self.events:  # it logged nothing: its last events say how far it got
+            parts.append("Last events:")
+            parts.extend(json.dumps(event)[:200] for event in self.events[-3:])
+        return "\n".join(parts)
+
     @property
     def checkpoint(self) -> Path | None:
         """The run folder once it holds a generator checkpoint."""

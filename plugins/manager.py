@@ -340,6 +340,12 @@ class PluginManager:
     def engine_for_checkpoint(self, info: CheckpointInfo) -> type[Engine]:
         """The registered engine that recognises a checkpoint (a sidecar's declared engine wins)."""
         if info.declared_engine:
+            if info.declared_engine not in self._engines:
+                registered = ", ".join(sorted(self._engines)) or "none"
+                where = info.files.get("sidecar", info.path)
+                raise CheckpointError(
+                    f"{where}: names engine {info.declared_engine!r}, which is not installed (registered: {registered})"
+                )
             return self.engine_class(info.declared_engine)
         matches = []
         for entry in self._engines.values():

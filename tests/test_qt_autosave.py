@@ -81,3 +81,46 @@ def test_sessions_that_are_still_running_are_not_offered(tmp_path):
     clean.start_session()  # crashed before there was anything to save
     assert mine.recoverable() == []
     assert not clean.session_file.exists(), "stale session files are tidied away"
+
+
+def test_the_snapshot_timer_counts_from_the_first_unsaved_edit(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, face_document(), autosave=True)
+    manager = window.autosave
+    timer = manager._timer
+    qtbot.wait(50)
+    assert not timer.isActive(), "no countdown while nothing is unsaved"
+    window.state.label_edit(edits.fill_rectangle, (0, 0), (5, 5), 17)
+    assert timer.isActive() and timer.remainingTime() > timer.interval() - 1000
+    assert manager.store.journal_file.is_file(), "the edit is journaled at once, before any snapshot"
+    assert not manager.store.autosave_file.exists()
+    window.close()
+    assert not manager.store.journal_file.exists()
+
+
+def test_saving_the_document_discards_its_journal(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, face_document(), autosave=True)
+    store = window.autosave.store
+    window.state.label_edit(edits.fill_rectangle, (0, 0), (5, 5), 17)
+    assert store.journal_file.is_file()
+    window.state.set_dirty(False)  # what a successful save does
+    assert not store.journal_file.exists() and not store.autosave_file.exists()
+    assert not window.autosave._timer.isActive()
+
+
+def test_file_recover_lists_sessions_again_after_later(qtbot, tmp_path):
+    folder = autosave_dir(tmp_path / "data")
+    crashed, crashed_doc = crashed_session(folder)
+    window = make_window(qtbot, tmp_path, autosave=True)
+    window.ask_recover = lambda *_: "later"
+    assert not window.offer_recovery()
+    assert crashed.autosave_file.exists(), "Later keeps the work for File › Recover…"
+    listed = []
+    window.choose_recovery = lambda parent, descriptions: listed.extend(descriptions) or 0
+    assert window.actions["recover"].text().startswith("Re&cover")
+    window.actions["recover"].trigger()
+    assert len(listed) == 1 and "Untitled" in listed[0]
+    assert np.array_equal(window.document.label, crashed_doc.label)
+    assert not crashed.autosave_file.exists()
+    listed.clear()
+    window.choose_recovery = lambda parent, descriptions: listed.extend(descriptions) or None
+    assert not window.recover_sessions() and listed == []

@@ -148,14 +148,22 @@ def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_z(path: str) -> np.ndarray:
-    if path.endswith(".npy"):
-        z = np.load(path, allow_pickle=False)
-    else:
-        import torch
+    from app.model.document import DocumentError
 
-        z = torch.load(path, map_location="cpu", weights_only=True)
-        z = z.numpy() if hasattr(z, "numpy") else np.asarray(z)
-    z = np.asarray(z, dtype=np.float32)
+    if path.endswith(".npy"):
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise DocumentError(f"{path}: not a readable .npy array of numbers ({type(exc).__name__})") from exc
+    else:
+        from engines.common.checkpoint import torch_load_tensors
+
+        z = torch_load_tensors(path, "z vector")
+        z = z.numpy() if hasattr(z, "numpy") else z
+    try:
+        z = np.asarray(z, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DocumentError(f"{path}: not an array of numbers") from exc
     return z.reshape(1, -1)
 
 

@@ -27,6 +27,11 @@ INDEX_MODES = ("L", "P", "1", "I", "I;16", "I;16L", "I;16B", "I;16N")
 COLOR_MODES = ("RGB", "RGBA")
 
 
+#: The most pixels an image may declare; checked from its header before the pixels are decoded, so a
+#: small file that claims to be 100 000 x 100 000 is refused instead of allocating tens of gigabytes.
+MAX_IMAGE_PIXELS = 100_000_000
+
+
 class ImportFileError(DocumentError):
     """A file could not be used: unreadable, corrupt, wrong kind, bad ids or colours."""
 
@@ -39,7 +44,10 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
     source = source or str(path)
     try:
         image = Image.open(path)
+        _check_pixel_count(image, source)
         image.load()
+    except ImportFileError:
+        raise
     except FileNotFoundError as exc:
         raise ImportFileError(f"{source}: no such file") from exc
     except IsADirectoryError as exc:
@@ -49,11 +57,24 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
     except Image.UnidentifiedImageError as exc:
         raise ImportFileError(f"{source}: not an image file, or one Pillow cannot read") from exc
     except Image.DecompressionBombError as exc:
-        raise ImportFileError(f"{source}: image is too large ({exc})") from exc
+        raise ImportFileError(
+            f"{source}: image declares more pixels than can be opened safely (a damaged or hostile file)"
+        ) from exc
+    except MemoryError as exc:
+        raise ImportFileError(f"{source}: image is too large for the memory available") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         # Pillow reports truncated data as OSError and broken chunks as SyntaxError/ValueError.
         raise ImportFileError(f"{source}: corrupt or truncated image ({exc})") from exc
     return image
+
+
+def _check_pixel_count(image: Image.Image, source: str) -> None:
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImportFileError(
+            f"{source}: image declares {width}x{height} pixels, more than regionpaint opens "
+            f"({MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
+        )
 
 
 def photo_from_image(image: Image.Image, source: str) -> np.ndarray:

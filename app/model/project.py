@@ -33,6 +33,7 @@ import posixpath
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,14 @@ PROJECT_SUFFIX = ".rpaint"
 
 # zlib level for PNG members: close to the default level's size in about half the time.
 _PNG_LEVEL = 4
+
+# Bounds checked against the zip directory before any member is read, so a member that inflates to
+# gigabytes (a zip bomb behind a valid doc.json) is refused without allocating it. An 8K photo PNG is
+# ~100 MB; doc.json is a few kB.
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_DOC_JSON_BYTES = 8 * 1024 * 1024
+MAX_MEMBERS = 4096
 
 
 class ProjectError(DocumentError):
@@ -288,10 +297,15 @@ class _Archive:
 
     def __init__(self, archive: zipfile.ZipFile):
         self.archive = archive
-        self.names = set(archive.namelist())
+        infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _Problem(f"the archive has {len(infos)} members; a project has at most {MAX_MEMBERS}")
+        self.sizes = {info.filename: info.file_size for info in infos}
+        self.names = set(self.sizes)
         unsafe = sorted(name for name in self.names if not _is_safe_member_name(name))
         if unsafe:
             raise _Problem(f"member name {unsafe[0]!r} escapes the archive")
+        _check_sizes(self.sizes)
 
     def read(self, name: str, where: str) -> bytes:
         _expect(name, str, where)
@@ -299,10 +313,19 @@ class _Archive:
             raise _Problem(f"{where} {name!r} escapes the archive")
         if name not in self.names:
             raise _Problem(f"{where} {name!r} is missing from the archive")
+        limit = MAX_DOC_JSON_BYTES if name == DOC_MEMBER else MAX_MEMBER_BYTES
         try:
-            return self.archive.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            # The directory's size was checked, and ZipExtFile never inflates past it; reading at most
+            # limit + 1 bytes also bounds a member whose header lies about its size.
+            with self.archive.open(name) as member:
+                data = member.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
             raise _Problem(f"member {name!r} is corrupt ({exc})") from exc
+        except zlib.error as exc:
+            raise _Problem(f"member {name!r} is corrupt ({exc})") from exc
+        if len(data) > limit:
+            raise _Problem(f"member {name!r} is larger than {_mib(limit)}; refusing to read it")
+        return data
 
     def image(self, name: str, where: str) -> Image.Image:
         data = self.read(name, where)
@@ -325,6 +348,7 @@ class _Archive:
         return ids if ids.dtype == np.uint8 else ids.astype(np.uint16)
 
     def instance(self, name: str, where: str) -> np.ndarray:
+        _expect(name, str, where)
         if name.endswith(".npy"):
             data = self.read(name, where)
             try:
@@ -335,6 +359,27 @@ class _Archive:
                 raise _Problem(f"{name}: expected a 2-D int32 array, got shape {array.shape} {array.dtype}")
             return array
         return instance_from_image(self.image(name, where), name)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MiB"
+
+
+def _check_sizes(sizes: Mapping[str, int]) -> None:
+    """Refuse members (and a sum) larger than a project can hold, from the zip directory alone."""
+    for name, size in sizes.items():
+        limit = MAX_DOC_JSON_BYTES if name == DOC_MEMBER else MAX_MEMBER_BYTES
+        if size > limit:
+            raise _Problem(
+                f"member {name!r} would inflate to {_mib(size)}, more than the {_mib(limit)} a project member "
+                "may hold (a damaged or hostile file); refusing to read it"
+            )
+    total = sum(sizes.values())
+    if total > MAX_TOTAL_BYTES:
+        raise _Problem(
+            f"members would inflate to {_mib(total)} in all, more than the {_mib(MAX_TOTAL_BYTES)} a project "
+            "may hold; refusing to read it"
+        )
 
 
 def _read_manifest(archive: _Archive) -> dict[str, Any]:
@@ -375,6 +420,8 @@ def _engine_settings(value: Any) -> EngineSettings:
         )
     except DocumentError as exc:
         raise _Problem(f"engine: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # e.g. an output_size that is not a pair
+        raise _Problem(f"engine settings are malformed ({exc})") from exc
 
 
 def _composite_settings(value: Any) -> CompositeSettings:
@@ -473,6 +520,10 @@ def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[s
     photo = None if members.get("photo") is None else archive.photo(members["photo"], "members.photo")
     instance = None if members.get("instance") is None else archive.instance(members["instance"], "members.instance")
     size = manifest.get("size")
+    if size is not None and not (
+        isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+    ):
+        raise _Problem(f"size must be [width, height] in pixels, got {json.dumps(size)[:60]}")
     if size is not None and list(size) != [label.shape[1], label.shape[0]]:
         raise _Problem(
             f"doc.json says the image is {size[0]}x{size[1]} but {members['label']} is "
@@ -509,6 +560,8 @@ def _document(archive: _Archive, manifest: dict[str, Any], label_sets: Mapping[s
     )
     if members.get("render") is not None:
         seconds = _expect(manifest.get("render_seconds", 0.0), (int, float), "render_seconds")
+        if isinstance(seconds, int) and abs(seconds) > 1e12:  # math.isfinite overflows on huge integers
+            raise _Problem(f"render_seconds {seconds} is not a duration")
         if not math.isfinite(seconds):
             raise _Problem(f"render_seconds {seconds!r} is not a number")
         raw = None if members.get("render_raw") is None else archive.photo(members["render_raw"], "members.render_raw")
@@ -536,6 +589,8 @@ def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = Non
         raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except _Problem as exc:
         raise ProjectError(f"{path}: {exc}") from exc
+    except MemoryError as exc:
+        raise ProjectError(f"{path}: too large to open in the memory available") from exc
     _resolve_checkpoint_beside(doc, path)
     log.info("opened %s", path)
     return doc

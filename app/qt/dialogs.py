@@ -238,17 +238,35 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def ask_recover(parent: QWidget | None, path: Path, saved_at: datetime) -> bool:
-    """The default recovery prompt: recover the autosave of a session that did not exit cleanly?"""
-    answer = QMessageBox.question(
-        parent,
-        "Recover unsaved work?",
-        f"regionpaint did not exit cleanly last time. An autosave from {saved_at:%Y-%m-%d %H:%M} exists.\n\n"
-        "Recover it? (No deletes it.)",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.Yes,
+def ask_recover(parent: QWidget | None, path: Path, saved_at: datetime) -> bool | str:
+    """The default recovery prompt at start-up: True (recover), False (discard) or "later" (keep it for
+    File › Recover…)."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Recover unsaved work?")
+    box.setText(
+        f"regionpaint did not exit cleanly last time. Unsaved work from {saved_at:%Y-%m-%d %H:%M} can be "
+        "recovered.\n\nRecover it now? (Later keeps it: File › Recover… offers it again.)"
     )
-    return answer == QMessageBox.StandardButton.Yes
+    recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+    later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+    box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(recover)
+    box.exec()
+    clicked = box.clickedButton()
+    return True if clicked is recover else "later" if clicked is later else False
+
+
+def choose_recovery(parent: QWidget | None, descriptions: list[str]) -> int | None:
+    """File › Recover…: which of the recoverable sessions to open (an index), or None."""
+    from PySide6.QtWidgets import QInputDialog
+
+    if not descriptions:
+        QMessageBox.information(parent, "Recover", "There is no unsaved work from other sessions to recover.")
+        return None
+    text, ok = QInputDialog.getItem(
+        parent, "Recover unsaved work", "Sessions that did not exit cleanly:", descriptions, 0, False
+    )
+    return descriptions.index(text) if ok and text in descriptions else None
 
 
 def ask_new_document_for_run(parent: QWidget | None, run: Path, run_label_set: str, doc_label_set: str) -> bool:

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QFontDatabase, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -137,6 +138,12 @@ class JobCard(QFrame):
         self._sample_pixmap: QPixmap | None = None
         self.message = QLabel(objectName="jobMessage", wordWrap=True)
         self.message.setStyleSheet("color: #b00020;")
+        # A crashed job's last log lines, so the reason is readable without a terminal.
+        self.log_view = QPlainTextEdit(objectName="jobLog", readOnly=True)
+        self.log_view.setMaximumHeight(140)
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log_view.hide()
         self.stop_button = QPushButton("Stop", objectName="jobStop")
         self.resume_button = QPushButton("Resume", objectName="jobResume")
         self.open_button = QPushButton("Open in editor", objectName="jobOpen")
@@ -161,6 +168,7 @@ class JobCard(QFrame):
         layout.addWidget(self.losses)
         layout.addWidget(self.sample)
         layout.addWidget(self.message)
+        layout.addWidget(self.log_view)
         self.refresh()
 
     def set_job(self, job: TrainingJob) -> None:
@@ -189,9 +197,17 @@ class JobCard(QFrame):
                 self._sample_pixmap = pixmap
                 self._show_sample()
                 self._sample_path = progress.latest_sample
-        message = progress.error if job.state is JobState.FAILED else "\n".join(progress.warnings[-1:])
+        # A failure's one-line summary; the log box below holds the rest.
+        message = (progress.error or "").strip().splitlines()[-1:] if job.state is JobState.FAILED else None
+        message = "\n".join(message) if message is not None else "\n".join(progress.warnings[-1:])
         self.message.setText(message or "")
         self.message.setStyleSheet("color: #b00020;" if job.state is JobState.FAILED else "color: #8a6d00;")
+        failed = job.state is JobState.FAILED
+        if failed and self.log_view.toPlainText() != job.failure_text():
+            self.log_view.setPlainText(job.failure_text())
+            bar = self.log_view.verticalScrollBar()
+            bar.setValue(bar.maximum())  # the last lines are the ones that say why
+        self.log_view.setVisible(failed)
         running = job.state in (JobState.STARTING, JobState.RUNNING)
         self.stop_button.setEnabled(running)
         self.resume_button.setEnabled(job.state in (JobState.STOPPED, JobState.FAILED) and job.can_resume)

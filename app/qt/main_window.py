@@ -27,7 +27,7 @@ from app.model.document import Document
 from app.qt.autosave import AutosaveManager, AutosaveStore
 from app.qt.batch_dialog import BatchDialog
 from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
-from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved
+from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved, choose_recovery
 from app.qt.editor_state import EditorState
 from app.qt.engine_panel import EnginePanel
 from app.qt.fidelity_panel import FidelityPanel
@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         self.data_folder = data_folder or data_dir()
         self.remember_window = remember_window
         self.ask_unsaved = ask_unsaved  # (parent, name) -> "save" | "discard" | "cancel"
-        self.ask_recover = ask_recover  # (parent, path, saved_at) -> bool
+        self.ask_recover = ask_recover  # (parent, path, saved_at) -> True | False | "later"
+        self.choose_recovery = choose_recovery  # (parent, descriptions) -> index | None
         self.ask_new_document_for_run = ask_new_document_for_run  # (parent, run, its label set, the doc's) -> bool
         self.state = EditorState(self)
         self.tools = ToolController(self.state, self)
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
         self.demo_menu = file_menu.addMenu("Open &demo")
         self.demo_menu.aboutToShow.connect(lambda: self.files.fill_demo_menu(self.demo_menu))
+        self.actions["recover"] = file_menu.addAction("Re&cover unsaved work…", self.recover_sessions)
         file_menu.addSeparator()
         for name in ("save", "save_as"):
             file_menu.addAction(self.actions[name])
@@ -263,6 +265,8 @@ class MainWindow(QMainWindow):
         render_menu.addSeparator()
         batch_action = render_menu.addAction("&Batch render a folder…", self.new_batch_job)
         batch_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        self.actions["cancel_render"] = render_menu.addAction("&Stop waiting for this render", self.cancel_render)
+        self.actions["cancel_render"].setEnabled(False)
         train_menu = bar.addMenu("T&rain")
         train_action = train_menu.addAction("New &training job…", self.new_training_job)
         train_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
@@ -302,6 +306,10 @@ class MainWindow(QMainWindow):
         controller.busyChanged.connect(self._show_busy)
         controller.renderFinished.connect(self._show_render)
         controller.renderFailed.connect(self._show_render_error)
+        # Fault containment: a render past the limit can be given up on (app/render/guard.py).
+        controller.timeout_s = self.settings.render_timeout_seconds()
+        controller.renderOverdue.connect(self._offer_cancel_render)
+        controller.busyChanged.connect(lambda busy: self.actions["cancel_render"].setEnabled(busy))
         self.engine_panel.renderRequested.connect(controller.render_now)
         # Photo edits: the edit-mask view, and re-compositing (no render) when only the blend changes.
         self.engine_panel.composite_controls.editMaskToggled.connect(self.canvas.set_edit_mask_visible)
@@ -359,30 +367,51 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.document_name()}{star} — regionpaint")
 
     def offer_recovery(self) -> bool:
-        """Offer the autosaves of crashed sessions, newest first; True when one was recovered."""
+        """Offer the autosaves of crashed sessions, newest first; True when one was recovered.
+
+        "Later" keeps an autosave for File › Recover…; declining deletes it.
+        """
         if self.autosave is None:
             return False
         store = self.autosave.store
         for item in store.recoverable():
             accepted = self.ask_recover(self, item.autosave, item.saved_at)
+            if accepted == "later":
+                continue
             if accepted:
                 recovered = self._recover(item)
-                store.forget(item)
+                if recovered:
+                    store.forget(item)
                 return recovered
             store.forget(item)
         return False
 
+    def recover_sessions(self) -> bool:
+        """File › Recover…: list the sessions that did not exit cleanly and recover the one chosen."""
+        if self.autosave is None:
+            return False
+        items = self.autosave.store.recoverable()
+        index = self.choose_recovery(self, [item.describe() for item in items])
+        if index is None or not 0 <= index < len(items):
+            return False
+        if not self.files.may_replace_document():
+            return False
+        recovered = self._recover(items[index])
+        if recovered:
+            self.autosave.store.forget(items[index])
+        return recovered
+
     def _recover(self, item) -> bool:
-        from app.model.project import ProjectError, open_project
+        from app.model.project import ProjectError
         from app.qt.file_actions import label_sets
 
         try:
-            doc = open_project(item.autosave, label_sets())
+            doc = self.autosave.store.load(item, label_sets())
         except ProjectError as exc:
-            self.show_error(f"The autosave could not be read: {exc}")
+            self.show_error(f"The unsaved work could not be recovered: {exc}")
             return False
         self.set_document(doc, item.source, dirty=True)
-        self.statusBar().showMessage("Recovered the autosave of the last session", 8000)
+        self.statusBar().showMessage("Recovered the unsaved work of the last session", 8000)
         return True
 
     # -- feedback ----------------------------------------------------------------------------
@@ -482,6 +511,17 @@ class MainWindow(QMainWindow):
             self.render_label.setText("No checkpoint chosen")
         elif doc is not None and doc.last_render is None and not self.render_controller.busy:
             self.render_label.setText("Not rendered yet")
+
+    def _offer_cancel_render(self, job) -> None:
+        from app.render.guard import engine_label
+
+        name = engine_label(job.engine_id) if job.engine_id else "The engine"
+        message = f"{name} has been rendering for over {self.render_controller.timeout_s:g} s."
+        self.notice.show_message(message, "Stop waiting", self.cancel_render)
+
+    def cancel_render(self) -> None:
+        """Render › Stop waiting: abandon the running render; the editor keeps working."""
+        self.render_controller.cancel_render()
 
     def _show_render_error(self, message: str) -> None:
         self.render_label.setText("Render failed" if self.state.document is not None else "")

@@ -16,6 +16,11 @@ class NoticeBar(QFrame):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # An optional action beside the message ("Stop waiting" for a render that does not come back).
+        self.action_button = QToolButton()
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._run_action)
+        self._action = None
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -24,12 +29,24 @@ class NoticeBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.action_button)
         layout.addWidget(close)
         self.hide()
 
-    def show_message(self, message: str) -> None:
+    def show_message(self, message: str, action_text: str = "", action=None) -> None:
+        """Show ``message``; with ``action_text`` and ``action`` (a callable), a button that runs it."""
         self.text.setText(message)
+        self._action = action
+        self.action_button.setText(action_text)
+        self.action_button.setVisible(bool(action_text and action))
         self.show()
+
+    def _run_action(self) -> None:
+        action, self._action = self._action, None
+        self.action_button.hide()
+        self.hide()
+        if action is not None:
+            action()
 
     @property
     def message(self) -> str:

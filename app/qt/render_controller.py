@@ -14,12 +14,13 @@ import logging
 import time
 import weakref
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import QSignalDebouncer, create_worker
 
 from app.qt.editor_state import EditorState
 from app.qt.render_worker import CheckpointFacts, RenderJob, RenderOutcome, render_steps
 from app.render.from_document import RenderRequestError, job_from_document
+from app.render.guard import DEFAULT_RENDER_TIMEOUT_S, engine_label
 from app.render.photo_edit import photo_edit_from_document
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,39 @@ DEBOUNCE_MS = 200
 live_pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
 
 
+class _AbandonedPools:
+    """Render thread pools given up on (fault containment): kept referenced, and parented to nothing, until
+    their stuck render returns. Destroying a QThreadPool waits for its threads, which would freeze the
+    window on a hung engine."""
+
+    def __init__(self) -> None:
+        self.pools: list[QThreadPool] = []
+
+    def add(self, pool: QThreadPool) -> None:
+        pool.setParent(None)
+        self.pools.append(pool)
+
+    def drop_finished(self) -> None:
+        for pool in list(self.pools):
+            if pool.activeThreadCount() == 0:
+                self.pools.remove(pool)
+                live_pools.discard(pool)
+
+    def running(self) -> list[QThreadPool]:
+        self.drop_finished()
+        return list(self.pools)
+
+
+_abandoned = _AbandonedPools()
+
+
 class RenderController(QObject):
     renderStarted = Signal(object)  # RenderJob
     renderFinished = Signal(object)  # RenderOutcome, shown on the canvas
     renderFailed = Signal(str)
     busyChanged = Signal(bool)
     idle = Signal()  # nothing running and nothing queued
+    renderOverdue = Signal(object)  # RenderJob running longer than timeout_s: the UI offers to stop waiting
 
     def __init__(self, state: EditorState, debounce_ms: int = DEBOUNCE_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +83,11 @@ class RenderController(QObject):
         self.dropped = 0  # stale requests replaced before they ran
         self.last_outcome: RenderOutcome | None = None
         self.last_latency: float | None = None  # edit -> result on screen, seconds
+        # Fault containment: a render running past timeout_s can be abandoned (cancel_render).
+        self.timeout_s: float = DEFAULT_RENDER_TIMEOUT_S
+        self._watchdog = QTimer(self, singleShot=True)
+        self._watchdog.timeout.connect(self._on_overdue)
+        self.abandoned = 0  # renders given up on (their threads were left to finish on their own)
         state.renderInputsChanged.connect(self.schedule)
         state.documentReplaced.connect(self._on_document_replaced)
 
@@ -128,6 +161,7 @@ class RenderController(QObject):
             self._pool.setExpiryTimeout(-1)
             live_pools.add(self._pool)
         self._running = job
+        self._watchdog.start(int(self.timeout_s * 1000))
         self.busyChanged.emit(True)
         self.renderStarted.emit(job)
         worker = create_worker(render_steps, job, _start_thread=False)
@@ -146,7 +180,8 @@ class RenderController(QObject):
     # -- results -----------------------------------------------------------------------------
     def _on_done(self, outcome: RenderOutcome) -> None:
         if outcome.job is not self._running:
-            return  # a job of before shutdown() (or already reported)
+            return  # a job of before shutdown(), or the answer of a render given up on
+        self._watchdog.stop()
         self._running = None
         self._worker = None
         self.last_outcome = outcome
@@ -168,13 +203,47 @@ class RenderController(QObject):
         self.busyChanged.emit(False)
         self.idle.emit()
 
+    # -- fault containment: renders that do not come back ---------------------------------------
+    def _on_overdue(self) -> None:
+        if self._running is not None:
+            log.warning("render %d has run for more than %.0f s", self._running.job_id, self.timeout_s)
+            self.renderOverdue.emit(self._running)
+
+    def cancel_render(self) -> bool:
+        """Stop waiting for the running render: its pool's thread is left to finish (or hang) on its own,
+        and a fresh pool takes the next render. Returns False when nothing was running."""
+        job = self._running
+        if job is None:
+            return False
+        self._watchdog.stop()
+        seconds = time.perf_counter() - job.created
+        if self._pool is not None:
+            _abandoned.add(self._pool)
+        self._pool, self._worker = None, None
+        self._running = None
+        self.abandoned += 1
+        name = engine_label(job.engine_id) if job.engine_id else "the engine"
+        self.renderFailed.emit(
+            f"Stopped waiting for {name} after {seconds:.0f} s; the editor goes on, and the next render "
+            "starts fresh (choose another engine or checkpoint if this one hangs again)"
+        )
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._start(pending)
+            return True
+        self.busyChanged.emit(False)
+        self.idle.emit()
+        return True
+
     # -- shutting down -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Drop queued work, let a running render finish and stop the thread (the loaded model stays
         in the process-wide cache; :func:`app.qt.render_worker.release_engines` frees it)."""
         self._debouncer.cancel()
         self._debounce_pending = False
+        self._watchdog.stop()
         self._pending = None
+        _abandoned.drop_finished()
         if self._pool is None:
             return
         self._pool.waitForDone()

@@ -47,6 +47,10 @@ class RenderJob:
         return self.job.checkpoint
 
     @property
+    def engine_id(self) -> str:
+        return self.job.engine_id
+
+    @property
     def device(self) -> str:
         return self.job.device
 

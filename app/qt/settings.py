@@ -133,6 +133,12 @@ class EditorSettings:
         value = self.store.value("window/state")
         return value if isinstance(value, QByteArray) else None
 
+    def render_timeout_seconds(self) -> int:
+        """How long a render may run before the editor offers to stop waiting for it."""
+        from app.render.guard import DEFAULT_RENDER_TIMEOUT_S
+
+        return max(1, self.value("render/timeout_seconds", DEFAULT_RENDER_TIMEOUT_S, int))
+
     def autosave_seconds(self) -> int:
         return max(5, self.value("autosave/seconds", DEFAULT_AUTOSAVE_SECONDS, int))
 

@@ -156,8 +156,10 @@ class RenderService:
         engine, loaded = self.load(engine_class, job.checkpoint, job.device)
         if MEAN_STYLE in capabilities:
             engine.set_mean_styles(mean_style_sources(job, request))
+        from app.render.guard import guarded_generate  # every failure named with the engine and its plugin
+
         start = time.perf_counter()
-        result = engine.generate(request)
+        result = guarded_generate(engine, request)
         if not result.seconds:
             result.seconds = time.perf_counter() - start
         return RenderOutcome(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,11 +21,12 @@ from typing import Any
 import torch
 
 from engines.base import CheckpointError, CheckpointInfo
-from engines.common.options import read_opt_txt
+from engines.common.options import check_opt_values, read_opt_txt
 
 log = logging.getLogger(__name__)
 
 SIDECAR_SCHEMA = 1
+MAX_SIDECAR_BYTES = 1024 * 1024  # a sidecar is a few hundred bytes of options
 
 
 def _pick(folder: Path, suffix: str) -> Path | None:
@@ -82,13 +84,72 @@ def locate_files(path: str | Path) -> dict[str, Path]:
     return files
 
 
+#: What to do with a checkpoint that holds more than tensors; never "load it without weights_only".
+RESAVE_ADVICE = (
+    "regionpaint never runs code from checkpoints. In an environment you trust, re-save the weights alone "
+    "with torch.save(model.state_dict(), PATH) or convert them to .safetensors, and open that file"
+)
+
+
+def describe_torch_load_error(path: Path | str, exc: BaseException, what: str = "weights") -> str:
+    """One line in regionpaint's words for a failed ``torch.load(..., weights_only=True)``.
+
+    torch's own text advises re-running with ``weights_only=False``, the one unsafe thing to do with a
+    stranger's file, so it is never passed on; the message names the file, what it holds, and what to do.
+    """
+    text = str(exc)
+    if "Weights only load failed" in text or type(exc).__name__ == "UnpicklingError":
+        objects = sorted(set(re.findall(r"Unsupported global: GLOBAL ([\w.]+)", text)))
+        if objects:
+            return (
+                f"{path}: the file holds Python objects beyond tensors (it refers to {', '.join(objects)}), "
+                f"so it is not read. {RESAVE_ADVICE}"
+            )
+        return f"{path}: not a PyTorch {what} file (its contents are not a saved state dict of tensors)"
+    if isinstance(exc, EOFError) or "central directory" in text or "unexpected EOF" in text.lower():
+        return f"{path}: the file is truncated or damaged (was it fully downloaded or saved?)"
+    if isinstance(exc, MemoryError) or "not enough memory" in text.lower():
+        return f"{path}: the file declares more data than fits in memory (a damaged or hostile file)"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder, not a {what} file"
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: cannot read the {what}; the file is damaged or not a PyTorch file ({type(exc).__name__})"
+
+
+def torch_load_tensors(path: Path | str, what: str = "weights", **kwargs: Any) -> Any:
+    """``torch.load`` on the CPU with ``weights_only=True``; any failure is a :class:`CheckpointError`."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, **kwargs)
+    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+        raise CheckpointError(describe_torch_load_error(path, exc, what)) from exc
+    except MemoryError as exc:
+        raise CheckpointError(describe_torch_load_error(path, exc, what)) from exc
+
+
+def describe_safetensors_error(path: Path | str, exc: BaseException) -> str:
+    """One line in regionpaint's words for a failed safetensors read."""
+    text = str(exc).lower()
+    if "incomplete metadata" in text or "not fully covered" in text:
+        problem = "the file is truncated or damaged (its header lists more data than it holds)"
+    elif "header too" in text or "invalid json" in text or "header" in text:
+        problem = "not a valid .safetensors file (its header is damaged)"
+    elif isinstance(exc, FileNotFoundError):
+        problem = "no such file"
+    elif isinstance(exc, PermissionError):
+        problem = "permission denied"
+    elif isinstance(exc, MemoryError):
+        problem = "the file declares more data than fits in memory"
+    else:
+        problem = f"cannot read the .safetensors file ({type(exc).__name__})"
+    return f"{path}: {problem}"
+
+
 def load_torch_file(path: Path) -> dict[str, torch.Tensor]:
     """Read a state dict saved with ``torch.save`` (legacy or zip format), never unpickling code."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: cannot read weights ({reason}); is the file complete?") from exc
+    state = torch_load_tensors(path)
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: not a state dict of tensors")
     return dict(state)
@@ -101,8 +162,8 @@ def load_safetensors(path: Path) -> dict[str, dict[str, torch.Tensor]]:
 
     try:
         flat = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from exc
+    except (SafetensorError, OSError, ValueError, MemoryError) as exc:
+        raise CheckpointError(describe_safetensors_error(path, exc)) from exc
     roles: dict[str, dict[str, torch.Tensor]] = {}
     for key, tensor in flat.items():
         role, sep, name = key.partition(".")
@@ -114,11 +175,27 @@ def load_safetensors(path: Path) -> dict[str, dict[str, torch.Tensor]]:
 
 def read_sidecar(path: Path) -> dict[str, Any]:
     try:
+        too_large = path.stat().st_size > MAX_SIDECAR_BYTES
+    except OSError as exc:
+        raise CheckpointError(f"{path}: sidecar cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    if too_large:
+        raise CheckpointError(f"{path}: sidecar is larger than {MAX_SIDECAR_BYTES // 1024} kB; not a sidecar")
+    try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: unreadable sidecar JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{path}: sidecar is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: sidecar is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: sidecar cannot be read ({type(exc).__name__})") from exc
     if not isinstance(data, dict) or "engine" not in data:
         raise CheckpointError(f"{path}: sidecar must be a JSON object with an 'engine' field")
+    if not isinstance(data["engine"], str):
+        raise CheckpointError(f"{path}: sidecar field 'engine' must be a string, got {type(data['engine']).__name__}")
+    if not isinstance(data.get("options", {}), dict):
+        raise CheckpointError(f"{path}: sidecar field 'options' must be an object")
+    if data.get("label_set") is not None and not isinstance(data["label_set"], str):
+        raise CheckpointError(f"{path}: sidecar field 'label_set' must be a label set id (a string)")
     return data
 
 
@@ -179,8 +256,8 @@ def _safetensors_shapes(path: Path) -> dict[str, dict[str, tuple[int, ...]]]:
                 if not sep:
                     raise CheckpointError(f"{path}: key {key!r} has no role prefix (expected 'G.' or 'E.')")
                 roles.setdefault(role, {})[name] = tuple(handle.get_slice(key).get_shape())
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from exc
+    except (SafetensorError, OSError, ValueError, MemoryError) as exc:
+        raise CheckpointError(describe_safetensors_error(path, exc)) from exc
     return roles
 
 
@@ -209,6 +286,7 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
         sidecar = read_sidecar(files["sidecar"])
         declared = str(sidecar["engine"])
         opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
+        check_opt_values(opt, files["sidecar"])
     return CheckpointInfo(
         path=Path(path),
         files=files,

@@ -30,8 +30,51 @@ def parse_opt_text(text: str) -> dict[str, str]:
     return options
 
 
+#: An official opt.txt is a few kB; a larger one is read only this far (its options come first).
+MAX_OPT_TXT_BYTES = 1024 * 1024
+
+
+#: Numeric options that must be positive when given (a zero aspect ratio divides by zero; a zero width builds
+#: no network), with the largest value a real checkpoint uses times a wide margin.
+POSITIVE_OPTIONS = {
+    "aspect_ratio": 100.0,
+    "crop_size": 65536,
+    "load_size": 65536,
+    "ngf": 65536,
+    "ndf": 65536,
+    "z_dim": 65536,
+    "style_length": 65536,
+    "feat_num": 65536,
+}
+
+
+def check_opt_values(opt: Mapping[str, str], where: str | Path) -> None:
+    """Raise CheckpointError naming ``where`` for a numeric option outside what any checkpoint uses."""
+    from engines.base import CheckpointError
+
+    for key, largest in POSITIVE_OPTIONS.items():
+        text = opt.get(key)
+        if text in (None, ""):
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            continue  # not a number: the engines fall back to the default, as the official code would fail
+        if not (0 < value <= largest) or (key == "aspect_ratio" and value < 1 / largest):
+            raise CheckpointError(f"{where}: option {key} = {text!r} is out of range (a damaged options file?)")
+
+
 def read_opt_txt(path: str | Path) -> dict[str, str]:
-    return parse_opt_text(Path(path).read_text(encoding="utf-8", errors="replace"))
+    from engines.base import CheckpointError
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_OPT_TXT_BYTES)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: opt.txt cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    options = parse_opt_text(data.decode("utf-8", errors="replace"))
+    check_opt_values(options, path)
+    return options
 
 
 def opt_str(opt: Mapping[str, str], key: str, default: str = "") -> str:

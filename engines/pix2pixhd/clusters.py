@@ -56,8 +56,8 @@ def _read_npy_object(path: Path) -> object:
                 _, _, dtype = np.lib.format.read_array_header_1_0(f)
             else:
                 _, _, dtype = np.lib.format.read_array_header_2_0(f)
-        except ValueError as exc:
-            raise CheckpointError(f"{path}: not a .npy file ({exc})") from exc
+        except Exception as exc:  # numpy parses the header with ast/tokenize: ValueError, SyntaxError, TokenError
+            raise CheckpointError(f"{path}: not a .npy file (its header is damaged)") from exc
         if not dtype.hasobject:
             raise CheckpointError(f"{path}: expected a pickled dict of cluster centres, found a {dtype} array")
         payload = f.read()

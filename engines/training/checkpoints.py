@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from engines.common.checkpoint import load_torch_file, save_torch_atomic
+from engines.common.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class RunDir:
         path = self.path / OPTIM_FILE
         if not path.is_file():
             return None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch_load_tensors(path, "optimizer state")
 
     # ---- logs and samples --------------------------------------------------------------------------
     def append_loss_log(self, record: Mapping[str, Any]) -> None:

@@ -227,7 +227,7 @@ def _check_sample(
         label_size, label_mode = _size_of(sample.label)
         image_size, _ = _size_of(sample.image)
         instance_size = _size_of(sample.instance)[0] if sample.instance else None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         return [("unreadable", Issue(_failing(sample), f"cannot read ({exc})"))], set(), False
     if label_mode not in INDEX_MODES:
         message = f"label map in mode {label_mode}: expected a single-channel index PNG (class id per pixel)"
@@ -243,7 +243,7 @@ def _check_sample(
     if read_pixels:
         try:
             ids = set(np.unique(read_label(sample.label)).tolist())
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             return issues + [("unreadable", Issue(sample.label, f"cannot decode ({exc})"))], set(), False
         if allowed is not None and not ids <= allowed:
             bad = sorted(ids - allowed)
@@ -258,7 +258,7 @@ def _failing(sample: Sample) -> Path:
             continue
         try:
             _size_of(path)
-        except (OSError, SyntaxError, ValueError):
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             return path
     return sample.label
 

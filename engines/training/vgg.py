@@ -85,8 +85,10 @@ def load_vgg19(path: str | Path, device: torch.device | str = "cpu") -> VGG19Fea
     path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for unreadable files
-        raise VGGWeightsError(f"{path}: cannot read VGG19 weights ({exc})") from exc
+    except Exception as exc:  # torch raises several types for unreadable files; its advice is never passed on
+        from engines.common.checkpoint import describe_torch_load_error
+
+        raise VGGWeightsError(describe_torch_load_error(path, exc, "VGG19 weights")) from exc
     if not isinstance(state, Mapping):
         raise VGGWeightsError(f"{path}: not a state dict")
     net = VGG19Features()

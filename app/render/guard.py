@@ -1,0 +1,133 @@
+"""Fault containment around an engine's ``generate``: checked results, named culprits, out-of-memory advice.
+
+Engines come from plugins, so a render can fail in ways regionpaint did not write: an exception from
+deep inside a third-party network, an image of the wrong shape or type, running out of memory. Each
+becomes an :class:`EngineFault` whose one-line message names the engine and the plugin that registered
+it, and for out-of-memory says what to try. Qt-free and torch-free (torch's error types are recognised
+by name), so the CLI, the batch runner and the editor share it.
+
+    result = guarded_generate(engine, request)   # raises EngineFault, never anything else
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from engines.base import EngineError, RenderRequest
+
+log = logging.getLogger(__name__)
+
+#: How long the editor waits for one render before offering to stop waiting (seconds; a setting).
+DEFAULT_RENDER_TIMEOUT_S = 120
+
+
+class EngineFault(EngineError):
+    """A render failed inside an engine, or the engine returned something unusable."""
+
+
+def plugin_of(engine_id: str) -> str:
+    """The name of the plugin that registered ``engine_id`` ("" when unknown)."""
+    try:
+        from plugins.manager import get_plugin_manager
+
+        entry = get_plugin_manager().engines().get(engine_id)
+    except Exception:  # the registry itself failing must not hide the engine's own error
+        return ""
+    return entry.plugin if entry is not None else ""
+
+
+def engine_label(engine_id: str) -> str:
+    """``engine 'x' (plugin 'y')`` for messages; built-ins are named as such."""
+    plugin = plugin_of(engine_id)
+    if not plugin:
+        return f"engine {engine_id!r}"
+    if plugin.startswith("engines."):
+        return f"engine {engine_id!r} (built in)"
+    return f"engine {engine_id!r} (plugin {plugin!r})"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, torch.cuda.OutOfMemoryError, or a RuntimeError saying the allocator ran dry."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "not enough memory" in text or "failed to allocate" in text
+    )
+
+
+def out_of_memory_message(engine_id: str, device: str, request: RenderRequest | None = None) -> str:
+    """What happened and what to try: a smaller output size, or the CPU when the GPU ran out."""
+    where = f" on {device}" if device else ""
+    size = getattr(request, "size", None) if request is not None else None
+    if size is None and request is not None and getattr(request, "label", None) is not None:
+        height, width = request.label.shape[:2]
+        size = (width, height)
+    smaller = f"a smaller output size than {size[0]}x{size[1]}" if size else "a smaller output size"
+    suggestions = [smaller]
+    if device and not device.startswith("cpu"):
+        suggestions.append("the CPU device (slower, but it has the machine's whole memory)")
+    return f"{engine_label(engine_id)} ran out of memory{where}; try {' or '.join(suggestions)}"
+
+
+def describe_fault(exc: BaseException, engine_id: str, device: str = "", request: RenderRequest | None = None) -> str:
+    """One line for a person about an exception raised by an engine."""
+    if is_out_of_memory(exc):
+        return out_of_memory_message(engine_id, device, request)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, EngineError):
+        return text or f"{engine_label(engine_id)} failed ({type(exc).__name__})"
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{engine_label(engine_id)} failed while rendering ({detail})"
+
+
+def check_result(result: Any, request: RenderRequest, engine: Any) -> None:
+    """Raise EngineFault unless ``result.image`` is an (H, W, 3) uint8 array of the size asked for.
+
+    The size is ``request.size`` when given, else the engine's ``network_size`` for the label map
+    (when the engine says); a float image must at least lie in [0, 255] to be called the wrong type.
+    """
+    engine_id = getattr(engine, "id", type(engine).__name__)
+    image = getattr(result, "image", None)
+    if not isinstance(image, np.ndarray):
+        raise EngineFault(f"{engine_label(engine_id)} returned no image (got {type(image).__name__})")
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise EngineFault(f"{engine_label(engine_id)} returned an image of shape {image.shape}, expected (H, W, 3)")
+    if image.dtype != np.uint8:
+        raise EngineFault(f"{engine_label(engine_id)} returned {image.dtype} pixels, expected uint8 RGB")
+    expected = _expected_size(request, engine)
+    if expected is not None and (image.shape[1], image.shape[0]) != expected:
+        raise EngineFault(
+            f"{engine_label(engine_id)} returned a {image.shape[1]}x{image.shape[0]} image for a "
+            f"{expected[0]}x{expected[1]} render"
+        )
+
+
+def _expected_size(request: RenderRequest, engine: Any) -> tuple[int, int] | None:
+    if request.size is not None:
+        return tuple(request.size)
+    label = getattr(request, "label", None)
+    if label is None:
+        return None
+    try:
+        return tuple(engine.network_size(tuple(label.shape[:2])))
+    except Exception:  # NotImplementedError, or an engine whose size depends on more than the label
+        return None
+
+
+def guarded_generate(engine: Any, request: RenderRequest) -> Any:
+    """``engine.generate(request)`` whose every failure (and every unusable result) is an EngineFault."""
+    engine_id = getattr(engine, "id", type(engine).__name__)
+    try:
+        result = engine.generate(request)
+    except EngineError:
+        raise
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            log.exception("%s failed", engine_label(engine_id))
+        raise EngineFault(describe_fault(exc, engine_id, str(getattr(engine, "device", "")), request)) from exc
+    check_result(result, request, engine)
+    return result
