@@ -12,6 +12,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engines.common import region_conv
+
+LAYOUTS = region_conv.LayoutCache()
+
+
+class _Switch:
+    """``STRUCTURAL.enabled = False`` runs the plain convolutions (benchmarks compare the two)."""
+
+    enabled = True
+
+
+STRUCTURAL = _Switch()
+
 SPADE_HIDDEN = 128  # hard-coded in the official code
 
 
@@ -61,9 +74,46 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(hidden, norm_nc, kernel, padding=pad)
 
     def modulation(self, segmap: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it."""
-        actv = self.mlp_shared(resize_segmap(segmap, size))
+        """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it.
+
+        At inference the one-hot segmap is piecewise constant, so gamma/beta are per-region constants
+        except on a band along label boundaries (:mod:`engines.common.region_conv`): same values up to
+        float summation order, a fraction of the arithmetic. Training (autograd) takes the plain convs.
+        """
+        seg = resize_segmap(segmap, size)
+        if self._structural_applies(seg):
+            layout, vectors = LAYOUTS.get(segmap, tuple(size), seg)
+            if layout.share(2) <= region_conv.MAX_BAND_SHARE:
+                return self._structural_modulation(layout, vectors)
+        actv = self.mlp_shared(seg)
         return self.mlp_gamma(actv), self.mlp_beta(actv)
+
+    def _structural_applies(self, seg: torch.Tensor) -> bool:
+        if not STRUCTURAL.enabled or torch.is_grad_enabled() or seg.shape[0] != 1:
+            return False
+        convs = (self.mlp_shared[0], self.mlp_gamma, self.mlp_beta)
+        return all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.stride == (1, 1) for c in convs)
+
+    def _structural_modulation(
+        self, layout: region_conv.RegionLayout, vectors: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(gamma, beta) from the layout alone: see :mod:`engines.common.region_conv`."""
+        rc = region_conv
+        shared = self.mlp_shared[0]
+        lookups = rc.tap_tables(rc.with_zero_row(vectors), shared.weight)  # (9, K+1, hidden)
+        hidden = F.relu(rc.constants(vectors, shared.weight, shared.bias))  # (K, hidden) inside regions
+        # The hidden map as rows of the zero-padded grid: region constants, recomputed on the 3x3 band.
+        rows = rc.with_zero_row(hidden).index_select(0, layout.padded)
+        _, taps = layout.band(1)
+        rows[taps[4]] = F.relu(rc.lookup_conv(lookups, layout.padded, taps, shared.bias)).to(rows.dtype)
+        weight = torch.cat([self.mlp_gamma.weight, self.mlp_beta.weight])
+        bias = torch.cat([self.mlp_gamma.bias, self.mlp_beta.bias])
+        pixels, taps = layout.band(2)
+        maps = rc.assemble(
+            rc.constants(hidden, weight, bias), layout, pixels, rc.gathered_conv(rows, taps, weight, bias)
+        )
+        c = self.mlp_gamma.out_channels
+        return maps[None, :c], maps[None, c:]
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
         normalized = self.param_free_norm(x)
