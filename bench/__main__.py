@@ -90,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(module, "add_arguments"):
             module.add_arguments(parser.add_argument_group(benchmark_name(module)))
     args = parser.parse_args(argv)
+    if args.quick and args.repeats == parser.get_default("repeats"):
+        args.repeats = 2
     logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")
     from bench.report import document, machine
 

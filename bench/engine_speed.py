@@ -50,7 +50,7 @@ CASES: dict[str, tuple[int, tuple[int, int]]] = {
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--engines", default=",".join(CASES), help="comma-separated: spade, sean, pix2pixhd")
     group.add_argument("--allocators", default="default,keep", help="comma-separated: default, keep")
-    group.add_argument("--compile", action="store_true", help="also time fast+compile (slow to warm up)")
+    group.add_argument("--threads", type=int, default=None, help="torch threads per child (default: torch's)")
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -214,15 +214,14 @@ class Child:
         return {"mode": mode, "first_s": first, "median_s": statistics.median(times), "p90_s": _p90(times),
                 "cpu_s": statistics.median(cpu), "peak_mb": peak_rss_mb()}  # fmt: skip
 
-    def rerenders(self, fast: bool) -> dict[str, float]:
+    def rerenders(self, fast: bool, edits: int = 3) -> dict[str, float]:
         """SEAN editing times: a style slider move (label cached) and a brush stroke (new label, codes cached)."""
         self.engine.generate(self.request(0, fast))
-        style = [
-            self._seconds(lambda w=w: self.engine.generate(self.request(0, fast, weight=w))) for w in (0.2, 0.4, 0.6)
-        ]
+        weights = np.linspace(0.2, 0.8, edits)
+        style = [self._seconds(lambda w=w: self.engine.generate(self.request(0, fast, weight=w))) for w in weights]
         label = self.inputs["label"]
         strokes = []
-        for k in range(3):
+        for k in range(edits):
             painted = label.copy()
             y, x = 180 + 40 * k, 200 + 30 * k
             painted[y : y + 24, x : x + 24] = 13  # a hair stroke
@@ -243,6 +242,8 @@ def child_main(argv: list[str]) -> int:
     parser.add_argument("--allocator", default="keep")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="official,exact,fast")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--edits", type=int, default=3, help="SEAN style-only and label-edit renders timed")
     args = parser.parse_args(argv)
     if args.allocator == "keep":
         from engines.common.memory import keep_working_memory
@@ -250,6 +251,8 @@ def child_main(argv: list[str]) -> int:
         keep_working_memory()
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     child = Child(args.engine, Path(args.folder), args.repeats)
     modes = args.modes.split(",")
@@ -260,15 +263,18 @@ def child_main(argv: list[str]) -> int:
         row["psnr_vs_exact"] = None if exact is None else psnr(image, exact)
     extra = {}
     if args.engine == "sean" and args.allocator == "keep":
-        extra = {"exact": child.rerenders(False), "fast": child.rerenders(True)}
+        extra = {"exact": child.rerenders(False, args.edits), "fast": child.rerenders(True, args.edits)}
     print("RESULT " + json.dumps({"rows": rows, "rerender": extra}), flush=True)
     return 0
 
 
-def run_child(engine_id: str, folder: Path, allocator: str, repeats: int, modes: str) -> dict[str, Any]:
+def run_child(
+    engine_id: str, folder: Path, allocator: str, repeats: int, modes: str, threads: int = 0, edits: int = 3
+) -> dict[str, Any]:
     env = dict(os.environ, REGIONPAINT_MALLOC="default" if allocator == "default" else "")
     command = [sys.executable, "-m", "bench.engine_speed", "--engine", engine_id, "--folder", str(folder),
-               "--allocator", allocator, "--repeats", str(repeats), "--modes", modes]  # fmt: skip
+               "--allocator", allocator, "--repeats", str(repeats), "--modes", modes,
+               "--threads", str(threads or 0), "--edits", str(edits)]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -293,11 +299,13 @@ def run(args: argparse.Namespace) -> list[dict]:
                 rows.append({"engine": engine_id, "size": "-", "mode": "spec missing"})
                 continue
             baseline = None
+            quick = getattr(args, "quick", False)
+            threads = getattr(args, "threads", None) or 0
             for allocator in allocators:
-                modes = "official,exact" if allocator == "default" else "official,exact,fast"
-                if allocator != "default" and getattr(args, "compile", False):
-                    modes += ",fast+compile"
-                result = run_child(engine_id, folder, allocator, repeats, modes)
+                # The old code = the official forward with glibc's default allocator; the new = keep.
+                old = "official" if quick else "official,exact"
+                modes = old if allocator == "default" else "official,exact,fast"
+                result = run_child(engine_id, folder, allocator, repeats, modes, threads, 1 if quick else 3)
                 for row in result["rows"]:
                     if row["mode"] == "official" and baseline is None:
                         baseline = (row["median_s"], row["cpu_s"])

@@ -87,6 +87,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--fast", action="store_true", help="fast reduced-precision render (bf16/fp16; default: exact float32)"
+    )
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
 
@@ -200,7 +203,11 @@ def run(args: argparse.Namespace) -> int:
     if doc is not None:
         base = fit_request_to_engine(document_request(doc), doc.engine.options, engine_cls.capabilities)
     request = build_request(args, engine_cls, label_set, base)
+    request.fast = bool(getattr(args, "fast", False))
 
+    from engines.common.memory import keep_working_memory
+
+    keep_working_memory()  # the forward reuses its large temporaries instead of faulting them in again
     engine = engine_cls()
     engine.load(checkpoint, device or "auto")
     prepare_engine_styles(engine, request)

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         controller.renderFailed.connect(self._show_render_error)
         self.engine_panel.renderRequested.connect(controller.render_now)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
+        self.engine_panel.fastPreviewToggled.connect(lambda on: setattr(controller, "fast_preview", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
 
     # -- the document ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ dropped, never rendered. The UI thread never waits for the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import time
@@ -39,6 +40,9 @@ class RenderController(QObject):
         super().__init__(parent)
         self.state = state
         self.auto_render = True
+        # Fast preview (RenderRequest.fast): edits render in fast mode, then the exact render follows when
+        # the editor is idle, so what stays on screen (and what Export writes) is the exact result.
+        self.fast_preview = True
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self._timer.timeout.connect(self.render_now)
         self._ids = itertools.count(1)
@@ -93,6 +97,7 @@ class RenderController(QObject):
         capabilities = self.state.capabilities() if self.state.engine_id() else None
         try:
             engine_id, checkpoint, device, request = request_from_document(doc, capabilities)
+            request = dataclasses.replace(request, fast=self.fast_preview)
         except RenderRequestError as exc:
             self._edited_at = None
             self.renderFailed.emit(str(exc))
@@ -118,11 +123,12 @@ class RenderController(QObject):
         self._start(job)
         return job
 
-    def _start(self, job: RenderJob) -> None:
+    def _start(self, job: RenderJob, announce: bool = True) -> None:
         self._ensure_thread()
         self._running = job
         self.busyChanged.emit(True)
-        self.renderStarted.emit(job)
+        if announce:  # the exact follow-up of a fast preview is the same request, not a new render
+            self.renderStarted.emit(job)
         self._submit.emit(job)
 
     def _ensure_thread(self) -> None:
@@ -155,8 +161,15 @@ class RenderController(QObject):
             job, self._pending = self._pending, None
             self._start(job)
             return
+        if outcome.ok and current and outcome.job.request.fast and not self._timer.isActive():
+            self._start(self._exact_job(outcome.job), announce=False)
+            return
         self.busyChanged.emit(False)
         self.idle.emit()
+
+    def _exact_job(self, job: RenderJob) -> RenderJob:
+        """The exact render of a fast preview's request (a new job id; same document and edit time)."""
+        return dataclasses.replace(job, job_id=next(self._ids), request=dataclasses.replace(job.request, fast=False))
 
     # -- shutting down -----------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.qt.torch_preload import preload_torch_libraries
 from engines.base import EngineError, RenderRequest
+from engines.common.memory import keep_working_memory
 from plugins.manager import PluginError
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class RenderWorker(QObject):
     @Slot(object)
     def render(self, job: RenderJob) -> None:
         preload_torch_libraries()  # once: keeps the first render from freezing the window
+        keep_working_memory()  # once: renders reuse their temporaries (engines/common/memory.py)
         try:
             outcome = self._render(job)
         except Exception as exc:  # every failure is reported; the thread and the editor live on

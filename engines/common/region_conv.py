@@ -104,9 +104,55 @@ def with_zero_row(table: torch.Tensor) -> torch.Tensor:
     return torch.cat([table, table.new_zeros((1, table.shape[1]))])
 
 
-def tap_tables(table: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """(9, K, C_out): ``table @ W_t^T`` per tap. table: (K, C_in); weight: (C_out, C_in, 3, 3)."""
-    return torch.stack([table @ weight[:, :, dy, dx].t() for dy, dx in OFFSETS])
+@dataclass
+class ConvMatrices:
+    """A 3x3 conv (or several with the same input, outputs concatenated) as the matrices used here.
+
+    per_tap: (C_in, 9 * C_out), column t * C_out + o; im2col: (9 * C_in, C_out), row t * C_in + c;
+    summed: (C_in, C_out), the taps' sum; bias: (C_out,) or None.
+    """
+
+    per_tap: torch.Tensor
+    im2col: torch.Tensor
+    summed: torch.Tensor
+    bias: torch.Tensor | None
+
+    @property
+    def out_channels(self) -> int:
+        return self.summed.shape[1]
+
+
+def conv_matrices(convs: list[torch.nn.Conv2d]) -> ConvMatrices:
+    """The matrices of 3x3 convs sharing one input; output channels in the order of ``convs``."""
+    weight = torch.cat([c.weight for c in convs]) if len(convs) > 1 else convs[0].weight
+    biases = [c.bias for c in convs]
+    bias = None if any(b is None for b in biases) else (torch.cat(biases) if len(biases) > 1 else biases[0])
+    c_out, c_in = weight.shape[:2]
+    return ConvMatrices(
+        per_tap=weight.permute(1, 2, 3, 0).reshape(c_in, 9 * c_out).contiguous(),
+        im2col=weight.permute(2, 3, 1, 0).reshape(9 * c_in, c_out).contiguous(),
+        summed=weight.sum(dim=(2, 3)).t().contiguous(),
+        bias=None if bias is None else bias.detach().clone(),
+    )
+
+
+def cached_matrices(owner: torch.nn.Module, name: str, convs: list[torch.nn.Conv2d]) -> ConvMatrices:
+    """:func:`conv_matrices` kept on ``owner`` until a weight changes (eval weights never do)."""
+    params = [p for c in convs for p in (c.weight, c.bias) if p is not None]
+    stamp = tuple((p.data_ptr(), p._version, p.dtype) for p in params)
+    store = owner.__dict__.setdefault("_region_matrices", {})
+    cached = store.get(name)
+    if cached is None or cached[0] != stamp:
+        with torch.no_grad():
+            cached = (stamp, conv_matrices(convs))
+        store[name] = cached
+    return cached[1]
+
+
+def tap_tables(table: torch.Tensor, conv: ConvMatrices) -> torch.Tensor:
+    """(9, K, C_out): ``table @ W_t^T`` per tap, one matmul. table: (K, C_in)."""
+    k = table.shape[0]
+    return (table @ conv.per_tap).reshape(k, 9, conv.out_channels).transpose(0, 1)
 
 
 def lookup_conv(
@@ -119,26 +165,23 @@ def lookup_conv(
     return out if bias is None else out + bias
 
 
-def constants(table: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def constants(table: torch.Tensor, conv: ConvMatrices) -> torch.Tensor:
     """(K, C_out): the 3x3 conv of a map equal to ``table[k]`` (K, C_in) on the whole window."""
-    out = table @ weight.sum(dim=(2, 3)).t()
-    return out if bias is None else out + bias
+    out = table @ conv.summed
+    return out if conv.bias is None else out + conv.bias
 
 
-def gathered_conv(
-    rows: torch.Tensor, taps: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
-) -> torch.Tensor:
+def gathered_conv(rows: torch.Tensor, taps: torch.Tensor, conv: ConvMatrices) -> torch.Tensor:
     """(N, C_out): the 3x3 conv at N pixels of a map given as padded rows (P, C_in): im2col of those pixels
     only (one row gather), then one matmul."""
-    c_out, c_in = weight.shape[:2]
-    matrix = weight.permute(2, 3, 1, 0).reshape(9 * c_in, c_out)  # row (ky*3 + kx) * C_in + c
+    c_in = conv.summed.shape[0]
     parts = []
     for start in range(0, taps.shape[1], CHUNK):
         chunk = taps[:, start : start + CHUNK]
         columns = rows.index_select(0, chunk.t().reshape(-1)).reshape(chunk.shape[1], 9 * c_in)
-        parts.append(columns @ matrix if bias is None else torch.addmm(bias, columns, matrix))
+        parts.append(columns @ conv.im2col if conv.bias is None else torch.addmm(conv.bias, columns, conv.im2col))
     if not parts:
-        return weight.new_empty((0, c_out))
+        return rows.new_empty((0, conv.out_channels))
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 

@@ -26,7 +26,7 @@ from torch.nn.utils.spectral_norm import SpectralNorm
 
 from engines.base import InputError
 from engines.common import region_conv
-from engines.common.spade_layers import SPADE, STRUCTURAL, resize_segmap
+from engines.common.spade_layers import SPADE, STRUCTURAL, modulate, resize_segmap
 from engines.sean.config import BLOCKS, SeanConfig
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class ACE(nn.Module):
         size = tuple(x.shape[-2:])
         gamma_spade, beta_spade = context.modulation(self, size)
         if not self.use_rgb:
-            return normalized * (1 + gamma_spade) + beta_spade
+            return modulate(normalized, gamma_spade, beta_spade)
         _, index, present = context.at(size)
         missing = [j for j in present if j >= context.style_classes]
         if missing:
@@ -202,9 +202,11 @@ class ACE(nn.Module):
         gamma_style, beta_style = self.style_modulation(context, size, codes, present)
         gamma_alpha = torch.sigmoid(self.blending_gamma)
         beta_alpha = torch.sigmoid(self.blending_beta)
-        gamma = gamma_alpha * gamma_style + (1 - gamma_alpha) * gamma_spade
-        beta = beta_alpha * beta_style + (1 - beta_alpha) * beta_spade
-        return normalized * (1 + gamma) + beta
+        # lerp = alpha * style + (1 - alpha) * spade in one pass (the official three, same value up to rounding)
+        dtype = gamma_spade.dtype  # bf16/fp16 in fast mode: lerp takes one dtype
+        gamma = torch.lerp(gamma_spade, gamma_style.to(dtype), gamma_alpha.to(dtype))
+        beta = torch.lerp(beta_spade, beta_style.to(dtype), beta_alpha.to(dtype))
+        return modulate(normalized, gamma, beta)
 
     def style_table(self, codes: torch.Tensor, present: list[int]) -> torch.Tensor:
         """(C + 1, style_length): row j + 1 = relu(fc_mu_j(code_j)) for present channels, row 0 zeros."""
@@ -230,11 +232,10 @@ class ACE(nn.Module):
             middle = table[index].permute(2, 0, 1).unsqueeze(0).contiguous()
             return self.conv_gamma(middle), self.conv_beta(middle)
         rc = region_conv
-        weight = torch.cat([self.conv_gamma.weight, self.conv_beta.weight])
-        bias = torch.cat([self.conv_gamma.bias, self.conv_beta.bias])
+        convs = rc.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
         pixels, taps = layout.band(1)
-        band = rc.lookup_conv(rc.tap_tables(rc.with_zero_row(table), weight), layout.padded, taps, bias)
-        maps = rc.assemble(rc.constants(table, weight, bias), layout, pixels, band)
+        band = rc.lookup_conv(rc.tap_tables(rc.with_zero_row(table), convs), layout.padded, taps, convs.bias)
+        maps = rc.assemble(rc.constants(table, convs), layout, pixels, band)
         c = self.conv_gamma.out_channels
         return maps[None, :c], maps[None, c:]
 
