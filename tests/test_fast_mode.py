@@ -34,3 +34,21 @@ def test_render_math_autocasts_only_when_fast():
             assert conv(x).dtype == torch.float32
         with render_math("cpu", fast=True):
             assert conv(x).dtype == torch.bfloat16
+
+
+def test_render_fast_flag_renders_in_fast_mode(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from app.cli import main
+    from bench.engine_speed import psnr
+
+    project = DEMO / "streets_pix2pixhd.rpaint"
+    if not project.is_file():
+        pytest.skip(f"{project} is not built (python -m app.demo.build)")
+    images = {}
+    for mode, flags in (("exact", []), ("fast", ["--fast"])):
+        out = tmp_path / f"{mode}.png"
+        assert main(["render", "--project", str(project), "--device", "cpu", "--out", str(out), *flags]) == 0
+        images[mode] = np.asarray(Image.open(out).convert("RGB"))
+    assert 40.0 <= psnr(images["fast"], images["exact"]) < float("inf")

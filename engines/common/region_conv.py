@@ -20,6 +20,7 @@ band_share``).
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -198,8 +199,8 @@ def assemble(
 class LayoutCache:
     """Region layouts of the segmaps being rendered, per feature size, for the last few segmaps per thread.
 
-    Keyed on the segmap object itself (held, so its id cannot be reused): the engines keep one semantics
-    tensor per label map and never modify it in place.
+    Keyed on the segmap object itself through a weak reference (the engines keep one semantics tensor per
+    label map and never modify it in place); an entry dies with its segmap, so nothing large is held here.
     """
 
     def __init__(self, capacity: int = 16) -> None:
@@ -208,13 +209,12 @@ class LayoutCache:
 
     def get(self, segmap: torch.Tensor, size: tuple[int, int], seg: torch.Tensor) -> tuple[RegionLayout, torch.Tensor]:
         """(layout, (K, C) code vectors) of ``seg``, the ``size`` resize of ``segmap``."""
-        entries: list[tuple[torch.Tensor, dict]] = getattr(self._local, "entries", None) or []
-        self._local.entries = entries
-        entry = next((e for e in entries if e[0] is segmap), None)
+        entries = [e for e in getattr(self._local, "entries", []) if e[0]() is not None]
+        entry = next((e for e in entries if e[0]() is segmap), None)
         if entry is None:
-            entry = (segmap, {})
-            entries.append(entry)
-            del entries[: -self.capacity]
+            entry = (weakref.ref(segmap), {})
+            entries = [*entries, entry][-self.capacity :]
+        self._local.entries = entries
         layouts = entry[1]
         if size not in layouts:
             code_map, vectors = segmap_codes(seg)
