@@ -24,11 +24,13 @@ from types import ModuleType
 BENCHMARKS: list[str] = [
     "bench.engine_speed",
     "bench.band_share",
+    "bench.fast_quality",
+    "bench.fast_refs",
     "bench.render_speed",
     "bench.train_speed",
 ]
 # --quick: engine x mode side by side (old vs new) and the band shares; about 10 minutes on 2 idle cores.
-QUICK: tuple[str, ...] = ("engine_speed", "band_share")
+QUICK: tuple[str, ...] = ("engine_speed", "band_share", "fast_quality", "fast_refs")
 
 
 def benchmark_name(module: ModuleType) -> str:

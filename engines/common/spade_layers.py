@@ -108,16 +108,19 @@ class SPADE(nn.Module):
         """(gamma, beta) from the layout alone: see :mod:`engines.common.region_conv`."""
         rc = region_conv
         shared = rc.cached_matrices(self, "shared", [self.mlp_shared[0]])
-        lookups = rc.tap_tables(rc.with_zero_row(vectors), shared)  # (9, K+1, hidden)
-        hidden = F.relu(rc.constants(vectors, shared))  # (K, hidden) inside regions
-        # The hidden map as rows of the zero-padded grid: region constants, recomputed on the 3x3 band.
-        rows = rc.with_zero_row(hidden).index_select(0, layout.padded)
-        _, taps = layout.band(1)
-        rows[taps[4]] = F.relu(rc.lookup_conv(lookups, layout.padded, taps, shared.bias)).to(rows.dtype)
         gamma_beta = rc.cached_matrices(self, "gamma_beta", [self.mlp_gamma, self.mlp_beta])
+        with rc.float32_tables(vectors.device):
+            vectors = vectors.float()
+            lookups = rc.tap_tables(rc.with_zero_row(vectors), shared)  # (9, K+1, hidden)
+            hidden = F.relu(rc.constants(vectors, shared))  # (K, hidden) inside regions
+            # The hidden map as rows of the zero-padded grid: region constants, recomputed on the 3x3 band.
+            rows = rc.with_zero_row(hidden).index_select(0, layout.padded)
+            _, taps = layout.band(1)
+            rows[taps[4]] = F.relu(rc.lookup_conv(lookups, layout.padded, taps, shared.bias))
         pixels, taps = layout.band(2)
-        band = rc.gathered_conv(rows, taps, gamma_beta)
-        maps = rc.assemble(rc.constants(hidden, gamma_beta), layout, pixels, band)
+        band = rc.gathered_conv(rows, taps, gamma_beta)  # the one big matmul: bf16 in fast mode
+        with rc.float32_tables(vectors.device):
+            maps = rc.assemble(rc.constants(hidden, gamma_beta), layout, pixels, band)
         c = self.mlp_gamma.out_channels
         return maps[None, :c], maps[None, c:]
 

@@ -234,8 +234,10 @@ class ACE(nn.Module):
         rc = region_conv
         convs = rc.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
         pixels, taps = layout.band(1)
-        band = rc.lookup_conv(rc.tap_tables(rc.with_zero_row(table), convs), layout.padded, taps, convs.bias)
-        maps = rc.assemble(rc.constants(table, convs), layout, pixels, band)
+        with rc.float32_tables(table.device):  # lookups only, no big matmul: float32 in fast mode too
+            table = table.float()
+            band = rc.lookup_conv(rc.tap_tables(rc.with_zero_row(table), convs), layout.padded, taps, convs.bias)
+            maps = rc.assemble(rc.constants(table, convs), layout, pixels, band)
         c = self.conv_gamma.out_channels
         return maps[None, :c], maps[None, c:]
 
