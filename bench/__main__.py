@@ -3,6 +3,7 @@
     python -m bench                        # everything, on --device auto
     python -m bench --only train_speed     # one benchmark
     python -m bench --device cpu --json    # rows as JSON lines
+    python -m bench --quick --json out.json   # the quick subset; one JSON document (rows, re-render times, machine)
 
 A benchmark is a module listed in :data:`BENCHMARKS`. It provides ``NAME``, ``DESCRIPTION``, an optional
 ``add_arguments(group)`` and ``run(args) -> list[dict]`` (one dict per table row). Modules written as
@@ -21,6 +22,10 @@ from collections.abc import Sequence
 from types import ModuleType
 
 BENCHMARKS: list[str] = [
+    "bench.engine_speed",
+    "bench.band_share",
+    "bench.fast_quality",
+    "bench.fast_refs",
     "bench.render_speed",
     "bench.train_speed",
     "bench.composite_quality",
@@ -28,6 +33,8 @@ BENCHMARKS: list[str] = [
     "bench.segment_speed",
     "bench.smart_fill_accuracy",
 ]
+# --quick: engine x mode side by side (old vs new) and the band shares; about 10 minutes on 2 idle cores.
+QUICK: tuple[str, ...] = ("engine_speed", "band_share", "fast_quality", "fast_refs")
 
 
 def benchmark_name(module: ModuleType) -> str:
@@ -77,24 +84,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=[benchmark_name(m) for m in modules], help="run only these")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats where a benchmark takes them")
-    parser.add_argument("--json", action="store_true", help="print rows as JSON lines")
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write one JSON document (rows, re-render times, machine) to FILE; without FILE print rows as JSON lines",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)} (a quick subset)")
     for module in modules:
         if hasattr(module, "add_arguments"):
             module.add_arguments(parser.add_argument_group(benchmark_name(module)))
     args = parser.parse_args(argv)
+    if args.quick and args.repeats == parser.get_default("repeats"):
+        args.repeats = 2
     logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")
+    from bench.report import document, machine
+
+    selected = args.only or (list(QUICK) if args.quick else None)
+    results: dict[str, list[dict]] = {}
+    print(f"machine: {machine(args.device)}", file=sys.stderr if args.json == "-" else sys.stdout, flush=True)
     for module in modules:
         name = benchmark_name(module)
-        if args.only and name not in args.only:
+        if selected and name not in selected:
             continue
         title, rows = run_benchmark(module, args)
-        if args.json:
+        results[name] = rows
+        if args.json == "-":
             for row in rows:
                 print(json.dumps({"benchmark": name, **row}, default=str), flush=True)
         else:
             print(title)
             print(format_table(rows))
             print(flush=True)
+    if args.json and args.json != "-":
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(document(results, args), out, indent=1, default=str)
     return 0
 
 

@@ -37,10 +37,17 @@ def wait_until_idle(qtbot, window) -> None:
 
 
 def wait_for_render(qtbot, window) -> None:
-    """Wait for the next render to finish; a failed render fails the test with the engine's message."""
+    """Wait for the next exact render to finish; a failed render fails the test with the engine's message."""
     controller = window.render_controller
     outcome: dict[str, object] = {}
-    on_done, on_failed = (lambda result: outcome.setdefault("ok", result)), (lambda m: outcome.setdefault("error", m))
+
+    def on_done(result) -> None:
+        if not result.job.request.fast:  # a fast preview is followed by the exact render: wait for that one
+            outcome.setdefault("ok", result)
+
+    def on_failed(message: str) -> None:
+        outcome.setdefault("error", message)
+
     controller.renderFinished.connect(on_done)
     controller.renderFailed.connect(on_failed)
     try:

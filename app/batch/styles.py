@@ -47,6 +47,7 @@ RENDER_FIELDS = (
     "size",
     "label_set",
     "mean_styles",
+    "fast",  # render --fast replays a fast-mode batch output exactly
 )
 
 

@@ -100,6 +100,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     _configure_photo_edit(parser)
+    parser.add_argument(
+        "--fast", action="store_true", help="fast reduced-precision render (bf16/fp16; default: exact float32)"
+    )
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
 
@@ -286,6 +289,10 @@ def run(args: argparse.Namespace) -> int:
     if args.photo or (doc is not None and doc.is_photo_edit):
         photo_edit, base, args = _photo_edit_inputs(args, doc, label_set, base)
     request = build_request(args, engine_cls, label_set, base)
+    request.fast = bool(getattr(args, "fast", False))
+    from engines.common.memory import keep_working_memory
+
+    keep_working_memory()  # the forward reuses its large temporaries instead of faulting them in again
     options = dict(doc.engine.options) if doc is not None else {}
     options.update(parse_key_values(args.option))
     options.update(_generated_flag_values(args, engine_cls))

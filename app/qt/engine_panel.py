@@ -332,6 +332,7 @@ class EnginePanel(QWidget):
 
     renderRequested = Signal()
     autoRenderToggled = Signal(bool)
+    fastPreviewToggled = Signal(bool)
 
     def __init__(
         self,
@@ -346,10 +347,17 @@ class EnginePanel(QWidget):
         self.composite_controls = CompositeControls(state)  # photo edits: how the render goes onto the photo
         self.auto_render = QCheckBox("Render after every change")
         self.auto_render.setChecked(True)
+        self.fast_preview = QCheckBox("Fast preview")
+        self.fast_preview.setChecked(True)
+        self.fast_preview.setToolTip(
+            "Render edits in fast reduced precision (bf16) first, then exactly as soon as you pause: "
+            "the exact render is what stays on screen and what Export writes"
+        )
         self.render_button = QPushButton("Render now")
         self.render_button.setToolTip("Ctrl+R")
         row = QHBoxLayout()
         row.addWidget(self.auto_render, 1)
+        row.addWidget(self.fast_preview)
         row.addWidget(self.render_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -360,3 +368,4 @@ class EnginePanel(QWidget):
         layout.addStretch(1)
         self.render_button.clicked.connect(self.renderRequested)
         self.auto_render.toggled.connect(self.autoRenderToggled)
+        self.fast_preview.toggled.connect(self.fastPreviewToggled)

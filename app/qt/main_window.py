@@ -315,6 +315,7 @@ class MainWindow(QMainWindow):
         self.engine_panel.composite_controls.editMaskToggled.connect(self.canvas.set_edit_mask_visible)
         self.recompositor = Recompositor(self.state, self)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
+        self.engine_panel.fastPreviewToggled.connect(lambda on: setattr(controller, "fast_preview", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
         self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
         self.start_screen.newRequested.connect(lambda: self.files.new_document())

@@ -9,6 +9,7 @@ ones are dropped, never rendered. The UI thread never waits for the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import time
@@ -69,6 +70,9 @@ class RenderController(QObject):
         super().__init__(parent)
         self.state = state
         self.auto_render = True
+        # Fast preview (RenderRequest.fast): edits render in fast mode, then the exact render follows when
+        # the editor is idle, so what stays on screen (and what Export writes) is the exact result.
+        self.fast_preview = True
         self._debouncer = QSignalDebouncer(self)
         self._debouncer.setTimeout(debounce_ms)
         self._debouncer.triggered.connect(self.render_now)
@@ -133,6 +137,7 @@ class RenderController(QObject):
             return None
         try:
             service_job = job_from_document(doc, needs_checkpoint=self.state.engine_needs_checkpoint())
+            service_job.request = dataclasses.replace(service_job.request, fast=self.fast_preview)
         except RenderRequestError as exc:
             self._edited_at = None
             self.renderFailed.emit(str(exc))
@@ -154,7 +159,7 @@ class RenderController(QObject):
         self._start(job)
         return job
 
-    def _start(self, job: RenderJob) -> None:
+    def _start(self, job: RenderJob, announce: bool = True) -> None:
         if self._pool is None:
             self._pool = QThreadPool(self)
             self._pool.setMaxThreadCount(1)
@@ -163,7 +168,8 @@ class RenderController(QObject):
         self._running = job
         self._watchdog.start(int(self.timeout_s * 1000))
         self.busyChanged.emit(True)
-        self.renderStarted.emit(job)
+        if announce:  # the exact follow-up of a fast preview is the same request, not a new render
+            self.renderStarted.emit(job)
         worker = create_worker(render_steps, job, _start_thread=False)
         worker.yielded.connect(self._on_facts)
         worker.returned.connect(self._on_done)
@@ -200,8 +206,16 @@ class RenderController(QObject):
             job, self._pending = self._pending, None
             self._start(job)
             return
+        if outcome.ok and current and outcome.job.request.fast and not self._debounce_pending:
+            self._start(self._exact_job(outcome.job), announce=False)
+            return
         self.busyChanged.emit(False)
         self.idle.emit()
+
+    def _exact_job(self, job: RenderJob) -> RenderJob:
+        """The exact render of a fast preview's request (a new job id; same document and edit time)."""
+        exact = dataclasses.replace(job.job, request=dataclasses.replace(job.request, fast=False))
+        return dataclasses.replace(job, job_id=next(self._ids), job=exact)
 
     # -- fault containment: renders that do not come back ---------------------------------------
     def _on_overdue(self) -> None:

@@ -12,6 +12,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engines.common import region_conv
+
+LAYOUTS = region_conv.LayoutCache()
+
+
+class _Switch:
+    """``STRUCTURAL.enabled = False`` runs the plain convolutions (benchmarks compare the two)."""
+
+    enabled = True
+
+
+STRUCTURAL = _Switch()
+
 SPADE_HIDDEN = 128  # hard-coded in the official code
 
 
@@ -35,6 +48,14 @@ def parse_spade_config(config: str) -> tuple[str, int]:
     if not match:
         raise ValueError(f"bad SPADE norm config {config!r}")
     return match.group(1), int(match.group(2))
+
+
+def modulate(normalized: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """``normalized * (1 + gamma) + beta``; at inference in two passes over the map instead of three, reusing
+    ``normalized`` (a fresh temporary of the caller) for the result. Same value up to rounding (~1 ulp)."""
+    if torch.is_grad_enabled():
+        return normalized * (1 + gamma) + beta
+    return torch.addcmul(beta, normalized, gamma).add_(normalized)
 
 
 def resize_segmap(segmap: torch.Tensor, size: torch.Size | tuple[int, int]) -> torch.Tensor:
@@ -61,11 +82,49 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(hidden, norm_nc, kernel, padding=pad)
 
     def modulation(self, segmap: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it."""
-        actv = self.mlp_shared(resize_segmap(segmap, size))
+        """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it.
+
+        At inference the one-hot segmap is piecewise constant, so gamma/beta are per-region constants
+        except on a band along label boundaries (:mod:`engines.common.region_conv`): same values up to
+        float summation order, a fraction of the arithmetic. Training (autograd) takes the plain convs.
+        """
+        seg = resize_segmap(segmap, size)
+        if self._structural_applies(seg):
+            layout, vectors = LAYOUTS.get(segmap, tuple(size), seg)
+            if layout.share(2) <= region_conv.MAX_BAND_SHARE:
+                return self._structural_modulation(layout, vectors)
+        actv = self.mlp_shared(seg)
         return self.mlp_gamma(actv), self.mlp_beta(actv)
+
+    def _structural_applies(self, seg: torch.Tensor) -> bool:
+        if not STRUCTURAL.enabled or torch.is_grad_enabled() or seg.shape[0] != 1:
+            return False
+        convs = (self.mlp_shared[0], self.mlp_gamma, self.mlp_beta)
+        return all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.stride == (1, 1) for c in convs)
+
+    def _structural_modulation(
+        self, layout: region_conv.RegionLayout, vectors: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(gamma, beta) from the layout alone: see :mod:`engines.common.region_conv`."""
+        rc = region_conv
+        shared = rc.cached_matrices(self, "shared", [self.mlp_shared[0]])
+        gamma_beta = rc.cached_matrices(self, "gamma_beta", [self.mlp_gamma, self.mlp_beta])
+        with rc.float32_tables(vectors.device):
+            vectors = vectors.float()
+            lookups = rc.tap_tables(rc.with_zero_row(vectors), shared)  # (9, K+1, hidden)
+            hidden = F.relu(rc.constants(vectors, shared))  # (K, hidden) inside regions
+            # The hidden map as rows of the zero-padded grid: region constants, recomputed on the 3x3 band.
+            rows = rc.with_zero_row(hidden).index_select(0, layout.padded)
+            _, taps = layout.band(1)
+            rows[taps[4]] = F.relu(rc.lookup_conv(lookups, layout.padded, taps, shared.bias))
+        pixels, taps = layout.band(2)
+        band = rc.gathered_conv(rows, taps, gamma_beta)  # the one big matmul: bf16 in fast mode
+        with rc.float32_tables(vectors.device):
+            maps = rc.assemble(rc.constants(hidden, gamma_beta), layout, pixels, band)
+        c = self.mlp_gamma.out_channels
+        return maps[None, :c], maps[None, c:]
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
         normalized = self.param_free_norm(x)
         gamma, beta = self.modulation(segmap, x.shape[-2:])
-        return normalized * (1 + gamma) + beta
+        return modulate(normalized, gamma, beta)

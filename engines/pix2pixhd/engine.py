@@ -219,7 +219,7 @@ class Pix2PixHDEngine(Engine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
-        from engines.common.device import float32_math
+        from engines.common.fast import fast_input, render_math
         from engines.common.tensors import ids_to_tensor, instance_edges, one_hot
 
         start = time.perf_counter()
@@ -239,16 +239,16 @@ class Pix2PixHDEngine(Engine):
             )
 
         device = self._torch_device
-        with torch.inference_mode(), float32_math(device, self.allow_tf32):
+        with torch.inference_mode(), render_math(device, self.allow_tf32, request.fast):
             parts = [one_hot(ids_to_tensor(net_label).to(device), layout.label_nc)]
             if layout.instance_edge:
                 parts.append(instance_edges(ids_to_tensor(net_inst).to(device)))
             if layout.feat_num:
                 feature_ids = net_label if layout.feature_ids == "label" else net_inst
                 parts.append(self._feature_map(request, label.shape, crop_pos, feature_ids, info))
-            out = loaded.generator(torch.cat(parts, dim=1))
+            out = loaded.generator(fast_input(torch.cat(parts, dim=1), request.fast))
             image = output_to_image(out)
-            out = out.float().cpu()
+            out = out.float().cpu().contiguous()
         info.update(
             size=(out.shape[3], out.shape[2]),
             input_size=(w, h),

@@ -265,10 +265,13 @@ class SeanEngine(Engine):
             seg = torch.cat([seg, edges], dim=1)
         return seg.to(self._device)
 
-    def _label_context(self, label: np.ndarray, instance: np.ndarray | None, size: tuple[int, int] | None):
+    def _label_context(
+        self, label: np.ndarray, instance: np.ndarray | None, size: tuple[int, int] | None, fast: bool = False
+    ):
         from engines.sean.networks import LabelContext
 
-        key = self._fingerprints.key(label, instance) + f"/{size}"
+        # The context caches label-only results of the generator: a fast one is never used for exact.
+        key = self._fingerprints.key(label, instance) + f"/{size}/{'fast' if fast else 'exact'}"
         with self._lock:
             if self._context is not None and self._context[0] == key:
                 return self._context[1]
@@ -312,7 +315,9 @@ class SeanEngine(Engine):
             shape = self._code_shape()
             table = book.table(plan["region"], plan["default"], shape)
             blocks = {b: book.table({}, ((name, 1.0),), shape) for b, name in plan["crossover"].items()}
-            result = self._render(request.label, request.instance, table, blocks, request.noise, seed, request.size)
+            result = self._render(
+                request.label, request.instance, table, blocks, request.noise, seed, request.size, request.fast
+            )
         present = set(result.info["present_classes"])
         result.info.update(
             sources=plan["sources"],
@@ -370,14 +375,15 @@ class SeanEngine(Engine):
         noise: bool,
         seed: int,
         size: tuple[int, int] | None,
+        fast: bool = False,
     ) -> RenderResult:
         import torch
 
-        from engines.common.device import float32_math
+        from engines.common.fast import render_math
         from engines.common.tensors import tensor_to_image
 
         out_size, latent = self._render_size(size)
-        context = self._label_context(label, instance, size)
+        context = self._label_context(label, instance, size, fast)
         device = self._device
         base = torch.from_numpy(np.ascontiguousarray(table)).to(device)
         per_block = {
@@ -389,7 +395,7 @@ class SeanEngine(Engine):
             # CPU generator seeded the same way yields the same stream without touching global state.
             generator = torch.Generator(device="cpu")
             generator.manual_seed(int(seed))
-        with torch.inference_mode(), float32_math(self._device, self.allow_tf32):
+        with torch.inference_mode(), render_math(self._device, self.allow_tf32, fast):
             out = self._require().generator.render(context, per_block, generator, latent)
         tensor = out.float().cpu()
         present = context.at(tuple(context.seg.shape[-2:]))[2]

@@ -181,6 +181,7 @@ class SpadeEngine(Engine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
+        from engines.common.fast import fast_input, render_math
         from engines.common.tensors import tensor_to_image
         from engines.spade import runtime
 
@@ -198,12 +199,13 @@ class SpadeEngine(Engine):
             "instance_source": instance_source,
         }
 
-        with torch.inference_mode(), runtime.float32_math(self._torch_device, self.allow_tf32):
+        fast = bool(request.fast)
+        with torch.inference_mode(), render_math(self._torch_device, self.allow_tf32, fast):
             cache = self._label_cache
-            key = runtime.array_digest(label, instance, extra=sizes)
+            key = runtime.array_digest(label, instance, extra=(sizes, fast))  # never a fast result for exact
             if cache.key != key:
                 cache.reset(key)
-                cache.semantics = runtime.make_semantics(label, instance, config, self._torch_device)
+                cache.semantics = fast_input(runtime.make_semantics(label, instance, config, self._torch_device), fast)
             if config.use_vae:
                 z, info["z_source"] = self._choose_z(request)
                 info["z"] = z.numpy().copy()
@@ -211,7 +213,8 @@ class SpadeEngine(Engine):
             else:
                 info["cached"] = cache.output is not None
                 if cache.output is None:
-                    cache.output = self._generator(cache.semantics, latent_size=sizes.latent).float().cpu()
+                    out = self._generator(cache.semantics, latent_size=sizes.latent)
+                    cache.output = out.float().cpu().contiguous()
                 raw = cache.output
         # A clone made outside inference mode is an ordinary tensor the caller may modify freely.
         output = raw.clone()
@@ -226,7 +229,7 @@ class SpadeEngine(Engine):
             if runtime.modulation_bytes(self._generator, latent) <= self.modulation_cache_limit:
                 cache.modulations = self._generator.modulations(cache.semantics, latent)
         out = self._generator(cache.semantics, z=z, latent_size=latent, modulations=cache.modulations)
-        return out.float().cpu()
+        return out.float().cpu().contiguous()
 
     def _choose_z(self, request: RenderRequest) -> tuple[Any, str]:
         """(1, z_dim) CPU z and where it came from (see the module docstring for the order)."""

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from engines.common.spade_layers import SPADE, SPADE_HIDDEN, resize_segmap
+from engines.common.spade_layers import SPADE, SPADE_HIDDEN, modulate, resize_segmap
 from engines.common.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
 from engines.spade.config import EncoderConfig, SpadeConfig
 
@@ -87,7 +87,7 @@ class SPADEResnetBlock(nn.Module):
         if mods is None:
             return norm(x, seg)
         gamma, beta = mods[name]
-        return norm.param_free_norm(x) * (1 + gamma) + beta
+        return modulate(norm.param_free_norm(x), gamma, beta)
 
     def forward(
         self,

@@ -1,0 +1,87 @@
+"""Boundary-band share of real label maps per feature size, and one SPADE modulation timed plain vs banded.
+
+The exact structural SPADE modulation (:mod:`engines.common.region_conv`) computes per-pixel work only on
+a band along label boundaries; this measures that band on the Cityscapes fixtures (512x256, the SPADE
+Cityscapes network size, ``more`` upsampling) and the CelebAMask-HQ label (256x256), and times the
+official-width norm at each size both ways (random weights; median of the repeats). It is how
+``MAX_BAND_SHARE`` was chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+NAME = "band_share"
+DESCRIPTION = "band share per feature size on real label maps; one SPADE norm plain vs banded (seconds)"
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CITY = SHARED / "fixtures/cityscapes/test_label"
+FACE = SHARED / "refs/sean_celebahq/datasets/CelebA-HQ/test/labels_A/28083.png"
+# (h, w, norm channels) of norm_0 in each block of the full-size networks.
+CITY_LEVELS = ((8, 16, 1024), (16, 32, 1024), (32, 64, 1024), (64, 128, 512), (128, 256, 256), (256, 512, 128))
+FACE_LEVELS = ((16, 16, 1024), (32, 32, 1024), (64, 64, 512), (128, 128, 256), (256, 256, 128))
+
+
+def _labels() -> list[tuple[str, np.ndarray, int, tuple]]:
+    from PIL import Image
+
+    found = []
+    for path in sorted(CITY.glob("*_labelIds.png"))[:2]:
+        label = np.asarray(Image.open(path).resize((512, 256), Image.NEAREST))
+        found.append((f"cityscapes {path.name[:22]}", label, 35, CITY_LEVELS))
+    if FACE.is_file():
+        found.append(
+            ("celebamask-hq 28083", np.asarray(Image.open(FACE).resize((256, 256), Image.NEAREST)), 19, FACE_LEVELS)
+        )
+    return found
+
+
+def _median_time(run, repeats: int) -> float:
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    import torch
+
+    from engines.common import region_conv, spade_layers
+    from engines.common.region_conv import region_layout
+    from engines.common.spade_layers import SPADE, resize_segmap
+
+    repeats = max(1, getattr(args, "repeats", 3))
+    rows = []
+    torch.manual_seed(0)
+    for name, label, classes, levels in _labels():
+        ids = torch.from_numpy(label.astype(np.int64)).clamp(max=classes - 1)
+        seg = torch.zeros(1, classes, *label.shape).scatter_(1, ids[None, None], 1.0)
+        for h, w, channels in levels:
+            small = resize_segmap(seg, (h, w))
+            index = small[0].argmax(0)
+            layout = region_layout(index, classes)
+            norm = SPADE("spadesyncbatch3x3", channels, classes).eval()
+            with torch.inference_mode():
+                spade_layers.STRUCTURAL.enabled = False
+                plain = _median_time(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats)
+                spade_layers.STRUCTURAL.enabled = True
+                limit, region_conv.MAX_BAND_SHARE = region_conv.MAX_BAND_SHARE, 1.0  # time the band path always
+                try:
+                    banded = _median_time(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats)
+                finally:
+                    region_conv.MAX_BAND_SHARE = limit
+            rows.append({
+                "label": name, "size": f"{w}x{h}", "channels": channels,
+                "band_share_5x5": layout.share(2), "band_share_3x3": layout.share(1),
+                "plain_s": plain, "banded_s": banded, "speedup": plain / banded,
+                "engine_uses": "banded" if layout.share(2) <= region_conv.MAX_BAND_SHARE else "plain",
+            })  # fmt: skip
+    return rows

@@ -1,0 +1,100 @@
+"""The exact structural SPADE/SEAN modulation (engines/common/region_conv.py) equals the plain convolutions.
+
+Per-region constants inside regions, table lookups and a gathered matmul on the boundary band: the same
+values as ``mlp_gamma(relu(mlp_shared(seg)))`` and ``conv_gamma(style map)`` up to float summation order.
+Checked on blocky label maps with single-pixel regions, a don't-care channel, instance edges that overlap
+class pixels, odd sizes, and with the band path forced at every size (so the fallback cannot hide a bug).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engines.common import region_conv, spade_layers
+from engines.common.spade_layers import SPADE
+
+TOL = 1e-5
+
+
+def _segmap(h: int, w: int, classes: int, seed: int, edges: bool) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, classes, size=(h // 5 + 1, w // 3 + 1))
+    label = np.kron(coarse, np.ones((5, 3), np.int64))[:h, :w]
+    label[rng.integers(0, h, 6), rng.integers(0, w, 6)] = classes - 1  # single-pixel regions
+    seg = torch.zeros(1, classes, h, w).scatter_(1, torch.from_numpy(label)[None, None], 1.0)
+    if edges:
+        edge = torch.zeros(1, 1, h, w)
+        edge[..., :, w // 2] = 1.0  # an instance boundary through the middle of regions
+        seg = torch.cat([seg, edge], dim=1)
+    return seg
+
+
+def _randomise(module: torch.nn.Module, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    for p in module.parameters():
+        p.data.copy_(torch.randn(p.shape, generator=generator) * 0.2)
+
+
+@pytest.fixture
+def band_everywhere(monkeypatch):
+    monkeypatch.setattr(region_conv, "MAX_BAND_SHARE", 1.0)
+
+
+@pytest.mark.parametrize(("h", "w", "classes", "edges"), [(37, 53, 6, True), (64, 32, 4, False), (9, 7, 3, True)])
+def test_spade_modulation_equals_the_plain_convolutions(band_everywhere, h, w, classes, edges):
+    seg = _segmap(h, w, classes, seed=h, edges=edges)
+    norm = SPADE("spadebatch3x3", 24, seg.shape[1], hidden=16).eval()
+    _randomise(norm, h)
+    for size in [(h, w), (h // 2 + 1, w // 2 + 1), (4, 4)]:
+        with torch.inference_mode():
+            gamma, beta = norm.modulation(seg, size)
+            spade_layers.STRUCTURAL.enabled = False
+            try:
+                plain_gamma, plain_beta = norm.modulation(seg, size)
+            finally:
+                spade_layers.STRUCTURAL.enabled = True
+        assert gamma.shape == plain_gamma.shape == (1, 24, *size)
+        assert (gamma - plain_gamma).abs().max() < TOL and (beta - plain_beta).abs().max() < TOL
+
+
+def test_the_band_is_the_boundary_and_border_only():
+    code = torch.zeros(10, 12, dtype=torch.long)
+    code[:, 6:] = 1
+    layout = region_conv.region_layout(code, 2)
+    inside = torch.ones(10, 12, dtype=torch.bool)
+    inside.view(-1)[layout.band(2)[0]] = False
+    # Interior pixels: two away from the border and from the vertical boundary between columns 5 and 6.
+    expected = torch.zeros(10, 12, dtype=torch.bool)
+    expected[2:8, 2:4] = True
+    expected[2:8, 8:10] = True
+    assert torch.equal(inside, expected)
+    assert layout.share(1) < layout.share(2) < 1
+
+
+def test_training_takes_the_plain_convolutions():
+    seg = _segmap(16, 16, 3, seed=0, edges=False)
+    norm = SPADE("spadebatch3x3", 8, 3, hidden=8)
+    gamma, _ = norm.modulation(seg, (16, 16))
+    assert gamma.requires_grad and gamma.grad_fn is not None
+    assert "Convolution" in type(gamma.grad_fn).__name__
+
+
+def test_sean_style_branch_equals_the_convolution_of_the_style_map(band_everywhere):
+    from engines.sean.config import SeanConfig
+    from engines.sean.networks import ACE, LabelContext
+
+    config = SeanConfig(ngf=2, label_nc=5, style_length=8, crop_size=64, load_size=64)
+    ace = ACE(12, config).eval()
+    _randomise(ace, 3)
+    seg = _segmap(33, 40, 5, seed=7, edges=False)
+    context = LabelContext(seg, config.style_classes)
+    codes = torch.randn(5, 8, generator=torch.Generator().manual_seed(1))
+    for size in [(33, 40), (17, 20)]:
+        _, index, present = context.at(size)
+        with torch.inference_mode():
+            gamma, beta = ace.style_modulation(context, size, codes, present)
+            middle = ace.style_map(codes, index, present)
+            assert (gamma - ace.conv_gamma(middle)).abs().max() < TOL
+            assert (beta - ace.conv_beta(middle)).abs().max() < TOL
