@@ -22,22 +22,27 @@ DOCUMENTS = ("faces.rpaint", "streets.rpaint", "streets_pix2pixhd.rpaint")
 def render_pair(project: Path) -> dict[str, Any]:
     """Render ``project`` exact then fast with its own engine and checkpoint; PSNR and seconds of each."""
     from app.model.project import open_project
-    from app.render_request import fit_request_to_engine, prepare_engine_styles, request_from_document
+    from app.render.from_document import job_from_document
+    from app.render.service import RenderService, mean_style_sources
     from bench.engine_speed import psnr
-    from plugins.manager import get_plugin_manager
+    from engines.base import MEAN_STYLE
 
     doc = open_project(project)
-    engine_id, checkpoint, _, request = request_from_document(doc)
-    engine = get_plugin_manager().engine_class(engine_id)()
-    engine.load(checkpoint, "cpu")
-    request = fit_request_to_engine(request, dict(doc.engine.options), engine.capabilities)
-    prepare_engine_styles(engine, request)
+    job = job_from_document(doc)
+    service = RenderService()
+    engine_class = service.engine_class(job.engine_id, job.checkpoint)
+    engine_id = engine_class.id
+    capabilities = service.capabilities(engine_id, job.checkpoint)
+    request = service.fit(job, engine_class, capabilities)
+    engine, _ = service.load(engine_class, job.checkpoint, "cpu")
+    if MEAN_STYLE in capabilities:
+        engine.set_mean_styles(mean_style_sources(job, request))
     images, seconds = {}, {}
     for mode in ("exact", "fast", "exact again"):
         start = time.perf_counter()
         images[mode] = engine.generate(dataclasses.replace(request, fast=mode == "fast")).image
         seconds[mode] = time.perf_counter() - start
-    engine.release()
+    service.release()
     return {
         "document": project.name,
         "engine": engine_id,
