@@ -258,7 +258,10 @@ def run(out: Path, scratch: Path) -> dict:
     skin_y, skin_x = (face.label == SKIN).nonzero()
     skin = (float(skin_x[len(skin_x) // 2]) + 0.5, float(skin_y[len(skin_y) // 2]) + 0.5)
     target = canvas.viewport().mapToGlobal(canvas_point(window, *skin))
-    start = gallery.viewport().mapToGlobal(gallery.visualItemRect(gallery.item(1)).center())
+    b_item = next(
+        gallery.item(i) for i in range(gallery.count()) if gallery.item(i).data(Qt.ItemDataRole.UserRole) == "B"
+    )
+    start = gallery.viewport().mapToGlobal(gallery.visualItemRect(b_item).center())
     chain = ["mousemove", start.x(), start.y(), "mousedown", 1, "sleep", 0.2]
     for step in range(1, 11):  # a real drag moves in steps
         x = start.x() + (target.x() - start.x()) * step // 10
