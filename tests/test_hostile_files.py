@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
@@ -36,15 +35,25 @@ def bomb(tmp_path_factory) -> Path:
     return path
 
 
+# Started from a small launcher process: Linux keeps the fork-time resident size in a child's ru_maxrss across
+# exec, so a child forked straight from this (large) pytest process would report pytest's memory as its own.
+_LAUNCHER = """
+import json, os, subprocess, sys
+process = subprocess.Popen(sys.argv[1:], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+stderr = process.stderr.read()
+_, status, usage = os.wait4(process.pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss, stderr]))
+"""
+
+
 def peak_rss_of(argv: list[str]) -> tuple[int, int, str]:
     """Run ``argv``; return (exit code, the child's own peak RSS in bytes, its stderr)."""
-    process = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    process.stderr.close()
+    import json
+
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *argv], capture_output=True, text=True, check=True)
+    code, maxrss, stderr = json.loads(done.stdout)
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, kB on Linux
-    return process.returncode, usage.ru_maxrss * scale, stderr
+    return code, maxrss * scale, stderr
 
 
 def test_a_bomb_behind_the_demo_doc_json_is_refused_in_process(bomb):

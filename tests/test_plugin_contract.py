@@ -139,7 +139,7 @@ def test_an_engine_raising_in_generate_is_reported_by_render(site, tmp_path, cap
         get_plugin_manager.cache_clear()
     err = capsys.readouterr().err
     assert code == 2
-    assert "the crash engine (package rp-crash 0.4) failed: ZeroDivisionError: oops" in err
+    assert "engine 'crash' (plugin 'crash', package rp-crash 0.4) failed" in err and "ZeroDivisionError: oops" in err
 
 
 def test_check_engine_passes_the_example_engine():

@@ -46,6 +46,14 @@ def engine_label(engine_id: str) -> str:
         return f"engine {engine_id!r}"
     if plugin.startswith("engines."):
         return f"engine {engine_id!r} (built in)"
+    try:
+        from plugins.manager import get_plugin_manager
+
+        package, version = get_plugin_manager().engine_provider(engine_id)
+    except Exception:  # naming the package is a courtesy; the engine's own error matters more
+        package, version = "", ""
+    if package:  # which distribution to update or uninstall
+        return f"engine {engine_id!r} (plugin {plugin!r}, package {package} {version})".replace(" )", ")")
     return f"engine {engine_id!r} (plugin {plugin!r})"
 
 
