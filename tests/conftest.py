@@ -26,3 +26,14 @@ def require_shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """The 10,000-case fuzz run only when asked for (``-m fuzz``), whatever other ``-m`` is given
+    (``./dev test -m "not slow"`` must stay quick)."""
+    if "fuzz" in (config.option.markexpr or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("fuzz") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("fuzz")])
+        items[:] = kept
