@@ -220,43 +220,15 @@ class Pix2PixHDEngine(Engine):
         import torch
 
         from engines.common.fast import fast_input, render_math
-        from engines.common.tensors import ids_to_tensor, instance_edges, one_hot
 
         start = time.perf_counter()
         loaded = self._require()
-        layout, arch = loaded.layout, loaded.generator_arch
-        label = id_map(request.label, "label map")
-        self._check_label_ids(label)
-        instance, info = self._instance_for(request, label)
-
-        size, crop_pos = self._target(request, label)
-        net_label = self._ids_to_size(label, size, crop_pos, request.size is not None)
-        net_inst = self._ids_to_size(instance, size, crop_pos, request.size is not None)
-        h, w = net_label.shape
-        if arch.netG == "local" and (h % arch.size_base or w % arch.size_base):
-            raise InputError(
-                f"network size {w}x{h}: a LocalEnhancer needs both sides to be multiples of {arch.size_base}"
-            )
-
-        device = self._torch_device
-        with torch.inference_mode(), render_math(device, self.allow_tf32, request.fast):
-            parts = [one_hot(ids_to_tensor(net_label).to(device), layout.label_nc)]
-            if layout.instance_edge:
-                parts.append(instance_edges(ids_to_tensor(net_inst).to(device)))
-            if layout.feat_num:
-                feature_ids = net_label if layout.feature_ids == "label" else net_inst
-                parts.append(self._feature_map(request, label.shape, crop_pos, feature_ids, info))
-            out = loaded.generator(fast_input(torch.cat(parts, dim=1), request.fast))
+        with torch.inference_mode(), render_math(self._torch_device, self.allow_tf32, request.fast):
+            net_input, info = self._network_input(request)
+            out = loaded.generator(fast_input(net_input, request.fast))
             image = output_to_image(out)
             out = out.float().cpu().contiguous()
-        info.update(
-            size=(out.shape[3], out.shape[2]),
-            input_size=(w, h),
-            netG=arch.netG,
-            label_set=loaded.label_set,
-        )
-        if crop_pos is not None and loaded.preprocessing.crops:
-            info["crop_position"] = crop_pos
+        info["size"] = (out.shape[3], out.shape[2])
         return RenderResult(image, out, time.perf_counter() - start, info)
 
     def _check_label_ids(self, label: np.ndarray) -> None:
@@ -447,6 +419,8 @@ class Pix2PixHDEngine(Engine):
 
         from engines.common.device import float32_math
 
+        if any(request.fast for request in requests):  # fast mode renders one by one, exactly as render --fast
+            return [self.generate(request) for request in requests]
         start = time.perf_counter()
         loaded = self._require()
         results: list[RenderResult | None] = [None] * len(requests)
@@ -460,7 +434,7 @@ class Pix2PixHDEngine(Engine):
                 for row, i in enumerate(indices):
                     single = out[row : row + 1]
                     info = inputs[i][1]
-                    info["size"] = (single.shape[3], single.shape[2])
+                    info.update(size=(single.shape[3], single.shape[2]), batched=True)
                     results[i] = RenderResult(output_to_image(single), single.float().cpu(), 0.0, info)
         seconds = (time.perf_counter() - start) / max(1, len(requests))
         for result in results:
@@ -493,7 +467,7 @@ class Pix2PixHDEngine(Engine):
         if layout.feat_num:
             feature_ids = net_label if layout.feature_ids == "label" else net_inst
             parts.append(self._feature_map(request, label.shape, crop_pos, feature_ids, info))
-        info.update(input_size=(w, h), netG=arch.netG, label_set=loaded.label_set, batched=True)
+        info.update(input_size=(w, h), netG=arch.netG, label_set=loaded.label_set)
         if crop_pos is not None and loaded.preprocessing.crops:
             info["crop_position"] = crop_pos
         return torch.cat(parts, dim=1), info

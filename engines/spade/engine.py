@@ -298,6 +298,8 @@ class SpadeEngine(Engine):
         from engines.spade import runtime
 
         config = self._require_loaded()
+        if any(request.fast for request in requests):  # fast mode renders one by one, exactly as render --fast
+            return [self.generate(request) for request in requests]
         start = time.perf_counter()
         prepared = [self._batch_input(request) for request in requests]
         outputs: list[Any] = [None] * len(requests)
