@@ -18,7 +18,10 @@ def _finished_modes(controller) -> list[bool]:
     return modes
 
 
-def test_an_edit_renders_fast_then_exact_and_the_exact_render_stays(qtbot, tmp_path):
+def test_an_edit_renders_fast_then_exact_and_the_exact_render_stays(qtbot, tmp_path, monkeypatch):
+    import app.qt.render_controller as render_controller
+
+    monkeypatch.setattr(render_controller, "FAST_PREVIEW_WORTH", 1e9)  # preview whatever the measured times
     window = make_window(qtbot, tmp_path, sean_document())
     controller = window.render_controller
     assert window.engine_panel.fast_preview.isChecked() and controller.fast_preview
@@ -39,3 +42,23 @@ def test_an_edit_renders_fast_then_exact_and_the_exact_render_stays(qtbot, tmp_p
     assert modes[2:] == [False]  # exact only: no preview, no follow-up
     # The exact render after the preview is the exact render itself, not the fast one.
     assert np.array_equal(window.document.last_render.image, shown)
+
+
+def test_fast_preview_pays_only_where_fast_is_measured_faster():
+    from app.qt.render_controller import fast_preview_pays
+
+    assert fast_preview_pays(None, None) and fast_preview_pays(0.5, None), "until both are measured"
+    assert fast_preview_pays(0.5, 1.0)
+    assert not fast_preview_pays(4.04, 3.93), "SPADE on a CPU without bf16 matrix units"
+
+
+def test_where_fast_is_not_faster_an_edit_renders_exact_only(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, sean_document())
+    controller = window.render_controller
+    wait_until_idle(qtbot, window)
+    job = controller.last_outcome.job.job
+    controller.render_times[(job.engine_id, job.checkpoint, job.device)] = {True: 2.0, False: 1.0}
+    modes = _finished_modes(controller)
+    window.state.edit(edits.set_engine_settings, seed=7)
+    qtbot.waitUntil(lambda: bool(modes) and not controller.busy and not controller.scheduled, timeout=RENDER_TIMEOUT_MS)
+    assert modes == [False], "no preview where it does not pay: one exact render"
