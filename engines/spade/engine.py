@@ -187,17 +187,7 @@ class SpadeEngine(Engine):
 
         config = self._require_loaded()
         start = time.perf_counter()
-        sizes = render_sizes(config, request.size)
-        label = prepare_label(request.label, config, sizes.input)
-        instance, instance_source = None, None
-        if not config.no_instance:
-            instance, instance_source = prepare_instance(request.instance, request.label, sizes.input)
-        info: dict[str, Any] = {
-            "size": sizes.output,
-            "label_set": config.label_set,
-            "uses_vae": config.use_vae,
-            "instance_source": instance_source,
-        }
+        sizes, label, instance, info = self._prepared_input(request)
 
         fast = bool(request.fast)
         with torch.inference_mode(), render_math(self._torch_device, self.allow_tf32, fast):
@@ -301,7 +291,9 @@ class SpadeEngine(Engine):
         if any(request.fast for request in requests):  # fast mode renders one by one, exactly as render --fast
             return [self.generate(request) for request in requests]
         start = time.perf_counter()
-        prepared = [self._batch_input(request) for request in requests]
+        prepared = [self._prepared_input(request) for request in requests]
+        for _sizes, _label, _instance, info in prepared:
+            info["batched"] = True
         outputs: list[Any] = [None] * len(requests)
         groups: dict[Any, list[int]] = {}
         for index, (sizes, *_rest) in enumerate(prepared):
@@ -331,8 +323,9 @@ class SpadeEngine(Engine):
             for out, (_sizes, _label, _instance, info) in zip(outputs, prepared, strict=True)
         ]
 
-    def _batch_input(self, request: RenderRequest) -> list[Any]:
-        """[sizes, network label, network instance or None, info] as :meth:`generate` prepares them."""
+    def _prepared_input(self, request: RenderRequest) -> list[Any]:
+        """[sizes, network label, network instance or None, info]: the inputs of :meth:`generate` and
+        :meth:`generate_batch` (official preprocessing at network size)."""
         config = self._require_loaded()
         sizes = render_sizes(config, request.size)
         label = prepare_label(request.label, config, sizes.input)
@@ -344,6 +337,5 @@ class SpadeEngine(Engine):
             "label_set": config.label_set,
             "uses_vae": config.use_vae,
             "instance_source": instance_source,
-            "batched": True,
         }
         return [sizes, label, instance, info]
