@@ -78,6 +78,27 @@ def _cell(value) -> str:
     return str(value)
 
 
+def standalone_main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.<name>``: one benchmark on its own, with its arguments, as a table or JSON lines."""
+    name = benchmark_name(module)
+    spec = getattr(module, "__spec__", None)  # run with -m, the module is "__main__"; its spec keeps the name
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {spec.name if spec else module.__name__}", description=module.DESCRIPTION
+    )
+    if hasattr(module, "add_arguments"):
+        module.add_arguments(parser.add_argument_group(name))
+    parser.add_argument("--json", action="store_true", help="rows as JSON lines")
+    args = parser.parse_args(argv)
+    rows = module.run(args)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        print(f"{module.NAME}: {module.DESCRIPTION}")
+        print(format_table(rows))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     modules = [importlib.import_module(name) for name in BENCHMARKS]
     parser = argparse.ArgumentParser(prog="python -m bench", description="regionpaint benchmarks")

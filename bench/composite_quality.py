@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -276,20 +275,9 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.composite_quality", description=DESCRIPTION)
-    parser.add_argument("--json", action="store_true", help="rows as JSON lines")
-    add_arguments(parser.add_argument_group("composite"))
-    args = parser.parse_args(argv)
-    rows = run(args)
-    if args.json:
-        for row in rows:
-            print(json.dumps(row))
-    else:
-        from bench.__main__ import format_table
+    from bench.__main__ import standalone_main
 
-        print(f"{NAME}: {DESCRIPTION}")
-        print(format_table(rows))
-    return 0
+    return standalone_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -880,19 +880,9 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.__main__ import format_table
+    from bench.__main__ import standalone_main
 
-    parser = argparse.ArgumentParser(prog="python -m bench.fuzz", description=DESCRIPTION)
-    add_arguments(parser.add_argument_group("fuzz"))
-    parser.add_argument("--json", action="store_true", help="rows as JSON lines")
-    args = parser.parse_args(argv)
-    rows = run(args)
-    if args.json:
-        for row in rows:
-            print(json.dumps(row))
-    else:
-        print(f"{NAME}: {DESCRIPTION}")
-        print(format_table(rows))
+    standalone_main(sys.modules[__name__], argv)
     for bug in TALLY.bugs:
         print(f"BUG {bug}", file=sys.stderr)
     for target, (grown, case) in sorted(TALLY.largest_step.items()):

@@ -14,7 +14,6 @@ changed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -158,20 +157,9 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.__main__ import format_table
+    from bench.__main__ import standalone_main
 
-    parser = argparse.ArgumentParser(prog="python -m bench.long_session", description=DESCRIPTION)
-    add_arguments(parser.add_argument_group("long session"))
-    parser.add_argument("--json", action="store_true", help="rows as JSON lines")
-    args = parser.parse_args(argv)
-    rows = run(args)
-    if args.json:
-        for row in rows:
-            print(json.dumps(row))
-    else:
-        print(f"{NAME}: {DESCRIPTION}")
-        print(format_table(rows))
-    return 0
+    return standalone_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
