@@ -10,11 +10,11 @@ official-width norm at each size both ways (random weights; median of the repeat
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.render_speed import median_seconds
 
 NAME = "band_share"
 DESCRIPTION = "band share per feature size on real label maps; one SPADE norm plain vs banded (seconds)"
@@ -41,16 +41,6 @@ def _labels() -> list[tuple[str, np.ndarray, int, tuple]]:
     return found
 
 
-def _median_time(run, repeats: int) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
@@ -71,11 +61,11 @@ def run(args: argparse.Namespace) -> list[dict]:
             norm = SPADE("spadesyncbatch3x3", channels, classes).eval()
             with torch.inference_mode():
                 spade_layers.STRUCTURAL.enabled = False
-                plain = _median_time(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats)
+                plain = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 spade_layers.STRUCTURAL.enabled = True
                 limit, region_conv.MAX_BAND_SHARE = region_conv.MAX_BAND_SHARE, 1.0  # time the band path always
                 try:
-                    banded = _median_time(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats)
+                    banded = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 finally:
                     region_conv.MAX_BAND_SHARE = limit
             rows.append({

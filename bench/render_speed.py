@@ -123,7 +123,10 @@ def _inputs(case: Case) -> tuple[np.ndarray, np.ndarray | None]:
     return label, instance
 
 
-def _median_seconds(run: Callable[[], object], repeats: int) -> float:
+def median_seconds(run: Callable[[], object], repeats: int, warm_up: bool = False) -> float:
+    """Median wall time of ``repeats`` calls of ``run`` (after one untimed call with ``warm_up``)."""
+    if warm_up:
+        run()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -156,9 +159,9 @@ def bench_case(case: Case, folder: Path, device: str, repeats: int) -> list[obje
     engine.generate(request(0.0))
     first_s = time.perf_counter() - start
     relabelled = [np.roll(label, k + 1, axis=0) for k in range(repeats)]
-    new_label_s = _median_seconds(lambda: engine.generate(request(0.0, relabelled.pop())), repeats)
+    new_label_s = median_seconds(lambda: engine.generate(request(0.0, relabelled.pop())), repeats)
     weights = iter(np.linspace(0.1, 0.9, repeats))
-    style_s = _median_seconds(lambda: engine.generate(request(float(next(weights)))), repeats) if styles else None
+    style_s = median_seconds(lambda: engine.generate(request(float(next(weights)))), repeats) if styles else None
     engine.release()
     return [
         case.name,
