@@ -87,6 +87,7 @@ def standalone_main(module: ModuleType, argv: Sequence[str] | None = None) -> in
     )
     if hasattr(module, "add_arguments"):
         module.add_arguments(parser.add_argument_group(name))
+    parser.add_argument("--quick", action="store_true", help="the benchmark's quick subset, where it has one")
     parser.add_argument("--json", action="store_true", help="rows as JSON lines")
     args = parser.parse_args(argv)
     rows = module.run(args)
