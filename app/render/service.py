@@ -80,6 +80,7 @@ class RenderService:
         self._lock = threading.Lock()
         self._recognised: dict[tuple[str, int], str] = {}
         self._capabilities: dict[tuple[str, str, int], frozenset[str]] = {}
+        self._infos: dict[tuple[str, int], Any] = {}  # CheckpointInfo by (resolved path, mtime)
         self._last_engine: Engine | None = None
 
     @property
@@ -107,11 +108,19 @@ class RenderService:
                 self._recognised[key] = known
         return self.manager.engine_class(known)
 
-    @staticmethod
-    def inspect(checkpoint: str | Path):
+    def inspect(self, checkpoint: str | Path):
+        """The checkpoint's files, options and key shapes (from headers), read once per file version:
+        recognising the engine and deciding its capabilities ask for the same facts."""
         from engines.common.checkpoint import inspect_checkpoint
 
-        return inspect_checkpoint(checkpoint)
+        key = _file_key(checkpoint)
+        with self._lock:
+            info = self._infos.get(key)
+        if info is None:
+            info = inspect_checkpoint(checkpoint)
+            with self._lock:
+                self._infos[key] = info
+        return info
 
     def capabilities(self, engine_id: str = "", checkpoint: str | Path = "") -> frozenset[str]:
         """What the checkpoint offers with this engine, decided from its files before any load."""
@@ -147,11 +156,7 @@ class RenderService:
     def render(self, job: RenderJob) -> RenderOutcome:
         """Resolve, fit, load and render one job; errors are EngineErrors (or what the engine raised)."""
         engine_class = self.engine_class(job.engine_id, job.checkpoint)
-        capabilities = (
-            self.capabilities(engine_class.id, job.checkpoint)
-            if job.checkpoint
-            else frozenset(engine_class.capabilities)
-        )
+        capabilities = self.capabilities(engine_class.id, job.checkpoint)
         request = self.fit(job, engine_class, capabilities)
         engine, loaded = self.load(engine_class, job.checkpoint, job.device)
         if MEAN_STYLE in capabilities:
