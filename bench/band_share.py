@@ -63,15 +63,15 @@ def run(args: argparse.Namespace) -> list[dict]:
                 spade_layers.STRUCTURAL.enabled = False
                 plain = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 spade_layers.STRUCTURAL.enabled = True
-                limit, region_conv.MAX_BAND_SHARE = region_conv.MAX_BAND_SHARE, 1.0  # time the band path always
+                limit, region_conv.MAX_PATTERN_SHARE = region_conv.MAX_PATTERN_SHARE, 1.0  # time the pattern path always
                 try:
                     banded = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 finally:
-                    region_conv.MAX_BAND_SHARE = limit
+                    region_conv.MAX_PATTERN_SHARE = limit
             rows.append({
                 "label": name, "size": f"{w}x{h}", "channels": channels,
                 "band_share_5x5": layout.share(2), "band_share_3x3": layout.share(1),
                 "plain_s": plain, "banded_s": banded, "speedup": plain / banded,
-                "engine_uses": "banded" if layout.share(2) <= region_conv.MAX_BAND_SHARE else "plain",
+                "engine_uses": "banded" if layout.share(2) <= region_conv.MAX_PATTERN_SHARE else "plain",
             })  # fmt: skip
     return rows

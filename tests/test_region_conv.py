@@ -1,9 +1,9 @@
 """The exact structural SPADE/SEAN modulation (engines/common/region_conv.py) equals the plain convolutions.
 
-Per-region constants inside regions, table lookups and a gathered matmul on the boundary band: the same
+Table lookups once per distinct 3x3 window and a gathered matmul once per distinct 5x5 window: the same
 values as ``mlp_gamma(relu(mlp_shared(seg)))`` and ``conv_gamma(style map)`` up to float summation order.
 Checked on blocky label maps with single-pixel regions, a don't-care channel, instance edges that overlap
-class pixels, odd sizes, and with the band path forced at every size (so the fallback cannot hide a bug).
+class pixels, odd sizes, and with the pattern path forced at every size (so the fallback cannot hide a bug).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _randomise(module: torch.nn.Module, seed: int) -> None:
 
 @pytest.fixture
 def band_everywhere(monkeypatch):
-    monkeypatch.setattr(region_conv, "MAX_BAND_SHARE", 1.0)
+    monkeypatch.setattr(region_conv, "MAX_PATTERN_SHARE", 1.0)
 
 
 @pytest.mark.parametrize(("h", "w", "classes", "edges"), [(37, 53, 6, True), (64, 32, 4, False), (9, 7, 3, True)])
@@ -59,18 +59,40 @@ def test_spade_modulation_equals_the_plain_convolutions(band_everywhere, h, w, c
         assert (gamma - plain_gamma).abs().max() < TOL and (beta - plain_beta).abs().max() < TOL
 
 
-def test_the_band_is_the_boundary_and_border_only():
+def _windows(code: np.ndarray, reach: int, pad: int) -> np.ndarray:
+    """(h*w, (2*reach+1)^2) every pixel's window of codes, the border padded with ``pad`` (brute force)."""
+    h, w = code.shape
+    padded = np.pad(code, reach, constant_values=pad)
+    size = 2 * reach + 1
+    return np.stack([padded[dy : dy + h, dx : dx + w].reshape(-1) for dy in range(size) for dx in range(size)], 1)
+
+
+@pytest.mark.parametrize("reach", [1, 2])
+def test_patterns_are_the_distinct_windows(reach):
+    rng = np.random.default_rng(reach)
+    code = np.kron(rng.integers(0, 4, size=(5, 6)), np.ones((3, 4), np.int64))[:14, :21]
+    code[rng.integers(0, 14, 5), rng.integers(0, 21, 5)] = 4  # single pixels
+    patterns = region_conv.region_layout(torch.from_numpy(code), 5).patterns(reach)
+    windows = _windows(code, reach, pad=5)
+    _, expected = np.unique(windows, axis=0, return_inverse=True)
+    ids = patterns.ids.numpy()
+    # The same partition of the pixels: equal ids exactly where the windows are equal.
+    assert patterns.count == expected.max() + 1
+    assert np.array_equal(np.unique(np.stack([ids, expected.reshape(-1)], 1), axis=0)[:, 0], np.arange(patterns.count))
+    # Each pattern's representative window is the window of every pixel with that id.
+    rep = (patterns.taps[4] // 23 - 1) * 21 + patterns.taps[4] % 23 - 1
+    assert np.array_equal(windows[rep.numpy()][ids], windows)
+
+
+def test_a_region_interior_is_one_pattern():
     code = torch.zeros(10, 12, dtype=torch.long)
     code[:, 6:] = 1
-    layout = region_conv.region_layout(code, 2)
-    inside = torch.ones(10, 12, dtype=torch.bool)
-    inside.view(-1)[layout.band(2)[0]] = False
-    # Interior pixels: two away from the border and from the vertical boundary between columns 5 and 6.
-    expected = torch.zeros(10, 12, dtype=torch.bool)
-    expected[2:8, 2:4] = True
-    expected[2:8, 8:10] = True
-    assert torch.equal(inside, expected)
-    assert layout.share(1) < layout.share(2) < 1
+    patterns = region_conv.region_layout(code, 2).patterns(2)
+    ids = patterns.ids.reshape(10, 12)
+    # Two away from the border and from the boundary between columns 5 and 6: one pattern per region.
+    assert len(set(ids[2:8, 2:4].reshape(-1).tolist())) == 1 and len(set(ids[2:8, 8:10].reshape(-1).tolist())) == 1
+    assert ids[2, 2] != ids[2, 8]
+    assert patterns.count < 10 * 12 / 2
 
 
 def test_training_takes_the_plain_convolutions():

@@ -1,20 +1,24 @@
-"""Exact 3x3 convolutions of piecewise-constant maps: per-region constants inside, real arithmetic on a band.
+"""Exact 3x3 convolutions of piecewise-constant maps: computed once per distinct window, then spread.
 
 SPADE's modulation ``mlp_gamma(relu(mlp_shared(seg)))`` and SEAN's style branch ``conv_gamma(style map)``
 read maps that are constant over each label region: the map is ``table[code]`` for an (h, w) code map.
 
-* A 3x3 convolution (zero padding 1) of ``table[code]`` is, per tap t, a lookup in the small table
-  ``table @ W_t^T``: nine gathers and adds, no convolution (``mlp_shared`` on a one-hot map is an embedding
-  lookup).
-* At a pixel whose window lies inside the image and inside one region k it is the constant
-  ``bias + table[k] @ (sum_t W_t)^T``; two stacked 3x3 convolutions need a uniform 5x5 window. Only a band
-  along region boundaries and the image border needs per-pixel work; there the second convolution (whose
-  input is no longer piecewise constant) is a gathered matmul over the band pixels only.
+* A 3x3 convolution (zero padding 1) of ``table[code]`` at a pixel depends only on the codes in its 3x3
+  window (the padding is a code of its own): pixels with the same window get the same value, bit for bit.
+  So it is computed once per *distinct* window (a :class:`Patterns` of the layout), as nine lookups in the
+  small tables ``table @ W_t^T`` (``mlp_shared`` on a one-hot map is an embedding lookup), and spread to
+  the pixels with one gather.
+* Two stacked 3x3 convolutions depend on the 5x5 window; equivalently on the 3x3 window of first-level
+  pattern ids. The second convolution's input is no longer a table of the codes, so it is a real matmul,
+  but only over the distinct second-level patterns (im2col of one representative pixel each).
 
-Results equal the plain convolutions up to float summation order (~1e-6 relative); the parity tests hold
-them to the official outputs within 1e-4. Where the band is most of the map (coarse feature maps) the
-plain convolution is cheaper: :data:`MAX_BAND_SHARE` is the measured crossover (``python -m bench --only
-band_share``).
+Inside a region every window is the same, so a region is one pattern; the distinct patterns are the
+regions plus the distinct boundary and border windows. Measured on the Cityscapes fixture at 512x256
+(``python -m bench --only band_share``): 23 % of the 5x5 boundary band is distinct windows (the band itself
+is 18 % of the pixels), so the gathered matmul is a ~4 % of the plain convolution's rows. Results equal the
+plain convolutions up to float summation order (~1e-6 relative); the parity tests hold them to the
+official outputs within 1e-4. Where distinct patterns are most of a small map, the plain convolution is
+cheaper: :data:`MAX_PATTERN_SHARE` is the measured crossover.
 """
 
 from __future__ import annotations
@@ -26,17 +30,36 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-# Above this share of band pixels the gathered matmul stops paying off against the plain convolution
-# (bench/band_share.py times both per layer on the real label maps).
-MAX_BAND_SHARE = 0.7
-# Band pixels per matmul: bounds the gathered rows (CHUNK x C_in floats per tap).
+# Above this share of distinct patterns (per pixel of the map) the gathered matmul stops paying off
+# against the plain convolution (bench/band_share.py times both per layer on the real label maps).
+MAX_PATTERN_SHARE = 0.7
+# Patterns per matmul: bounds the gathered rows (CHUNK x 9 * C_in floats).
 CHUNK = 16384
 OFFSETS = tuple((dy, dx) for dy in range(3) for dx in range(3))  # tap t = ky * 3 + kx
+_KEY_LIMIT = 1 << 62  # packed window keys stay below this (int64)
+
+
+@dataclass
+class Patterns:
+    """The distinct 3x3 windows of a padded id map.
+
+    ids: (h*w,) int64, each pixel's pattern (0..count-1; equal ids = equal windows); taps: (9, count) flat
+    indices into the padded map of one representative pixel's window per pattern; padded_ids:
+    ((h+2)*(w+2),) the ids zero-padded by one pixel with the id ``count`` (the padding's own pattern).
+    """
+
+    ids: torch.Tensor
+    taps: torch.Tensor
+    padded_ids: torch.Tensor
+
+    @property
+    def count(self) -> int:
+        return self.taps.shape[1]
 
 
 @dataclass
 class RegionLayout:
-    """A code map at one feature size and its boundary bands.
+    """A code map at one feature size and its window patterns.
 
     code: (h*w,) int64 in 0..n_codes-1; padded: ((h+2)*(w+2),) int64, the code map zero-padded by one
     pixel with the code ``n_codes`` (a table row of zeros for the convolution's zero padding).
@@ -47,32 +70,48 @@ class RegionLayout:
     n_codes: int
     code: torch.Tensor
     padded: torch.Tensor
-    _bands: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    _patterns: dict[int, Patterns] = field(default_factory=dict)
 
-    def band(self, reach: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(pixels (N,) flat indices into h*w, taps (9, N) flat indices into the padded map) of the pixels
-        whose (2*reach+1)^2 window is not inside the image and one region."""
-        if reach not in self._bands:
-            h, w = self.height, self.width
-            grid = self.padded.reshape(h + 2, w + 2)
-            centre = grid[1:-1, 1:-1]
-            mixed = torch.zeros((h, w), dtype=torch.bool, device=grid.device)
-            for dy, dx in OFFSETS:
-                mixed |= grid[dy : dy + h, dx : dx + w] != centre
-            if reach > 1:
-                mixed = F.max_pool2d(mixed[None, None].float(), 2 * reach - 1, 1, reach - 1)[0, 0] > 0
-                mixed[:reach, :] = True
-                mixed[h - reach :, :] = True
-                mixed[:, :reach] = True
-                mixed[:, w - reach :] = True
-            pixels = torch.nonzero(mixed.reshape(-1)).reshape(-1)
-            y, x = pixels // w, pixels % w
-            offsets = torch.tensor([dy * (w + 2) + dx for dy, dx in OFFSETS], device=pixels.device)
-            self._bands[reach] = (pixels, (y * (w + 2) + x)[None, :] + offsets[:, None])
-        return self._bands[reach]
+    def patterns(self, reach: int) -> Patterns:
+        """reach 1: the distinct 3x3 windows of codes; reach 2: the distinct 3x3 windows of reach-1
+        pattern ids (the same partition as distinct 5x5 windows of codes)."""
+        if reach not in self._patterns:
+            if reach == 1:
+                source, base = self.padded, self.n_codes + 1
+            else:
+                below = self.patterns(reach - 1)
+                source, base = below.padded_ids, below.count + 1
+            self._patterns[reach] = window_patterns(source, self.height, self.width, base)
+        return self._patterns[reach]
 
     def share(self, reach: int) -> float:
-        return self.band(reach)[0].numel() / max(1, self.height * self.width)
+        """Distinct patterns per pixel: the share of the map the gathered work covers."""
+        return self.patterns(reach).count / max(1, self.height * self.width)
+
+
+def window_patterns(padded: torch.Tensor, h: int, w: int, base: int) -> Patterns:
+    """:class:`Patterns` of a ((h+2)*(w+2),) padded id map whose ids are below ``base``.
+
+    The nine ids of each window are packed into one int64 key, as many taps at a time as fit; when the
+    next tap would overflow, the partial keys are renumbered densely (torch.unique) first.
+    """
+    grid = padded.reshape(h + 2, w + 2)
+    key, bound = torch.zeros((h, w), dtype=torch.int64, device=padded.device), 1
+    for dy, dx in OFFSETS:
+        if bound * base >= _KEY_LIMIT:
+            key = torch.unique(key, return_inverse=True)[1]
+            bound = int(key.max()) + 1
+        key = key * base + grid[dy : dy + h, dx : dx + w]
+        bound *= base
+    _, ids = torch.unique(key.reshape(-1), return_inverse=True)
+    count = int(ids.max()) + 1
+    pixels = torch.arange(h * w, device=padded.device)
+    representative = torch.empty(count, dtype=torch.int64, device=padded.device).scatter_(0, ids, pixels)
+    y, x = representative // w, representative % w
+    offsets = torch.tensor([dy * (w + 2) + dx for dy, dx in OFFSETS], device=padded.device)
+    taps = (y * (w + 2) + x)[None, :] + offsets[:, None]
+    padded_ids = F.pad(ids.reshape(h, w), (1, 1, 1, 1), value=count).reshape(-1)
+    return Patterns(ids, taps, padded_ids)
 
 
 def region_layout(code_map: torch.Tensor, n_codes: int) -> RegionLayout:
@@ -101,8 +140,8 @@ def segmap_codes(seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def float32_tables(device: torch.device) -> torch.autocast:
-    """Autocast off: the tables, lookups and constants stay float32 in fast mode (they are cheap, and bf16
-    sums of nine table rows lose ~15 dB of PSNR); only the band matmul follows the caller's autocast."""
+    """Autocast off: the tables and lookups stay float32 in fast mode (they are cheap, and bf16 sums of
+    nine table rows lose ~15 dB of PSNR); only the gathered matmul follows the caller's autocast."""
     return torch.autocast(device_type=device.type, enabled=False)
 
 
@@ -116,17 +155,16 @@ class ConvMatrices:
     """A 3x3 conv (or several with the same input, outputs concatenated) as the matrices used here.
 
     per_tap: (C_in, 9 * C_out), column t * C_out + o; im2col: (9 * C_in, C_out), row t * C_in + c;
-    summed: (C_in, C_out), the taps' sum; bias: (C_out,) or None.
+    bias: (C_out,) or None.
     """
 
     per_tap: torch.Tensor
     im2col: torch.Tensor
-    summed: torch.Tensor
     bias: torch.Tensor | None
 
     @property
     def out_channels(self) -> int:
-        return self.summed.shape[1]
+        return self.im2col.shape[1]
 
 
 def conv_matrices(convs: list[torch.nn.Conv2d]) -> ConvMatrices:
@@ -138,7 +176,6 @@ def conv_matrices(convs: list[torch.nn.Conv2d]) -> ConvMatrices:
     return ConvMatrices(
         per_tap=weight.permute(1, 2, 3, 0).reshape(c_in, 9 * c_out).contiguous(),
         im2col=weight.permute(2, 3, 1, 0).reshape(9 * c_in, c_out).contiguous(),
-        summed=weight.sum(dim=(2, 3)).t().contiguous(),
         bias=None if bias is None else bias.detach().clone(),
     )
 
@@ -172,16 +209,10 @@ def lookup_conv(
     return out if bias is None else out + bias
 
 
-def constants(table: torch.Tensor, conv: ConvMatrices) -> torch.Tensor:
-    """(K, C_out): the 3x3 conv of a map equal to ``table[k]`` (K, C_in) on the whole window."""
-    out = table @ conv.summed
-    return out if conv.bias is None else out + conv.bias
-
-
 def gathered_conv(rows: torch.Tensor, taps: torch.Tensor, conv: ConvMatrices) -> torch.Tensor:
-    """(N, C_out): the 3x3 conv at N pixels of a map given as padded rows (P, C_in): im2col of those pixels
-    only (one row gather), then one matmul."""
-    c_in = conv.summed.shape[0]
+    """(N, C_out): the 3x3 conv at N pixels of a map given as padded rows (P, C_in) and the (9, N) row
+    index of each pixel's taps: im2col of those pixels only (one row gather), then one matmul."""
+    c_in = conv.im2col.shape[0] // 9
     parts = []
     for start in range(0, taps.shape[1], CHUNK):
         chunk = taps[:, start : start + CHUNK]
@@ -192,14 +223,28 @@ def gathered_conv(rows: torch.Tensor, taps: torch.Tensor, conv: ConvMatrices) ->
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
-def assemble(
-    region_values: torch.Tensor, layout: RegionLayout, pixels: torch.Tensor, band_values: torch.Tensor
-) -> torch.Tensor:
-    """(C, h, w): each pixel its region's row of ``region_values`` (K, C), band ``pixels`` their
-    ``band_values`` (N, C)."""
-    full = region_values.t().contiguous().index_select(1, layout.code)  # (C, h*w), written row by row
-    full[:, pixels] = band_values.t().to(full.dtype)
-    return full.reshape(-1, layout.height, layout.width)
+def map_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of the gamma/beta maps: the autocast dtype in fast mode (so the modulation and the next
+    convolution stay in it, with no casts of full-size maps), float32 otherwise."""
+    if torch.is_autocast_enabled(device.type):
+        return torch.get_autocast_dtype(device.type)
+    return torch.float32
+
+
+def spread(values: torch.Tensor, patterns: Patterns, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """(1, C, h, w): each pixel the row of ``values`` (count, C) of its pattern.
+
+    float32 (exact): contiguous maps, one gather per channel row. Otherwise (fast): one row gather into
+    the channels-last layout of fast mode's activations, in ``dtype``: half the bytes of the largest maps
+    of a render, written once. (The view keeps canonical channels-last strides, batch stride included:
+    with any other batch stride the element-wise results inherit it and oneDNN then writes the next
+    convolution's output contiguous, and every later element-wise op mixes layouts, ~13x slower.)
+    """
+    if dtype == torch.float32:
+        table = values.float().t().contiguous()
+        return torch.gather(table, 1, patterns.ids.expand(table.shape[0], -1)).reshape(1, -1, height, width)
+    rows = values.to(dtype).index_select(0, patterns.ids)  # (h*w, C)
+    return rows.view(1, height, width, -1).permute(0, 3, 1, 2)
 
 
 class LayoutCache:

@@ -84,14 +84,15 @@ class SPADE(nn.Module):
     def modulation(self, segmap: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it.
 
-        At inference the one-hot segmap is piecewise constant, so gamma/beta are per-region constants
-        except on a band along label boundaries (:mod:`engines.common.region_conv`): same values up to
-        float summation order, a fraction of the arithmetic. Training (autograd) takes the plain convs.
+        At inference the one-hot segmap is piecewise constant, so gamma/beta depend only on each pixel's 5x5
+        window of labels: computed once per distinct window (:mod:`engines.common.region_conv`), same
+        values up to float summation order, a fraction of the arithmetic. Training (autograd) takes the
+        plain convs.
         """
         seg = resize_segmap(segmap, size)
         if self._structural_applies(seg):
             layout, vectors = LAYOUTS.get(segmap, tuple(size), seg)
-            if layout.share(2) <= region_conv.MAX_BAND_SHARE:
+            if layout.share(2) <= region_conv.MAX_PATTERN_SHARE:
                 return self._structural_modulation(layout, vectors)
         actv = self.mlp_shared(seg)
         return self.mlp_gamma(actv), self.mlp_beta(actv)
@@ -109,20 +110,20 @@ class SPADE(nn.Module):
         rc = region_conv
         shared = rc.cached_matrices(self, "shared", [self.mlp_shared[0]])
         gamma_beta = rc.cached_matrices(self, "gamma_beta", [self.mlp_gamma, self.mlp_beta])
+        first, second = layout.patterns(1), layout.patterns(2)
+        dtype = rc.map_dtype(vectors.device)
         with rc.float32_tables(vectors.device):
-            vectors = vectors.float()
-            lookups = rc.tap_tables(rc.with_zero_row(vectors), shared)  # (9, K+1, hidden)
-            hidden = F.relu(rc.constants(vectors, shared))  # (K, hidden) inside regions
-            # The hidden map as rows of the zero-padded grid: region constants, recomputed on the 3x3 band.
-            rows = rc.with_zero_row(hidden).index_select(0, layout.padded)
-            _, taps = layout.band(1)
-            rows[taps[4]] = F.relu(rc.lookup_conv(lookups, layout.padded, taps, shared.bias))
-        pixels, taps = layout.band(2)
-        band = rc.gathered_conv(rows, taps, gamma_beta)  # the one big matmul: bf16 in fast mode
+            lookups = rc.tap_tables(rc.with_zero_row(vectors.float()), shared)  # (9, K+1, hidden)
+            # The hidden layer once per distinct 3x3 window; the last row is the second conv's zero padding.
+            hidden = rc.with_zero_row(F.relu(rc.lookup_conv(lookups, layout.padded, first.taps, shared.bias)))
+        # The second conv is linear in the hidden rows: per-tap tables of the distinct hidden rows (the one
+        # real matmul, bf16 in fast mode), then nine float32 lookups per distinct 5x5 window.
+        tables = rc.tap_tables(hidden, gamma_beta).float()  # (9, U1+1, 2C)
         with rc.float32_tables(vectors.device):
-            maps = rc.assemble(rc.constants(hidden, gamma_beta), layout, pixels, band)
+            values = rc.lookup_conv(tables, first.padded_ids, second.taps, gamma_beta.bias)
+            maps = rc.spread(values, second, layout.height, layout.width, dtype)
         c = self.mlp_gamma.out_channels
-        return maps[None, :c], maps[None, c:]
+        return maps[:, :c], maps[:, c:]
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
         normalized = self.param_free_norm(x)

@@ -222,24 +222,24 @@ class ACE(nn.Module):
         """(conv_gamma(style map), conv_beta(style map)), each (1, C, h, w).
 
         The style map is piecewise constant (one row of :meth:`style_table` per region), so at inference the
-        convolutions are per-region constants plus table lookups on a one-pixel band
-        (:mod:`engines.common.region_conv`): the same values up to float summation order.
+        convolutions depend only on each pixel's 3x3 window of regions: table lookups once per distinct
+        window, spread to the pixels (:mod:`engines.common.region_conv`); same values up to float
+        summation order.
         """
         _, index, _ = context.at(size)
         table = self.style_table(codes, present)
         layout = context.style_layout(size) if not torch.is_grad_enabled() and STRUCTURAL.enabled else None
-        if layout is None or layout.share(1) > region_conv.MAX_BAND_SHARE:
+        if layout is None or layout.share(1) > region_conv.MAX_PATTERN_SHARE:
             middle = table[index].permute(2, 0, 1).unsqueeze(0).contiguous()
             return self.conv_gamma(middle), self.conv_beta(middle)
         rc = region_conv
         convs = rc.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
-        pixels, taps = layout.band(1)
+        first, dtype = layout.patterns(1), rc.map_dtype(table.device)
         with rc.float32_tables(table.device):  # lookups only, no big matmul: float32 in fast mode too
-            table = table.float()
-            band = rc.lookup_conv(rc.tap_tables(rc.with_zero_row(table), convs), layout.padded, taps, convs.bias)
-            maps = rc.assemble(rc.constants(table, convs), layout, pixels, band)
+            tables = rc.tap_tables(rc.with_zero_row(table.float()), convs)
+            maps = rc.spread(rc.lookup_conv(tables, layout.padded, first.taps, convs.bias), first, *size, dtype)
         c = self.conv_gamma.out_channels
-        return maps[None, :c], maps[None, c:]
+        return maps[:, :c], maps[:, c:]
 
 
 class SeanResnetBlock(nn.Module):
