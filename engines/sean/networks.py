@@ -25,6 +25,7 @@ from torch import nn
 
 from engines.base import InputError
 from engines.common import region_conv
+from engines.common.fast import fast_input
 from engines.common.spade_layers import SPADE, STRUCTURAL, modulate, resize_segmap
 from engines.common.spectral import fold_spectral_norm
 from engines.sean.config import BLOCKS, SeanConfig
@@ -166,10 +167,15 @@ class ACE(nn.Module):
             self.conv_beta = nn.Conv2d(config.style_length, norm_nc, 3, padding=1)
 
     def draw_noise(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Official noise: CPU randn(B, W, H, 1) (W before H) * noise_var, transposed to (B, C, H, W)."""
+        """Official noise: CPU randn(B, W, H, 1) (W before H) * noise_var, as (B, C, H, W) in x's dtype.
+
+        The draw is transposed to (B, H, W, 1) before the product, so the result is channels-last (the
+        layout of fast mode's activations) instead of the official (B, W, H, C) transpose, whose H/W-swapped
+        strides slowed every later element-wise op; the values are the same products.
+        """
         b, _, h, w = x.shape
-        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32)
-        return (draw.to(x.device) * self.noise_var).transpose(1, 3)
+        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32).transpose(1, 2)
+        return (draw.to(x.device) * self.noise_var).permute(0, 3, 1, 2).to(x.dtype)
 
     def style_map(self, codes: torch.Tensor, index: torch.Tensor, present: list[int]) -> torch.Tensor:
         """(1, style_length, h, w): relu(fc_mu_j(code_j)) on the pixels of region j, zeros elsewhere.
@@ -336,7 +342,8 @@ class SeanGenerator(nn.Module):
         unstyled = [b for b in BLOCKS if getattr(self, b).ace_0.use_rgb and per_block.get(b) is None]
         if unstyled:
             raise ValueError(f"no style codes for blocks {unstyled}")
-        x = self.fc(resize_segmap(context.seg, (sh, sw)))
+        seg = resize_segmap(context.seg, (sh, sw))
+        x = self.fc(fast_input(seg, torch.is_autocast_enabled(seg.device.type)))
         for name in BLOCKS:
             if self._upsample_before(name):
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
