@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                 spade_layers.STRUCTURAL.enabled = False
                 plain = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 spade_layers.STRUCTURAL.enabled = True
-                limit, region_conv.MAX_PATTERN_SHARE = region_conv.MAX_PATTERN_SHARE, 1.0  # time the pattern path always
+                limit, region_conv.MAX_PATTERN_SHARE = region_conv.MAX_PATTERN_SHARE, 1.0  # always the pattern path
                 try:
                     banded = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 finally:

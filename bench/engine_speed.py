@@ -6,11 +6,15 @@ comes) and the new one (``keep``: :func:`engines.common.memory.keep_working_memo
 same run. In each child the official-style forward (:mod:`bench.official`) and the engine's ``generate``
 run on the same inputs and weights, alternately, so machine load affects them alike.
 
-Row fields: engine, size, mode (official, exact, fast), allocator, first_s (first call, includes kernel
-warm-up), median_s, p90_s, cpu_s (median CPU seconds of the process, all threads), peak_mb (peak RSS of the
-child during that mode), psnr_vs_exact (uint8 images, dB; inf when identical), speedup and cpu_speedup
-(official with the default allocator / this row, wall and CPU). ``exact`` and
-``fast`` render a new label map every call (no label caches) and re-encode SEAN's style photo.
+Row fields: engine, size, mode (official, exact, fast, fast+compile), allocator, first_s (first call, includes
+kernel warm-up; for fast+compile the seconds from the first request to the first compiled render, a first
+compile: each child gets an empty inductor cache), median_s, p90_s, cpu_s (median CPU seconds of the process,
+all threads), peak_mb (peak RSS of the child during that mode), psnr_vs_exact (uint8 images, dB; inf when
+identical), speedup and cpu_speedup (official with the default allocator / this row, wall and CPU). ``exact``,
+``fast`` and ``fast+compile`` render a new label map every call (no label caches) and re-encode SEAN's style
+photo.
+PSNR on random full-size weights says how far the arithmetic moves, not what a person sees (random
+networks amplify rounding); ``fast_quality`` and ``fast_refs`` measure it on trained checkpoints.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Any
 import numpy as np
 
 NAME = "engine_speed"
+COMPILED = "fast+compile"  # the mode name of fast with the torch.compile'd forward (where an engine has one)
+COMPILE_ENGINES = ("spade", "pix2pixhd")  # SEAN's render loop (noise draws, per-block codes) stays eager
 DESCRIPTION = "official forward vs regionpaint exact/fast, full-size networks, random weights"
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -51,6 +57,9 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--engines", default=",".join(CASES), help="comma-separated: spade, sean, pix2pixhd")
     group.add_argument("--allocators", default="default,keep", help="comma-separated: default, keep")
     group.add_argument("--threads", type=int, default=None, help="torch threads per child (default: torch's)")
+    group.add_argument(
+        "--no-compile", action="store_true", help=f"skip the {COMPILED} rows (each compiles for 20-60 s)"
+    )
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -120,7 +129,7 @@ class Child:
         self.state = torch.load(folder / "latest_net_G.pth", map_location="cpu", weights_only=True)
         self.reference_images: dict[int, np.ndarray] = {}
 
-    def request(self, k: int, fast: bool, **changes: Any) -> Any:
+    def request(self, k: int, fast: bool, compile: bool = False, **changes: Any) -> Any:
         from engines.base import RenderRequest, StyleSource
 
         label = changes.pop("label", _shifted(self.inputs["label"], k))
@@ -133,7 +142,14 @@ class Child:
             mix = (("A", 1 - weight), ("B", weight)) if weight else (("A", 1.0),)
         instance = None if instance is None else _shifted(instance, k)
         return RenderRequest(
-            label=label, instance=instance, styles=styles, default_style=mix, seed=0, size=self.size, fast=fast
+            label=label,
+            instance=instance,
+            styles=styles,
+            default_style=mix,
+            seed=0,
+            size=self.size,
+            fast=fast,
+            compile=compile,
         )
 
     def fresh(self) -> None:
@@ -201,18 +217,36 @@ class Child:
                 first, times, cpu = _times(lambda k: forward(), self.repeats)
                 image = tensor_to_image(forward().float())
         else:
-            fast = mode != "exact"
+            fast, compiled = mode != "exact", mode == COMPILED
 
             def call(k: int) -> Any:
                 self.fresh()
-                return self.engine.generate(self.request(k, fast))
+                # k + 1: call 0's label is the one _network_inputs rendered (the label caches hold it)
+                return self.engine.generate(self.request(k + 1, fast, compile=compiled))
 
-            first, times, cpu = _times(call, self.repeats)
+            if compiled:
+                first = self._compile_seconds()
+                _, times, cpu = _times(call, self.repeats)
+            else:
+                first, times, cpu = _times(call, self.repeats)
             self.fresh()
-            image = self.engine.generate(self.request(0, fast)).image
+            image = self.engine.generate(self.request(0, fast, compile=compiled)).image
         self.reference_images[mode] = image
         return {"mode": mode, "first_s": first, "median_s": statistics.median(times), "p90_s": _p90(times),
                 "cpu_s": statistics.median(cpu), "peak_mb": peak_rss_mb()}  # fmt: skip
+
+    def _compile_seconds(self) -> float:
+        """Seconds from the first compiled-mode request to a compiled render (the background compile)."""
+        start = time.perf_counter()
+        self.engine.generate(self.request(1, True, compile=True))  # starts the compile, renders eagerly
+        compiler = getattr(self.engine, "_compiler", None)
+        if compiler is None:
+            raise RuntimeError(f"{self.engine_id}: fast+compile requested but the engine started no compile")
+        compiler.wait()
+        result = self.engine.generate(self.request(2, True, compile=True))
+        if not result.info.get("compiled"):
+            raise RuntimeError(f"{self.engine_id}: the compiled forward did not render (see the log)")
+        return time.perf_counter() - start
 
     def rerenders(self, fast: bool, edits: int = 3) -> dict[str, float]:
         """SEAN editing times: a style slider move (label cached) and a brush stroke (new label, codes cached)."""
@@ -272,10 +306,13 @@ def run_child(
     engine_id: str, folder: Path, allocator: str, repeats: int, modes: str, threads: int = 0, edits: int = 3
 ) -> dict[str, Any]:
     env = dict(os.environ, REGIONPAINT_MALLOC="default" if allocator == "default" else "")
+    # A fresh inductor cache per child: the compile time reported is a first compile, not a cache hit.
     command = [sys.executable, "-m", "bench.engine_speed", "--engine", engine_id, "--folder", str(folder),
                "--allocator", allocator, "--repeats", str(repeats), "--modes", modes,
                "--threads", str(threads or 0), "--edits", str(edits)]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="regionpaint-inductor-") as cache:
+        env["TORCHINDUCTOR_CACHE_DIR"] = cache
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
@@ -305,6 +342,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                 # The old code = the official forward with glibc's default allocator; the new = keep.
                 old = "official" if quick else "official,exact"
                 modes = old if allocator == "default" else "official,exact,fast"
+                if allocator != "default" and engine_id in COMPILE_ENGINES and not getattr(args, "no_compile", False):
+                    modes += f",{COMPILED}"
                 result = run_child(engine_id, folder, allocator, repeats, modes, threads, 1 if quick else 3)
                 for row in result["rows"]:
                     if row["mode"] == "official" and baseline is None:

@@ -118,6 +118,9 @@ class RenderRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     # Fast mode: reduced precision / compiled paths allowed (PSNR >= 40 dB against exact); exact by default.
     fast: bool = False
+    # With ``fast``: use a torch.compile'd forward of this input shape once it is ready (compiled on a
+    # background thread: engines/common/compiled.py); the eager fast path renders until then.
+    compile: bool = False
 
 
 @dataclass

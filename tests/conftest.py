@@ -28,12 +28,16 @@ def require_shared(*parts: str) -> Path:
     return path
 
 
+# Markers whose tests run only when asked for by name in -m, whatever other -m is given.
+OPT_IN_MARKERS = ("fuzz", "compile")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The 10,000-case fuzz run only when asked for (``-m fuzz``), whatever other ``-m`` is given
-    (``./dev test -m "not slow"`` must stay quick)."""
-    if "fuzz" in (config.option.markexpr or ""):
-        return
-    kept = [item for item in items if item.get_closest_marker("fuzz") is None]
+    """The 10,000-case fuzz run (``-m fuzz``) and real torch.compile runs (``-m compile``) only when asked
+    for, whatever other ``-m`` is given (``./dev test -m "not slow"`` must stay quick)."""
+    asked = config.option.markexpr or ""
+    skipped = [m for m in OPT_IN_MARKERS if m not in asked]
+    kept = [item for item in items if not any(item.get_closest_marker(m) for m in skipped)]
     if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("fuzz")])
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept

@@ -69,3 +69,10 @@ def fast_input(x: torch.Tensor, fast: bool) -> torch.Tensor:
     if fast and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+@contextmanager
+def fast_inference(device: torch.device | str | None, allow_tf32: bool = False) -> Iterator[None]:
+    """Inference mode and the fast render math of ``device``: what a compiled fast forward runs under."""
+    with torch.inference_mode(), render_math(device, allow_tf32, fast=True):
+        yield

@@ -100,6 +100,7 @@ class Pix2PixHDEngine(Engine):
 
     def __init__(self) -> None:
         self._loaded = None  # engines.pix2pixhd.loading.LoadedCheckpoint
+        self._compiler = None  # engines.common.compiled.BackgroundCompiler of the loaded generator
         self._device = "cpu"
         self._torch_device = None
         self._encoded: LRUCache[Any] = LRUCache(_ENCODER_CACHE_SIZE)  # raw encoder outputs by photo
@@ -147,6 +148,7 @@ class Pix2PixHDEngine(Engine):
         loaded = load_checkpoint(checkpoint, torch_device)
         self.release()
         self._loaded, self._torch_device, self._device = loaded, torch_device, str(torch_device)
+        self._compiler = None
         log.info("loaded pix2pixHD %s from %s on %s", loaded.generator_arch, checkpoint, torch_device)
 
     def _save_contents(self, path: str | Path):
@@ -166,7 +168,7 @@ class Pix2PixHDEngine(Engine):
         return networks, loaded.label_set, options_for_save(loaded)
 
     def _drop_networks(self) -> None:
-        self._loaded = None
+        self._loaded = self._compiler = None
         self._encoded.clear()
 
     def _require(self):
@@ -225,11 +227,27 @@ class Pix2PixHDEngine(Engine):
         loaded = self._require()
         with torch.inference_mode(), render_math(self._torch_device, self.allow_tf32, request.fast):
             net_input, info = self._network_input(request)
-            out = loaded.generator(fast_input(net_input, request.fast))
+            net_input = fast_input(net_input, request.fast)
+            out = self._compiled(net_input) if request.fast and request.compile else None
+            info["compiled"] = out is not None
+            if out is None:
+                out = loaded.generator(net_input)
             image = output_to_image(out)
             out = out.float().cpu().contiguous()
         info["size"] = (out.shape[3], out.shape[2])
         return RenderResult(image, out, time.perf_counter() - start, info)
+
+    def _compiled(self, net_input: Any) -> Any | None:
+        """The compiled fast generator's output when its compile for this shape is done, else None."""
+        from engines.common.compiled import BackgroundCompiler, shape_key
+        from engines.common.fast import fast_inference
+
+        if self._compiler is None:
+            device, tf32 = self._torch_device, self.allow_tf32
+            self._compiler = BackgroundCompiler(
+                self._require().generator, lambda: fast_inference(device, tf32), self.display_name
+            )
+        return self._compiler.run(shape_key(net_input), (net_input,))
 
     def _check_label_ids(self, label: np.ndarray) -> None:
         loaded = self._require()

@@ -68,6 +68,7 @@ class SpadeEngine(Engine):
         self.config: SpadeConfig | None = None
         self._generator: Any = None
         self._encoder: Any = None
+        self._compiler: Any = None  # engines.common.compiled.BackgroundCompiler of the loaded generator
         self._files: dict[str, Path] = {}
         self._stamp: tuple = ()
         self._device = "cpu"
@@ -128,6 +129,7 @@ class SpadeEngine(Engine):
         self._stamp = contents.stamp
         self._torch_device, self._device = torch_device, str(torch_device)
         self._label_cache, self._encodings = runtime.LabelCache(), LRUCache(ENCODING_CACHE_SIZE)
+        self._compiler = None  # compiled forwards belong to the network just replaced
         out_w, out_h = config.output_size
         log.info(
             "loaded SPADE %s: ngf %d, semantic_nc %d, %s, %s, %dx%d on %s",
@@ -167,7 +169,7 @@ class SpadeEngine(Engine):
         return self._require_loaded().output_size
 
     def _drop_networks(self) -> None:
-        self._generator = self._encoder = None
+        self._generator = self._encoder = self._compiler = None
         self._label_cache = self._encodings = None
         self.config = None
 
@@ -196,14 +198,18 @@ class SpadeEngine(Engine):
             if cache.key != key:
                 cache.reset(key)
                 cache.semantics = fast_input(runtime.make_semantics(label, instance, config, self._torch_device), fast)
+            compile_ = fast and request.compile
             if config.use_vae:
                 z, info["z_source"] = self._choose_z(request)
                 info["z"] = z.numpy().copy()
-                raw = self._render_vae(cache, z.to(self._torch_device), sizes.latent)
+                raw, info["compiled"] = self._render_vae(cache, z.to(self._torch_device), sizes.latent, compile_)
             else:
                 info["cached"] = cache.output is not None
                 if cache.output is None:
-                    out = self._generator(cache.semantics, latent_size=sizes.latent)
+                    out = self._compiled(cache, None, sizes.latent) if compile_ else None
+                    info["compiled"] = out is not None
+                    if out is None:
+                        out = self._generator(cache.semantics, latent_size=sizes.latent)
                     cache.output = out.float().cpu().contiguous()
                 raw = cache.output
         # A clone made outside inference mode is an ordinary tensor the caller may modify freely.
@@ -212,14 +218,41 @@ class SpadeEngine(Engine):
             image=tensor_to_image(output), tensor=output, seconds=time.perf_counter() - start, info=info
         )
 
-    def _render_vae(self, cache: Any, z: Any, latent: tuple[int, int]) -> Any:
+    def _render_vae(self, cache: Any, z: Any, latent: tuple[int, int], compile_: bool = False) -> tuple[Any, bool]:
+        """(output, whether the compiled forward made it)."""
+        out = self._compiled(cache, z, latent) if compile_ else None
+        if out is None:
+            self._cache_modulations(cache, latent)
+            out = self._generator(cache.semantics, z=z, latent_size=latent, modulations=cache.modulations)
+            return out.float().cpu().contiguous(), False
+        return out.float().cpu().contiguous(), True
+
+    def _cache_modulations(self, cache: Any, latent: tuple[int, int]) -> None:
         from engines.spade import runtime
 
         if cache.modulations is None:
             if runtime.modulation_bytes(self._generator, latent) <= self.modulation_cache_limit:
                 cache.modulations = self._generator.modulations(cache.semantics, latent)
-        out = self._generator(cache.semantics, z=z, latent_size=latent, modulations=cache.modulations)
-        return out.float().cpu().contiguous()
+
+    def _compiled(self, cache: Any, z: Any, latent: tuple[int, int]) -> Any | None:
+        """The compiled fast generator's output once its compile for these shapes is done, else None.
+
+        The label-only modulations (region_conv: data-dependent shapes a static graph cannot hold) are
+        computed eagerly and passed in; the compiled graph is the image path: convolutions, norms and
+        element-wise ops of fixed shapes.
+        """
+        from engines.common.compiled import BackgroundCompiler, shape_key
+        from engines.common.fast import fast_inference
+
+        self._cache_modulations(cache, latent)
+        if cache.modulations is None:
+            return None  # too large to hold for a compiled forward: stay eager
+        if self._compiler is None:
+            device, tf32 = self._torch_device, self.allow_tf32
+            context = lambda: fast_inference(device, tf32)  # noqa: E731
+            self._compiler = BackgroundCompiler(self._generator, context, self.display_name)
+        example = (cache.semantics, z, latent, cache.modulations)
+        return self._compiler.run(shape_key(*example), example)
 
     def _choose_z(self, request: RenderRequest) -> tuple[Any, str]:
         """(1, z_dim) CPU z and where it came from (see the module docstring for the order)."""
