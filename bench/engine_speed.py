@@ -37,6 +37,7 @@ import numpy as np
 NAME = "engine_speed"
 COMPILED = "fast+compile"  # the mode name of fast with the torch.compile'd forward (where an engine has one)
 COMPILE_ENGINES = ("spade", "pix2pixhd")  # SEAN's render loop (noise draws, per-block codes) stays eager
+BARE = "forward"  # regionpaint's bare generator forward: generate's overhead is generate - forward
 DESCRIPTION = "official forward vs regionpaint exact/fast, full-size networks, random weights"
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -185,6 +186,25 @@ class Child:
         generator = self.engine._require().generator
         return lambda: generator(captured)
 
+    def bare_forward(self) -> Callable[[], Any]:
+        """regionpaint's own generator forward (exact) on the engine's network input for call 0, a fresh copy
+        per call (so no per-segmap cache helps it): ``generate`` minus its preprocessing and conversions."""
+        import torch
+
+        captured = self._network_inputs()
+        if self.engine_id == "sean":
+            from engines.common.tensors import image_to_tensor
+            from engines.sean import preprocess
+
+            photo = image_to_tensor(np.array(preprocess.transform(self.inputs["photo"], self.engine.config, self.size)))
+            generator = self.engine._require().generator
+            return lambda: generator(captured.clone(), photo, torch.Generator().manual_seed(0))
+        if self.engine_id == "spade":
+            generator = self.engine._generator
+            return lambda: generator(captured.clone())
+        generator = self.engine._require().generator
+        return lambda: generator(captured.clone())
+
     def _network_inputs(self) -> Any:
         """The generator input tensor the engine builds for call 0 (captured, not rebuilt)."""
         import torch
@@ -211,8 +231,8 @@ class Child:
         from engines.common.tensors import tensor_to_image
 
         reset_peak_rss()
-        if mode == "official":
-            forward = self.official()
+        if mode in ("official", BARE):
+            forward = self.official() if mode == "official" else self.bare_forward()
             with torch.inference_mode():
                 first, times, cpu = _times(lambda k: forward(), self.repeats)
                 image = tensor_to_image(forward().float())
@@ -291,6 +311,11 @@ def child_main(argv: list[str]) -> int:
     child = Child(args.engine, Path(args.folder), args.repeats)
     modes = args.modes.split(",")
     rows = [child.time_mode(mode) for mode in modes]
+    bare = next((r for r in rows if r["mode"] == BARE), None)
+    for row in rows:
+        if bare and row["mode"] == "exact":
+            # What generate adds to the forward (preprocessing, conversions), as a share of the forward.
+            row["generate_overhead"] = (row["median_s"] - bare["median_s"]) / bare["median_s"]
     exact = child.reference_images.get("exact")
     for row in rows:
         image = child.reference_images[row["mode"]]
@@ -341,7 +366,7 @@ def run(args: argparse.Namespace) -> list[dict]:
             for allocator in allocators:
                 # The old code = the official forward with glibc's default allocator; the new = keep.
                 old = "official" if quick else "official,exact"
-                modes = old if allocator == "default" else "official,exact,fast"
+                modes = old if allocator == "default" else f"official,{BARE},exact,fast"
                 if allocator != "default" and engine_id in COMPILE_ENGINES and not getattr(args, "no_compile", False):
                     modes += f",{COMPILED}"
                 result = run_child(engine_id, folder, allocator, repeats, modes, threads, 1 if quick else 3)

@@ -67,8 +67,11 @@ def _windows(code: np.ndarray, reach: int, pad: int) -> np.ndarray:
     return np.stack([padded[dy : dy + h, dx : dx + w].reshape(-1) for dy in range(size) for dx in range(size)], 1)
 
 
+@pytest.mark.parametrize("key_limit", [None, 1 << 12])  # 1 << 12: renumbers the packed keys every tap or two
 @pytest.mark.parametrize("reach", [1, 2])
-def test_patterns_are_the_distinct_windows(reach):
+def test_patterns_are_the_distinct_windows(reach, key_limit, monkeypatch):
+    if key_limit:
+        monkeypatch.setattr(region_conv, "_KEY_LIMIT", key_limit)
     rng = np.random.default_rng(reach)
     code = np.kron(rng.integers(0, 4, size=(5, 6)), np.ones((3, 4), np.int64))[:14, :21]
     code[rng.integers(0, 14, 5), rng.integers(0, 21, 5)] = 4  # single pixels
