@@ -62,3 +62,26 @@ def test_where_fast_is_not_faster_an_edit_renders_exact_only(qtbot, tmp_path):
     window.state.edit(edits.set_engine_settings, seed=7)
     qtbot.waitUntil(lambda: bool(modes) and not controller.busy and not controller.scheduled, timeout=RENDER_TIMEOUT_MS)
     assert modes == [False], "no preview where it does not pay: one exact render"
+
+
+def test_compile_is_opt_in_follows_fast_preview_and_reaches_only_the_fast_render(qtbot, tmp_path, monkeypatch):
+    import app.qt.render_controller as render_controller
+    from app.qt.engine_panel import COMPILE_SETTING
+
+    monkeypatch.setattr(render_controller, "FAST_PREVIEW_WORTH", 1e9)
+    window = make_window(qtbot, tmp_path, sean_document())
+    controller, box = window.render_controller, window.engine_panel.compile_fast
+    assert not box.isChecked() and controller.compile_fast is False  # off until asked for
+    window.engine_panel.fast_preview.setChecked(False)
+    assert not box.isEnabled()  # compiles the fast path only
+    window.engine_panel.fast_preview.setChecked(True)
+    assert box.isEnabled()
+    box.setChecked(True)
+    assert controller.compile_fast is True
+    assert window.settings.value(COMPILE_SETTING, False, bool) is True  # remembered for the next session
+    wait_until_idle(qtbot, window)
+    requests = []
+    controller.renderFinished.connect(lambda outcome: requests.append(outcome.job.request))
+    window.state.edit(edits.set_engine_settings, seed=11)
+    qtbot.waitUntil(lambda: len(requests) == 2 and not controller.busy, timeout=RENDER_TIMEOUT_MS)
+    assert [(r.fast, r.compile) for r in requests] == [(True, True), (False, False)]

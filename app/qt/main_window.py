@@ -316,6 +316,8 @@ class MainWindow(QMainWindow):
         self.recompositor = Recompositor(self.state, self)
         self.engine_panel.autoRenderToggled.connect(lambda on: setattr(controller, "auto_render", on))
         self.engine_panel.fastPreviewToggled.connect(lambda on: setattr(controller, "fast_preview", on))
+        controller.compile_fast = self.engine_panel.compile_fast.isChecked()
+        self.engine_panel.compileToggled.connect(lambda on: setattr(controller, "compile_fast", on))
         self.jobs_panel.open_in_editor.connect(self.use_trained_checkpoint)
         self.regions_panel.selectionChanged.connect(self.canvas.highlight_regions)
         self.start_screen.newRequested.connect(lambda: self.files.new_document())

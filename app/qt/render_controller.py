@@ -85,6 +85,8 @@ class RenderController(QObject):
         # Fast preview (RenderRequest.fast): edits render in fast mode, then the exact render follows when
         # the editor is idle, so what stays on screen (and what Export writes) is the exact result.
         self.fast_preview = True
+        # With fast preview: torch.compile the fast generator in the background (engines/common/compiled.py).
+        self.compile_fast = False
         # Engine seconds of the last fast and exact render per (engine, checkpoint, device): fast preview
         # stops where it does not pay (fast_preview_pays), measured in this session, never guessed.
         self.render_times: dict[tuple[str, str, str], dict[bool, float]] = {}
@@ -153,7 +155,8 @@ class RenderController(QObject):
         try:
             service_job = job_from_document(doc, needs_checkpoint=self.state.engine_needs_checkpoint())
             fast = self.fast_preview and self._fast_pays(service_job)
-            service_job.request = dataclasses.replace(service_job.request, fast=fast)
+            compile_ = fast and self.compile_fast
+            service_job.request = dataclasses.replace(service_job.request, fast=fast, compile=compile_)
         except RenderRequestError as exc:
             self._edited_at = None
             self.renderFailed.emit(str(exc))
@@ -241,7 +244,7 @@ class RenderController(QObject):
 
     def _exact_job(self, job: RenderJob) -> RenderJob:
         """The exact render of a fast preview's request (a new job id; same document and edit time)."""
-        exact = dataclasses.replace(job.job, request=dataclasses.replace(job.request, fast=False))
+        exact = dataclasses.replace(job.job, request=dataclasses.replace(job.request, fast=False, compile=False))
         return dataclasses.replace(job, job_id=next(self._ids), job=exact)
 
     # -- fault containment: renders that do not come back ---------------------------------------
