@@ -123,3 +123,20 @@ def test_sean_style_branch_equals_the_convolution_of_the_style_map(band_everywhe
             middle = ace.style_map(codes, index, present)
             assert (gamma - ace.conv_gamma(middle)).abs().max() < TOL
             assert (beta - ace.conv_beta(middle)).abs().max() < TOL
+
+
+def test_a_batch_of_label_maps_takes_one_layout_per_map(band_everywhere):
+    first, second = _segmap(20, 28, 4, seed=1, edges=False), _segmap(20, 28, 4, seed=2, edges=False)
+    batch = torch.cat([first, second])
+    norm = SPADE("spadebatch3x3", 12, 4, hidden=8).eval()
+    _randomise(norm, 5)
+    with torch.inference_mode():
+        gamma, beta = norm.modulation(batch, (20, 28))
+        singles = [norm.modulation(seg, (20, 28)) for seg in (first, second)]
+        spade_layers.STRUCTURAL.enabled = False
+        try:
+            plain_gamma, plain_beta = norm.modulation(batch, (20, 28))
+        finally:
+            spade_layers.STRUCTURAL.enabled = True
+    assert (gamma - plain_gamma).abs().max() < TOL and (beta - plain_beta).abs().max() < TOL
+    assert torch.equal(gamma[1:], singles[1][0]) and not torch.allclose(gamma[0], gamma[1])

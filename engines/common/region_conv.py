@@ -258,8 +258,9 @@ class LayoutCache:
         self.capacity = capacity
         self._local = threading.local()
 
-    def get(self, segmap: torch.Tensor, size: tuple[int, int], seg: torch.Tensor) -> tuple[RegionLayout, torch.Tensor]:
-        """(layout, (K, C) code vectors) of ``seg``, the ``size`` resize of ``segmap``."""
+    def get(self, segmap: torch.Tensor, size: tuple, seg: torch.Tensor) -> tuple[RegionLayout, torch.Tensor]:
+        """(layout, (K, C) code vectors) of ``seg`` (1, C, h, w), sample ``i`` of the resize of ``segmap`` to
+        ``size`` = (h, w, i)."""
         entries = [e for e in getattr(self._local, "entries", []) if e[0]() is not None]
         entry = next((e for e in entries if e[0]() is segmap), None)
         if entry is None:

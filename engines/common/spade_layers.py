@@ -91,14 +91,18 @@ class SPADE(nn.Module):
         """
         seg = resize_segmap(segmap, size)
         if self._structural_applies(seg):
-            layout, vectors = LAYOUTS.get(segmap, tuple(size), seg)
-            if layout.share(2) <= region_conv.MAX_PATTERN_SHARE:
-                return self._structural_modulation(layout, vectors)
+            # One layout per sample of a batch (batch renders: each label map has its own patterns).
+            layouts = [LAYOUTS.get(segmap, (*size, i), seg[i : i + 1]) for i in range(seg.shape[0])]
+            if all(layout.share(2) <= region_conv.MAX_PATTERN_SHARE for layout, _ in layouts):
+                maps = [self._structural_modulation(layout, vectors) for layout, vectors in layouts]
+                if len(maps) == 1:
+                    return maps[0]
+                return torch.cat([g for g, _ in maps]), torch.cat([b for _, b in maps])
         actv = self.mlp_shared(seg)
         return self.mlp_gamma(actv), self.mlp_beta(actv)
 
     def _structural_applies(self, seg: torch.Tensor) -> bool:
-        if not STRUCTURAL.enabled or torch.is_grad_enabled() or seg.shape[0] != 1:
+        if not STRUCTURAL.enabled or torch.is_grad_enabled():
             return False
         convs = (self.mlp_shared[0], self.mlp_gamma, self.mlp_beta)
         return all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.stride == (1, 1) for c in convs)
