@@ -14,7 +14,7 @@ step with the official forwards (:mod:`bench.official_train`) on the same module
 :class:`engines.training.trainer.Trainer` as ``regionpaint train`` runs it. s/iter = median of the timed
 iterations after warm-up. ``--quick``: SEAN only, one round, 2 timed iterations (~3 minutes on 2 cores).
 
-``--train-small`` adds the old rows: iterations/second of each engine's trainer on a fixed small
+``--train-small`` runs the older rows instead: iterations/second of each engine's trainer on a fixed small
 configuration (batch 2 at 128x128, generated data, 8 classes, ngf 16, no VGG loss).
 """
 
@@ -55,9 +55,9 @@ CONFIGS: dict[str, dict] = {
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--train-steps", type=int, default=None, help="timed iterations (default: 4 CPU, 40 CUDA)")
-    group.add_argument("--train-engines", default=",".join(CONFIGS), help="comma-separated engines")
+    group.add_argument("--train-engines", default=",".join(FULL), help="comma-separated engines")
     group.add_argument("--train-rounds", type=int, default=None, help="old/new rounds (default 2, --quick 1)")
-    group.add_argument("--train-small", action="store_true", help="also the small-config trainer rows")
+    group.add_argument("--train-small", action="store_true", help="instead: the small-config trainer rows")
 
 
 def measure(engine: str, data: Path, out: Path, device: str, warmup: int, steps: int) -> dict:
@@ -94,10 +94,7 @@ def _describe(engine: str) -> str:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    rows = run_full(args)
-    if getattr(args, "train_small", False):
-        rows += run_small(args)
-    return rows
+    return run_small(args) if getattr(args, "train_small", False) else run_full(args)
 
 
 def run_small(args: argparse.Namespace) -> list[dict]:

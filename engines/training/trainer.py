@@ -3,7 +3,9 @@
 Per iteration: a generator step (every ``D_steps_per_G``-th batch of the epoch) then a discriminator step,
 each with its own Adam. Per epoch: the learning rate ``lr * (1 - max(0, epoch - 1 - niter) / niter_decay)``
 (the official decrement after each epoch past ``niter``), halved for G and doubled for D under TTUR
-(SPADE/SEAN). Checkpoints every ``save_every`` iterations, every ``save_epoch_freq`` epochs (plus an
+(SPADE/SEAN). On one process G's optimiser steps inside G's backward, parameter by parameter, and D's
+parameters take no gradients in G's step (:mod:`engines.training.step_in_backward`; the same updates, less
+memory). Checkpoints every ``save_every`` iterations, every ``save_epoch_freq`` epochs (plus an
 ``<epoch>_net_*`` copy), on a stop request and at the end; all written by rank 0.
 
 ``Trainer(opt, emit).run()`` returns a :class:`RunResult`; ``emit`` receives the events of
