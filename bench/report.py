@@ -50,5 +50,7 @@ def document(results: dict[str, list[dict]], args: argparse.Namespace) -> dict[s
         "startup_s": startup.get("startup_s"),
         "first_render_s": startup.get("first_render_s"),
         "event_loop_p99_ms": startup.get("event_loop_p99_ms"),
+        # training s/iter, official vs regionpaint side by side (bench/train_speed.py)
+        "training": [{k: _finite(v) for k, v in row.items()} for row in results.get("train_speed", [])],
         "benchmarks": {name: r for name, r in results.items() if name != "engine_speed"},
     }

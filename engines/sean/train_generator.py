@@ -12,8 +12,15 @@ batch with every image's own Zencoder codes, as the official training does:
    ``relu(fc_mu_j(code_j))`` on the pixels of channel j (later channels win where channels overlap, like the
    official ``masked_scatter_`` loop).
 
-Both per-region steps are computed with batched tensor ops instead of the official Python loops; they give
-the same values up to float summation order.
+Both per-region steps are computed with batched tensor ops instead of the official Python loops, and the
+style convolutions ``conv_gamma``/``conv_beta`` never see the (B, style_length, h, w) style map: it is
+piecewise constant (row ``index[p]`` of a per-image table at pixel p), so a 3x3 convolution of it is, per
+pixel, the sum over the nine taps of ``(table @ W_tap^T)[index[p + tap]]`` -- nine rows looked up in small
+per-tap tables (one ``embedding_bag``) instead of ``9 * style_length`` multiply-adds per output channel.
+That was most of a training iteration's arithmetic (512 input channels at every resolution, forward and
+backward). Gradients flow to the weights, biases, fc_mu layers and codes through the same lookups. All
+of it gives the official values up to float summation order (``tests/test_train_sean_speed.py``
+compares a training step against the official per-class loops).
 """
 
 from __future__ import annotations
@@ -54,6 +61,70 @@ def style_map(ace: ACE, codes: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
     return table[batch, index].permute(0, 3, 1, 2)
 
 
+class _TapTables(torch.autograd.Function):
+    """taps[n, t, o] = sum_l table[n, l] * weight[o, l, t] for the nine taps t of a 3x3 kernel.
+
+    A plain einsum would save a permuted copy of the kernel for its backward (2 x 19 MB for each of
+    SEAN's widest ACEs: more than the official style maps); this saves the table and the parameter itself.
+    table: (N, L); weight: (O, L, 3, 3) -> (N, 9, O).
+    """
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(table, weight)
+        return torch.einsum("nl,olt->nto", table, weight.flatten(2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        table, weight = ctx.saved_tensors
+        grad_table = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_table = torch.einsum("nto,olt->nl", grad, weight.flatten(2))
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.einsum("nto,nl->olt", grad, table).reshape(weight.shape)
+        return grad_table, grad_weight
+
+
+def style_table(ace: ACE, codes: torch.Tensor, channels: int) -> torch.Tensor:
+    """(B, channels + 1, L): row j + 1 = relu(fc_mu_j(code_j)), row 0 zeros (pixels of no channel).
+
+    One small Linear per channel (what autograd saves is the code slice and the layer's own weight; a
+    stacked weight would be a saved 19 x L x L copy per ACE)."""
+    mu = [F.relu(F.linear(codes[:, j], *_weights(ace, j))) for j in range(channels)]
+    return torch.stack([torch.zeros_like(mu[0]), *mu], dim=1)
+
+
+def _weights(ace: ACE, j: int) -> tuple[torch.Tensor, torch.Tensor]:
+    layer = getattr(ace, f"fc_mu{j}")
+    return layer.weight, layer.bias
+
+
+def style_convolutions(ace: ACE, codes: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(conv_gamma(style map), conv_beta(style map)), each (B, norm_nc, h, w), by per-tap table lookups.
+
+    codes: (B, S, L); seg: (B, S, h, w) at the feature size. Same values as convolving :func:`style_map`
+    (zero padding = the zero row 0 of the table), up to float summation order.
+    """
+    convs = (ace.conv_gamma, ace.conv_beta)
+    if any(c.kernel_size != (3, 3) or c.padding != (1, 1) or c.stride != (1, 1) for c in convs):
+        middle = style_map(ace, codes, seg)
+        return ace.conv_gamma(middle), ace.conv_beta(middle)
+    b, channels, h, w = seg.shape
+    rows = channels + 1
+    table = style_table(ace, codes, channels).reshape(b * rows, -1)  # (B * rows, L)
+    # taps[(b, c), t] = table[b, c] @ W[:, :, t]^T: what tap t of a pixel of region c adds to each output.
+    taps = torch.cat([_TapTables.apply(table, conv.weight) for conv in convs], dim=2).reshape(b * rows * 9, -1)
+    index = F.pad(channel_index(seg), (1, 1, 1, 1))  # (B, h + 2, w + 2); 0 (the zero row) in the padding
+    windows = torch.stack([index[:, dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)], dim=-1)
+    first = (torch.arange(b, device=seg.device) * rows).view(b, 1, 1, 1)
+    windows = (windows + first) * 9 + torch.arange(9, device=seg.device)  # row (b, c, t) of taps
+    out = F.embedding_bag(windows.reshape(-1, 9), taps, mode="sum")  # (B*h*w, 2C)
+    out = out + torch.cat([conv.bias for conv in convs])
+    out = out.view(b, h, w, -1).permute(0, 3, 1, 2)
+    c = ace.conv_gamma.out_channels
+    return out[:, :c], out[:, c:]
+
+
 def ace_forward(ace: ACE, x: torch.Tensor, seg: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     """The official ACE training forward. x: (B, C, h, w); seg: (B, S, H, W); codes: (B, S, L)."""
     b, _, h, w = x.shape
@@ -63,10 +134,12 @@ def ace_forward(ace: ACE, x: torch.Tensor, seg: torch.Tensor, codes: torch.Tenso
     gamma_spade, beta_spade = ace.Spade.modulation(seg, (h, w))
     if not ace.use_rgb:
         return normalized * (1 + gamma_spade) + beta_spade
-    middle = style_map(ace, codes, seg)
+    gamma_style, beta_style = style_convolutions(ace, codes, seg)
     gamma_alpha, beta_alpha = torch.sigmoid(ace.blending_gamma), torch.sigmoid(ace.blending_beta)
-    gamma = gamma_alpha * ace.conv_gamma(middle) + (1 - gamma_alpha) * gamma_spade
-    beta = beta_alpha * ace.conv_beta(middle) + (1 - beta_alpha) * beta_spade
+    # The official alpha * style + (1 - alpha) * spade, written as spade + alpha * (style - spade): autograd
+    # then keeps one map (the difference) per term instead of both (~150 MB less at full size).
+    gamma = gamma_spade + gamma_alpha * (gamma_style - gamma_spade)
+    beta = beta_spade + beta_alpha * (beta_style - beta_spade)
     return normalized * (1 + gamma) + beta
 
 
