@@ -227,6 +227,8 @@ class RenderController(QObject):
                 self.dropped += 1
                 log.debug("render %d superseded by %d", self._pending.job_id, job.job_id)
             self._pending = job
+            if self._running.trial:  # a render waits behind the timing trial: now the editor is busy
+                self.busyChanged.emit(True)
             return job
         self._start(job)
         return job
@@ -243,7 +245,8 @@ class RenderController(QObject):
         self._ensure_pool()
         self._running = job
         self._watchdog.start(int(self.timeout_s * 1000))
-        self.busyChanged.emit(True)
+        if not job.trial:  # a timing trial in the background is not a render the person waits for
+            self.busyChanged.emit(True)
         if announce:  # the exact follow-up of a fast preview is the same request, not a new render
             self.renderStarted.emit(job)
         worker = create_worker(render_steps, job, _start_thread=False)
