@@ -52,7 +52,7 @@ def show_with_probe(self):
     show(self)
 main_window.MainWindow.show = show_with_probe
 from app.cli import main
-sys.exit(main(["gui", "--demo"]))
+sys.exit(main(["gui", *sys.argv[2:]]))
 """
 
 
@@ -66,10 +66,11 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         metavar="DIR_OR_COMMIT",
         help="also measure this tree (a folder, or a commit of this repository), alternating with this one",
     )
+    group.add_argument("--startup-project", metavar="FILE.rpaint", help="open this document instead of the demo")
 
 
-def launch(tree: Path, scratch: Path, load_s: float) -> dict[str, Any]:
-    """One editor launch on the demo; the probe's report with times relative to the launch."""
+def launch(tree: Path, scratch: Path, load_s: float, project: str | None = None) -> dict[str, Any]:
+    """One editor launch on the demo (or ``project``); the probe's report with times relative to the launch."""
     out = scratch / "probe.json"
     out.unlink(missing_ok=True)
     env = {
@@ -80,10 +81,11 @@ def launch(tree: Path, scratch: Path, load_s: float) -> dict[str, Any]:
         "REGIONPAINT_STARTUP_PROBE": str(out),
         "REGIONPAINT_STARTUP_PROBE_LOAD_S": str(load_s),
     }
+    opening = ["--open", str(Path(project).resolve())] if project else ["--demo"]
     if (tree / "app" / "qt" / "startup_probe.py").is_file():
-        command = [sys.executable, "-m", "app.cli", "gui", "--demo"]
+        command = [sys.executable, "-m", "app.cli", "gui", *opening]
     else:
-        command = [sys.executable, "-c", ATTACH_PROBE, str(PROBE_FILE)]
+        command = [sys.executable, "-c", ATTACH_PROBE, str(PROBE_FILE), *opening]
     launched = time.time()
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if not out.is_file():
@@ -136,6 +138,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     runs = max(1, int(getattr(args, "startup_runs", 3)))
     load_s = float(getattr(args, "startup_load_s", 8.0))
     baseline = getattr(args, "startup_baseline", None)
+    project = getattr(args, "startup_project", None)
     with tempfile.TemporaryDirectory(prefix="regionpaint-startup-") as folder:
         scratch = Path(folder)
         trees = {"this tree": REPO}
@@ -144,7 +147,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         reports: dict[str, list[dict]] = {label: [] for label in trees}
         for _ in range(runs):  # alternate, so background load falls on every tree alike
             for label, tree in trees.items():
-                reports[label].append(launch(tree, scratch, load_s))
+                reports[label].append(launch(tree, scratch, load_s, project))
     rows = [summarise(label, found) for label, found in reports.items()]
     current = rows[-1]
     args._startup = {
