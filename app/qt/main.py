@@ -35,8 +35,8 @@ def run_editor(
     if screenshot:
         return _run_screenshot(app, open_path, Path(screenshot), engine, checkpoint)
     window = MainWindow()
-    # torch loads on the render thread while the window shows and the document opens (docs/performance.md).
-    window.render_controller.warm_up()
+    # No torch warm-up here: measured, importing it while the window is built only delays the window (the two
+    # threads share the GIL); opening the document starts the render thread's warm-up (docs/performance.md).
     if engine or checkpoint:
         window.choose_engine(engine or "", checkpoint or "")
     _attach_startup_probe(window)

@@ -14,8 +14,8 @@ seconds since the epoch, so the launching process can subtract its own launch ti
 * ``first_render``: the canvas's first paint after it, i.e. the first rendered pixels on screen;
 * ``first_exact``: the canvas's first paint after the first exact render (the one that stays on screen).
 * ``settled``: when the render thread went idle after that (the load phase below starts then);
-* ``document_opened``, ``torch_imported``, ``checkpoint_loaded``: where the time before the first render
-  went (the last two from the render controller's warm-up, where it has one).
+* ``document_opened``, ``checkpoint_loaded``: where the time before the first render went (the second from
+  the render controller's warm-up, where it has one; ``torch_imported`` for a warm-up without a document).
 
 With ``REGIONPAINT_STARTUP_PROBE_LOAD_S=S`` (S > 0) it then paints label dabs through the editor's own
 brush edit every :data:`EDIT_INTERVAL_MS` for S seconds, so renders run back to back, while a
