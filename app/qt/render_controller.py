@@ -5,6 +5,11 @@ document on the UI thread (copies of the label maps, so painting can go on) and 
 generator worker (:func:`app.qt.render_worker.render_steps`) on a one-thread pool, over the shared
 Qt-free render service. While a render runs, newer jobs replace each other in a one-slot queue: stale
 ones are dropped, never rendered. The UI thread never waits for the engine.
+
+Opening a document is not an edit: its checkpoint starts loading on the render thread at once
+(:meth:`RenderController.warm_up`), and its render (exact) follows on the next turn of the event loop
+without the debounce. After an exact render of a checkpoint whose fast time is unknown, the fast render
+of the same request runs once, timed and not shown, so :func:`fast_preview_pays` can decide the first edit.
 """
 
 from __future__ import annotations
