@@ -32,9 +32,11 @@ BENCHMARKS: list[str] = [
     "bench.batch_speed",
     "bench.segment_speed",
     "bench.smart_fill_accuracy",
+    "bench.editor_startup",
 ]
-# --quick: engine x mode side by side (old vs new) and the band shares; about 10 minutes on 2 idle cores.
-QUICK: tuple[str, ...] = ("engine_speed", "band_share", "fast_quality", "fast_refs")
+# --quick: engine x mode side by side (old vs new), the band shares and the editor's start-up; about 11 minutes
+# on 2 idle cores.
+QUICK: tuple[str, ...] = ("engine_speed", "band_share", "fast_quality", "fast_refs", "editor_startup")
 
 
 def benchmark_name(module: ModuleType) -> str:

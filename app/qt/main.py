@@ -35,8 +35,11 @@ def run_editor(
     if screenshot:
         return _run_screenshot(app, open_path, Path(screenshot), engine, checkpoint)
     window = MainWindow()
+    # No torch warm-up here: measured, importing it while the window is built only delays the window (the two
+    # threads share the GIL); opening the document starts the render thread's warm-up (docs/performance.md).
     if engine or checkpoint:
         window.choose_engine(engine or "", checkpoint or "")
+    _attach_startup_probe(window)
     window.show()
     if open_path:
         window.open_project(Path(open_path))
@@ -45,6 +48,16 @@ def run_editor(
     status = app.exec()
     _release_engines()
     return status
+
+
+def _attach_startup_probe(window) -> None:
+    # REGIONPAINT_STARTUP_PROBE=out.json (bench/editor_startup.py): start-up times; nothing without it.
+    import os
+
+    from app.qt.startup_probe import PROBE_ENV, attach_from_env
+
+    if os.environ.get(PROBE_ENV):
+        window._startup_probe = attach_from_env(window)
 
 
 def _release_engines() -> None:

@@ -5,6 +5,11 @@ document on the UI thread (copies of the label maps, so painting can go on) and 
 generator worker (:func:`app.qt.render_worker.render_steps`) on a one-thread pool, over the shared
 Qt-free render service. While a render runs, newer jobs replace each other in a one-slot queue: stale
 ones are dropped, never rendered. The UI thread never waits for the engine.
+
+Opening a document is not an edit: its checkpoint starts loading on the render thread at once
+(:meth:`RenderController.warm_up`), and its render (exact) follows on the next turn of the event loop
+without the debounce. After an exact render of a checkpoint whose fast time is unknown, the fast render
+of the same request runs once, timed and not shown, so :func:`fast_preview_pays` can decide the first edit.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import time
 import weakref
 
@@ -19,7 +25,15 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import QSignalDebouncer, create_worker
 
 from app.qt.editor_state import EditorState
-from app.qt.render_worker import CheckpointFacts, RenderJob, RenderOutcome, render_steps
+from app.qt.render_worker import (
+    CheckpointFacts,
+    RenderJob,
+    RenderOutcome,
+    WarmUp,
+    WarmUpOutcome,
+    render_steps,
+    warm_up_steps,
+)
 from app.render.from_document import RenderRequestError, job_from_document
 from app.render.guard import DEFAULT_RENDER_TIMEOUT_S, engine_label
 from app.render.photo_edit import photo_edit_from_document
@@ -77,6 +91,7 @@ class RenderController(QObject):
     busyChanged = Signal(bool)
     idle = Signal()  # nothing running and nothing queued
     renderOverdue = Signal(object)  # RenderJob running longer than timeout_s: the UI offers to stop waiting
+    warmedUp = Signal(object)  # WarmUpOutcome: torch imported and (with a checkpoint) the engine loaded
 
     def __init__(self, state: EditorState, debounce_ms: int = DEBOUNCE_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +109,10 @@ class RenderController(QObject):
         self._debouncer.setTimeout(debounce_ms)
         self._debouncer.triggered.connect(self.render_now)
         self._debounce_pending = False
+        # A freshly opened document renders on the next turn of the event loop, without the debounce.
+        self._open_timer = QTimer(self, singleShot=True, interval=0)
+        self._open_timer.timeout.connect(self._render_opened)
+        self._warm_ups: list = []  # superqt workers of warm-ups whose signals have not arrived yet
         self._ids = itertools.count(1)
         # One thread that lives as long as the controller: torch keeps per-thread state (threads, caches).
         self._pool: QThreadPool | None = None
@@ -121,7 +140,7 @@ class RenderController(QObject):
     @property
     def scheduled(self) -> bool:
         """A render will start: the debounce timer runs or a request waits behind the running one."""
-        return self._debounce_pending or self._pending is not None
+        return self._debounce_pending or self._pending is not None or self._open_timer.isActive()
 
     @property
     def has_thread(self) -> bool:
@@ -143,10 +162,52 @@ class RenderController(QObject):
         # Engines without weights render with no checkpoint chosen.
         ready = doc is not None and (doc.engine.checkpoint or not self.state.engine_needs_checkpoint())
         if ready and self.auto_render:
-            self.schedule()
+            # Load the checkpoint on the render thread now, while the window finishes opening; the render
+            # itself follows on the next turn of the event loop (after the opening code is done with the
+            # document), queued behind the load on the same thread.
+            self.warm_up()
+            self._debouncer.cancel()
+            self._debounce_pending = False
+            self._open_timer.start()
+
+    def _render_opened(self) -> None:
+        # Exact at once: there is no edit waiting for a quick answer, and a preview would be replaced anyway.
+        self._render(preview=False)
+
+    def warm_up(self) -> bool:
+        """Start, on the render thread, importing torch and (with a document) loading its engine and checkpoint
+        into the render service's cache, ahead of any render. Never waits; ``warmedUp`` says when it is done.
+        False when nothing was started (the render thread is busy: what runs there warms up by itself)."""
+        if self._running is not None:
+            return False
+        doc = self.state.document
+        warm = WarmUp()
+        if doc is not None:
+            warm = WarmUp(doc.engine.engine_id or "", doc.engine.checkpoint or "", doc.engine.device or "auto")
+            if not warm.checkpoint and self.state.engine_needs_checkpoint():
+                warm = WarmUp()
+        worker = create_worker(warm_up_steps, warm, _start_thread=False)
+        worker.yielded.connect(self._on_facts)
+        worker.returned.connect(lambda outcome, w=worker: self._on_warmed_up(w, outcome))
+        worker.errored.connect(
+            lambda exc, w=worker, warm=warm: self._on_warmed_up(w, WarmUpOutcome(warm, error=str(exc)))
+        )
+        worker.setAutoDelete(False)  # kept alive by self._warm_ups until its signals arrive
+        self._warm_ups.append(worker)
+        self._ensure_pool().start(worker)
+        return True
+
+    def _on_warmed_up(self, worker, outcome: WarmUpOutcome) -> None:
+        if worker in self._warm_ups:
+            self._warm_ups.remove(worker)
+        self.warmedUp.emit(outcome)
 
     def render_now(self) -> RenderJob | None:
         """Build a job from the document and run it now, or queue it behind the running render."""
+        return self._render(preview=True)
+
+    def _render(self, preview: bool) -> RenderJob | None:
+        self._open_timer.stop()
         self._debouncer.cancel()
         self._debounce_pending = False
         doc = self.state.document
@@ -154,7 +215,7 @@ class RenderController(QObject):
             return None
         try:
             service_job = job_from_document(doc, needs_checkpoint=self.state.engine_needs_checkpoint())
-            fast = self.fast_preview and self._fast_pays(service_job)
+            fast = preview and self.fast_preview and self._fast_pays(service_job)
             compile_ = fast and self.compile_fast
             service_job.request = dataclasses.replace(service_job.request, fast=fast, compile=compile_)
         except RenderRequestError as exc:
@@ -174,19 +235,26 @@ class RenderController(QObject):
                 self.dropped += 1
                 log.debug("render %d superseded by %d", self._pending.job_id, job.job_id)
             self._pending = job
+            if self._running.trial:  # a render waits behind the timing trial: now the editor is busy
+                self.busyChanged.emit(True)
             return job
         self._start(job)
         return job
 
-    def _start(self, job: RenderJob, announce: bool = True) -> None:
+    def _ensure_pool(self) -> QThreadPool:
         if self._pool is None:
             self._pool = QThreadPool(self)
             self._pool.setMaxThreadCount(1)
             self._pool.setExpiryTimeout(-1)
             live_pools.add(self._pool)
+        return self._pool
+
+    def _start(self, job: RenderJob, announce: bool = True) -> None:
+        self._ensure_pool()
         self._running = job
         self._watchdog.start(int(self.timeout_s * 1000))
-        self.busyChanged.emit(True)
+        if not job.trial:  # a timing trial in the background is not a render the person waits for
+            self.busyChanged.emit(True)
         if announce:  # the exact follow-up of a fast preview is the same request, not a new render
             self.renderStarted.emit(job)
         worker = create_worker(render_steps, job, _start_thread=False)
@@ -209,11 +277,15 @@ class RenderController(QObject):
         self._watchdog.stop()
         self._running = None
         self._worker = None
+        times = self.render_times.setdefault(self._timing_key(outcome.job.job), {})
+        if outcome.job.trial:  # timed only: the exact render stays on screen; a failing fast path never previews
+            times[True] = float(outcome.seconds) if outcome.ok else math.inf
+            self._next_or_idle()
+            return
         self.last_outcome = outcome
         doc = self.state.document
         current = doc is not None and self.state.document_serial == outcome.job.document_id
         if outcome.ok:
-            times = self.render_times.setdefault(self._timing_key(outcome.job.job), {})
             times[bool(outcome.job.request.fast)] = float(outcome.seconds)
         if outcome.ok and current:
             self.state.note_recognised_engine(outcome.job.checkpoint, outcome.engine_id)
@@ -231,6 +303,17 @@ class RenderController(QObject):
         if outcome.ok and current and outcome.job.request.fast and not self._debounce_pending:
             self._start(self._exact_job(outcome.job), announce=False)
             return
+        if outcome.ok and current and self._fast_unmeasured(outcome.job) and not self.scheduled:
+            self._start(self._fast_trial_job(outcome.job), announce=False)
+            return
+        self.busyChanged.emit(False)
+        self.idle.emit()
+
+    def _next_or_idle(self) -> None:
+        if self._pending is not None:
+            job, self._pending = self._pending, None
+            self._start(job)
+            return
         self.busyChanged.emit(False)
         self.idle.emit()
 
@@ -241,6 +324,17 @@ class RenderController(QObject):
     def _fast_pays(self, job) -> bool:
         times = self.render_times.get(self._timing_key(job), {})
         return fast_preview_pays(times.get(True), times.get(False))
+
+    def _fast_unmeasured(self, job: RenderJob) -> bool:
+        """An exact render of a checkpoint whose fast time is not known yet (the render on opening is exact)."""
+        times = self.render_times.get(self._timing_key(job.job), {})
+        return self.fast_preview and not job.request.fast and True not in times
+
+    def _fast_trial_job(self, job: RenderJob) -> RenderJob:
+        """The fast render of an exact render's request, timed and not shown (see ``RenderJob.trial``)."""
+        request = dataclasses.replace(job.request, fast=True, compile=self.compile_fast)
+        trial = dataclasses.replace(job.job, request=request)
+        return dataclasses.replace(job, job_id=next(self._ids), job=trial, trial=True)
 
     def _exact_job(self, job: RenderJob) -> RenderJob:
         """The exact render of a fast preview's request (a new job id; same document and edit time)."""
@@ -285,6 +379,7 @@ class RenderController(QObject):
         in the process-wide cache; :func:`app.qt.render_worker.release_engines` frees it)."""
         self._debouncer.cancel()
         self._debounce_pending = False
+        self._open_timer.stop()
         self._watchdog.stop()
         self._pending = None
         _abandoned.drop_finished()
@@ -294,6 +389,7 @@ class RenderController(QObject):
         live_pools.discard(self._pool)
         self._pool = None
         self._worker = None
+        self._warm_ups.clear()
         if self._running is not None:
             self._running = None
             self.busyChanged.emit(False)

@@ -37,6 +37,9 @@ class RenderJob:
     created: float = field(default_factory=time.perf_counter)
     edited: float = field(default_factory=time.perf_counter)  # when the edit that asked for it happened
     photo_edit: Any = None  # app.render.photo_edit.PhotoEdit: composite the render onto the photo
+    # Timed, never shown: the fast path rendered once after the exact render on opening, so the fast preview
+    # heuristic knows both times (and the fast path is warm) before the first edit.
+    trial: bool = False
 
     @property
     def request(self) -> RenderRequest:
@@ -80,6 +83,28 @@ class CheckpointFacts:
     checkpoint: str
     engine_id: str
     capabilities: frozenset[str]
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """What to load before the first render asks for it: the document's engine and checkpoint on its device.
+    ``checkpoint`` and ``engine_id`` both empty: only import torch (the editor is opening, no document yet)."""
+
+    engine_id: str = ""
+    checkpoint: str = ""
+    device: str = "auto"
+
+
+@dataclass
+class WarmUpOutcome:
+    warm: WarmUp
+    engine_id: str = ""  # the engine now loaded in the service's cache ("" when nothing was loaded)
+    seconds: float = 0.0
+    error: str | None = None  # the render that follows meets the same problem and reports it
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 def describe_error(exc: BaseException, device: str = "") -> str:
@@ -127,6 +152,39 @@ def render_steps(ticket: RenderJob, service: Any = None) -> Iterator[CheckpointF
         info=dict(outcome.result.info),
         capabilities=outcome.capabilities,
     )
+
+
+def warm_up_steps(warm: WarmUp, service: Any = None) -> Iterator[CheckpointFacts]:
+    """Render-thread work ahead of the first render: torch's libraries and import, then the checkpoint loaded
+    into the service's engine cache (so the first render finds it loaded). Yields the checkpoint's facts
+    like :func:`render_steps`; returns a :class:`WarmUpOutcome`. Never raises: a failure is the first
+    render's to report."""
+    from app.render.service import default_service
+
+    start = time.perf_counter()
+    preload_torch_libraries()
+    if not (warm.engine_id or warm.checkpoint):
+        _import_torch()
+        return WarmUpOutcome(warm, seconds=time.perf_counter() - start)
+    service = service or default_service()
+    try:
+        engine_class = service.engine_class(warm.engine_id, warm.checkpoint)
+        caps = service.capabilities(engine_class.id, warm.checkpoint)
+        yield CheckpointFacts(warm.checkpoint, engine_class.id, caps)
+        service.load(engine_class, warm.checkpoint or None, warm.device)
+    except Exception as exc:  # noqa: BLE001 - reported by the render that follows, with the same cause
+        log.debug("warm-up of %s failed: %s", warm.checkpoint or warm.engine_id, exc)
+        return WarmUpOutcome(warm, error=describe_error(exc, warm.device), seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    log.debug("warmed up %s (%s) in %.2f s", warm.checkpoint or warm.engine_id, engine_class.id, seconds)
+    return WarmUpOutcome(warm, engine_class.id, seconds)
+
+
+def _import_torch() -> None:
+    try:
+        import torch  # noqa: F401  (on the render thread: the UI thread never waits for it)
+    except ImportError:  # an engine that needs it says so when it loads
+        pass
 
 
 def release_engines() -> None:

@@ -153,6 +153,11 @@ class RenderService:
         loaded, self._last_engine = engine is not self._last_engine, engine
         return engine, loaded
 
+    def holds(self, engine_id: str, checkpoint: str | Path | None, device: str = "auto") -> bool:
+        """Whether the engine cache holds this checkpoint loaded for this device (loaded ahead of a render)."""
+        key = (engine_id, str(Path(checkpoint).resolve()) if checkpoint else "", device or "auto")
+        return self._cache._key == key and self._cache._engine is not None
+
     def render(self, job: RenderJob) -> RenderOutcome:
         """Resolve, fit, load and render one job; errors are EngineErrors (or what the engine raised)."""
         engine_class = self.engine_class(job.engine_id, job.checkpoint)
