@@ -7,6 +7,8 @@ computes that weight once, with the same operations, so the result is bit-identi
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -46,3 +48,32 @@ def fold_spectral_state(state: dict[str, torch.Tensor], layers: list[str]) -> di
         sigma = torch.dot(u, torch.mv(weight.reshape(weight.shape[0], -1), v))
         folded[f"{layer}.weight"] = weight / sigma
     return folded
+
+
+def official_state_shapes(net: nn.Module, layers: list[str]) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of the official state dict of ``net`` whose ``layers`` the official code wraps in
+    spectral norm, in the official order.
+
+    For a net built without spectral hooks, each such conv's ``weight`` becomes ``weight_orig`` (after its
+    bias, where torch's ``spectral_norm`` re-registers it) plus the ``weight_u`` (out,) and ``weight_v``
+    (in*kh*kw,) buffers. Building without hooks matters at load time: torch's ``spectral_norm`` draws a
+    random ``u`` even on the meta device, and that first meta ``normal_`` imports torch's decompositions
+    (~1.1 s of an editor's first render, measured).
+    """
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    pending = {name for name in layers if not is_hooked(net.get_submodule(name))}
+    official: dict[str, tuple[int, ...]] = {}
+    for key, shape in shapes.items():
+        prefix, _, leaf = key.rpartition(".")
+        if prefix not in pending or leaf not in ("weight", "bias"):
+            official[key] = shape
+            continue
+        weight = shapes[f"{prefix}.weight"]
+        if leaf == "weight" and f"{prefix}.bias" in shapes:
+            continue  # emitted after the bias
+        if leaf == "bias":
+            official[key] = shape
+        official[f"{prefix}.weight_orig"] = weight
+        official[f"{prefix}.weight_u"] = (weight[0],)
+        official[f"{prefix}.weight_v"] = (math.prod(weight[1:]),)
+    return official

@@ -16,6 +16,7 @@ import torch
 from engines.base import CheckpointError
 from engines.common.checkpoint import load_weights
 from engines.common.pipeline import build_checked, read_checkpoint
+from engines.common.spectral import fold_spectral_state, official_state_shapes
 from engines.sean.config import SeanConfig, infer_config, looks_like_sean
 from engines.sean.networks import SeanGenerator
 
@@ -58,8 +59,16 @@ def load_sean(checkpoint: str | Path, device: torch.device) -> LoadedSean:
         config = infer_config(shapes, contents.opt, path)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from exc
-    # Built with torch's spectral-norm hooks, so the official keys are the module's own; folded after.
-    generator = build_checked(lambda: SeanGenerator(config), state, path, "the SEAN generator")
+    # Built without spectral hooks (their random u on the meta device costs ~1 s of imports); the official
+    # keys are checked against official_state_shapes and spectral norm folded on the state dict.
+    generator = build_checked(
+        lambda: SeanGenerator(config, spectral_hooks=False),
+        state,
+        path,
+        "the SEAN generator",
+        expected=lambda net: official_state_shapes(net, net.spectral_layers()),
+        fold_state=lambda net, prepared: fold_spectral_state(prepared, net.spectral_layers()),
+    )
     generator.to(device)
     log.info("loaded SEAN %s: %s", path, config)
     return LoadedSean(generator, config, contents.files, contents.opt, contents.stamp)

@@ -255,15 +255,18 @@ class SeanResnetBlock(nn.Module):
     identity when fin == fout.
     """
 
-    def __init__(self, fin: int, fout: int, config: SeanConfig, use_rgb: bool = True) -> None:
+    def __init__(
+        self, fin: int, fout: int, config: SeanConfig, use_rgb: bool = True, spectral_hooks: bool = True
+    ) -> None:
         super().__init__()
         self.learned_shortcut = fin != fout
+        self.spectral = config.spectral
         fmiddle = min(fin, fout)
         self.conv_0 = nn.Conv2d(fin, fmiddle, 3, padding=1)
         self.conv_1 = nn.Conv2d(fmiddle, fout, 3, padding=1)
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(fin, fout, 1, bias=False)
-        if config.spectral:
+        if config.spectral and spectral_hooks:
             self.conv_0 = nn.utils.spectral_norm(self.conv_0)
             self.conv_1 = nn.utils.spectral_norm(self.conv_1)
             if self.learned_shortcut:
@@ -272,6 +275,12 @@ class SeanResnetBlock(nn.Module):
         self.ace_1 = ACE(fmiddle, config, use_rgb)
         if self.learned_shortcut:
             self.ace_s = ACE(fin, config, use_rgb)
+
+    def spectral_layers(self) -> list[str]:
+        """Names of the convs the official block wraps in spectral norm."""
+        if not self.spectral:
+            return []
+        return ["conv_0", "conv_1"] + (["conv_s"] if self.learned_shortcut else [])
 
     def forward(
         self,
@@ -290,25 +299,33 @@ class SeanResnetBlock(nn.Module):
 class SeanGenerator(nn.Module):
     """Official SEAN ``SPADEGenerator`` (style encoder inside)."""
 
-    def __init__(self, config: SeanConfig) -> None:
+    def __init__(self, config: SeanConfig, spectral_hooks: bool = True) -> None:
+        """``spectral_hooks=False``: plain convs where the official code has spectral norm (loading folds
+        it on the state dict; training keeps the hooks)."""
         super().__init__()
         self.config = config
         nf = config.ngf
+        hooks = spectral_hooks
         self.Zencoder = Zencoder(config.style_length, config.zencoder_ngf, config.zencoder_mid)
         self.fc = nn.Conv2d(config.semantic_nc, 16 * nf, 3, padding=1)
-        self.head_0 = SeanResnetBlock(16 * nf, 16 * nf, config)
-        self.G_middle_0 = SeanResnetBlock(16 * nf, 16 * nf, config)
-        self.G_middle_1 = SeanResnetBlock(16 * nf, 16 * nf, config)
-        self.up_0 = SeanResnetBlock(16 * nf, 8 * nf, config)
-        self.up_1 = SeanResnetBlock(8 * nf, 4 * nf, config)
-        self.up_2 = SeanResnetBlock(4 * nf, 2 * nf, config)
-        self.up_3 = SeanResnetBlock(2 * nf, 1 * nf, config, use_rgb=False)
+        self.head_0 = SeanResnetBlock(16 * nf, 16 * nf, config, spectral_hooks=hooks)
+        self.G_middle_0 = SeanResnetBlock(16 * nf, 16 * nf, config, spectral_hooks=hooks)
+        self.G_middle_1 = SeanResnetBlock(16 * nf, 16 * nf, config, spectral_hooks=hooks)
+        self.up_0 = SeanResnetBlock(16 * nf, 8 * nf, config, spectral_hooks=hooks)
+        self.up_1 = SeanResnetBlock(8 * nf, 4 * nf, config, spectral_hooks=hooks)
+        self.up_2 = SeanResnetBlock(4 * nf, 2 * nf, config, spectral_hooks=hooks)
+        self.up_3 = SeanResnetBlock(2 * nf, 1 * nf, config, use_rgb=False, spectral_hooks=hooks)
         final_nc = nf
         if config.num_upsampling_layers == "most":
             # Built (its keys are in the checkpoint) but never called by the official forward.
-            self.up_4 = SeanResnetBlock(1 * nf, nf // 2, config)
+            self.up_4 = SeanResnetBlock(1 * nf, nf // 2, config, spectral_hooks=hooks)
             final_nc = nf // 2
         self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
+
+    def spectral_layers(self) -> list[str]:
+        """Module names the official generator wraps in spectral norm (conv_0/conv_1/conv_s of blocks)."""
+        blocks = [name for name, module in self.named_children() if isinstance(module, SeanResnetBlock)]
+        return [f"{name}.{conv}" for name in blocks for conv in getattr(self, name).spectral_layers()]
 
     def fold_spectral_norm(self) -> None:
         """Replace each spectral-norm reparametrisation by its eval weight (engines/common/spectral.py)."""

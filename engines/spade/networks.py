@@ -14,8 +14,6 @@ normalisation itself lives in :mod:`engines.common.spade_layers`. Inference extr
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +21,7 @@ from torch.nn.utils import spectral_norm
 
 from engines.common.spade_layers import SPADE, SPADE_HIDDEN, modulate, resize_segmap
 from engines.common.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
+from engines.common.spectral import official_state_shapes as spectral_state_shapes
 from engines.spade.config import EncoderConfig, SpadeConfig
 
 LEAKY_SLOPE = 0.2
@@ -253,26 +252,6 @@ class ConvEncoder(nn.Module):
 
 
 def official_state_shapes(net: SPADEGenerator | ConvEncoder) -> dict[str, tuple[int, ...]]:
-    """Key -> shape of the official state dict of ``net``, in the official order.
-
-    For a net built without spectral hooks, each spectral conv's ``weight`` becomes ``weight_orig`` (after
-    its bias, where torch's ``spectral_norm`` re-registers it) plus the ``weight_u`` (out,) and
-    ``weight_v`` (in*kh*kw,) buffers.
-    """
-    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    pending = {name for name in net.spectral_layers() if not is_hooked(net.get_submodule(name))}
-    official: dict[str, tuple[int, ...]] = {}
-    for key, shape in shapes.items():
-        prefix, _, leaf = key.rpartition(".")
-        if prefix not in pending or leaf not in ("weight", "bias"):
-            official[key] = shape
-            continue
-        weight = shapes[f"{prefix}.weight"]
-        if leaf == "weight" and f"{prefix}.bias" in shapes:
-            continue  # emitted after the bias
-        if leaf == "bias":
-            official[key] = shape
-        official[f"{prefix}.weight_orig"] = weight
-        official[f"{prefix}.weight_u"] = (weight[0],)
-        official[f"{prefix}.weight_v"] = (math.prod(weight[1:]),)
-    return official
+    """Key -> shape of the official state dict of ``net``, in the official order, hooked or not
+    (:func:`engines.common.spectral.official_state_shapes`)."""
+    return spectral_state_shapes(net, net.spectral_layers())
