@@ -8,6 +8,8 @@ class pixels, odd sizes, and with the pattern path forced at every size (so the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +142,49 @@ def test_a_batch_of_label_maps_takes_one_layout_per_map(band_everywhere):
             spade_layers.STRUCTURAL.enabled = True
     assert (gamma - plain_gamma).abs().max() < TOL and (beta - plain_beta).abs().max() < TOL
     assert torch.equal(gamma[1:], singles[1][0]) and not torch.allclose(gamma[0], gamma[1])
+
+
+def test_sean_style_tables_are_kept_per_codes_tensor_and_rebuilt_when_codes_change():
+    from engines.sean.config import SeanConfig
+    from engines.sean.networks import ACE
+
+    config = SeanConfig(ngf=2, label_nc=5, style_length=8, crop_size=64, load_size=64)
+    ace = ACE(12, config).eval()
+    _randomise(ace, 4)
+    codes = torch.randn(5, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        first, _ = ace.style_tap_tables(codes)
+        assert ace.style_tap_tables(codes)[0] is first  # the same codes: kept
+        other = codes.clone()
+        assert ace.style_tap_tables(other)[0] is not first and torch.equal(ace.style_tap_tables(other)[0], first)
+        codes[1] += 1.0  # changed in place: rebuilt, with the new values
+        changed, _ = ace.style_tap_tables(codes)
+    assert changed is not first and not torch.equal(changed, first)
+
+
+def test_a_sean_label_edit_reuses_the_style_tables_and_renders_as_a_fresh_engine():
+    from pathlib import Path
+
+    from engines.base import RenderRequest, StyleSource
+    from engines.sean.engine import SeanEngine
+
+    model = Path(__file__).resolve().parents[1] / "assets/demo/models/sean_faces.safetensors"
+    if not model.is_file():
+        pytest.skip("demo SEAN model not built")
+    engines = [SeanEngine(), SeanEngine()]
+    for engine in engines:
+        engine.load(model, "cpu")
+    rng = np.random.default_rng(0)
+    label = np.kron(rng.integers(0, 19, (8, 8)), np.ones((32, 32), np.int64)).astype(np.uint8)
+    photo = rng.integers(0, 256, (256, 256, 3)).astype(np.uint8)
+    source = StyleSource("A", photo, label)
+    request = RenderRequest(label=label, styles={"A": source}, default_style=(("A", 1.0),), seed=3)
+    engines[0].generate(request)
+    ace = engines[0]._require().generator.up_2.ace_0  # a fine block: the pattern path
+    tables = ace._style_tap_tables[3]
+    edited = label.copy()
+    edited[40:80, 40:80] = 13  # a brush stroke
+    again = engines[0].generate(dataclasses.replace(request, label=edited))
+    assert ace._style_tap_tables[3] is tables  # the styles did not change: the tables were kept
+    fresh = engines[1].generate(dataclasses.replace(request, label=edited))
+    assert np.array_equal(again.image, fresh.image)

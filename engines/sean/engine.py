@@ -20,6 +20,7 @@ Pipeline of :meth:`SeanEngine.generate` (official test path / run_UI "UI_mode"):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
@@ -67,6 +68,7 @@ class SeanEngine(Engine):
         self._loaded = None  # engines.sean.loading.LoadedSean
         self._device = "cpu"
         self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
+        self._code_tensors: LRUCache[Any] = LRUCache(CODE_CACHE_SIZE)  # code tables on the device, by value
         self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
         self._stats: StyleStatistics | None = None
         self._saved_stats: StyleStatistics | None = None  # saved beside the checkpoint by its training run
@@ -114,6 +116,7 @@ class SeanEngine(Engine):
         with self._lock:
             self._loaded = None
             self._codes.clear()
+            self._code_tensors.clear()
             self._context = None
             self._fingerprints.clear()
             self._stats, self._random_ok = None, False  # mean codes belong to one checkpoint
@@ -384,11 +387,8 @@ class SeanEngine(Engine):
 
         out_size, latent = self._render_size(size)
         context = self._label_context(label, instance, size, fast)
-        device = self._device
-        base = torch.from_numpy(np.ascontiguousarray(table)).to(device)
-        per_block = {
-            b: torch.from_numpy(np.ascontiguousarray(blocks[b])).to(device) if b in blocks else base for b in BLOCKS
-        }
+        base = self._code_tensor(table)
+        per_block = {b: self._code_tensor(blocks[b]) if b in blocks else base for b in BLOCKS}
         generator = None
         if noise:
             # The official run_UI calls torch.manual_seed(seed) right before the generator; a private
@@ -401,6 +401,20 @@ class SeanEngine(Engine):
         present = context.at(tuple(context.seg.shape[-2:]))[2]
         info = {"size": out_size, "seed": int(seed), "noise": bool(noise), "present_classes": present}
         return RenderResult(image=tensor_to_image(tensor), tensor=tensor, info=info)
+
+    def _code_tensor(self, table: np.ndarray) -> Any:
+        """The (C, style_length) code table as a tensor on the device: the same tensor object as last time
+        for the same values, so ACE keeps its per-tap style tables across renders that change only the label
+        (:meth:`engines.sean.networks.ACE.style_tap_tables`)."""
+        import torch
+
+        array = np.ascontiguousarray(table, dtype=np.float32)
+        key = (array.shape, hashlib.blake2b(array.tobytes(), digest_size=16).digest())
+        tensor = self._code_tensors.get(key)
+        if tensor is None:
+            tensor = torch.from_numpy(array.copy()).to(self._device)
+            self._code_tensors.put(key, tensor)
+        return tensor
 
     def _plan(self, request: RenderRequest) -> dict[str, Any]:
         """Validate the request's styles: which sources to encode, the mix per class, crossover blocks."""

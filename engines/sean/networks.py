@@ -17,6 +17,7 @@ official order (ace_s, ace_0, ace_1 per block; blocks in forward order).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 
 import torch
@@ -160,6 +161,7 @@ class ACE(nn.Module):
         self.noise_var = nn.Parameter(torch.zeros(norm_nc))
         # Hard-coded 'spadesyncbatch3x3' in the official ACE whatever norm_G says; eval = running stats.
         self.param_free_norm = nn.BatchNorm2d(norm_nc, affine=False)
+        self.style_classes = config.style_classes if use_rgb else 0
         if use_rgb:
             for j in range(config.style_classes):
                 setattr(self, f"fc_mu{j}", nn.Linear(config.style_length, config.style_length))
@@ -233,19 +235,36 @@ class ACE(nn.Module):
         summation order.
         """
         _, index, _ = context.at(size)
-        table = self.style_table(codes, present)
         layout = context.style_layout(size) if not torch.is_grad_enabled() and STRUCTURAL.enabled else None
         if layout is None or layout.share(1) > region_conv.MAX_PATTERN_SHARE:
-            middle = table[index].permute(2, 0, 1).unsqueeze(0).contiguous()
+            middle = self.style_table(codes, present)[index].permute(2, 0, 1).unsqueeze(0).contiguous()
             return self.conv_gamma(middle), self.conv_beta(middle)
         rc = region_conv
-        convs = rc.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
-        first, dtype = layout.patterns(1), rc.map_dtype(table.device)
-        with rc.float32_tables(table.device):  # lookups only, no big matmul: float32 in fast mode too
-            tables = rc.tap_tables(rc.with_zero_row(table.float()), convs)
-            maps = rc.spread(rc.lookup_conv(tables, layout.padded, first.taps, convs.bias), first, *size, dtype)
+        first, dtype = layout.patterns(1), rc.map_dtype(codes.device)
+        with rc.float32_tables(codes.device):  # lookups only, no big matmul: float32 in fast mode too
+            tables, bias = self.style_tap_tables(codes)
+            maps = rc.spread(rc.lookup_conv(tables, layout.padded, first.taps, bias), first, *size, dtype)
         c = self.conv_gamma.out_channels
         return maps[:, :c], maps[:, c:]
+
+    def style_tap_tables(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """((9, C + 2, 2 * norm_nc) per-tap tables of conv_gamma|conv_beta over the style table of every class
+        the layer has (absent classes' rows are never looked up), their bias); float32.
+
+        Reading the convolutions' weights is most of their cost (512 x 9 x 2048 floats in a 1024-channel
+        block), so the tables are kept for the ``codes`` tensor they were made from: the engine hands the
+        same tensor while the styles are unchanged, so a brush stroke does not rebuild them.
+        """
+        convs = region_conv.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
+        cached = self.__dict__.get("_style_tap_tables")
+        version = None if codes.is_inference() else codes._version  # inference tensors have no version
+        if cached is not None and cached[0]() is codes and version is not None and cached[1:3] == (version, convs):
+            return cached[3], convs.bias
+        classes = list(range(min(codes.shape[0], self.style_classes)))
+        table = self.style_table(codes, classes).float()
+        tables = region_conv.tap_tables(region_conv.with_zero_row(table), convs)
+        self.__dict__["_style_tap_tables"] = (weakref.ref(codes), version, convs, tables)
+        return tables, convs.bias
 
 
 class SeanResnetBlock(nn.Module):
