@@ -252,7 +252,8 @@ class Child:
             self.fresh()
             image = self.engine.generate(self.request(0, fast, compile=compiled)).image
         self.reference_images[mode] = image
-        return {"mode": mode, "first_s": first, "median_s": statistics.median(times), "p90_s": _p90(times),
+        backend = {"backend": self.engine._compiler.backend} if mode == COMPILED else {}
+        return {"mode": mode, **backend, "first_s": first, "median_s": statistics.median(times), "p90_s": _p90(times),
                 "cpu_s": statistics.median(cpu), "peak_mb": peak_rss_mb()}  # fmt: skip
 
     def _compile_seconds(self) -> float:

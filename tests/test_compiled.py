@@ -50,6 +50,7 @@ class RecordingCompile:
 def recording(monkeypatch):
     fake = RecordingCompile()
     monkeypatch.setattr(compiled.torch, "compile", fake)
+    monkeypatch.setattr(compiled, "openvino_available", lambda: False)  # the inductor backend everywhere
     return fake
 
 
@@ -150,7 +151,8 @@ def test_engines_render_through_the_compiled_forward_once_ready(recording, name)
 
 
 @pytest.mark.compile
-def test_a_real_compile_of_the_demo_pix2pixhd_renders_within_40_db_of_exact():
+def test_a_real_compile_of_the_demo_pix2pixhd_renders_within_40_db_of_exact(monkeypatch):
+    monkeypatch.setattr(compiled, "openvino_available", lambda: False)  # inductor: OpenVINO has its own test
     from bench.engine_speed import psnr
     from engines.base import RenderRequest
 
@@ -178,3 +180,25 @@ def test_batch_compile_renders_later_maps_through_the_compiled_forward(recording
     assert len(records(out)) == 12
     assert recording.compiled_on == ["regionpaint-compile-pix2pixHD"]  # one compile for the one size
     assert recording.calls >= 1  # later maps rendered through the compiled forward
+
+
+def test_the_openvino_backend_renders_pix2pixhd_within_40_db_of_exact():
+    pytest.importorskip("openvino")
+    from bench.engine_speed import psnr
+    from engines.base import RenderRequest
+    from engines.common.compiled import preferred_backend
+
+    assert preferred_backend("cpu", measured_openvino=True) == "openvino"
+    assert preferred_backend("cpu", measured_openvino=False) == "inductor"
+    engine = _demo_engine("pix2pixhd_streets")
+    label = _label(engine)
+    request = RenderRequest(label=label, instance=label.astype(np.int32), fast=True, compile=True)
+    assert engine.generate(request).info["compiled"] is False  # converting in the background
+    assert engine._compiler.backend == "openvino"
+    engine._compiler.wait()
+    shifted = np.roll(label, 32, axis=1)
+    moved = dataclasses.replace(request, label=shifted, instance=shifted.astype(np.int32))
+    result = engine.generate(moved)
+    assert result.info["compiled"] is True
+    exact = engine.generate(dataclasses.replace(moved, fast=False, compile=False))
+    assert 40.0 <= psnr(result.image, exact.image) < float("inf")

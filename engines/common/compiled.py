@@ -1,15 +1,17 @@
 """torch.compile'd fast-mode forwards, compiled on a background thread and cached per input shape.
 
-Compiling costs 20-60 s per new shape on a laptop CPU (measured: pix2pixHD global 512x256 31 s, SPADE
-Cityscapes 512x256 ~50 s on 2 cores) and pays off only after many renders of that shape, so it is an
-explicit choice (:attr:`engines.base.RenderRequest.compile`, the editor's "Compile", ``batch --compile``)
-and it never blocks a render: :meth:`BackgroundCompiler.get` starts the compile of a shape it has not seen
-and returns None until the compiled forward is ready; the caller renders eagerly meanwhile. A compile that
-fails is logged once and that shape stays eager.
+Compiling costs 20-60 s per new shape on a laptop CPU (measured in bench/engine_speed.py on 2 cores:
+inductor 28 s for SPADE Cityscapes 512x256, 30 s for pix2pixHD global 512x256) and pays off only after many
+renders of that shape, so it is an explicit choice (:attr:`engines.base.RenderRequest.compile`, the editor's
+"Compile", ``batch --compile``) and it never blocks a render: :meth:`BackgroundCompiler.get` starts the
+compile of a shape it has not seen and returns None until the compiled forward is ready; the caller renders
+eagerly meanwhile. A compile that fails is logged once and that shape stays eager.
 
-Inductor's *freezing* folds the weights into the compiled graph (oneDNN weight prepacking on CPU: most of
-the gain over eager bf16 for weight-heavy layers), which is right for inference networks whose weights never
-change after loading; an engine that reloads makes a new compiler.
+Backends: inductor (``torch.compile``) everywhere; OpenVINO (``pip install openvino``, in the ``fast``
+extra) for networks whose engine measured it faster on CPU (pix2pixHD). Inductor's *freezing* folds the
+weights into the compiled graph (oneDNN weight prepacking on CPU: most of its gain over eager bf16 for
+weight-heavy layers), which is right for inference networks whose weights never change after loading; an
+engine that reloads makes a new compiler.
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ class BackgroundCompiler:
     traced and run under (inference mode + the fast mode's autocast), so the graph matches the eager path.
     """
 
-    def __init__(self, forward: Callable[..., Any], context: Callable[[], Any], name: str) -> None:
+    def __init__(
+        self, forward: Callable[..., Any], context: Callable[[], Any], name: str, backend: str = "inductor"
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown compile backend {backend!r} (expected one of {BACKENDS})")
         self.forward = forward
         self.context = context
         self.name = name
+        self.backend = backend
         self._lock = threading.Lock()
         self._state: dict[Hashable, tuple[str, Any]] = {}
         self._threads: list[threading.Thread] = []
@@ -79,6 +86,8 @@ class BackgroundCompiler:
         if compiled is None:
             return None
         try:
+            if self.backend == "openvino":
+                return compiled(*example)
             with torch.compiler.set_stance("fail_on_recompile"):
                 return compiled(*example)
         except Exception as exc:  # noqa: BLE001 - fall back to eager, never fail a render on the compiled path
@@ -100,9 +109,12 @@ class BackgroundCompiler:
 
     def _compile(self, key: Hashable, example: tuple[Any, ...]) -> None:
         try:
-            compiled = torch.compile(self.forward, dynamic=False, options={"freezing": True})
+            if self.backend == "openvino":
+                compiled = _openvino_forward(self.forward, example)
+            else:
+                compiled = torch.compile(self.forward, dynamic=False, options={"freezing": True})
             with self.context():
-                compiled(*example)  # the compile happens on the first call
+                compiled(*example)  # inductor compiles on the first call; OpenVINO warms up
             state: tuple[str, Any] = (READY, compiled)
             log.info("%s: compiled forward ready for %s", self.name, key)
         except Exception as exc:  # noqa: BLE001 - a failed compile leaves this shape eager, never breaks renders
@@ -110,6 +122,53 @@ class BackgroundCompiler:
             state = (FAILED, None)
         with self._lock:
             self._state[key] = state
+
+
+BACKENDS = ("inductor", "openvino")
+
+
+def openvino_available() -> bool:
+    """Whether the OpenVINO runtime is installed (``pip install openvino``; in the ``fast`` extra)."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def preferred_backend(device: torch.device | str, measured_openvino: bool) -> str:
+    """The compile backend for a network on ``device``: OpenVINO on CPU where it is installed and the engine
+    measured it faster (``measured_openvino``), else inductor."""
+    if measured_openvino and torch.device(device).type == "cpu" and openvino_available():
+        return "openvino"
+    return "inductor"
+
+
+def _openvino_forward(module: Callable[..., Any], example: tuple[Any, ...]) -> Callable[..., Any]:
+    """``module`` (one tensor in, one out) converted to OpenVINO and compiled for the CPU in bf16 (OpenVINO's
+    own kernels for AVX-512-BF16/AMX; f32 elsewhere), as a callable taking and returning torch tensors.
+
+    Measured on pix2pixHD global 512x256 (2 cores, AVX-512-BF16): 0.60 s against 0.73 s for inductor and
+    0.82 s for eager bf16 (bench/engine_speed.py, ``fast+compile``).
+    """
+    import openvino as ov
+
+    if len(example) != 1:
+        raise ValueError("the OpenVINO backend takes networks with one input tensor")
+    with torch.no_grad():
+        converted = ov.convert_model(module, example_input=example[0].contiguous())
+    core = ov.Core()
+    precision = "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+    compiled = core.compile_model(
+        converted, "CPU", {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+    )
+    lock = threading.Lock()  # one infer request, used by one render at a time
+    request = compiled.create_infer_request()
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with lock:
+            outputs = request.infer({0: x.detach().float().contiguous().cpu().numpy()})
+            return torch.from_numpy(next(iter(outputs.values())).copy()).to(x.device)
+
+    return run
 
 
 def shape_key(*values: Any) -> tuple:
