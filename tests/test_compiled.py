@@ -182,23 +182,47 @@ def test_batch_compile_renders_later_maps_through_the_compiled_forward(recording
     assert recording.calls >= 1  # later maps rendered through the compiled forward
 
 
-def test_the_openvino_backend_renders_pix2pixhd_within_40_db_of_exact():
-    pytest.importorskip("openvino")
-    from bench.engine_speed import psnr
-    from engines.base import RenderRequest
-    from engines.common.compiled import preferred_backend
+OPENVINO_CHECK = """
+import dataclasses, sys
+import numpy as np
+from bench.engine_speed import psnr
+from engines.base import RenderRequest
+from engines.common.compiled import preferred_backend
+from tests.test_compiled import _demo_engine, _label
 
-    assert preferred_backend("cpu", measured_openvino=True) == "openvino"
-    assert preferred_backend("cpu", measured_openvino=False) == "inductor"
-    engine = _demo_engine("pix2pixhd_streets")
-    label = _label(engine)
-    request = RenderRequest(label=label, instance=label.astype(np.int32), fast=True, compile=True)
-    assert engine.generate(request).info["compiled"] is False  # converting in the background
-    assert engine._compiler.backend == "openvino"
-    engine._compiler.wait()
-    shifted = np.roll(label, 32, axis=1)
-    moved = dataclasses.replace(request, label=shifted, instance=shifted.astype(np.int32))
-    result = engine.generate(moved)
-    assert result.info["compiled"] is True
-    exact = engine.generate(dataclasses.replace(moved, fast=False, compile=False))
-    assert 40.0 <= psnr(result.image, exact.image) < float("inf")
+assert preferred_backend("cpu", measured_openvino=True) == "openvino"
+assert preferred_backend("cpu", measured_openvino=False) == "inductor"
+engine = _demo_engine("pix2pixhd_streets")
+label = _label(engine)
+request = RenderRequest(label=label, instance=label.astype(np.int32), fast=True, compile=True)
+assert engine.generate(request).info["compiled"] is False  # converting in the background
+assert engine._compiler.backend == "openvino"
+engine._compiler.wait()
+shifted = np.roll(label, 32, axis=1)
+moved = dataclasses.replace(request, label=shifted, instance=shifted.astype(np.int32))
+result = engine.generate(moved)
+assert result.info["compiled"] is True, "the OpenVINO forward did not render"
+exact = engine.generate(dataclasses.replace(moved, fast=False, compile=False))
+value = psnr(result.image, exact.image)
+assert 40.0 <= value < float("inf"), value
+print("PSNR", value)
+"""
+
+
+def test_the_openvino_backend_renders_pix2pixhd_within_40_db_of_exact():
+    """In a child process: OpenVINO's runtime (its own thread pool) stays out of the test process, whose
+    later tests run torch on Qt render threads."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not compiled.openvino_available():  # found, not imported: the runtime stays out of this process
+        pytest.skip("openvino is not installed (pip install 'regionpaint[fast]')")
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-c", OPENVINO_CHECK], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "PSNR" in done.stdout
