@@ -37,6 +37,7 @@ import numpy as np
 NAME = "engine_speed"
 COMPILED = "fast+compile"  # the mode name of fast with the torch.compile'd forward (where an engine has one)
 COMPILE_ENGINES = ("spade", "pix2pixhd")  # SEAN's render loop (noise draws, per-block codes) stays eager
+OPENVINO = "fast+openvino"  # fast+compile with REGIONPAINT_COMPILE_BACKEND=openvino (pix2pixHD, where installed)
 BARE = "forward"  # regionpaint's bare generator forward: generate's overhead is generate - forward
 DESCRIPTION = "official forward vs regionpaint exact/fast, full-size networks, random weights"
 
@@ -237,7 +238,12 @@ class Child:
                 first, times, cpu = _times(lambda k: forward(), self.repeats)
                 image = tensor_to_image(forward().float())
         else:
-            fast, compiled = mode != "exact", mode == COMPILED
+            fast, compiled = mode != "exact", mode in (COMPILED, OPENVINO)
+            if compiled:
+                from engines.common.compiled import BACKEND_ENV
+
+                os.environ[BACKEND_ENV] = "openvino" if mode == OPENVINO else "inductor"
+                self.engine._compiler = None  # a compiler of this mode's backend
 
             def call(k: int) -> Any:
                 self.fresh()
@@ -252,7 +258,7 @@ class Child:
             self.fresh()
             image = self.engine.generate(self.request(0, fast, compile=compiled)).image
         self.reference_images[mode] = image
-        backend = {"backend": self.engine._compiler.backend} if mode == COMPILED else {}
+        backend = {"backend": self.engine._compiler.backend} if mode in (COMPILED, OPENVINO) else {}
         return {"mode": mode, **backend, "first_s": first, "median_s": statistics.median(times), "p90_s": _p90(times),
                 "cpu_s": statistics.median(cpu), "peak_mb": peak_rss_mb()}  # fmt: skip
 
@@ -348,6 +354,7 @@ def run_child(
 def run(args: argparse.Namespace) -> list[dict]:
     from bench.render_speed import CASES as SPEED_CASES
     from bench.render_speed import write_checkpoint
+    from engines.common.compiled import openvino_available
 
     repeats = getattr(args, "repeats", 3)
     engines = [e.strip() for e in getattr(args, "engines", ",".join(CASES)).split(",") if e.strip()]
@@ -370,6 +377,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                 modes = old if allocator == "default" else f"official,{BARE},exact,fast"
                 if allocator != "default" and engine_id in COMPILE_ENGINES and not getattr(args, "no_compile", False):
                     modes += f",{COMPILED}"
+                    if engine_id == "pix2pixhd" and openvino_available():
+                        modes += f",{OPENVINO}"
                 result = run_child(engine_id, folder, allocator, repeats, modes, threads, 1 if quick else 3)
                 for row in result["rows"]:
                     if row["mode"] == "official" and baseline is None:

@@ -190,6 +190,9 @@ from engines.base import RenderRequest
 from engines.common.compiled import preferred_backend
 from tests.test_compiled import _demo_engine, _label
 
+import os
+assert preferred_backend("cpu", measured_openvino=True) == "inductor"  # opt-in only
+os.environ["REGIONPAINT_COMPILE_BACKEND"] = "openvino"
 assert preferred_backend("cpu", measured_openvino=True) == "openvino"
 assert preferred_backend("cpu", measured_openvino=False) == "inductor"
 engine = _demo_engine("pix2pixhd_streets")
@@ -221,6 +224,7 @@ def test_the_openvino_backend_renders_pix2pixhd_within_40_db_of_exact():
         pytest.skip("openvino is not installed (pip install 'regionpaint[fast]')")
     repo = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    env.pop("REGIONPAINT_COMPILE_BACKEND", None)
     done = subprocess.run(
         [sys.executable, "-c", OPENVINO_CHECK], cwd=repo, env=env, capture_output=True, text=True, timeout=600
     )

@@ -8,7 +8,8 @@ compile of a shape it has not seen and returns None until the compiled forward i
 eagerly meanwhile. A compile that fails is logged once and that shape stays eager.
 
 Backends: inductor (``torch.compile``) everywhere; OpenVINO (``pip install openvino``, in the ``fast``
-extra) for networks whose engine measured it faster on CPU (pix2pixHD). Inductor's *freezing* folds the
+extra; opt-in with ``REGIONPAINT_COMPILE_BACKEND=openvino``) for networks whose engine measured it faster
+on CPU (pix2pixHD). Inductor's *freezing* folds the
 weights into the compiled graph (oneDNN weight prepacking on CPU: most of its gain over eager bf16 for
 weight-heavy layers), which is right for inference networks whose weights never change after loading; an
 engine that reloads makes a new compiler.
@@ -17,6 +18,7 @@ engine that reloads makes a new compiler.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -134,10 +136,17 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
+# Opt-in: OpenVINO's runtime (with its own thread pool) in the same process as torch and Qt's render threads
+# is not proven safe here (a test run crashed after loading it), so it is used only when asked for.
+BACKEND_ENV = "REGIONPAINT_COMPILE_BACKEND"  # "inductor" (default) or "openvino"
+
+
 def preferred_backend(device: torch.device | str, measured_openvino: bool) -> str:
-    """The compile backend for a network on ``device``: OpenVINO on CPU where it is installed and the engine
-    measured it faster (``measured_openvino``), else inductor."""
-    if measured_openvino and torch.device(device).type == "cpu" and openvino_available():
+    """The compile backend for a network on ``device``: OpenVINO when ``REGIONPAINT_COMPILE_BACKEND=openvino``
+    asks for it, on CPU, where it is installed and the engine measured it faster (``measured_openvino``);
+    else inductor."""
+    asked = os.environ.get(BACKEND_ENV, "inductor").strip().lower()
+    if asked == "openvino" and measured_openvino and torch.device(device).type == "cpu" and openvino_available():
         return "openvino"
     return "inductor"
 
