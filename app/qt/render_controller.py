@@ -113,6 +113,11 @@ class RenderController(QObject):
         self._open_timer = QTimer(self, singleShot=True, interval=0)
         self._open_timer.timeout.connect(self._render_opened)
         self._warm_ups: list = []  # superqt workers of warm-ups whose signals have not arrived yet
+        # Every worker started on the pool, kept until the pool is idle: a worker is freed (its Python
+        # wrapper, and with it the C++ QRunnable) only once no run() can still be returning. Dropping the
+        # last reference in a slot of its own `returned` signal, while its thread was still leaving run(),
+        # could crash (seen as a segfault in CI during an opening's warm-up).
+        self._live_workers: list = []
         self._ids = itertools.count(1)
         # One thread that lives as long as the controller: torch keeps per-thread state (threads, caches).
         self._pool: QThreadPool | None = None
@@ -192,10 +197,17 @@ class RenderController(QObject):
         worker.errored.connect(
             lambda exc, w=worker, warm=warm: self._on_warmed_up(w, WarmUpOutcome(warm, error=str(exc)))
         )
-        worker.setAutoDelete(False)  # kept alive by self._warm_ups until its signals arrive
+        worker.setAutoDelete(False)  # kept alive by self._live_workers until the pool is idle
         self._warm_ups.append(worker)
-        self._ensure_pool().start(worker)
+        self._start_worker(worker)
         return True
+
+    def _start_worker(self, worker) -> None:
+        pool = self._ensure_pool()
+        if self._live_workers and pool.waitForDone(0):  # nothing queued or running: every run() has returned
+            self._live_workers.clear()
+        self._live_workers.append(worker)
+        pool.start(worker)
 
     def _on_warmed_up(self, worker, outcome: WarmUpOutcome) -> None:
         if worker in self._warm_ups:
@@ -263,9 +275,9 @@ class RenderController(QObject):
         worker.errored.connect(
             lambda exc, job=job: self._on_done(RenderOutcome(job, error=str(exc) or "render failed"))
         )
-        worker.setAutoDelete(False)  # kept alive by self._worker until its signals arrive
+        worker.setAutoDelete(False)  # kept alive by self._live_workers until the pool is idle
         self._worker = worker
-        self._pool.start(worker)
+        self._start_worker(worker)
 
     def _on_facts(self, facts: CheckpointFacts) -> None:
         self.state.note_checkpoint_facts(facts.checkpoint, facts.engine_id, facts.capabilities)
@@ -356,8 +368,9 @@ class RenderController(QObject):
         self._watchdog.stop()
         seconds = time.perf_counter() - job.created
         if self._pool is not None:
+            self._pool.workers = self._live_workers  # kept with the abandoned pool until it returns
             _abandoned.add(self._pool)
-        self._pool, self._worker = None, None
+        self._pool, self._worker, self._live_workers = None, None, []
         self._running = None
         self.abandoned += 1
         name = engine_label(job.engine_id) if job.engine_id else "the engine"
@@ -390,6 +403,7 @@ class RenderController(QObject):
         self._pool = None
         self._worker = None
         self._warm_ups.clear()
+        self._live_workers.clear()  # after waitForDone: every run() has returned
         if self._running is not None:
             self._running = None
             self.busyChanged.emit(False)
