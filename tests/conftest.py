@@ -41,3 +41,14 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread():
+    """After an editor window switched automatic collection off (app/qt/main_thread_gc.py), collect after each
+    test here on the main thread, so tests that run no event loop do not pile up garbage cycles."""
+    yield
+    import gc
+
+    if not gc.isenabled():
+        gc.collect()

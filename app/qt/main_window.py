@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model.document import Document
+from app.qt import main_thread_gc
 from app.qt.autosave import AutosaveManager, AutosaveStore
 from app.qt.batch_dialog import BatchDialog
 from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         remember_window: bool = True,
     ) -> None:
         super().__init__()
+        main_thread_gc.install()  # Qt objects in garbage cycles must die on this thread, not a render thread
         self.setObjectName("mainWindow")
         self.settings = settings or EditorSettings()
         self.data_folder = data_folder or data_dir()
