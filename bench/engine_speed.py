@@ -171,11 +171,8 @@ class Child:
         if self.engine_id == "sean":
             import torch
 
-            from engines.common.tensors import image_to_tensor
-            from engines.sean import preprocess
-
             config = self.engine.config
-            photo = image_to_tensor(np.array(preprocess.transform(self.inputs["photo"], config, self.size)))
+            photo = self._sean_photo()
             more = config.num_upsampling_layers == "more"
             seg = captured
 
@@ -184,7 +181,7 @@ class Child:
                 return official.sean_forward(self.state, seg, photo, config.latent_size, more)()
 
             return run
-        generator = self.engine._require().generator
+        generator = self._generator()
         return lambda: generator(captured)
 
     def bare_forward(self) -> Callable[[], Any]:
@@ -193,18 +190,22 @@ class Child:
         import torch
 
         captured = self._network_inputs()
+        generator = self._generator()
         if self.engine_id == "sean":
-            from engines.common.tensors import image_to_tensor
-            from engines.sean import preprocess
-
-            photo = image_to_tensor(np.array(preprocess.transform(self.inputs["photo"], self.engine.config, self.size)))
-            generator = self.engine._require().generator
+            photo = self._sean_photo()
             return lambda: generator(captured.clone(), photo, torch.Generator().manual_seed(0))
-        if self.engine_id == "spade":
-            generator = self.engine._generator
-            return lambda: generator(captured.clone())
-        generator = self.engine._require().generator
         return lambda: generator(captured.clone())
+
+    def _generator(self) -> Any:
+        """The engine's loaded generator module."""
+        return self.engine._generator if self.engine_id == "spade" else self.engine._require().generator
+
+    def _sean_photo(self) -> Any:
+        """SEAN's style photo as the official test path feeds it (preprocessed, a [-1, 1] tensor)."""
+        from engines.common.tensors import image_to_tensor
+        from engines.sean import preprocess
+
+        return image_to_tensor(np.array(preprocess.transform(self.inputs["photo"], self.engine.config, self.size)))
 
     def _network_inputs(self) -> Any:
         """The generator input tensor the engine builds for call 0 (captured, not rebuilt)."""
@@ -213,7 +214,7 @@ class Child:
         if self.engine_id == "sean":
             self.engine.generate(self.request(0, False))
             return self.engine._context[1].seg
-        net = self.engine._generator if self.engine_id == "spade" else self.engine._require().generator
+        net = self._generator()
         captured: list[Any] = []
         hook = net.register_forward_pre_hook(lambda _m, args: captured.append(args[0].clone()))
         try:

@@ -112,7 +112,6 @@ class RenderController(QObject):
         # A freshly opened document renders on the next turn of the event loop, without the debounce.
         self._open_timer = QTimer(self, singleShot=True, interval=0)
         self._open_timer.timeout.connect(self._render_opened)
-        self._warm_ups: list = []  # superqt workers of warm-ups whose signals have not arrived yet
         # Every worker started on the pool, kept until the pool is idle: a worker is freed (its Python
         # wrapper, and with it the C++ QRunnable) only once no run() can still be returning. Dropping the
         # last reference in a slot of its own `returned` signal, while its thread was still leaving run(),
@@ -193,12 +192,9 @@ class RenderController(QObject):
                 warm = WarmUp()
         worker = create_worker(warm_up_steps, warm, _start_thread=False)
         worker.yielded.connect(self._on_facts)
-        worker.returned.connect(lambda outcome, w=worker: self._on_warmed_up(w, outcome))
-        worker.errored.connect(
-            lambda exc, w=worker, warm=warm: self._on_warmed_up(w, WarmUpOutcome(warm, error=str(exc)))
-        )
+        worker.returned.connect(self.warmedUp)
+        worker.errored.connect(lambda exc, warm=warm: self.warmedUp.emit(WarmUpOutcome(warm, error=str(exc))))
         worker.setAutoDelete(False)  # kept alive by self._live_workers until the pool is idle
-        self._warm_ups.append(worker)
         self._start_worker(worker)
         return True
 
@@ -208,11 +204,6 @@ class RenderController(QObject):
             self._live_workers.clear()
         self._live_workers.append(worker)
         pool.start(worker)
-
-    def _on_warmed_up(self, worker, outcome: WarmUpOutcome) -> None:
-        if worker in self._warm_ups:
-            self._warm_ups.remove(worker)
-        self.warmedUp.emit(outcome)
 
     def render_now(self) -> RenderJob | None:
         """Build a job from the document and run it now, or queue it behind the running render."""
@@ -402,7 +393,6 @@ class RenderController(QObject):
         live_pools.discard(self._pool)
         self._pool = None
         self._worker = None
-        self._warm_ups.clear()
         self._live_workers.clear()  # after waitForDone: every run() has returned
         if self._running is not None:
             self._running = None

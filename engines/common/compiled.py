@@ -30,16 +30,6 @@ log = logging.getLogger(__name__)
 READY, COMPILING, FAILED = "ready", "compiling", "failed"
 
 
-def compile_supported() -> bool:
-    """Whether torch.compile can run here (inductor needs a C++ compiler on CPU)."""
-    try:
-        from torch._inductor import cpp_builder  # noqa: F401
-
-        return bool(torch._dynamo.is_dynamo_supported())
-    except Exception:  # noqa: BLE001 - any import problem means no compile here
-        return False
-
-
 class BackgroundCompiler:
     """Compiled versions of ``forward`` per key (the input shapes and mode), built on a daemon thread.
 
@@ -178,6 +168,16 @@ def _openvino_forward(module: Callable[..., Any], example: tuple[Any, ...]) -> C
             return torch.from_numpy(next(iter(outputs.values())).copy()).to(x.device)
 
     return run
+
+
+def fast_compiler(
+    module: Callable[..., Any], device: torch.device | str, allow_tf32: bool, name: str, backend: str = "inductor"
+) -> BackgroundCompiler:
+    """A :class:`BackgroundCompiler` of an engine's fast forward: traced and run under inference mode and
+    the fast render math of ``device`` (:func:`engines.common.fast.fast_inference`), as the eager path."""
+    from engines.common.fast import fast_inference
+
+    return BackgroundCompiler(module, lambda: fast_inference(device, allow_tf32), name, backend)
 
 
 def shape_key(*values: Any) -> tuple:

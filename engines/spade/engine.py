@@ -241,16 +241,13 @@ class SpadeEngine(Engine):
         computed eagerly and passed in; the compiled graph is the image path: convolutions, norms and
         element-wise ops of fixed shapes.
         """
-        from engines.common.compiled import BackgroundCompiler, shape_key
-        from engines.common.fast import fast_inference
+        from engines.common.compiled import fast_compiler, shape_key
 
         self._cache_modulations(cache, latent)
         if cache.modulations is None:
             return None  # too large to hold for a compiled forward: stay eager
         if self._compiler is None:
-            device, tf32 = self._torch_device, self.allow_tf32
-            context = lambda: fast_inference(device, tf32)  # noqa: E731
-            self._compiler = BackgroundCompiler(self._generator, context, self.display_name)
+            self._compiler = fast_compiler(self._generator, self._torch_device, self.allow_tf32, self.display_name)
         example = (cache.semantics, z, latent, cache.modulations)
         return self._compiler.run(shape_key(*example), example)
 
