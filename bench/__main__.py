@@ -24,6 +24,7 @@ from types import ModuleType
 BENCHMARKS: list[str] = [
     "bench.engine_speed",
     "bench.band_share",
+    "bench.winograd",
     "bench.fast_quality",
     "bench.fast_refs",
     "bench.render_speed",
@@ -36,7 +37,7 @@ BENCHMARKS: list[str] = [
 ]
 # --quick: engine x mode side by side (old vs new), the band shares and the editor's start-up; about 11 minutes
 # on 2 idle cores.
-QUICK: tuple[str, ...] = ("engine_speed", "band_share", "fast_quality", "fast_refs", "editor_startup")
+QUICK: tuple[str, ...] = ("engine_speed", "band_share", "winograd", "fast_quality", "fast_refs", "editor_startup")
 
 
 def benchmark_name(module: ModuleType) -> str:

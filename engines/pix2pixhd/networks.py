@@ -9,6 +9,8 @@ own statistics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,6 +54,44 @@ class ResnetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv_block(x)
+
+
+ConvRunner = Callable[[nn.Conv2d, torch.Tensor], torch.Tensor]
+"""How a render runs a plain convolution (``engines.common.winograd.WinogradConvs``); None: ``conv(x)``."""
+
+
+def run_layers(
+    layers: nn.Sequential, x: torch.Tensor, conv: ConvRunner | None = None, head: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``layers(x)``, with every plain ``nn.Conv2d`` (residual blocks' too) called as ``conv(layer, x)``.
+
+    head: the value of the first two layers (reflection pad, convolution) on ``x``, computed by the
+    caller (``engines.common.onehot_conv``: a lookup for one-hot labels); the rest runs from it.
+    """
+    if head is not None:
+        x, layers = head, layers[2:]
+    if conv is None:
+        return layers(x)
+    for layer in layers:
+        if isinstance(layer, ResnetBlock):
+            x = x + run_layers(layer.conv_block, x, conv)
+        elif type(layer) is nn.Conv2d:
+            x = conv(layer, x)
+        else:
+            x = layer(x)
+    return x
+
+
+def input_head(generator: nn.Module) -> nn.Conv2d:
+    """The convolution that reads the full-resolution input (after a reflection pad): ``head`` replaces it."""
+    if isinstance(generator, LocalEnhancer):
+        layers = getattr(generator, f"model{generator.n_local_enhancers}_1")
+    else:
+        layers = generator.model
+    pad, conv = layers[0], layers[1]
+    if not isinstance(pad, nn.ReflectionPad2d) or type(conv) is not nn.Conv2d:
+        raise TypeError(f"unexpected pix2pixHD head: {pad}, {conv}")
+    return conv
 
 
 def _head(in_nc: int, ngf: int, norm: str) -> list[nn.Module]:
@@ -115,8 +155,11 @@ class GlobalGenerator(nn.Module):
         super().__init__()
         self.model = nn.Sequential(*global_layers(input_nc, output_nc, ngf, n_downsampling, n_blocks, norm))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+    def forward(
+        self, x: torch.Tensor, conv: ConvRunner | None = None, head: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``conv`` and ``head`` as in :func:`run_layers` (``head``: of :func:`input_head` on ``x``)."""
+        return run_layers(self.model, x, conv, head)
 
 
 class LocalEnhancer(nn.Module):
@@ -153,14 +196,19 @@ class LocalEnhancer(nn.Module):
             setattr(self, f"model{n}_2", nn.Sequential(*up))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=[1, 1], count_include_pad=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, conv: ConvRunner | None = None, head: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``conv`` and ``head`` as in :func:`run_layers` (``head``: of :func:`input_head` on ``x``)."""
         pyramid = [x]
         for _ in range(self.n_local_enhancers):
             pyramid.append(self.downsample(pyramid[-1]))
-        out = self.model(pyramid[-1])
+        out = run_layers(self.model, pyramid[-1], conv)
         for n in range(1, self.n_local_enhancers + 1):
             level = pyramid[self.n_local_enhancers - n]
-            out = getattr(self, f"model{n}_2")(getattr(self, f"model{n}_1")(level) + out)
+            finest = head if n == self.n_local_enhancers else None
+            down = run_layers(getattr(self, f"model{n}_1"), level, conv, finest)
+            out = run_layers(getattr(self, f"model{n}_2"), down + out, conv)
         return out
 
 

@@ -1,0 +1,220 @@
+"""The render's faster convolutions: Winograd F(2x2, 3x3) and the one-hot input head's lookup.
+
+Both compute the same sums as the direct convolution in another order, so in float32 they are held to
+a float64 reference as tightly as the direct convolution is; in bfloat16 (fast mode) to the PSNR bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engines.common.onehot_conv import OneHotConv, one_hot_codes, reflect_indices
+from engines.common.winograd import (
+    WinogradConv3x3,
+    WinogradConvs,
+    supports,
+    transform_filters,
+    winograd_conv3x3,
+    worth_winograd,
+)
+
+
+def _snr_db(a: torch.Tensor, ref: torch.Tensor) -> float:
+    return float(10 * torch.log10(ref.pow(2).mean() / (a.float() - ref).pow(2).mean()))
+
+
+@pytest.mark.parametrize(
+    "c_in, c_out, h, w, padding, batch, channels_last",
+    [
+        (8, 8, 10, 14, 0, 1, False),  # even output
+        (6, 5, 9, 12, 0, 2, True),  # odd output height, batch, channels-last input
+        (4, 7, 7, 7, 1, 1, False),  # the conv's own zero padding, odd output both ways
+        (3, 4, 3, 3, 0, 1, False),  # one output pixel
+    ],
+)
+def test_winograd_equals_the_direct_convolution_in_float32(c_in, c_out, h, w, padding, batch, channels_last):
+    gen = torch.Generator().manual_seed(c_in * 100 + h)
+    weight = torch.randn(c_out, c_in, 3, 3, generator=gen)
+    bias = torch.randn(c_out, generator=gen)
+    x = torch.randn(batch, c_in, h, w, generator=gen)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ref = F.conv2d(x.double(), weight.double(), bias.double(), padding=padding)
+    out = winograd_conv3x3(x, transform_filters(weight, torch.float32), bias, padding)
+    assert out.shape == ref.shape and out.dtype == torch.float32
+    if (h + 2 * padding) % 2 == 0 and (w + 2 * padding) % 2 == 0:  # odd sizes are a cropped view of it
+        assert out.is_contiguous(memory_format=torch.channels_last)
+    assert (out.double() - ref).abs().max().item() < 1e-5 * ref.abs().max().item()
+
+
+def test_winograd_in_bfloat16_stays_above_40_db_and_is_not_float32():
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(64, 64, 3, 3, generator=gen) / 24
+    x = torch.randn(1, 64, 18, 34, generator=gen)
+    ref = F.conv2d(x.double(), weight.double()).float()
+    fast = winograd_conv3x3(x, transform_filters(weight, torch.bfloat16))
+    exact = winograd_conv3x3(x, transform_filters(weight, torch.float32))
+    assert 40.0 <= _snr_db(fast, ref) < _snr_db(exact, ref)
+
+
+def test_transformed_filters_follow_the_weights():
+    conv = torch.nn.Conv2d(4, 4, 3, padding=1)
+    runner = WinogradConv3x3(conv)
+    x = torch.randn(1, 4, 6, 6)
+    first = runner(x)
+    assert runner.filters(torch.float32) is runner.filters(torch.float32)  # kept between calls
+    with torch.no_grad():
+        conv.weight.mul_(-2.0)  # an optimiser step or a reload writes in place
+    with torch.inference_mode():
+        assert torch.allclose(runner(x), conv(x), atol=1e-5)
+        assert not torch.allclose(runner(x), first, atol=1e-3)
+
+
+def test_only_plain_3x3_stride_1_convolutions_are_taken():
+    assert supports(torch.nn.Conv2d(4, 4, 3)) and supports(torch.nn.Conv2d(4, 4, 3, padding=1))
+    for conv in (
+        torch.nn.Conv2d(4, 4, 3, stride=2),
+        torch.nn.Conv2d(4, 4, 3, dilation=2),
+        torch.nn.Conv2d(4, 4, 3, groups=2),
+        torch.nn.Conv2d(4, 4, 5),
+        torch.nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
+        torch.nn.ConvTranspose2d(4, 4, 3),
+    ):
+        assert not supports(conv)
+    with pytest.raises(ValueError, match="3x3 stride-1"):
+        WinogradConv3x3(torch.nn.Conv2d(4, 4, 3, stride=2))
+
+
+def test_the_measured_rule_picks_big_convolutions_of_small_maps():
+    big = torch.nn.Conv2d(1024, 1024, 3)
+    assert worth_winograd(big, torch.empty(1, 1024, 18, 34))  # pix2pixHD's residual blocks at 512x256
+    assert not worth_winograd(big, torch.empty(1, 1024, 130, 258))  # many pixels: direct
+    assert not worth_winograd(torch.nn.Conv2d(256, 256, 3), torch.empty(1, 256, 18, 34))  # few channels
+    assert not worth_winograd(torch.nn.Conv2d(1024, 1024, 3, stride=2), torch.empty(1, 1024, 18, 34))
+
+
+def test_the_runner_follows_autocast_and_counts_what_it_took():
+    gen = torch.Generator().manual_seed(1)
+    conv = torch.nn.Conv2d(16, 16, 3, padding=1)
+    strided = torch.nn.Conv2d(16, 16, 3, stride=2)
+    x = torch.randn(1, 16, 12, 12, generator=gen)
+    runner = WinogradConvs(min_channels=1, max_pixels=10**6)
+    with torch.inference_mode():
+        ref = F.conv2d(x.double(), conv.weight.double(), conv.bias.double(), padding=1).float()
+        exact = runner(conv, x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = runner(conv, x)
+            assert runner(strided, x).dtype == torch.bfloat16  # not taken: the plain autocast conv
+    assert runner.calls == 2
+    assert (exact - ref).abs().max().item() < 1e-5
+    assert 35.0 < _snr_db(fast, ref) < _snr_db(exact, ref)
+
+
+# ---------------------------------------------------------------- the one-hot head
+
+
+def _one_hot_input(labels: torch.Tensor, n: int, edges: torch.Tensor | None) -> torch.Tensor:
+    x = F.one_hot(labels, n).permute(0, 3, 1, 2).float()
+    return x if edges is None else torch.cat([x, edges[:, None]], 1)
+
+
+@pytest.mark.parametrize("with_edges", [True, False])
+@pytest.mark.parametrize("kernel", [7, 3])
+def test_one_hot_head_equals_the_padded_convolution(with_edges, kernel):
+    gen = torch.Generator().manual_seed(kernel)
+    n = 6
+    labels = torch.randint(0, n, (2, 13, 17), generator=gen)
+    edges = (torch.rand(2, 13, 17, generator=gen) > 0.7).float() if with_edges else None
+    conv = torch.nn.Conv2d(n + int(with_edges), 5, kernel)
+    head = OneHotConv(conv, n, with_edges)
+    pad = kernel // 2
+    x = F.pad(_one_hot_input(labels, n, edges), (pad,) * 4, mode="reflect")
+    with torch.inference_mode():
+        ref = F.conv2d(x.double(), conv.weight.double(), conv.bias.double())
+        out = head(one_hot_codes(labels, edges))
+    assert out.shape == ref.shape and out.dtype == torch.float32
+    assert (out.double() - ref).abs().max().item() < 1e-5
+
+
+def test_one_hot_head_follows_the_weights_and_rejects_other_convolutions():
+    conv = torch.nn.Conv2d(4, 3, 7, bias=False)
+    head = OneHotConv(conv, 3, edge_channel=True)
+    codes = one_hot_codes(torch.zeros(1, 8, 8, dtype=torch.long), torch.zeros(1, 8, 8))
+    before = head(codes)
+    with torch.no_grad():
+        conv.weight.add_(1.0)
+    assert not torch.allclose(head(codes), before)
+    with pytest.raises(ValueError, match="one-hot"):
+        OneHotConv(conv, 4, edge_channel=True)  # 4 labels + an edge is 5 channels, not 4
+    with pytest.raises(ValueError, match="one-hot"):
+        OneHotConv(torch.nn.Conv2d(4, 3, 7, padding=3), 3, edge_channel=True)
+    with pytest.raises(ValueError, match="reflection padding 3"):
+        head(one_hot_codes(torch.zeros(1, 3, 8, dtype=torch.long), torch.zeros(1, 3, 8)))
+
+
+def test_reflect_indices_are_reflection_padding():
+    values = torch.arange(9.0)[None, None]
+    padded = F.pad(values, (3, 3), mode="reflect")[0, 0]
+    assert torch.equal(values[0, 0][reflect_indices(9, 3, torch.device("cpu"))], padded)
+
+
+# ---------------------------------------------------------------- in the pix2pixHD engine
+
+
+def _tiny_global(tmp_path):
+    from engines.pix2pixhd.architecture import GeneratorArch, InputLayout
+    from engines.pix2pixhd.engine import Pix2PixHDEngine
+    from tests.factories import write_checkpoint
+
+    arch = GeneratorArch("global", 6, 8, 2, 2, 0, 0, "instance")
+    write_checkpoint(tmp_path / "tiny", arch, InputLayout(label_nc=5, instance_edge=True, feat_num=0), seed=4)
+    engine = Pix2PixHDEngine()
+    engine.load(tmp_path / "tiny", "cpu")
+    return engine
+
+
+def test_pix2pixhd_render_with_winograd_and_head_equals_the_plain_forward(tmp_path):
+    from engines.base import RenderRequest
+
+    engine = _tiny_global(tmp_path)
+    engine._convs = WinogradConvs(min_channels=1, max_pixels=10**9)  # every residual conv, whatever its size
+    rng = np.random.RandomState(0)
+    label = np.repeat(np.repeat(rng.randint(0, 5, size=(4, 6)), 8, 0), 8, 1).astype(np.uint8)
+    request = RenderRequest(label=label, instance=label.astype(np.int32))
+    result = engine.generate(request)
+    assert engine._convs.calls == 4  # two residual blocks, two convs each
+    with torch.inference_mode():
+        x, _info, codes = engine._network_input(request)
+        plain = engine._require().generator(x)  # one-hot tensor, direct convolutions
+    assert codes is not None
+    assert (result.tensor - plain).abs().max().item() < 1e-5
+    batch = engine.generate_batch([request, request])
+    assert all((r.tensor - plain).abs().max().item() < 1e-5 for r in batch)
+
+
+def test_pix2pixhd_fast_render_with_winograd_on_the_demo_model_stays_above_40_db():
+    from bench.engine_speed import psnr
+    from bench.fast_quality import DEMO
+    from engines.pix2pixhd.engine import Pix2PixHDEngine
+
+    project = DEMO / "streets_pix2pixhd.rpaint"
+    if not project.is_file():
+        pytest.skip(f"{project} is not built (python -m app.demo.build)")
+    from app.model.project import open_project
+    from app.render.from_document import job_from_document
+
+    job = job_from_document(open_project(project))
+    engine = Pix2PixHDEngine()
+    engine.load(job.checkpoint, "cpu")
+    engine._convs = WinogradConvs(min_channels=1, max_pixels=10**9)  # the demo model is small: force it
+    request = dataclasses.replace(job.request, fast=False)
+    exact = engine.generate(request).image
+    calls = engine._convs.calls
+    fast = engine.generate(dataclasses.replace(request, fast=True)).image
+    assert engine._convs.calls > calls > 0
+    assert 40.0 <= psnr(fast, exact) < float("inf")
