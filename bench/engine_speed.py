@@ -191,15 +191,16 @@ class Child:
 
         captured = self._network_inputs()
         generator = self._generator()
+        convs = self.engine._convs  # the render's network: the engine's Winograd convolutions
         if self.engine_id == "sean":
             photo = self._sean_photo()
-            return lambda: generator(captured.clone(), photo, torch.Generator().manual_seed(0))
-        if self.engine_id == "pix2pixhd":  # the render's network: Winograd residual convs, one-hot head lookup
+            return lambda: generator(captured.clone(), photo, torch.Generator().manual_seed(0), convs)
+        if self.engine_id == "pix2pixhd":  # and the one-hot head's lookup
             with torch.inference_mode():
                 codes = self.engine._network_input(self.request(0, False))[2]
-            convs, head = self.engine._conv_runner(), self.engine._input_head
+            head = self.engine._input_head
             return lambda: generator(captured.clone(), convs, None if codes is None else head(codes.clone()))
-        return lambda: generator(captured.clone())
+        return lambda: generator(captured.clone(), conv=convs)
 
     def _generator(self) -> Any:
         """The engine's loaded generator module."""

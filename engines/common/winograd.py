@@ -17,9 +17,19 @@ change (training, a reload).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+ConvRunner = Callable[[nn.Conv2d, torch.Tensor], torch.Tensor]
+"""How a render runs a network's plain convolutions (a :class:`WinogradConvs`); None: ``conv(x)``."""
+
+
+def call_conv(runner: ConvRunner | None, conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)``, through ``runner`` when there is one."""
+    return conv(x) if runner is None else runner(conv, x)
 
 
 def _filter_rows(g: torch.Tensor, dim: int) -> torch.Tensor:
@@ -72,9 +82,10 @@ def winograd_conv3x3(
 ) -> torch.Tensor:
     """``conv2d(x, weight, bias, padding=padding)`` for a 3x3 stride-1 filter, from U of :func:`transform_filters`.
 
-    ``x`` is (B, C, H, W) in any memory format; the matmuls run in ``u.dtype``. The result is float32
-    (the output transform sums in float32 even when the matmuls ran in bfloat16: one rounding fewer
-    than bfloat16 sums) and channels-last (for an odd output size, a cropped view of such a tensor).
+    ``x`` is (B, C, H, W) in any memory format and dtype; the matmuls run in ``u.dtype`` and the result
+    is in it, as autocast's direct convolution. Both transforms sum in float32 (a bfloat16 ``u`` rounds
+    the matmuls' operands and results, never the sums around them). The result is channels-last (for an
+    odd output size, a cropped view of such a tensor).
     """
     if padding:
         x = F.pad(x, (padding,) * 4)
@@ -83,7 +94,7 @@ def winograd_conv3x3(
     if oh < 1 or ow < 1:
         raise ValueError(f"input {h}x{w} is smaller than the 3x3 filter")
     th, tw = (oh + 1) // 2, (ow + 1) // 2
-    nhwc = x.permute(0, 2, 3, 1)
+    nhwc = x.permute(0, 2, 3, 1).float()
     if oh % 2 or ow % 2:  # odd output: one zero row/column more, cropped below
         nhwc = F.pad(nhwc, (0, 0, 0, 2 * tw + 2 - w, 0, 2 * th + 2 - h))
     dtype = u.dtype
@@ -94,6 +105,8 @@ def winograd_conv3x3(
     out = torch.empty((b, th, 2, tw, 2, k), dtype=torch.float32, device=x.device)
     _output_transform(m, out, None if bias is None else bias.float())
     y = out.view(b, 2 * th, 2 * tw, k)
+    if dtype != torch.float32:
+        y = y.to(dtype)
     if oh % 2 or ow % 2:
         y = y[:, :oh, :ow]
     return y.permute(0, 3, 1, 2)
@@ -127,7 +140,8 @@ class WinogradConv3x3:
 
 
 def supports(conv: nn.Module) -> bool:
-    """Whether ``conv`` is a convolution :class:`WinogradConv3x3` computes."""
+    """Whether ``conv`` is a convolution :class:`WinogradConv3x3` computes (a weight computed in the
+    conv's own forward, as spectral norm's hooks do, stays with the direct convolution)."""
     return (
         type(conv) is nn.Conv2d
         and conv.kernel_size == (3, 3)
@@ -137,6 +151,8 @@ def supports(conv: nn.Module) -> bool:
         and conv.padding_mode == "zeros"
         and isinstance(conv.padding, tuple)
         and conv.padding[0] == conv.padding[1]
+        and not conv._forward_pre_hooks
+        and not nn.utils.parametrize.is_parametrized(conv)
     )
 
 

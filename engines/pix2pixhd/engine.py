@@ -144,13 +144,15 @@ class Pix2PixHDEngine(Engine):
 
     def load(self, checkpoint: str | Path, device: str = "auto") -> None:
         from engines.common.device import resolve_device
+        from engines.common.winograd import WinogradConvs
         from engines.pix2pixhd.loading import load_checkpoint
 
         torch_device = resolve_device(device)
         loaded = load_checkpoint(checkpoint, torch_device)
         self.release()
         self._loaded, self._torch_device, self._device = loaded, torch_device, str(torch_device)
-        self._compiler = self._convs = self._head = None
+        self._compiler = self._head = None
+        self._convs = WinogradConvs()  # its 1024-channel residual convolutions by Winograd (1.7x each)
         log.info("loaded pix2pixHD %s from %s on %s", loaded.generator_arch, checkpoint, torch_device)
 
     def _save_contents(self, path: str | Path):
@@ -233,19 +235,11 @@ class Pix2PixHDEngine(Engine):
             out = self._compiled(net_input) if request.fast and request.compile else None
             info["compiled"] = out is not None
             if out is None:
-                out = loaded.generator(net_input, self._conv_runner(), self._input_head(codes))
+                out = loaded.generator(net_input, self._convs, self._input_head(codes))
             image = output_to_image(out)
             out = out.float().cpu().contiguous()
         info["size"] = (out.shape[3], out.shape[2])
         return RenderResult(image, out, time.perf_counter() - start, info)
-
-    def _conv_runner(self) -> Any:
-        """The generator's convolutions for a render: its 1024-channel residual ones by Winograd (1.7x)."""
-        from engines.common.winograd import WinogradConvs
-
-        if self._convs is None:
-            self._convs = WinogradConvs()
-        return self._convs
 
     def _input_head(self, codes: Any) -> Any | None:
         """The generator's first convolution of the one-hot labels (and edges) as a lookup of ``codes``.
@@ -480,7 +474,7 @@ class Pix2PixHDEngine(Engine):
                 batch = torch.cat([inputs[i][0] for i in indices])
                 codes = [inputs[i][2] for i in indices]
                 head = None if codes[0] is None else self._input_head(torch.cat(codes))
-                out = loaded.generator(batch, self._conv_runner(), head)
+                out = loaded.generator(batch, self._convs, head)
                 for row, i in enumerate(indices):
                     single = out[row : row + 1]
                     info = inputs[i][1]

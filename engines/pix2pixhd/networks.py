@@ -9,12 +9,11 @@ own statistics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engines.common.winograd import ConvRunner
 from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
 
 
@@ -54,10 +53,6 @@ class ResnetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv_block(x)
-
-
-ConvRunner = Callable[[nn.Conv2d, torch.Tensor], torch.Tensor]
-"""How a render runs a plain convolution (``engines.common.winograd.WinogradConvs``); None: ``conv(x)``."""
 
 
 def run_layers(

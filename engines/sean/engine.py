@@ -66,6 +66,7 @@ class SeanEngine(Engine):
 
     def __init__(self) -> None:
         self._loaded = None  # engines.sean.loading.LoadedSean
+        self._convs = None  # engines.common.winograd.WinogradConvs of the loaded generator
         self._device = "cpu"
         self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._code_tensors: LRUCache[Any] = LRUCache(CODE_CACHE_SIZE)  # code tables on the device, by value
@@ -83,12 +84,14 @@ class SeanEngine(Engine):
 
     def load(self, checkpoint: str | Path, device: str = "auto") -> None:
         from engines.common.device import resolve_device
+        from engines.common.winograd import WinogradConvs
         from engines.sean.loading import load_sean
 
         target = resolve_device(device)
         with self._lock:
             self.release()  # free the previous network (and its GPU memory) before building the next
             self._loaded, self._device = load_sean(checkpoint, target), str(target)
+            self._convs = WinogradConvs()  # the blocks' 1024-channel convs at the coarse sizes by Winograd
             self._use_saved_mean_codes(checkpoint)
 
     def _use_saved_mean_codes(self, checkpoint: str | Path) -> None:
@@ -114,7 +117,7 @@ class SeanEngine(Engine):
 
     def _drop_networks(self) -> None:
         with self._lock:
-            self._loaded = None
+            self._loaded = self._convs = None
             self._codes.clear()
             self._code_tensors.clear()
             self._context = None
@@ -396,7 +399,7 @@ class SeanEngine(Engine):
             generator = torch.Generator(device="cpu")
             generator.manual_seed(int(seed))
         with torch.inference_mode(), render_math(self._device, self.allow_tf32, fast):
-            out = self._require().generator.render(context, per_block, generator, latent)
+            out = self._require().generator.render(context, per_block, generator, latent, conv=self._convs)
         tensor = out.float().cpu()
         present = context.at(tuple(context.seg.shape[-2:]))[2]
         info = {"size": out_size, "seed": int(seed), "noise": bool(noise), "present_classes": present}

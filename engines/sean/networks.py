@@ -29,6 +29,7 @@ from engines.common import region_conv
 from engines.common.fast import fast_input
 from engines.common.spade_layers import SPADE, STRUCTURAL, modulate, resize_segmap
 from engines.common.spectral import fold_spectral_norm
+from engines.common.winograd import ConvRunner, call_conv
 from engines.sean.config import BLOCKS, SeanConfig
 
 log = logging.getLogger(__name__)
@@ -307,11 +308,13 @@ class SeanResnetBlock(nn.Module):
         context: LabelContext,
         codes: torch.Tensor | None,
         noise: torch.Generator | None,
+        conv: ConvRunner | None = None,
     ) -> torch.Tensor:
+        """``conv``: how the render runs conv_0/conv_1 (``engines.common.winograd``); None: directly."""
         # Order matters for the noise draws: shortcut ACE first, as the official forward.
         x_s = self.conv_s(self.ace_s(x, context, codes, noise)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.ace_0(x, context, codes, noise), 2e-1))
-        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, context, codes, noise), 2e-1))
+        dx = call_conv(conv, self.conv_0, F.leaky_relu(self.ace_0(x, context, codes, noise), 2e-1))
+        dx = call_conv(conv, self.conv_1, F.leaky_relu(self.ace_1(dx, context, codes, noise), 2e-1))
         return x_s + dx
 
 
@@ -360,12 +363,14 @@ class SeanGenerator(nn.Module):
         codes: StyleCodes,
         noise: torch.Generator | None = None,
         latent_size: tuple[int, int] | None = None,
+        conv: ConvRunner | None = None,
     ) -> torch.Tensor:
         """Generator forward with externally supplied per-region codes (official "UI_mode").
 
         codes: (C, style_length) used by every ACE, or {block name: (C, style_length)} covering every
         styled block (crossover). noise: CPU generator for the ACE noise, None for no noise.
-        latent_size: (sw, sh) of the first feature map; default from the options.
+        latent_size: (sw, sh) of the first feature map; default from the options. conv: how the blocks'
+        3x3 convolutions run (``engines.common.winograd.WinogradConvs``); None: directly.
         Returns (1, 3, sh * 2**n, sw * 2**n) in [-1, 1].
         """
         if self.config.num_upsampling_layers == "most":
@@ -383,7 +388,7 @@ class SeanGenerator(nn.Module):
         for name in BLOCKS:
             if self._upsample_before(name):
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = getattr(self, name)(x, context, per_block.get(name), noise)
+            x = getattr(self, name)(x, context, per_block.get(name), noise, conv)
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return torch.tanh(x)
 
@@ -395,7 +400,14 @@ class SeanGenerator(nn.Module):
             return self.config.num_upsampling_layers in ("more", "most")
         return True
 
-    def forward(self, seg: torch.Tensor, image: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        seg: torch.Tensor,
+        image: torch.Tensor,
+        noise: torch.Generator | None = None,
+        conv: ConvRunner | None = None,
+    ) -> torch.Tensor:
         """The official test path: codes from the Zencoder on (image, seg), then :meth:`render`."""
         codes, _ = self.encode(image, seg)
-        return self.render(LabelContext(seg, self.config.style_classes, cache_modulation=False), codes[0], noise)
+        context = LabelContext(seg, self.config.style_classes, cache_modulation=False)
+        return self.render(context, codes[0], noise, conv=conv)

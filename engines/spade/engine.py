@@ -69,6 +69,7 @@ class SpadeEngine(Engine):
         self._generator: Any = None
         self._encoder: Any = None
         self._compiler: Any = None  # engines.common.compiled.BackgroundCompiler of the loaded generator
+        self._convs: Any = None  # engines.common.winograd.WinogradConvs of the loaded generator
         self._files: dict[str, Path] = {}
         self._stamp: tuple = ()
         self._device = "cpu"
@@ -106,6 +107,7 @@ class SpadeEngine(Engine):
         regionpaint .safetensors; every architectural option is read from the tensor shapes."""
         from engines.common.device import resolve_device
         from engines.common.pipeline import read_checkpoint
+        from engines.common.winograd import WinogradConvs
         from engines.spade import runtime
 
         contents = read_checkpoint(checkpoint, ENGINE_ID)
@@ -130,6 +132,7 @@ class SpadeEngine(Engine):
         self._torch_device, self._device = torch_device, str(torch_device)
         self._label_cache, self._encodings = runtime.LabelCache(), LRUCache(ENCODING_CACHE_SIZE)
         self._compiler = None  # compiled forwards belong to the network just replaced
+        self._convs = WinogradConvs()  # the blocks' 1024-channel convs at the coarse sizes by Winograd
         out_w, out_h = config.output_size
         log.info(
             "loaded SPADE %s: ngf %d, semantic_nc %d, %s, %s, %dx%d on %s",
@@ -169,7 +172,7 @@ class SpadeEngine(Engine):
         return self._require_loaded().output_size
 
     def _drop_networks(self) -> None:
-        self._generator = self._encoder = self._compiler = None
+        self._generator = self._encoder = self._compiler = self._convs = None
         self._label_cache = self._encodings = None
         self.config = None
 
@@ -209,7 +212,7 @@ class SpadeEngine(Engine):
                     out = self._compiled(cache, None, sizes.latent) if compile_ else None
                     info["compiled"] = out is not None
                     if out is None:
-                        out = self._generator(cache.semantics, latent_size=sizes.latent)
+                        out = self._generator(cache.semantics, latent_size=sizes.latent, conv=self._convs)
                     cache.output = out.float().cpu().contiguous()
                 raw = cache.output
         # A clone made outside inference mode is an ordinary tensor the caller may modify freely.
@@ -223,7 +226,9 @@ class SpadeEngine(Engine):
         out = self._compiled(cache, z, latent) if compile_ else None
         if out is None:
             self._cache_modulations(cache, latent)
-            out = self._generator(cache.semantics, z=z, latent_size=latent, modulations=cache.modulations)
+            out = self._generator(
+                cache.semantics, z=z, latent_size=latent, modulations=cache.modulations, conv=self._convs
+            )
             return out.float().cpu().contiguous(), False
         return out.float().cpu().contiguous(), True
 
@@ -344,7 +349,7 @@ class SpadeEngine(Engine):
                         prepared[i][3]["z"] = chosen.numpy().copy()
                         zs.append(chosen)
                     z = torch.cat(zs).to(self._torch_device)
-                raw = self._generator(semantics, z=z, latent_size=sizes.latent).float().cpu()
+                raw = self._generator(semantics, z=z, latent_size=sizes.latent, conv=self._convs).float().cpu()
                 for row, i in enumerate(indices):
                     outputs[i] = raw[row : row + 1].clone()
         seconds = (time.perf_counter() - start) / max(1, len(requests))

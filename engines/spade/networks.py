@@ -22,6 +22,7 @@ from torch.nn.utils import spectral_norm
 from engines.common.spade_layers import SPADE, SPADE_HIDDEN, modulate, resize_segmap
 from engines.common.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
 from engines.common.spectral import official_state_shapes as spectral_state_shapes
+from engines.common.winograd import ConvRunner, call_conv
 from engines.spade.config import EncoderConfig, SpadeConfig
 
 LEAKY_SLOPE = 0.2
@@ -93,13 +94,15 @@ class SPADEResnetBlock(nn.Module):
         x: torch.Tensor,
         seg: torch.Tensor,
         mods: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+        conv: ConvRunner | None = None,
     ) -> torch.Tensor:
+        """``conv``: how the render runs conv_0/conv_1 (``engines.common.winograd``); None: directly."""
         if self.learned_shortcut:
             x_s = self.conv_s(self._modulate("norm_s", x, seg, mods))
         else:
             x_s = x
-        dx = self.conv_0(F.leaky_relu(self._modulate("norm_0", x, seg, mods), LEAKY_SLOPE))
-        dx = self.conv_1(F.leaky_relu(self._modulate("norm_1", dx, seg, mods), LEAKY_SLOPE))
+        dx = call_conv(conv, self.conv_0, F.leaky_relu(self._modulate("norm_0", x, seg, mods), LEAKY_SLOPE))
+        dx = call_conv(conv, self.conv_1, F.leaky_relu(self._modulate("norm_1", dx, seg, mods), LEAKY_SLOPE))
         return x_s + dx
 
 
@@ -183,17 +186,19 @@ class SPADEGenerator(nn.Module):
         z: torch.Tensor | None = None,
         latent_size: tuple[int, int] | None = None,
         modulations: Modulations | None = None,
+        conv: ConvRunner | None = None,
     ) -> torch.Tensor:
         """seg: (B, semantic_nc, H, W) float; z: (B, z_dim) (VAE only) -> (B, 3, sh*2^n, sw*2^n) in [-1, 1].
 
-        ``latent_size`` (sh, sw) renders at another size (non-VAE: any; VAE: fixed by ``fc``).
+        ``latent_size`` (sh, sw) renders at another size (non-VAE: any; VAE: fixed by ``fc``). ``conv``:
+        how the blocks' 3x3 convolutions run (``engines.common.winograd.WinogradConvs``); None: directly.
         """
         latent_size = latent_size or (self.sh, self.sw)
         x = self.initial(seg, z, latent_size)
         for name, upsample in self.plan:
             if upsample:
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = getattr(self, name)(x, seg, None if modulations is None else modulations[name])
+            x = getattr(self, name)(x, seg, None if modulations is None else modulations[name], conv)
         return torch.tanh(self.conv_img(F.leaky_relu(x, LEAKY_SLOPE)))
 
 
