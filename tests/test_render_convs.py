@@ -47,8 +47,8 @@ def test_winograd_equals_the_direct_convolution_in_float32(c_in, c_out, h, w, pa
     ref = F.conv2d(x.double(), weight.double(), bias.double(), padding=padding)
     out = winograd_conv3x3(x, transform_filters(weight, torch.float32), bias, padding)
     assert out.shape == ref.shape and out.dtype == torch.float32
-    if (h + 2 * padding) % 2 == 0 and (w + 2 * padding) % 2 == 0:  # odd sizes are a cropped view of it
-        assert out.is_contiguous(memory_format=torch.channels_last)
+    # The input's memory format, as oneDNN's convolution keeps it.
+    assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     assert (out.double() - ref).abs().max().item() < 1e-5 * ref.abs().max().item()
 
 
@@ -113,6 +113,42 @@ def test_the_runner_follows_autocast_and_counts_what_it_took():
     assert runner.calls == 2
     assert (exact - ref).abs().max().item() < 1e-5
     assert 35.0 < _snr_db(fast, ref) < _snr_db(exact, ref)
+
+
+def test_transformed_filters_stay_within_the_budget_and_fast_mode_comes_first():
+    convs = [torch.nn.Conv2d(16, 16, 3, padding=1) for _ in range(2)]
+    fp32, bf16 = 16 * 16 * 16 * 4, 16 * 16 * 16 * 2  # U bytes per conv
+    runner = WinogradConvs(min_channels=1, max_pixels=10**6, budget_bytes=fp32 + bf16)
+    x = torch.randn(1, 16, 8, 8)
+    with torch.inference_mode():
+        for conv in convs:
+            assert torch.allclose(runner(conv, x), conv(x), atol=1e-5)
+        assert runner.calls == 1 and runner.filter_bytes == fp32  # the second conv did not fit: direct
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            for conv in convs:
+                runner(conv, x)
+        assert runner.calls == 3  # both bf16 filters fit once the float32 ones made room
+        assert runner.filter_bytes == 2 * bf16
+        runner(convs[0], x)  # float32 again: no room left, so direct
+        assert runner.calls == 3
+    nothing = WinogradConvs(min_channels=1, max_pixels=10**6, budget_bytes=0)
+    with torch.inference_mode():
+        nothing(convs[0], x)
+    assert nothing.calls == 0 and nothing.filter_bytes == 0
+
+
+def test_the_budget_comes_from_the_environment(monkeypatch):
+    from engines.common.winograd import BUDGET_ENV, default_budget_bytes
+
+    monkeypatch.setenv(BUDGET_ENV, "0")
+    assert WinogradConvs().budget_bytes == 0
+    monkeypatch.setenv(BUDGET_ENV, "1.5")
+    assert default_budget_bytes() == int(1.5 * 2**20)
+    monkeypatch.delenv(BUDGET_ENV)
+    default = default_budget_bytes()
+    assert 0 < default <= 2 * 2**30
+    monkeypatch.setenv(BUDGET_ENV, "lots")  # not a number: the default, with a warning
+    assert default_budget_bytes() == default
 
 
 # ---------------------------------------------------------------- the one-hot head

@@ -362,7 +362,8 @@ class EnginePanel(QWidget):
         self.compile_fast.setChecked(settings.value(COMPILE_SETTING, False, bool))
         self.compile_fast.setToolTip(
             "Compile the fast preview's generator with torch.compile in the background (20-60 s per image size "
-            "the first time, remembered on disk); previews render as before until it is ready, then faster"
+            "the first time, remembered on disk); previews render as before until it is ready, then compiled. "
+            "It pays on a GPU; on a CPU the eager preview is usually as fast or faster (docs/performance.md)"
         )
         self.compile_fast.setEnabled(self.fast_preview.isChecked())
         self.render_button = QPushButton("Render now")

@@ -17,11 +17,15 @@ change (training, a reload).
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 ConvRunner = Callable[[nn.Conv2d, torch.Tensor], torch.Tensor]
 """How a render runs a network's plain convolutions (a :class:`WinogradConvs`); None: ``conv(x)``."""
@@ -32,33 +36,40 @@ def call_conv(runner: ConvRunner | None, conv: nn.Module, x: torch.Tensor) -> to
     return conv(x) if runner is None else runner(conv, x)
 
 
-def _filter_rows(g: torch.Tensor, dim: int) -> torch.Tensor:
-    """``G`` applied along ``dim`` (size 3 -> 4): g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2."""
-    g0, g1, g2 = g.unbind(dim)
-    half_sum = (g0 + g2) * 0.5
-    return torch.stack((g0, half_sum + g1 * 0.5, half_sum - g1 * 0.5, g2), dim)
+# G (4x3), the filter transform: vec(G g G^T) = (G kron G) vec(g) for a row-major 3x3 g. Its entries
+# are 0, +-1/4, +-1/2 and 1 (exact in binary).
+_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 
 
 def transform_filters(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """(K, C, 3, 3) filters -> U, (16, C, K) in ``dtype``: ``G g G^T`` per (k, c), tile position first.
+    """(K, C, 3, 3) filters -> U, (16, K, C) in ``dtype``: ``G g G^T`` per (k, c), tile position first.
 
-    Computed in float32 on (3, 3, C, K) slabs (G's entries are halves: a few roundings at most).
+    One (16, 9) @ (9, K*C) matmul in float32: ~10 ms for 1024x1024 filters, and U comes out in the
+    layout the tile matmuls read.
     """
     if weight.dim() != 4 or weight.shape[2:] != (3, 3):
         raise ValueError(f"Winograd F(2x2, 3x3) needs 3x3 filters, got shape {tuple(weight.shape)}")
     k, c = weight.shape[:2]
-    g = weight.detach().float().permute(2, 3, 1, 0).contiguous()  # (3, 3, C, K)
-    u = _filter_rows(_filter_rows(g, 0), 1)  # (4, 4, C, K)
-    return u.reshape(16, c, k).to(dtype)
+    g = torch.tensor(_G, dtype=torch.float32, device=weight.device)
+    taps = weight.detach().float().reshape(k * c, 9)
+    return (torch.kron(g, g) @ taps.t()).view(16, k, c).to(dtype)
 
 
-def _input_transform(x: torch.Tensor, out: torch.Tensor, th: int, tw: int) -> None:
-    """``B^T d B`` of every 4x4 tile (stride 2) of NHWC ``x``, written into ``out`` (16, B, th, tw, C)."""
-    rows = [x[:, j : j + 2 * th : 2] for j in range(4)]
+def _steps(x: torch.Tensor, dim: int, start: int, count: int) -> torch.Tensor:
+    """``x[..., start : start + 2 * count : 2, ...]`` along ``dim`` (every other row or column)."""
+    index = [slice(None)] * x.dim()
+    index[dim] = slice(start, start + 2 * count, 2)
+    return x[tuple(index)]
+
+
+def _input_transform(x: torch.Tensor, out: torch.Tensor, th: int, tw: int, row_dim: int) -> None:
+    """``B^T d B`` of every 4x4 tile (stride 2) of ``x``, whose rows are ``row_dim`` and columns the next
+    dim, written into ``out`` (16, *the tiles' shape)."""
+    rows = [_steps(x, row_dim, j, th) for j in range(4)]
     # B^T's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3 (first along the rows, then along the columns).
     t = (rows[0] - rows[2], rows[1] + rows[2], rows[2] - rows[1], rows[1] - rows[3])
     for i, ti in enumerate(t):
-        c = [ti[:, :, l : l + 2 * tw : 2] for l in range(4)]
+        c = [_steps(ti, row_dim + 1, l, tw) for l in range(4)]
         torch.sub(c[0], c[2], out=out[4 * i])
         torch.add(c[1], c[2], out=out[4 * i + 1])
         torch.sub(c[2], c[1], out=out[4 * i + 2])
@@ -66,15 +77,15 @@ def _input_transform(x: torch.Tensor, out: torch.Tensor, th: int, tw: int) -> No
 
 
 def _output_transform(m: torch.Tensor, out: torch.Tensor, bias: torch.Tensor | None) -> None:
-    """``A^T M A`` of (4, 4, B, th, tw, K) ``m`` into ``out`` (B, th, 2, tw, 2, K), plus ``bias``."""
+    """``A^T M A`` of (4, 4, K, B, th, tw) ``m`` into ``out`` (K, B, th, 2, tw, 2), plus ``bias`` (K,)."""
     m = m.float()  # the sums in float32 (a no-op for float32 matmuls)
     # A^T's rows: m0 + m1 + m2 and m1 - m2 - m3.
     s = (m[0] + m[1] + m[2], m[1] - m[2] - m[3])
     for i, si in enumerate(s):
-        torch.add(si[0] + si[1], si[2], out=out[:, :, i, :, 0])
-        torch.sub(si[1] - si[2], si[3], out=out[:, :, i, :, 1])
+        torch.add(si[0] + si[1], si[2], out=out[:, :, :, i, :, 0])
+        torch.sub(si[1] - si[2], si[3], out=out[:, :, :, i, :, 1])
     if bias is not None:
-        out.add_(bias)
+        out.add_(bias.view(-1, 1, 1, 1, 1, 1))
 
 
 def winograd_conv3x3(
@@ -82,10 +93,10 @@ def winograd_conv3x3(
 ) -> torch.Tensor:
     """``conv2d(x, weight, bias, padding=padding)`` for a 3x3 stride-1 filter, from U of :func:`transform_filters`.
 
-    ``x`` is (B, C, H, W) in any memory format and dtype; the matmuls run in ``u.dtype`` and the result
-    is in it, as autocast's direct convolution. Both transforms sum in float32 (a bfloat16 ``u`` rounds
-    the matmuls' operands and results, never the sums around them). The result is channels-last (for an
-    odd output size, a cropped view of such a tensor).
+    ``x`` is (B, C, H, W) in any dtype; the matmuls run in ``u.dtype`` and the result is in it, as
+    autocast's direct convolution. Both transforms sum in float32 (a bfloat16 ``u`` rounds the matmuls'
+    operands and results, never the sums around them). The result keeps ``x``'s memory format
+    (channels-last or contiguous), as oneDNN's convolution does.
     """
     if padding:
         x = F.pad(x, (padding,) * 4)
@@ -94,22 +105,25 @@ def winograd_conv3x3(
     if oh < 1 or ow < 1:
         raise ValueError(f"input {h}x{w} is smaller than the 3x3 filter")
     th, tw = (oh + 1) // 2, (ow + 1) // 2
-    nhwc = x.permute(0, 2, 3, 1).float()
     if oh % 2 or ow % 2:  # odd output: one zero row/column more, cropped below
-        nhwc = F.pad(nhwc, (0, 0, 0, 2 * tw + 2 - w, 0, 2 * th + 2 - h))
-    dtype = u.dtype
-    v = torch.empty((16, b, th, tw, c), dtype=dtype, device=x.device)
-    _input_transform(nhwc, v, th, tw)
-    k = u.shape[2]
-    m = torch.bmm(v.view(16, b * th * tw, c), u).view(4, 4, b, th, tw, k)
-    out = torch.empty((b, th, 2, tw, 2, k), dtype=torch.float32, device=x.device)
-    _output_transform(m, out, None if bias is None else bias.float())
-    y = out.view(b, 2 * th, 2 * tw, k)
-    if dtype != torch.float32:
-        y = y.to(dtype)
-    if oh % 2 or ow % 2:
-        y = y[:, :oh, :ow]
-    return y.permute(0, 3, 1, 2)
+        x = F.pad(x, (0, 2 * tw + 2 - w, 0, 2 * th + 2 - h))
+    channels_last = x.dim() == 4 and c > 1 and x.is_contiguous(memory_format=torch.channels_last)
+    dtype, k = u.dtype, u.shape[1]
+    if channels_last:  # tiles from NHWC: (16, B*th*tw, C), read transposed by the matmul
+        v = torch.empty((16, b, th, tw, c), dtype=dtype, device=x.device)
+        _input_transform(x.permute(0, 2, 3, 1).float(), v, th, tw, row_dim=1)
+        columns = v.view(16, b * th * tw, c).transpose(1, 2)
+    else:  # tiles from (C, B, H, W): (16, C, B*th*tw)
+        v = torch.empty((16, c, b, th, tw), dtype=dtype, device=x.device)
+        _input_transform(x.transpose(0, 1).float(), v, th, tw, row_dim=2)
+        columns = v.view(16, c, b * th * tw)
+    m = torch.bmm(u, columns).view(4, 4, k, b, th, tw)
+    out = torch.empty((k, b, th, 2, tw, 2), dtype=torch.float32, device=x.device)
+    _output_transform(m, out, bias)
+    y = out.view(k, b, 2 * th, 2 * tw).transpose(0, 1)[:, :, :oh, :ow]
+    if channels_last:
+        return y.to(dtype, memory_format=torch.channels_last)
+    return y.to(dtype).contiguous()
 
 
 class WinogradConv3x3:
@@ -133,6 +147,16 @@ class WinogradConv3x3:
             cached = (key, transform_filters(weight, dtype))
             self._u[dtype] = cached
         return cached[1]
+
+    def has_filters(self, dtype: torch.dtype) -> bool:
+        return dtype in self._u
+
+    def filter_bytes(self, dtype: torch.dtype) -> int:
+        """Bytes of U in ``dtype``: 16/9 of the weights' element count."""
+        return 16 * self.conv.in_channels * self.conv.out_channels * (torch.finfo(dtype).bits // 8)
+
+    def drop(self, dtype: torch.dtype) -> None:
+        self._u.pop(dtype, None)
 
     def __call__(self, x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         padding = self.conv.padding[0] if isinstance(self.conv.padding, tuple) else 0
@@ -178,17 +202,55 @@ def worth_winograd(
     return min(conv.in_channels, conv.out_channels) >= min_channels and pixels <= max_pixels
 
 
+BUDGET_ENV = "REGIONPAINT_WINOGRAD_MB"
+
+
+def default_budget_bytes() -> int:
+    """The transformed filters' memory budget: an eighth of physical memory, at most 2 GiB.
+
+    Full-size pix2pixHD keeps 1.2 GB of float32 U and 0.6 GB of bfloat16 U with both modes used;
+    SPADE and SEAN about 0.45 GB. ``REGIONPAINT_WINOGRAD_MB`` sets it (0: no Winograd).
+    """
+    override = os.environ.get(BUDGET_ENV, "").strip()
+    if override:
+        try:
+            return max(0, int(float(override) * 2**20))
+        except ValueError:
+            log.warning("%s=%r is not a number of megabytes: using the default", BUDGET_ENV, override)
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): assume a small machine
+        physical = 8 * 2**30
+    return min(2 * 2**30, physical // 8)
+
+
 class WinogradConvs:
     """A ``ConvRunner``: each convolution by Winograd where :func:`worth_winograd`, else directly.
 
     The matmuls run in autocast's dtype when autocast is on (fast mode), else in the input's dtype,
-    as the direct convolution would. One per loaded network: it keeps the transformed filters.
+    as the direct convolution would. One per loaded network: it keeps the transformed filters, within
+    ``budget_bytes`` (default :func:`default_budget_bytes`). A convolution whose U does not fit runs
+    directly. Fast mode's (half-size) filters come first: they may push out float32 ones, because fast
+    mode is where the editor's interactive renders are; the exact follow-up renders are not interactive.
     """
 
-    def __init__(self, min_channels: int = MIN_CHANNELS, max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self, min_channels: int = MIN_CHANNELS, max_pixels: int = MAX_PIXELS, budget_bytes: int | None = None
+    ) -> None:
         self.min_channels, self.max_pixels = min_channels, max_pixels
+        self.budget_bytes = default_budget_bytes() if budget_bytes is None else budget_bytes
         self._convs: dict[int, WinogradConv3x3] = {}
         self.calls = 0  # convolutions run by Winograd so far
+
+    @property
+    def filter_bytes(self) -> int:
+        """Bytes of transformed filters kept now."""
+        return sum(
+            r.filter_bytes(d)
+            for r in self._convs.values()
+            for d in (torch.float32, torch.bfloat16, torch.float16)
+            if r.has_filters(d)
+        )
 
     def __call__(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
         if not worth_winograd(conv, x, self.min_channels, self.max_pixels):
@@ -198,5 +260,23 @@ class WinogradConvs:
             runner = self._convs[id(conv)] = WinogradConv3x3(conv)
         device = x.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+        if not runner.has_filters(dtype) and not self._make_room(runner.filter_bytes(dtype), dtype):
+            return conv(x)
         self.calls += 1
         return runner(x, dtype)
+
+    def _make_room(self, needed: int, dtype: torch.dtype) -> bool:
+        """Whether ``needed`` more bytes fit the budget; for a non-float32 dtype, float32 U is dropped
+        (those convolutions run directly again) until they do."""
+        free = self.budget_bytes - self.filter_bytes
+        if needed <= free:
+            return True
+        if dtype == torch.float32:
+            return False
+        for runner in reversed(list(self._convs.values())):  # the last-built float32 filters go first
+            if free >= needed:
+                break
+            if runner.has_filters(torch.float32):
+                free += runner.filter_bytes(torch.float32)
+                runner.drop(torch.float32)
+        return needed <= free
