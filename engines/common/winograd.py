@@ -2,17 +2,18 @@
 
 Each 2x2 block of outputs needs a 4x4 tile of input. Transforming the tile (``B^T d B``) and the filter
 (``G g G^T``) turns the 3x3 correlation into an element-wise product of 4x4 arrays; summed over input
-channels that is 16 independent matmuls (tiles x C) @ (C x K), and ``A^T M A`` gives the 2x2 outputs
+channels that is 16 independent matmuls (K x C) @ (C x tiles), and ``A^T M A`` gives the 2x2 outputs
 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). 2.25x fewer multiplications,
 the same sums in another order: in float32 it agrees with the direct convolution to float32 rounding
 (cuDNN picks the same algorithm for the official code on a GPU).
 
 It pays where a convolution is one big matmul over few pixels: pix2pixHD's 1024-channel residual
-blocks at 1/16 of the image (measured by ``python -m bench --only winograd``). In bfloat16 (fast mode)
-it costs ~4 dB of per-layer SNR against the direct convolution (46 vs 51 dB); pix2pixHD's full-size
-fast render stays at 41 dB against exact on random weights. The transformed filters are
-16/9 of the weights; :class:`WinogradConv3x3` keeps them per dtype, and forgets them when the weights
-change (training, a reload).
+blocks at 1/16 of the image, SPADE's and SEAN's coarse blocks (measured by ``python -m bench --only
+winograd``). In bfloat16 (fast mode) it costs ~5 dB of per-layer SNR against the direct convolution (46
+vs 51 dB on random data); fast renders of the demo models stay above 53 dB against exact with it forced on
+every block convolution (``tests/test_render_convs.py``). The transformed filters are 16/9 of the
+weights; :class:`WinogradConv3x3` keeps them per dtype and rebuilds them when the weights change
+(training, a reload); :class:`WinogradConvs` keeps them all within a memory budget.
 """
 
 from __future__ import annotations
@@ -180,8 +181,8 @@ def supports(conv: nn.Module) -> bool:
     )
 
 
-# The measured rule (python -m bench --only winograd, 2-core AVX-512-BF16 CPU): Winograd is 1.7x faster in
-# float32 and bfloat16 for 1024 channels at 32x16 and 1.45-1.7x for 512 channels at 64x32; at 8192 pixels
+# The measured rule (python -m bench --only winograd, 2-core AVX-512-BF16 CPU): Winograd is 1.6-2.2x faster
+# for 1024 channels at 32x16 (float32 and bfloat16) and 1.3-1.8x for 512 channels at 64x32; at 8192 pixels
 # or 256 channels and fewer the bfloat16 direct convolution is as fast or faster (oneDNN is
 # compute-efficient there and the transforms' memory traffic is not).
 MIN_CHANNELS = 512
