@@ -17,15 +17,9 @@ SHAPES = ((1024, 16, 32), (1024, 32, 64), (512, 32, 64), (512, 64, 128), (256, 6
 
 
 def _median_ms(fn, repeats: int) -> float:
-    import time
+    from bench.render_speed import median_seconds
 
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1e3
+    return median_seconds(fn, repeats, warm_up=True) * 1e3
 
 
 def _psnr(a, ref) -> float:
