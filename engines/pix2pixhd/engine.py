@@ -102,7 +102,7 @@ class Pix2PixHDEngine(Engine):
         self._loaded = None  # engines.pix2pixhd.loading.LoadedCheckpoint
         self._compiler = None  # engines.common.compiled.BackgroundCompiler of the loaded generator
         self._convs = None  # engines.common.winograd.WinogradConvs of the loaded generator
-        self._head = None  # engines.common.onehot_conv.OneHotConv of its input convolution (False: none)
+        self._head = None  # engines.common.onehot_conv.OneHotConv of its input convolution, built on first use
         self._device = "cpu"
         self._torch_device = None
         self._encoded: LRUCache[Any] = LRUCache(_ENCODER_CACHE_SIZE)  # raw encoder outputs by photo
@@ -244,15 +244,17 @@ class Pix2PixHDEngine(Engine):
     def _input_head(self, codes: Any) -> Any | None:
         """The generator's first convolution of the one-hot labels (and edges) as a lookup of ``codes``.
 
-        4x faster than the float32 convolution and 2x the bfloat16 one at 512x256, exact to float32
-        rounding in both modes (fast mode included). None when the input has feature channels (not one-hot).
+        4-10x faster than the float32 convolution and 2-6x the bfloat16 one at 512x256 on a 2-core CPU
+        (``python -m bench --only winograd``), exact to float32 rounding in both modes. None (the
+        convolution runs) when the input has feature channels (not one-hot) or off the CPU, where it was
+        not measured.
         """
         import torch
 
         from engines.common.onehot_conv import OneHotConv
         from engines.pix2pixhd.networks import input_head
 
-        if codes is None:
+        if codes is None or codes.device.type != "cpu":
             return None
         if self._head is None:
             layout = self._require().layout
