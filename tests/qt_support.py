@@ -15,16 +15,42 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 import app.qt  # noqa: F401  (first: guards against the PySide6 6.12.0 None-refcount bug)
+from app.bundled_demo import FACE_DEMO
 from app.model import edits
 from app.model.document import Document, StyleSourceData, scale_id_map
 from app.model.imports import read_label_map, read_photo
 from app.model.labelsets import CELEBAMASK_HQ
+from app.model.project import open_project
 from tests.conftest import SHARED
 
 SEAN_REF = SHARED / "refs" / "sean_celebahq"
 SEAN_CHECKPOINT = SEAN_REF / "checkpoints" / "sean_celebahq"
 SEAN_DATA = SEAN_REF / "datasets" / "CelebA-HQ" / "test"
 SPADE_CHECKPOINT = SHARED / "refs" / "spade_cityscapes" / "checkpoints" / "spade_cityscapes"
+
+
+# The opening of a script run in a fresh interpreter (`python -c`): ``importers`` collects the names of the
+# threads that import torch, so a test can check that the UI thread never does.
+NOTE_TORCH_IMPORTERS = r"""
+import sys, threading
+importers = []
+class NoteTorchImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            importers.append(threading.current_thread().name)
+        return None
+sys.meta_path.insert(0, NoteTorchImport())
+"""
+
+
+def face_demo_document() -> Document:
+    """The bundled SEAN face demo (a photo being edited), rendering on the CPU, with an empty history."""
+    if not FACE_DEMO.is_file():
+        pytest.skip(f"{FACE_DEMO} is not built (python -m app.demo.build)")
+    doc = open_project(FACE_DEMO)
+    edits.set_engine_settings(doc, device="cpu")
+    doc.history.clear()
+    return doc
 
 
 @pytest.fixture(autouse=True)

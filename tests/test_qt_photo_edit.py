@@ -4,8 +4,6 @@ the export is the composite at the photo's resolution."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,22 +11,15 @@ from PySide6.QtGui import QAction
 
 from app.model import edits
 from app.model.labelsets import CELEBAMASK_HQ
-from app.model.project import open_project
-from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
+from tests.qt_support import face_demo_document, face_document, make_window, no_leaked_threads  # noqa: F401
 from tests.test_qt_render import wait_for_render
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo" / "faces.rpaint"
 HAIR, BACKGROUND = 13, 0
 
 
 @pytest.fixture
 def demo_doc():
-    if not DEMO.is_file():
-        pytest.skip(f"{DEMO} is not built")
-    doc = open_project(DEMO)
-    edits.set_engine_settings(doc, device="cpu")
-    doc.history.clear()
-    return doc
+    return face_demo_document()
 
 
 def _first(mask: np.ndarray) -> tuple[int, int]:

@@ -11,22 +11,16 @@ from PIL import Image
 
 from app.model import save_project
 from tests.conftest import REPO
-from tests.qt_support import face_document, no_leaked_threads, street_document  # noqa: F401
+from tests.qt_support import NOTE_TORCH_IMPORTERS, face_document, no_leaked_threads, street_document  # noqa: F401
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
 
 # Runs in a fresh interpreter: notes which thread imports torch, builds the window, lets it try to render.
-START_WINDOW = r"""
-import sys, threading, numpy as np
-
-importers = []
-class NoteTorchImport:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch":
-            importers.append(threading.current_thread().name)
-        return None
-sys.meta_path.insert(0, NoteTorchImport())
+START_WINDOW = (
+    NOTE_TORCH_IMPORTERS
+    + r"""
+import numpy as np
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
@@ -51,6 +45,7 @@ window.close()
 print("torch imported by:", importers)
 print("message:", failed[0])
 """
+)
 
 
 def run_python(code: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:

@@ -14,27 +14,16 @@ import sys
 import pytest
 
 from app.bundled_demo import FACE_DEMO
-from app.model import edits
-from app.model.project import open_project
 from tests.conftest import REPO
-from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
+from tests.qt_support import NOTE_TORCH_IMPORTERS, face_demo_document, make_window, no_leaked_threads  # noqa: F401
 from tests.test_qt_render import RENDER_TIMEOUT_MS, wait_until_idle
-
-
-def demo_document():
-    if not FACE_DEMO.is_file():
-        pytest.skip(f"{FACE_DEMO} is not built (python -m app.demo.build)")
-    doc = open_project(FACE_DEMO)
-    edits.set_engine_settings(doc, device="cpu")
-    doc.history.clear()
-    return doc
 
 
 def test_opening_a_document_loads_its_checkpoint_on_the_render_thread_before_any_render(qtbot, tmp_path):
     from app.render.service import default_service
 
     default_service().release()  # whatever an earlier test loaded: this one must load it again
-    doc = demo_document()
+    doc = face_demo_document()
     window = make_window(qtbot, tmp_path)
     controller = window.render_controller
     events: list[str] = []
@@ -61,7 +50,7 @@ def test_the_warm_up_signal_comes_with_the_engine_loaded(qtbot, tmp_path):
     from app.render.service import default_service
 
     default_service().release()
-    doc = demo_document()
+    doc = face_demo_document()
     doc_checkpoint = doc.engine.checkpoint
     window = make_window(qtbot, tmp_path)
     controller = window.render_controller
@@ -77,20 +66,15 @@ def test_the_warm_up_signal_comes_with_the_engine_loaded(qtbot, tmp_path):
 
 
 # The real `gui --demo` with the probe, in a fresh interpreter that notes which thread imports torch.
-PROBE_RUN = r"""
-import sys, threading
-importers = []
-class NoteTorchImport:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch":
-            importers.append(threading.current_thread().name)
-        return None
-sys.meta_path.insert(0, NoteTorchImport())
+PROBE_RUN = (
+    NOTE_TORCH_IMPORTERS
+    + r"""
 from app.cli import main
 status = main(["gui", "--demo"])
 print("torch imported by:", sorted(set(importers)))
 sys.exit(status)
 """
+)
 
 
 @pytest.mark.slow
