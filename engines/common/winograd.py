@@ -156,12 +156,15 @@ class WinogradConv3x3:
         """Bytes of U in ``dtype``: 16/9 of the weights' element count."""
         return 16 * self.conv.in_channels * self.conv.out_channels * (torch.finfo(dtype).bits // 8)
 
+    def kept_bytes(self) -> int:
+        """Bytes of the U kept now, all dtypes."""
+        return sum(u.numel() * u.element_size() for _, u in self._u.values())
+
     def drop(self, dtype: torch.dtype) -> None:
         self._u.pop(dtype, None)
 
     def __call__(self, x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        padding = self.conv.padding[0] if isinstance(self.conv.padding, tuple) else 0
-        return winograd_conv3x3(x, self.filters(dtype), self.conv.bias, padding)
+        return winograd_conv3x3(x, self.filters(dtype), self.conv.bias, self.conv.padding[0])
 
 
 def supports(conv: nn.Module) -> bool:
@@ -246,12 +249,7 @@ class WinogradConvs:
     @property
     def filter_bytes(self) -> int:
         """Bytes of transformed filters kept now."""
-        return sum(
-            r.filter_bytes(d)
-            for r in self._convs.values()
-            for d in (torch.float32, torch.bfloat16, torch.float16)
-            if r.has_filters(d)
-        )
+        return sum(runner.kept_bytes() for runner in self._convs.values())
 
     def __call__(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
         if not worth_winograd(conv, x, self.min_channels, self.max_pixels):
