@@ -67,11 +67,11 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    from app.commands.listing import _print_errors, _table
+    from app.commands.listing import _table
 
     table = [[r["id"], r["name"], r["label_set"], r["weights"] if r["needs_weights"] else "none"] for r in rows]
+    # Plugin load errors are reported once by the CLI's entry point, as for every command.
     print(_table(table, ["id", "name", "label set", "weights needed"]))
-    _print_errors(manager)
     return 0
 
 

@@ -12,6 +12,8 @@ import os
 import numpy as np
 from PIL import Image, ImageOps
 
+from regionpaint import untrusted
+
 from .aspect import AspectFit, fit_aspect
 from .document import Document, DocumentError
 from .edit_mask import start_photo_edit
@@ -43,11 +45,15 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
     """
     source = source or str(path)
     try:
-        image = Image.open(path)
+        # One reader with a format allowlist: nothing a user opens reaches Ghostscript or another program,
+        # and a FIFO or device is refused instead of blocking (regionpaint.untrusted).
+        image = untrusted.open_image(path, source)
         _check_pixel_count(image, source)
         image.load()
     except ImportFileError:
         raise
+    except untrusted.UntrustedFileError as exc:
+        raise ImportFileError(str(exc)) from exc
     except FileNotFoundError as exc:
         raise ImportFileError(f"{source}: no such file") from exc
     except IsADirectoryError as exc:
@@ -55,7 +61,8 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
     except PermissionError as exc:
         raise ImportFileError(f"{source}: permission denied") from exc
     except Image.UnidentifiedImageError as exc:
-        raise ImportFileError(f"{source}: not an image file, or one Pillow cannot read") from exc
+        formats = ", ".join(untrusted.IMAGE_FORMATS)
+        raise ImportFileError(f"{source}: not an image file regionpaint reads (it reads {formats})") from exc
     except Image.DecompressionBombError as exc:
         raise ImportFileError(
             f"{source}: image declares more pixels than can be opened safely (a damaged or hostile file)"

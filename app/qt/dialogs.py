@@ -6,7 +6,6 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,6 +30,7 @@ from app.model.aspect import same_aspect
 from app.model.document import Document, DocumentError
 from app.model.imports import ImportFileError, new_document, read_label_map_and_set
 from app.qt.shortcuts import SHORTCUTS
+from regionpaint import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def _image_size(path: Path | None) -> tuple[int, int] | None:
     if path is None or not path.is_file():
         return None
     try:
-        with Image.open(path) as image:
+        with untrusted.open_image(path) as image:
             return image.size
     except (OSError, ValueError):
         return None

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.sean.styles import StyleStatistics
+from regionpaint import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ def write_mean_codes(run_dir: str | Path, samples: Sequence, device: str = "cpu"
     """Encode every sample's photo (with its label) through the SEAN engine loaded from ``run_dir``, save
     the per-class statistics and return (path, classes with a mean code). ``samples``: objects with
     ``key``, ``image`` and ``label`` paths (:class:`engines.training.layouts.Sample`)."""
-    from PIL import Image
-
     from engines.base import StyleSource
     from engines.sean.engine import SeanEngine
 
@@ -46,7 +45,7 @@ def write_mean_codes(run_dir: str | Path, samples: Sequence, device: str = "cpu"
     engine.load(run_dir, device)
     sources = []
     for sample in samples:
-        with Image.open(sample.image) as photo, Image.open(sample.label) as label:
+        with untrusted.open_image(sample.image) as photo, untrusted.open_image(sample.label) as label:
             sources.append(StyleSource(sample.key, np.asarray(photo.convert("RGB")), np.asarray(label)))
     stats = engine.compute_style_statistics(sources)
     engine.release()

@@ -16,13 +16,13 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler
 
 from engines.training.layouts import Sample
 from engines.training.options import DONTCARE_ID, TrainOptions
 from engines.training.transforms import Params, Preprocess, apply, draw_params
 from engines.training.validation import read_label
+from regionpaint import untrusted
 
 
 def preprocess_for(opt: TrainOptions) -> Preprocess:
@@ -50,12 +50,12 @@ def map_label_ids(label: np.ndarray, opt: TrainOptions) -> np.ndarray:
 
 def read_rgb(path) -> np.ndarray:
     """The official loader's `Image.open(path).convert("RGB")` (no EXIF orientation, unlike app imports)."""
-    with Image.open(path) as image:
+    with untrusted.open_image(path) as image:
         return np.asarray(image.convert("RGB"))
 
 
 def read_instance(path) -> np.ndarray:
-    with Image.open(path) as image:
+    with untrusted.open_image(path) as image:
         image.load()
         array = np.asarray(image)
     if array.ndim == 3:  # a colour-coded instance map: one id per colour

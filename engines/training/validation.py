@@ -23,6 +23,7 @@ from PIL import Image
 
 from engines.training.layouts import LayoutError, LayoutScan, Sample, scan_layout
 from engines.training.options import DONTCARE_ID
+from regionpaint import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ def _check_samples(
 
 
 def _size_of(path: Path) -> tuple[tuple[int, int], str]:
-    with Image.open(path) as image:
+    with untrusted.open_image(path) as image:
         return image.size, image.mode
 
 
@@ -275,7 +276,7 @@ def _wh(size: tuple[int, int]) -> str:
 
 def read_label(path: Path) -> np.ndarray:
     """(H, W) integer ids of an index PNG (palette PNGs give their indices)."""
-    with Image.open(path) as image:
+    with untrusted.open_image(path) as image:
         image.load()
         array = np.asarray(image)
     if array.ndim != 2:
