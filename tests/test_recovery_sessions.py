@@ -34,10 +34,29 @@ def test_gui_open_of_the_crashed_document_offers_its_recovery(qtbot, tmp_path):
     crcs = edit_project_and_kill(tmp_path / "data", project, STROKES)
     window = make_window(qtbot, tmp_path, autosave=True)
     offers = accept(window)
-    assert window.open_project(project)  # what run_editor does for gui --open
+    assert window.open_project(project)  # File › Open, and what gui --open does
     assert len(offers) == 1, "opening the crashed document offers its unsaved work"
     assert label_crc(window.document) == crcs[-1], "5 of 5 strokes"
     assert window.state.project_path == project and window.state.dirty
+
+
+def test_gui_open_offers_that_documents_work_and_names_the_others(qtbot, tmp_path):
+    data = tmp_path / "data"
+    x_path, y_path = tmp_path / "x.rpaint", tmp_path / "y.rpaint"
+    save_photo_project(x_path)
+    save_photo_project(y_path)
+    x_crcs = edit_project_and_kill(data, x_path, 2)
+    y_crcs = edit_project_and_kill(data, y_path, 3)
+    window = make_window(qtbot, tmp_path, autosave=True)
+    offers = accept(window)
+    window.open_at_start(x_path)  # regionpaint gui --open x.rpaint
+    assert len(offers) == 1 and offers[0].startswith("x.rpaint")
+    assert label_crc(window.document) == x_crcs[-1]
+    assert "1 session" in window.notice.message, "the other document's work is not forgotten"
+    window.choose_recovery = lambda parent, descriptions: 0
+    window.files.save()
+    window.notice.action_button.click()  # Recover…
+    assert window.state.project_path == y_path and label_crc(window.document) == y_crcs[-1]
 
 
 def test_an_editor_that_gets_the_crashed_ones_pid_keeps_its_work(qtbot, tmp_path, monkeypatch):

@@ -335,9 +335,13 @@ class EditJournal:
         payload.header["sources"] = self._encode_sources(clean.sources, payload)
         data = _frame(payload.encode())
         temp = self.path.with_name(self.path.name + ".new")
-        with open(temp, "wb") as out:
-            out.write(MAGIC + data)
-        os.replace(temp, self.path)
+        try:
+            with open(temp, "wb") as out:
+                out.write(MAGIC + data)
+            os.replace(temp, self.path)
+        except BaseException:
+            temp.unlink(missing_ok=True)  # a full disk: no half-written base left beside the journal
+            raise
         self._handle = open(self.path, "ab", buffering=0)
         self._base_bytes = len(MAGIC) + len(data)
         self._layers = clean.layers

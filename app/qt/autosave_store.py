@@ -139,7 +139,10 @@ class SessionLock:
         return False
 
     def __del__(self) -> None:
-        self.release()  # a store dropped without ending its session lets go of what it claimed
+        try:
+            self.release()  # a store dropped without ending its session lets go of what it claimed
+        except Exception:  # noqa: BLE001 - at interpreter exit os may be gone; the kernel lets go anyway
+            pass
 
     def release(self, remove: bool = False) -> None:
         if getattr(self, "_fd", None) is None:
