@@ -7,6 +7,9 @@
   and waits to be killed. Prints ``done N CRC`` (CRC-32 of the label map) after every finished edit.
 - ``loop``: edits as fast as it can through the model (one grouped stroke each), printing ``done N``,
   until killed: the kill lands at an arbitrary moment.
+- ``project PATH N [K]``: opens the project PATH as ``gui --open`` does, paints N brush strokes with real
+  mouse events (a snapshot after stroke K when K > 0), prints ``done N CRC`` after each and ``ready``, and
+  waits to be killed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import sys
 import zlib
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -34,7 +39,43 @@ def loop_stroke(doc, number: int) -> None:
             edits.paint_stroke(doc, CELEBAMASK_HQ, [(x, y), (x + 8, y + 1)], 1 + number % 18, 2.0)
 
 
-def main(data_folder: Path, mode: str) -> None:
+def project_session(app, window_class, settings, data_folder: Path, project: Path, strokes: int, snapshot: int) -> None:
+    from PySide6.QtCore import QEvent
+
+    from tests.qt_support import mouse, view_pos
+
+    window = window_class(settings=settings, data_folder=data_folder, remember_window=False)
+    window.ask_recover = lambda *_: "later"  # other sessions' work stays where it is
+    window.resize(1000, 700)
+    window.show()
+    app.processEvents()
+    if not window.open_project(project):
+        print("cannot open", flush=True)
+        return
+    app.processEvents()
+    window.canvas.fit()
+    doc = window.document
+    window.tools.set_tool("brush")
+    window.tools.set_brush_size(max(3, doc.width // 64))
+    canvas = window.canvas
+    for number in range(strokes):
+        window.state.current_label = (21, 26, 24, 8, 17)[number % 5]  # vegetation, car, person, sidewalk, pole
+        y = doc.height * (0.2 + 0.12 * number)
+        points = [view_pos(canvas, doc.width * f, y + doc.height * f / 20) for f in np.linspace(0.1, 0.9, 12)]
+        mouse(canvas, QEvent.Type.MouseButtonPress, points[0])
+        for point in points[1:]:
+            mouse(canvas, QEvent.Type.MouseMove, point)
+        mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1])
+        app.processEvents()
+        print(f"done {number + 1} {crc(doc)}", flush=True)
+        if number + 1 == snapshot:
+            window.autosave.autosave_now(wait=True)
+            print("snapshot", flush=True)
+    print("ready", flush=True)
+    app.exec()
+
+
+def main(data_folder: Path, mode: str, *extra: str) -> None:
     from PySide6.QtCore import QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -44,6 +85,9 @@ def main(data_folder: Path, mode: str) -> None:
     from tests.qt_support import face_document, mouse, view_pos
 
     settings = EditorSettings(QSettings(str(data_folder / "settings.ini"), QSettings.Format.IniFormat))
+    if mode == "project":
+        project_session(app, MainWindow, settings, data_folder, Path(extra[0]), int(extra[1]), int(extra[2]))
+        return
     window = MainWindow(face_document(), settings=settings, data_folder=data_folder, remember_window=False)
     window.resize(1000, 700)
     window.show()
@@ -102,4 +146,4 @@ def main(data_folder: Path, mode: str) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2])
+    main(Path(sys.argv[1]), sys.argv[2], *sys.argv[3:])

@@ -48,7 +48,7 @@ def recover_in_new_editor(qtbot, tmp_path: Path):
     """Start an editor on the same data folder, as a person would after the crash, and accept recovery."""
     window = make_window(qtbot, tmp_path, autosave=True)
     offers = []
-    window.ask_recover = lambda parent, path, saved_at: offers.append(path) or True
+    window.ask_recover = lambda parent, what, saved_at: offers.append(what) or True
     assert window.offer_recovery(), "recovery must be offered on the very next start"
     assert len(offers) == 1
     return window
@@ -157,4 +157,5 @@ def test_a_zombie_and_a_reused_pid_are_not_live_owners(tmp_path):
     store = AutosaveStore(autosave_dir(tmp_path), pid=process.pid)
     store.start_session()
     store.save(face_document(), None)
+    store.abandon()  # the process is gone: the kernel let go of its session lock
     assert [item.autosave for item in AutosaveStore(autosave_dir(tmp_path)).recoverable()] == [store.autosave_file]

@@ -10,6 +10,7 @@ import numpy as np
 
 from app.model import edits, open_project
 from app.model.labelsets import CELEBAMASK_HQ
+from app.model.project import save_project
 from app.qt.autosave import AutosaveStore, pid_alive
 from app.qt.settings import autosave_dir
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
@@ -29,6 +30,7 @@ def crashed_session(folder, painted_label: int = 17):
     doc = face_document()
     edits.fill_rectangle(doc, CELEBAMASK_HQ, (0, 0), (9, 9), painted_label)
     store.save(doc, None)
+    store.abandon()  # the process is gone: the kernel let go of its session lock
     return store, doc
 
 
@@ -52,9 +54,9 @@ def test_a_crashed_session_is_offered_and_recovered(qtbot, tmp_path):
     crashed, crashed_doc = crashed_session(folder)
     window = make_window(qtbot, tmp_path, autosave=True)
     offers = []
-    window.ask_recover = lambda parent, path, saved_at: offers.append(path) or True
+    window.ask_recover = lambda parent, what, saved_at: offers.append(what) or True
     assert window.offer_recovery()
-    assert offers == [crashed.autosave_file]
+    assert len(offers) == 1 and offers[0].startswith("Untitled — unsaved work from")
     assert np.array_equal(window.document.label, crashed_doc.label)
     assert window.state.dirty, "recovered work is unsaved work"
     assert not crashed.autosave_file.exists() and not crashed.session_file.exists()
@@ -72,15 +74,28 @@ def test_declining_recovery_deletes_the_autosave(qtbot, tmp_path):
 
 
 def test_sessions_that_are_still_running_are_not_offered(tmp_path):
-    alive = AutosaveStore(tmp_path, pid=1)  # pid 1 always runs
+    alive = AutosaveStore(tmp_path, pid=dead_pid())  # its pid is gone, but it holds its session lock: it runs
     alive.start_session()
     alive.save(face_document(), None)
     mine = AutosaveStore(tmp_path)
-    assert pid_alive(1) and mine.recoverable() == []
+    assert mine.recoverable() == []
     clean = AutosaveStore(tmp_path, pid=dead_pid())
     clean.start_session()  # crashed before there was anything to save
+    clean.abandon()
     assert mine.recoverable() == []
-    assert not clean.session_file.exists(), "stale session files are tidied away"
+    assert not clean.session_file.exists() and not clean.lock_file.exists(), "stale session files are tidied away"
+    alive.end_session()
+
+
+def test_session_files_of_older_versions_are_told_apart_by_pid(tmp_path):
+    """Before session ids, files were named by the pid and had no lock: the pid and its start time decide."""
+    running, gone = 1, dead_pid()  # pid 1 always runs
+    for pid in (running, gone):
+        (tmp_path / f"session-{pid}.json").write_text(json.dumps({"pid": pid, "source": None, "snapshot_seq": 0}))
+        save_project(face_document(), tmp_path / f"autosave-{pid}.rpaint")
+    assert pid_alive(running)
+    items = AutosaveStore(tmp_path).recoverable()
+    assert [item.autosave.name for item in items] == [f"autosave-{gone}.rpaint"]
 
 
 def test_the_snapshot_timer_counts_from_the_first_unsaved_edit(qtbot, tmp_path):

@@ -211,6 +211,10 @@ class History:
         self._group_depth = 0
         self._group_buffer: list[Command] = []
         self._on_change = on_change
+        #: How many times the stack moved (push, undo, redo, clear) and how it last did, with the step's title:
+        #: the edit journal records it, so that recovery rebuilds the same history (app/model/journal.py).
+        self.change_count = 0
+        self.last_change: tuple[str, str] = ("", "")
 
     # -- what a history panel shows -------------------------------------------------------
     @property
@@ -255,7 +259,7 @@ class History:
         del self._commands[self._index :]
         self._commands.append(command)
         self._index += 1
-        self._changed()
+        self._changed("push", command.title)
 
     def begin(self, title: str) -> None:
         """Start a group: everything pushed until the matching :meth:`end` becomes one step.
@@ -323,7 +327,7 @@ class History:
         command = self._commands[self._index - 1]
         command.undo()
         self._index -= 1
-        self._changed()
+        self._changed("undo", command.title)
         return command.title
 
     def redo(self) -> str | None:
@@ -334,7 +338,7 @@ class History:
         command = self._commands[self._index]
         command.redo()
         self._index += 1
-        self._changed()
+        self._changed("redo", command.title)
         return command.title
 
     def go_to(self, index: int) -> None:
@@ -351,13 +355,15 @@ class History:
         self._refuse_while_grouping("clear")
         self._commands.clear()
         self._index = 0
-        self._changed()
+        self._changed("clear", "")
 
     def _refuse_while_grouping(self, action: str) -> None:
         # Undoing under an open group would interleave with the group's own changes.
         if self.is_grouping:
             raise RuntimeError(f"cannot {action} while the group {self._group_title!r} is open")
 
-    def _changed(self) -> None:
+    def _changed(self, how: str, title: str) -> None:
+        self.change_count += 1
+        self.last_change = (how, title)
         if self._on_change is not None:
             self._on_change()

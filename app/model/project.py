@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from regionpaint.untrusted import loads_json
+
 from .document import (
     CompositeSettings,
     Document,
@@ -199,6 +201,49 @@ def project_members(doc: Document) -> dict[str, bytes]:
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"document settings cannot be written as JSON: {exc}") from exc
     return {DOC_MEMBER: text.encode("utf-8"), **members}
+
+
+def project_roles(doc: Document) -> set[str]:
+    """The member roles (``members`` in doc.json) a project of ``doc`` holds, without encoding anything."""
+    roles = {"label"}
+    roles.update(role for role, array in (("photo", doc.photo), ("instance", doc.instance)) if array is not None)
+    if doc.baseline is not None:
+        roles.add("baseline")
+        if doc.baseline_instance is not None:
+            roles.add("baseline_instance")
+    if doc.last_render is not None:
+        roles.add("render")
+        if doc.last_render.raw is not None:
+            roles.add("render_raw")
+    return roles
+
+
+def members_save_would_drop(doc: Document, path: PathLike) -> list[str]:
+    """Members of the project at ``path`` that saving ``doc`` over it would not write (their names there).
+
+    A save must never write less than the file it replaces without saying so (a document recovered without
+    its baseline once replaced the project that had one). ``render_raw`` is not counted when compositing is
+    off: the raw render is then the render itself. Anything unreadable at ``path`` (not a project, no file)
+    gives an empty list: there is nothing to compare with.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(DOC_MEMBER)
+            if info.file_size > MAX_DOC_JSON_BYTES:
+                return []
+            with archive.open(info) as member:
+                manifest = loads_json(member.read(MAX_DOC_JSON_BYTES + 1), f"{path}: {DOC_MEMBER}")
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error):
+        return []
+    members = manifest.get("members") if isinstance(manifest, dict) else None
+    if not isinstance(members, dict):
+        return []
+    dropped = {role: name for role, name in members.items() if isinstance(name, str)}
+    for role in project_roles(doc):
+        dropped.pop(role, None)
+    if doc.composite.mode == "off":
+        dropped.pop("render_raw", None)
+    return sorted(dropped.values())
 
 
 def _write_archive(file: Any, members: Mapping[str, bytes]) -> None:

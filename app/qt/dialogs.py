@@ -238,14 +238,15 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def ask_recover(parent: QWidget | None, path: Path, saved_at: datetime) -> bool | str:
-    """The default recovery prompt at start-up: True (recover), False (discard) or "later" (keep it for
-    File › Recover…)."""
+def ask_recover(parent: QWidget | None, what: str | Path, saved_at: datetime) -> bool | str:
+    """The default recovery prompt: True (recover), False (discard) or "later" (keep it for File › Recover…).
+
+    ``what`` names the work (the document and when it was last changed)."""
     box = QMessageBox(parent)
     box.setWindowTitle("Recover unsaved work?")
     box.setText(
-        f"regionpaint did not exit cleanly last time. Unsaved work from {saved_at:%Y-%m-%d %H:%M} can be "
-        "recovered.\n\nRecover it now? (Later keeps it: File › Recover… offers it again.)"
+        f"regionpaint did not exit cleanly last time. This unsaved work can be recovered:\n\n{what}\n\n"
+        "Recover it now? (Later keeps it: File › Recover… offers it again.)"
     )
     recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
     later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)

@@ -2,6 +2,11 @@
 
 Failures (a corrupt project, a full disk) become a notice in the window, never a crash or a modal
 error box, and leave the open document as it was.
+
+Opening a project that a crashed session was editing offers that session's unsaved work first. A save
+never silently loses what is on disk: the stamp of the project as opened (or last saved) is kept, and a
+save over a file that changed since (another editor saved it), or one that would write less than the file
+it replaces, asks first (Save anyway / Save as… / Cancel).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 
 from app.bundled_demo import DEMO_DIR, bundled_demos
 from app.model.document import Document, DocumentError
-from app.model.project import PROJECT_SUFFIX, ProjectError, open_project, save_project
+from app.model.file_stamp import FileStamp, same_file
+from app.model.project import PROJECT_SUFFIX, ProjectError, members_save_would_drop, open_project, save_project
 from app.qt.dialogs import NewDocumentDialog
 
 if TYPE_CHECKING:
@@ -56,6 +62,15 @@ class FileActions(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
+        # The project file as this editor opened or last saved it (None: unknown), to notice another save.
+        self.disk_stamp: FileStamp | None = None
+        self.stamp_path: Path | None = None
+        window.state.documentReplaced.connect(lambda: self.note_disk_stamp(None, None))
+
+    def note_disk_stamp(self, path: Path | None, stamp: FileStamp | None) -> None:
+        self.stamp_path, self.disk_stamp = path, stamp
+        if path is not None:
+            self.window.note_source(path, stamp)
 
     @property
     def state(self):
@@ -109,13 +124,19 @@ class FileActions(QObject):
         """Open a .rpaint file; a bad file shows a notice and leaves the window as it was."""
         if ask and not self.may_replace_document():
             return False
+        if self.window.offer_recovery(for_path=Path(path)):  # a crashed session's unsaved work on this file
+            self.window.settings.add_recent_file(Path(path))
+            return True
+        stamp = FileStamp.of(path)  # before reading: a save in between makes it older, so it is noticed
         try:
             doc = open_project(path, label_sets())
         except (ProjectError, DocumentError) as exc:
             log.warning("cannot open %s: %s", path, exc)
             self.window.show_error(str(exc))
             return False
-        self.window.set_document(doc, Path(path))
+        if not self.window.set_document(doc, Path(path)):
+            return False
+        self.note_disk_stamp(Path(path), stamp)
         self.window.settings.add_recent_file(Path(path))
         if Path(path).resolve().parent != DEMO_DIR:  # Save As should not suggest assets/demo
             self.window.settings.set_last_folder("projects", Path(path))
@@ -145,6 +166,14 @@ class FileActions(QObject):
         doc = self.state.document
         if doc is None:
             return False
+        reasons = self._reasons_to_ask(doc, Path(path))
+        if reasons:
+            answer = self.window.ask_save_over(self.window, Path(path), reasons)
+            if answer == "save_as":
+                return self.save_as()
+            if answer != "save":
+                self.window.statusBar().showMessage(f"Not saved: {path} is as it was", 8000)
+                return False
         try:
             save_project(doc, path)
         except ProjectError as exc:
@@ -152,11 +181,30 @@ class FileActions(QObject):
             return False
         self.state.project_path = Path(path)
         self.state.set_dirty(False)
+        self.note_disk_stamp(Path(path), FileStamp.of(path))
         self.window.settings.add_recent_file(Path(path))
         self.window.settings.set_last_folder("projects", Path(path))
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
         self.window.update_title()
         return True
+
+    def _reasons_to_ask(self, doc: Document, path: Path) -> list[str]:
+        """Why saving ``doc`` over ``path`` could lose work that is on disk (empty: nothing to ask)."""
+        if not path.exists() or not same_file(path, self.state.project_path):
+            return []  # a new file, or one the person chose to replace in the Save As dialog
+        reasons = []
+        if self.disk_stamp is not None and same_file(path, self.stamp_path) and not self.disk_stamp.unchanged(path):
+            reasons.append(
+                f"{path.name} changed on disk since this editor opened or last saved it (another editor or "
+                "program saved it). Saving over it replaces those changes with yours."
+            )
+        dropped = members_save_would_drop(doc, path)
+        if dropped:
+            reasons.append(
+                f"Saving would write less than {path.name} holds: {', '.join(dropped)} would be lost "
+                "(this document does not have them)."
+            )
+        return reasons
 
     # -- exports ------------------------------------------------------------------------------
     def export_result(self, path: Path | None = None) -> bool:

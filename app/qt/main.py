@@ -41,10 +41,7 @@ def run_editor(
         window.choose_engine(engine or "", checkpoint or "")
     _attach_startup_probe(window)
     window.show()
-    if open_path:
-        window.open_project(Path(open_path))
-    else:
-        window.offer_recovery()
+    window.open_at_start(Path(open_path) if open_path else None)  # offers crashed sessions' work, --open's too
     status = app.exec()
     _release_engines()
     return status

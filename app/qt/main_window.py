@@ -43,6 +43,7 @@ from app.qt.plugins_dialog import PluginNotice, PluginsDialog, load_error_messag
 from app.qt.regions_panel import RegionsPanel
 from app.qt.render_controller import DEBOUNCE_MS, RenderController
 from app.qt.render_worker import RenderOutcome
+from app.qt.save_prompts import ask_save_over
 from app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
 from app.qt.shortcuts import SHORTCUTS
 from app.qt.start_screen import StartScreen
@@ -76,7 +77,8 @@ class MainWindow(QMainWindow):
         self.data_folder = data_folder or data_dir()
         self.remember_window = remember_window
         self.ask_unsaved = ask_unsaved  # (parent, name) -> "save" | "discard" | "cancel"
-        self.ask_recover = ask_recover  # (parent, path, saved_at) -> True | False | "later"
+        self.ask_recover = ask_recover  # (parent, what, saved_at) -> True | False | "later"
+        self.ask_save_over = ask_save_over  # (parent, path, reasons) -> "save" | "save_as" | "cancel"
         self.choose_recovery = choose_recovery  # (parent, descriptions) -> index | None
         self.ask_new_document_for_run = ask_new_document_for_run  # (parent, run, its label set, the doc's) -> bool
         self.state = EditorState(self)
@@ -371,23 +373,42 @@ class MainWindow(QMainWindow):
         star = "*" if self.state.dirty else ""
         self.setWindowTitle(f"{self.document_name()}{star} — regionpaint")
 
-    def offer_recovery(self) -> bool:
-        """Offer the autosaves of crashed sessions, newest first; True when one was recovered.
+    def open_at_start(self, open_path: Path | None) -> None:
+        """What ``regionpaint gui [--open DOC]`` does once the window shows: offer the unsaved work of crashed
+        sessions (of DOC, when one is named: opening it offers its own), then open DOC."""
+        if open_path is None:
+            self.offer_recovery()
+            return
+        self.open_project(Path(open_path))
+        others = self.autosave.store.recoverable() if self.autosave is not None else []
+        if others:
+            count = "1 session" if len(others) == 1 else f"{len(others)} sessions"
+            self.notice.show_message(
+                f"Unsaved work of {count} that did not exit cleanly can be recovered.",
+                "Recover…",
+                self.recover_sessions,
+            )
 
-        "Later" keeps an autosave for File › Recover…; declining deletes it.
+    def offer_recovery(self, for_path: Path | None = None) -> bool:
+        """Offer the unsaved work of crashed sessions (only those editing ``for_path``, when given), newest
+        first; True when one was recovered.
+
+        "Later" keeps it for File › Recover…; declining deletes it.
         """
         if self.autosave is None:
             return False
+        from app.model.file_stamp import same_file
+
         store = self.autosave.store
-        for item in store.recoverable():
-            accepted = self.ask_recover(self, item.autosave, item.saved_at)
+        items = store.recoverable()
+        if for_path is not None:
+            items = [item for item in items if same_file(item.source, Path(for_path))]
+        for item in items:
+            accepted = self.ask_recover(self, item.describe(), item.saved_at)
             if accepted == "later":
                 continue
             if accepted:
-                recovered = self._recover(item)
-                if recovered:
-                    store.forget(item)
-                return recovered
+                return self._recover(item)
             store.forget(item)
         return False
 
@@ -401,23 +422,32 @@ class MainWindow(QMainWindow):
             return False
         if not self.files.may_replace_document():
             return False
-        recovered = self._recover(items[index])
-        if recovered:
-            self.autosave.store.forget(items[index])
-        return recovered
+        return self._recover(items[index])
 
     def _recover(self, item) -> bool:
         from app.model.project import ProjectError
         from app.qt.file_actions import label_sets
 
+        store = self.autosave.store
         try:
-            doc = self.autosave.store.load(item, label_sets())
+            recovered = store.load(item, label_sets())
         except ProjectError as exc:
             self.show_error(f"The unsaved work could not be recovered: {exc}")
             return False
-        self.set_document(doc, item.source, dirty=True)
+        if not self.set_document(recovered.document, item.source, dirty=True):
+            return False
+        store.forget(item)
+        # The project as that session knew it: saving asks if someone changed it on disk since.
+        self.files.note_disk_stamp(item.source, item.source_stamp)
         self.statusBar().showMessage("Recovered the unsaved work of the last session", 8000)
+        if recovered.notes:
+            self.show_error(" ".join(recovered.notes))
         return True
+
+    def note_source(self, path: Path | None, stamp) -> None:
+        """The document now belongs to ``path`` (opened, saved or recovered), whose stamp on disk is ``stamp``."""
+        if self.autosave is not None:
+            self.autosave.note_source(path, stamp)
 
     # -- feedback ----------------------------------------------------------------------------
     def new_training_job(self) -> None:
