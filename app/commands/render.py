@@ -96,7 +96,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="an engine option from the engine's schema (see `regionpaint engines --options`)",
     )
-    _add_generated_flags(parser)
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     _configure_photo_edit(parser)
@@ -105,20 +104,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
+    _add_generated_flags(parser)  # last: a flag that clashes with any of the above is refused, not fatal
 
 
 def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
-    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine."""
+    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine.
+
+    An option whose flag is already one of ``render``'s (``size`` -> ``--size``) is refused and reported
+    against its plugin (``plugins list``; the option stays usable as ``--option NAME=VALUE``): argparse
+    would otherwise abort the registration of this and every later command.
+    """
     from plugins.manager import get_plugin_manager
 
+    manager = get_plugin_manager()
     seen: set[str] = set()
-    for entry in get_plugin_manager().engines().values():
+    for entry in manager.engines().values():
         for option in entry.engine_class.options:
             if not option.flag or option.cli_flag in seen:
                 continue
             seen.add(option.cli_flag)
             help_text = f"{entry.engine_class.display_name}: {option.help}" if option.help else None
-            parser.add_argument(option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text)
+            try:
+                parser.add_argument(
+                    option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text
+                )
+            except argparse.ArgumentError:
+                manager.record_error(
+                    entry.plugin,
+                    f"engine {entry.engine_class.id!r} option {option.name!r}: its flag {option.cli_flag} is "
+                    f"already a flag of `regionpaint render`; not added (pass it as "
+                    f"--option {option.name}=VALUE)",
+                )
 
 
 def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
