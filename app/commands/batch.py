@@ -304,7 +304,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
 
     writer = manifest.ManifestWriter(out, ranks.rank)
     pipeline = BatchPipeline(
-        loaded.engine,
+        _FiniteChecked(loaded.engine, loaded.engine_class.id, loaded.checkpoint),
         jobs,
         make_request,
         record,
@@ -351,6 +351,25 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     if stopped:
         return EXIT_STOPPED
     return EXIT_SOME_FAILED if all_failed else 0
+
+
+class _FiniteChecked:
+    """The batch's engine, its every output checked as the render service checks its own (``check_finite``):
+    a map whose render is NaN fails with a message instead of being written black."""
+
+    def __init__(self, engine: Any, engine_id: str, checkpoint: Path) -> None:
+        self.engine, self.engine_id, self.checkpoint = engine, engine_id, checkpoint
+
+    def generate_batch(self, requests: list) -> list:
+        from app.render.service import check_finite
+
+        results = self.engine.generate_batch(requests)
+        for request, result in zip(requests, results, strict=True):
+            check_finite(result, self.engine_id, self.checkpoint, fast=bool(getattr(request, "fast", False)))
+        return results
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
 
 
 def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
