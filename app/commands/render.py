@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
+    parser.add_argument(
+        "--force", action="store_true", help="let --out or --save-tensor overwrite one of this render's input files"
+    )
     _add_generated_flags(parser)  # last: a flag that clashes with any of the above is refused, not fatal
 
 
@@ -264,6 +268,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.schema import parse_key_values
     from plugins.manager import PluginError
 
+    check_outputs(args)  # before anything is read or rendered: a bad --out is found in a second, not after
     service = default_service()
     manager = service.manager
     doc, engine_id, checkpoint, device = None, args.engine, args.checkpoint, args.device
@@ -430,12 +435,59 @@ def read_style_folder(folder: Path, label_set) -> list:
     raise ValueError(f"{folder}: no style images with segmentations (expected images/ and labels/ with the same names)")
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """``--out`` (an image name in a writable folder) and ``--save-tensor`` can be written and are none of the
+    render's inputs (unless ``--force``); raises OutputError naming the flag and the file."""
+    from app.commands.output_checks import check_file_output, check_image_output, refuse_overwriting_inputs
+
+    outputs = {"--out": check_image_output(args.out, "--out")}
+    if args.save_tensor:
+        outputs["--save-tensor"] = check_file_output(args.save_tensor, "--save-tensor")
+    refuse_overwriting_inputs(outputs, _input_files(args), force=bool(getattr(args, "force", False)))
+
+
+def _input_files(args: argparse.Namespace) -> list[tuple[str, str | Path]]:
+    """``(flag, path)`` of every file this render reads (a checkpoint or style folder: the files in it)."""
+    from app.render_spec import SpecError
+
+    inputs: list[tuple[str, str | Path]] = [
+        (f"--{name.replace('_', '-')}", getattr(args, name))
+        for name in ("label", "instance", "photo", "photo_label", "photo_instance", "project", "z")
+        if getattr(args, name, None)
+    ]
+    for raw in args.style:
+        try:
+            _name, image, label = parse_style_arg(raw)
+        except SpecError:
+            continue  # reported, with its own message, when the styles are read
+        inputs += [("--style", image)] + ([("--style", label)] if label else [])
+    folders = [("--checkpoint", Path(args.checkpoint))] if args.checkpoint else []
+    if args.mean_styles:
+        root = Path(args.mean_styles)
+        folders += [("--mean-styles", root / sub) for sub in ("images", "labels", "train/images", "train/labels")]
+    for flag, folder in folders:
+        if folder.is_dir():
+            inputs += [(flag, path) for path in folder.iterdir()]
+        elif flag == "--checkpoint":
+            inputs += [(flag, folder), (flag, folder.with_suffix(".json"))]  # a weights file and its sidecar
+    return inputs
+
+
 def _save_outputs(result, args: argparse.Namespace) -> None:
     from PIL import Image
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(result.image).save(out)
+    from app.commands.output_checks import OutputError, image_extensions
+
+    out = Path(os.path.realpath(args.out))  # a symlink's target is written, as before, not replaced by a file
+    # Beside the target, then renamed over it: a full disk leaves the previous file, not half an image.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(result.image).save(partial, format=image_extensions()[Path(args.out).suffix.lower()])
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"--out {str(args.out)!r}: cannot write the image: {exc.strerror or exc}") from exc
     if args.save_tensor:
         import torch
 
