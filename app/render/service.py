@@ -202,7 +202,8 @@ def check_finite(result: RenderResult, engine_id: str, checkpoint: str | Path = 
     Every engine's output passes here (CLI, editor, and batch through its own call), plugins' included:
     the uint8 image cannot tell, since NaN converts to 0 (black) without a word. The message names the
     checkpoint and the engine and says how much of the image is lost. Engines that return no tensor are
-    not checked. The check reads the output once (a few milliseconds at 2048x1024 on a CPU).
+    not checked. The check reads the output once: ~12 ms at 2048x1024 on the shared 2-core CPU
+    (``np.isfinite``; a float32 or float64 sum measured no faster), against seconds for the render.
     """
     tensor = result.tensor
     if tensor is None:
