@@ -2,7 +2,11 @@
 
 Every sub-command, built-in or from a plugin, is added through the ``register_commands(cli)`` hook.
 Errors a user can fix are printed as one line (``regionpaint: error: ...``) with a non-zero exit,
-never a traceback (``--debug`` shows it).
+never a traceback (``--debug`` shows it). Every line regionpaint prints to stderr goes through
+:func:`one_line`: a file name holding a newline or an escape sequence cannot forge a second line.
+
+``plugins enable`` / ``disable`` / ``uninstall`` (and ``uninstall``) import no installed plugin: they are
+the way out of a plugin that breaks the application (see :func:`plugins.manager.use_builtins_only`).
 """
 
 from __future__ import annotations
@@ -54,13 +58,40 @@ def version_text() -> str:
     return f"regionpaint {regionpaint.__version__} (plugin API {regionpaint.PLUGIN_API_VERSION})"
 
 
+def one_line(text: object) -> str:
+    """``text`` with control characters (newline, carriage return, escape, ...) written as ``repr`` writes
+    them (``\\n``, ``\\x1b``), so a message naming a hostile file name stays one honest line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def say(message: object) -> None:
+    """Print one line of regionpaint's own to stderr (``regionpaint: ...``)."""
+    print(f"regionpaint: {one_line(message)}", file=sys.stderr)
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log messages through :func:`one_line` (a traceback under ``--debug`` keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return one_line(super().formatMessage(record))
+
+
 def report_plugin_errors(manager) -> None:
     """Print each plugin load error once: the first run that meets it, not every command after
     (``regionpaint plugins list`` always shows them)."""
     from plugins.state import unseen_errors
 
     for plugin, error in unseen_errors(manager.errors):
-        print(f"regionpaint: plugin {plugin}: {error} (shown once; see `regionpaint plugins list`)", file=sys.stderr)
+        say(f"plugin {plugin}: {error} (shown once; see `regionpaint plugins list`)")
+
+
+def manages_plugins(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` is ``plugins enable|disable|uninstall ...`` or ``uninstall ...``: commands that must
+    not import installed plugins (the first words that are not options name the command)."""
+    words = [a for a in argv if not a.startswith("-")]
+    return words[:1] == ["uninstall"] or (
+        words[:1] == ["plugins"] and words[1:2] in (["enable"], ["disable"], ["uninstall"])
+    )
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -72,35 +103,55 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (EngineError, DocumentError, PluginError, ValueError, OSError, KeyError)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from plugins.manager import get_plugin_manager
+def _configure_logging(debug: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_OneLineFormatter("regionpaint: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="regionpaint: %(message)s")
+
+def _command_line(argv: Sequence[str]) -> CommandLine:
+    """The parser with every command; plugins are loaded here (all of them, or only the built-ins)."""
+    from plugins.manager import get_plugin_manager, use_builtins_only
+
     cli = CommandLine()
+    if manages_plugins(argv):
+        use_builtins_only().add_commands(cli)
+        return cli
     manager = get_plugin_manager()
     manager.add_commands(cli)
     report_plugin_errors(manager)
-    if not any(a in cli.commands for a in argv) and not {"-h", "--help"} & set(argv) and "gui" in cli.commands:
-        argv.append("gui")  # plain `regionpaint` opens the editor
-    args = cli.parser.parse_args(argv)
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    _configure_logging(debug)
     try:
+        cli = _command_line(argv)
+        if not any(a in cli.commands for a in argv) and not {"-h", "--help"} & set(argv) and "gui" in cli.commands:
+            argv.append("gui")  # plain `regionpaint` opens the editor
+        args = cli.parser.parse_args(argv)
         return int(args._run(args) or 0)
-    except KeyboardInterrupt:
-        print("regionpaint: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # the person's Ctrl+C (a plugin's own KeyboardInterrupt is its load error)
+        say("interrupted")
         return 130
     except MemoryError:
-        if args.debug:
+        if debug:
             raise
-        print("regionpaint: error: out of memory; try a smaller --size or --device cpu", file=sys.stderr)
+        say("error: out of memory; try a smaller --size or --device cpu")
         return EXIT_USER_ERROR
     except _user_errors() as exc:
-        if args.debug:
+        if debug:
             raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"regionpaint: error: {message}", file=sys.stderr)
+        say(f"error: {message}")
         return EXIT_USER_ERROR
+    finally:
+        if manages_plugins(argv):
+            from plugins.manager import get_plugin_manager
+
+            get_plugin_manager.cache_clear()  # this process's next command loads every plugin again
 
 
 if __name__ == "__main__":

@@ -6,14 +6,17 @@ plugins are found through entry points in the ``regionpaint`` group (an entry po
 or an instance). ``REGIONPAINT_LOAD_PLUGINS`` (comma-separated entry-point or distribution names)
 restricts which installed plugins load; set it to an empty string to load none.
 
-A plugin that fails to import, or raises inside a hook, is recorded with its error and skipped: the
-application and the other plugins keep working. So is a plugin whose ``REGIONPAINT_API`` is not
-compatible with this regionpaint's plugin API (:mod:`plugins.api`). Installed plugins disabled with
+A plugin's import and its hooks run under :func:`plugins.containment.run_plugin_code`: one that fails to
+import, raises inside a hook, calls ``sys.exit()`` or ``os._exit()``, or raises ``KeyboardInterrupt``
+itself is recorded with its error and skipped (what it prints goes to stderr): the application and the
+other plugins keep working. So is a plugin whose ``REGIONPAINT_API`` is not compatible with this
+regionpaint's plugin API (:mod:`plugins.api`). Installed plugins disabled with
 ``regionpaint plugins disable NAME`` (or in the editor's Plugins dialog; :mod:`plugins.state`) are
 listed but not imported.
 
 :func:`get_plugin_manager` loads once per process; :func:`reload_plugin_manager` scans again after
 ``plugins install`` / ``uninstall`` / ``enable`` / ``disable``, so a new engine is usable at once.
+:func:`use_builtins_only` is for the commands that manage installed plugins: they import none of them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import pluggy
@@ -35,10 +37,12 @@ from engines.segmenters.base import Segmenter
 from engines.training.contract import EngineTrainer
 from plugins import PROJECT_NAME, hookspecs
 from plugins.api import ApiVersionError, check_api, declared_api
+from plugins.containment import PluginCodeError, run_plugin_code
+from plugins.discovery import installed_plugins
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = PROJECT_NAME
+ENTRY_POINT_GROUP = PROJECT_NAME  # also plugins.discovery.ENTRY_POINT_GROUP
 LOAD_PLUGINS_ENV = "REGIONPAINT_LOAD_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "engines.spade.plugin",
@@ -147,38 +151,37 @@ class PluginManager:
             name=module_name, version=_app_version(), source="built-in", module=module_name, distribution=PROJECT_NAME
         )
         try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:  # a broken plugin must not take the app down
-            self._fail(info, f"import failed: {_short_error(exc)}")
+            module = run_plugin_code(lambda: importlib.import_module(module_name))
+        except PluginCodeError as exc:  # a broken plugin must not take the app down
+            self._fail(info, f"import failed: {exc}")
             return
         self._register(module, info)
 
     def _load_entry_points(self) -> None:
         wanted = os.environ.get(LOAD_PLUGINS_ENV)
         allowed = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else ""
-            if allowed is not None and ep.name not in allowed and dist_name not in allowed:
+        for installed in installed_plugins():
+            dist_name = installed.distribution
+            if allowed is not None and installed.name not in allowed and dist_name not in allowed:
                 continue
             info = PluginInfo(
-                name=ep.name,
-                version=dist.version if dist else "",
+                name=installed.name,
+                version=installed.version,
                 source="entry point",
-                module=ep.value,
+                module=installed.value,
                 distribution=dist_name,
             )
-            if ep.name in self.disabled or (dist_name and dist_name in self.disabled):
+            if installed.name in self.disabled or (dist_name and dist_name in self.disabled):
                 info.enabled = False
                 self.plugins.setdefault(info.name, info)
                 continue
             try:
-                plugin = ep.load()
-            except Exception as exc:
-                self._fail(info, f"import of {ep.value!r} failed: {_short_error(exc)}")
+                plugin = run_plugin_code(installed.entry_point.load)
+            except PluginCodeError as exc:
+                self._fail(info, f"import of {installed.value!r} failed: {exc}")
                 continue
             if inspect.isclass(plugin):
-                self._fail(info, f"entry point {ep.value!r} names a class; name a module or an instance")
+                self._fail(info, f"entry point {installed.value!r} names a class; name a module or an instance")
                 continue
             info.api = declared_api(plugin)
             try:
@@ -224,9 +227,9 @@ class PluginManager:
             registrar(plugin, obj)
 
         try:
-            impl.function(*[register for _ in impl.argnames])
-        except Exception as exc:
-            self._fail(self.plugins[plugin], f"hook {impl.function.__name__} raised {_short_error(exc)}")
+            run_plugin_code(lambda: impl.function(*[register for _ in impl.argnames]))
+        except PluginCodeError as exc:
+            self._fail(self.plugins[plugin], f"hook {impl.function.__name__} {_hook_failure(exc)}")
 
     def _register_engine(self, plugin: str, engine_class: Any) -> None:
         if not (inspect.isclass(engine_class) and issubclass(engine_class, Engine)):
@@ -362,21 +365,59 @@ class PluginManager:
         return matches[0]
 
     def add_commands(self, cli: Any) -> None:
-        """Let every plugin add CLI commands; a failing plugin is reported and skipped."""
+        """Let every plugin add CLI commands; a failing plugin is reported and skipped (the commands it added
+        before failing stay)."""
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = set(getattr(cli, "commands", ()))
             try:
-                impl.function(cli)
-                added = [name for name in getattr(cli, "commands", ()) if name not in before]
-                self.plugins[impl.plugin_name].commands = added
-            except Exception as exc:
-                self._fail(self.plugins[impl.plugin_name], f"hook register_commands raised {_short_error(exc)}")
+                run_plugin_code(lambda impl=impl: impl.function(cli))
+            except PluginCodeError as exc:
+                self._fail(self.plugins[impl.plugin_name], f"hook register_commands {_hook_failure(exc)}")
+            added = [name for name in getattr(cli, "commands", ()) if name not in before]
+            self.plugins[impl.plugin_name].commands = added
+
+    def record_error(self, plugin: str, message: str) -> None:
+        """Report a problem found with ``plugin`` after loading (e.g. a refused command-line flag), once."""
+        info = self.plugins.get(plugin)
+        if info is not None and message not in info.errors:
+            self._fail(info, message)
 
 
-@lru_cache(maxsize=1)
+def _hook_failure(exc: PluginCodeError) -> str:
+    """``raised ValueError: ...`` or ``called sys.exit(1); ...``: what the hook did, after its name."""
+    text = str(exc)
+    return text if text.startswith(("called ", "raised ")) else f"raised {text}"
+
+
+_current: PluginManager | None = None
+
+
 def get_plugin_manager() -> PluginManager:
     """The application's plugin manager, loaded on first use."""
-    return PluginManager()
+    global _current
+    if _current is None:
+        _current = PluginManager()
+    return _current
+
+
+def _forget_plugin_manager() -> None:
+    global _current
+    _current = None
+
+
+get_plugin_manager.cache_clear = _forget_plugin_manager  # the next call loads again (tests, reloads)
+
+
+def use_builtins_only() -> PluginManager:
+    """Make the process's manager one that imports no installed plugin, and return it.
+
+    For ``plugins disable`` / ``enable`` / ``uninstall``: the way out of a broken plugin must work even
+    when importing that plugin would end the process. They read installed plugins from metadata
+    (:mod:`plugins.discovery`) instead.
+    """
+    global _current
+    _current = PluginManager(load_entry_points=False)
+    return _current
 
 
 def reload_plugin_manager() -> PluginManager:

@@ -10,6 +10,9 @@ Layouts are the training layouts of :mod:`engines.training.layouts`:
 
 Outputs mirror the tree below the label root. ``--instances DIR`` replaces the automatic instance maps: the
 same relative path (Cityscapes name ``*_instanceIds.png``), any image suffix.
+
+An output folder inside the label folder is left out of the search (a rerun would otherwise read its own
+renders as label maps); the label folder itself as the output folder is refused.
 """
 
 from __future__ import annotations
@@ -111,10 +114,28 @@ def _auto_instance(path: Path, root: Path, layout: str) -> Path | None:
     return None
 
 
+def _inside(root: Path, folder: str | Path | None) -> tuple[str, ...] | None:
+    """``folder``'s path below ``root`` as parts (``()`` when it is ``root``); None when it is not inside."""
+    if folder is None:
+        return None
+    try:
+        return Path(folder).resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        return None
+
+
+def _excluded(rel: Path, skip: tuple[str, ...] | None) -> bool:
+    return skip is not None and rel.parts[: len(skip)] == skip
+
+
 def discover(
-    labels: str | Path, layout: str = "auto", instances: str | Path | None = None
+    labels: str | Path, layout: str = "auto", instances: str | Path | None = None, out: str | Path | None = None
 ) -> tuple[str, list[BatchItem]]:
-    """(layout used, items sorted by output key) of every label map under ``labels`` (recursively)."""
+    """(layout used, items sorted by output key) of every label map under ``labels`` (recursively).
+
+    ``out`` (the output folder) is left out of the search when it lies inside the label folder, and refused
+    when it is the label folder.
+    """
     folder = Path(labels)
     if not folder.is_dir():
         raise DiscoveryError(f"{folder}: label folder not found")
@@ -122,14 +143,20 @@ def discover(
     if layout not in LAYOUTS:
         raise DiscoveryError(f"unknown layout {layout!r} (choose from {', '.join(LAYOUTS)})")
     root = label_root(folder, layout)
+    if _inside(folder, out) == () or _inside(root, out) == ():
+        raise DiscoveryError(
+            f"--out {str(out)!r}: is the label folder; renders would land among (or on) the label maps. "
+            "Choose an output folder outside it (a subfolder is fine)"
+        )
+    skip = _inside(root, out)  # a subfolder of the labels: its renders are not label maps
     instance_root = Path(instances) if instances else None
     if instance_root is not None and not instance_root.is_dir():
         raise DiscoveryError(f"{instance_root}: instance folder not found")
     items: dict[str, BatchItem] = {}
     for path in list_images(root, recursive=True):
-        if not _is_label_file(path, root, layout):
-            continue
         rel = path.relative_to(root)
+        if _excluded(rel, skip) or not _is_label_file(path, root, layout):
+            continue
         key = (rel.parent / output_name(path, layout)).as_posix()
         if instance_root is not None:
             instance = _find_image(instance_root / rel.parent, _instance_stem(path, layout))
@@ -143,12 +170,17 @@ def discover(
     return layout, [items[k] for k in sorted(items)]
 
 
-def photo_index(folder: str | Path, layout: str) -> dict[str, Path]:
-    """{sample name: photo} of every image under ``folder`` (for ``--style-mode from-photos``)."""
+def photo_index(folder: str | Path, layout: str, out: str | Path | None = None) -> dict[str, Path]:
+    """{sample name: photo} of every image under ``folder`` (for ``--style-mode from-photos``); the output
+    folder ``out``, when inside it, is left out (renders are named like the photos they stand for)."""
     root = Path(folder)
     if not root.is_dir():
         raise DiscoveryError(f"{root}: photo folder not found")
+    skip = _inside(root, out)
+    if skip == ():
+        raise DiscoveryError(f"--out {str(out)!r}: is the photo folder; choose an output folder outside it")
     index: dict[str, Path] = {}
     for path in list_images(root, recursive=True):
-        index.setdefault(pair_key(path, layout), path)
+        if not _excluded(path.relative_to(root), skip):
+            index.setdefault(pair_key(path, layout), path)
     return index

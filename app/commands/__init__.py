@@ -6,11 +6,15 @@ from regionpaint.markers import hookimpl
 @hookimpl
 def register_commands(cli):
     from app.commands import batch, export_labels, gui, listing, render, segment, train
+    from plugins.manager import PluginError
 
-    listing.register(cli)
-    render.register(cli)
-    gui.register(cli)
-    train.register(cli)
-    batch.register(cli)
-    export_labels.register(cli)
-    segment.register(cli)
+    # Each on its own: one command failing to set up (e.g. a plugin's engine option upsetting `render`'s
+    # parser) must not take the commands after it along.
+    failed = []
+    for module in (listing, render, gui, train, batch, export_labels, segment):
+        try:
+            module.register(cli)
+        except Exception as exc:  # reported against this plugin by the manager, with the others registered
+            failed.append(f"{module.__name__.rsplit('.', 1)[-1]}: {type(exc).__name__}: {exc}")
+    if failed:
+        raise PluginError("commands not registered: " + "; ".join(failed))

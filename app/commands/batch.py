@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     from app.batch import sharding
     from app.batch.events import make_event
     from app.cli import _user_errors
+    from app.commands.output_checks import check_folder_output
     from engines.training.events import JsonLinesSink
 
     if getattr(args, "compile", False) and not args.fast:
@@ -136,15 +137,39 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     ranks = sharding.Ranks()
     try:
+        check_folder_output(args.out)  # every rank checks the same: they all stop, or none
         with _stop_on_signals(stop):
             ranks, device = sharding.join(args.device)
-            return _run(args, ranks, device, stop, _Emitter(sink, ranks.is_main))
+            with _holding_output_folder(Path(args.out), ranks):
+                return _run(args, ranks, device, stop, _Emitter(sink, ranks.is_main))
     except _user_errors() as exc:
         if args.json and ranks.is_main:  # the editor shows it; the CLI prints the one-line error too
             sink(make_event("error", message=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)))
         raise
     finally:
         sharding.leave(ranks)
+
+
+@contextlib.contextmanager
+def _holding_output_folder(out: Path, ranks):
+    """Rank 0 holds ``out``'s batch lock for the whole run (app/batch/lock.py); every rank learns whether it
+    got it, so a refused torchrun batch stops on all ranks instead of leaving them waiting."""
+    from app.batch import sharding
+    from app.batch.lock import FolderLock, FolderLocked
+
+    lock, refusal = FolderLock(out), None
+    if ranks.is_main:
+        try:
+            lock.acquire()
+        except FolderLocked as exc:
+            refusal = str(exc)
+    refusal = sharding.gather(refusal, ranks)[0]
+    if refusal is not None:
+        raise FolderLocked(refusal)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _tqdm_sink():
@@ -161,9 +186,10 @@ def _plan(args, loaded, ranks, emit):
     from app.batch.styles import StylePlanner, StylesError, read_styles_manifest
 
     out = Path(args.out)
-    layout, items = discover(args.labels, args.layout, args.instances)
+    layout, items = discover(args.labels, args.layout, args.instances, out=out)
+    _refuse_outputs_over_inputs(items, out)
     caps = loaded.capabilities
-    photos = photo_index(args.photos, layout) if args.photos else None
+    photos = photo_index(args.photos, layout, out=out) if args.photos else None
     base = {
         "seed": args.seed,
         "no_noise": args.no_noise,
@@ -197,6 +223,22 @@ def _plan(args, loaded, ranks, emit):
     for target in planner.unused_entries() if ranks.is_main else ():
         emit("warning", message=f"styles manifest entry {target!r} matches no label map")
     return layout, items, jobs, failed, skipped, stamp
+
+
+def _refuse_outputs_over_inputs(items, out: Path) -> None:
+    """No output may be one of the label or instance maps (``--labels`` inside ``--out``, custom names)."""
+    from app.commands.output_checks import OutputError, q
+
+    out_root = out.resolve()
+    inputs = {path.resolve(): path for item in items for path in (item.label, item.instance) if path is not None}
+    if not any(out_root in path.parents for path in inputs):
+        return  # outputs are all under --out, inputs all elsewhere
+    for item in items:
+        if (out_root / item.key) in inputs:
+            raise OutputError(
+                f"--out {q(out)}: the render {q(item.key)} would overwrite the map {q(inputs[out_root / item.key])}; "
+                "choose an output folder that holds no label or instance maps"
+            )
 
 
 def _mean_z(loaded, out: Path) -> str | None:
@@ -304,7 +346,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
 
     writer = manifest.ManifestWriter(out, ranks.rank)
     pipeline = BatchPipeline(
-        loaded.engine,
+        _FiniteChecked(loaded.engine, loaded.engine_class.id, loaded.checkpoint),
         jobs,
         make_request,
         record,
@@ -351,6 +393,25 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     if stopped:
         return EXIT_STOPPED
     return EXIT_SOME_FAILED if all_failed else 0
+
+
+class _FiniteChecked:
+    """The batch's engine, its every output checked as the render service checks its own (``check_finite``):
+    a map whose render is NaN fails with a message instead of being written black."""
+
+    def __init__(self, engine: Any, engine_id: str, checkpoint: Path) -> None:
+        self.engine, self.engine_id, self.checkpoint = engine, engine_id, checkpoint
+
+    def generate_batch(self, requests: list) -> list:
+        from app.render.service import check_finite
+
+        results = self.engine.generate_batch(requests)
+        for request, result in zip(requests, results, strict=True):
+            check_finite(result, self.engine_id, self.checkpoint, fast=bool(getattr(request, "fast", False)))
+        return results
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
 
 
 def _plain_info(info: dict[str, Any]) -> dict[str, Any]:

@@ -209,8 +209,8 @@ def run_install(args: argparse.Namespace) -> int:
 def run_uninstall(args: argparse.Namespace) -> int:
     import importlib.metadata
 
+    from plugins.discovery import installed_plugins
     from plugins.install import installed_distribution, pip_uninstall_args
-    from plugins.manager import reload_plugin_manager
 
     distributions = [installed_distribution(name) for name in args.names]
     for name, distribution in zip(args.names, distributions, strict=True):
@@ -221,28 +221,31 @@ def run_uninstall(args: argparse.Namespace) -> int:
             raise ValueError(message) from None
     status = _pip(pip_uninstall_args(distributions))
     if status == 0:
-        manager = reload_plugin_manager()
-        left = [d for d in distributions if any(i.distribution == d for i in manager.plugins.values())]
+        importlib.invalidate_caches()
+        left = {plugin.distribution for plugin in installed_plugins()}  # from metadata: nothing is imported
         print("Removed: " + ", ".join(d for d in distributions if d not in left))
     return status
 
 
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
-    from plugins.manager import get_plugin_manager, reload_plugin_manager
+    """Remember the choice; reads installed plugins from their metadata and imports none of them, so a plugin
+    that breaks on import can still be disabled (and enabling one does not run it: the next command does)."""
+    from plugins.discovery import find_installed
+    from plugins.manager import DEFAULT_PLUGINS
     from plugins.state import set_enabled
 
-    known = {i.name: i for i in get_plugin_manager().plugins.values()}
+    chosen = []
     for name in args.names:
-        info = known.get(name) or next((i for i in known.values() if i.distribution == name), None)
-        if info is None:
+        found = find_installed(name)
+        if not found:
+            if name in DEFAULT_PLUGINS:
+                raise ValueError(f"{name!r} is built into regionpaint and cannot be disabled")
             raise ValueError(f"no installed plugin named {name!r} (see `regionpaint plugins list`)")
-        if info.source == "built-in":
-            raise ValueError(f"{name!r} is built into regionpaint and cannot be disabled")
-        set_enabled(info.name, enabled)
-    manager = reload_plugin_manager()
-    for name in args.names:
-        info = manager.plugins.get(name) or next(i for i in manager.plugins.values() if i.distribution == name)
-        print(f"{info.name}: {info.status}")
+        chosen += [plugin.name for plugin in found if plugin.name not in chosen]
+    for name in chosen:
+        set_enabled(name, enabled)
+    for name in chosen:
+        print(f"{name}: enabled (loads from the next command on)" if enabled else f"{name}: disabled")
     return 0
 
 

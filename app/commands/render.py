@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="an engine option from the engine's schema (see `regionpaint engines --options`)",
     )
-    _add_generated_flags(parser)
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     _configure_photo_edit(parser)
@@ -105,20 +105,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
+    parser.add_argument(
+        "--force", action="store_true", help="let --out or --save-tensor overwrite one of this render's input files"
+    )
+    _add_generated_flags(parser)  # last: a flag that clashes with any of the above is refused, not fatal
 
 
 def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
-    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine."""
+    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine.
+
+    An option whose flag is already one of ``render``'s (``size`` -> ``--size``) is refused and reported
+    against its plugin (``plugins list``; the option stays usable as ``--option NAME=VALUE``): argparse
+    would otherwise abort the registration of this and every later command.
+    """
     from plugins.manager import get_plugin_manager
 
+    manager = get_plugin_manager()
     seen: set[str] = set()
-    for entry in get_plugin_manager().engines().values():
+    for entry in manager.engines().values():
         for option in entry.engine_class.options:
             if not option.flag or option.cli_flag in seen:
                 continue
             seen.add(option.cli_flag)
             help_text = f"{entry.engine_class.display_name}: {option.help}" if option.help else None
-            parser.add_argument(option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text)
+            try:
+                parser.add_argument(
+                    option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text
+                )
+            except argparse.ArgumentError:
+                manager.record_error(
+                    entry.plugin,
+                    f"engine {entry.engine_class.id!r} option {option.name!r}: its flag {option.cli_flag} is "
+                    f"already a flag of `regionpaint render`; not added (pass it as "
+                    f"--option {option.name}=VALUE)",
+                )
 
 
 def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
@@ -248,6 +268,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.schema import parse_key_values
     from plugins.manager import PluginError
 
+    check_outputs(args)  # before anything is read or rendered: a bad --out is found in a second, not after
     service = default_service()
     manager = service.manager
     doc, engine_id, checkpoint, device = None, args.engine, args.checkpoint, args.device
@@ -414,12 +435,59 @@ def read_style_folder(folder: Path, label_set) -> list:
     raise ValueError(f"{folder}: no style images with segmentations (expected images/ and labels/ with the same names)")
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """``--out`` (an image name in a writable folder) and ``--save-tensor`` can be written and are none of the
+    render's inputs (unless ``--force``); raises OutputError naming the flag and the file."""
+    from app.commands.output_checks import check_file_output, check_image_output, refuse_overwriting_inputs
+
+    outputs = {"--out": check_image_output(args.out, "--out")}
+    if args.save_tensor:
+        outputs["--save-tensor"] = check_file_output(args.save_tensor, "--save-tensor")
+    refuse_overwriting_inputs(outputs, _input_files(args), force=bool(getattr(args, "force", False)))
+
+
+def _input_files(args: argparse.Namespace) -> list[tuple[str, str | Path]]:
+    """``(flag, path)`` of every file this render reads (a checkpoint or style folder: the files in it)."""
+    from app.render_spec import SpecError
+
+    inputs: list[tuple[str, str | Path]] = [
+        (f"--{name.replace('_', '-')}", getattr(args, name))
+        for name in ("label", "instance", "photo", "photo_label", "photo_instance", "project", "z")
+        if getattr(args, name, None)
+    ]
+    for raw in args.style:
+        try:
+            _name, image, label = parse_style_arg(raw)
+        except SpecError:
+            continue  # reported, with its own message, when the styles are read
+        inputs += [("--style", image)] + ([("--style", label)] if label else [])
+    folders = [("--checkpoint", Path(args.checkpoint))] if args.checkpoint else []
+    if args.mean_styles:
+        root = Path(args.mean_styles)
+        folders += [("--mean-styles", root / sub) for sub in ("images", "labels", "train/images", "train/labels")]
+    for flag, folder in folders:
+        if folder.is_dir():
+            inputs += [(flag, path) for path in folder.iterdir()]
+        elif flag == "--checkpoint":
+            inputs += [(flag, folder), (flag, folder.with_suffix(".json"))]  # a weights file and its sidecar
+    return inputs
+
+
 def _save_outputs(result, args: argparse.Namespace) -> None:
     from PIL import Image
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(result.image).save(out)
+    from app.commands.output_checks import OutputError, image_extensions
+
+    out = Path(os.path.realpath(args.out))  # a symlink's target is written, as before, not replaced by a file
+    # Beside the target, then renamed over it: a full disk leaves the previous file, not half an image.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(result.image).save(partial, format=image_extensions()[Path(args.out).suffix.lower()])
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"--out {str(args.out)!r}: cannot write the image: {exc.strerror or exc}") from exc
     if args.save_tensor:
         import torch
 

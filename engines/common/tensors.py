@@ -32,7 +32,10 @@ def tensor_to_image(output: torch.Tensor) -> np.ndarray:
     """Official ``tensor2im`` of a (1, 3, H, W) tanh output: (x+1)/2*255, clipped, truncated to uint8."""
     array = output[0].detach().float().cpu().numpy()
     array = (np.transpose(array, (1, 2, 0)) + 1) / 2.0 * 255.0
-    return np.clip(array, 0, 255).astype(np.uint8)
+    # NaN casts to 0 with a RuntimeWarning on stderr; the render service reports it instead, naming the
+    # checkpoint (app.render.service.check_finite). The pixels are unchanged.
+    with np.errstate(invalid="ignore"):
+        return np.clip(array, 0, 255).astype(np.uint8)
 
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
