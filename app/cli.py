@@ -11,51 +11,15 @@ the way out of a plugin that breaks the application (see :func:`plugins.manager.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+
+from plugins.command_line import CommandLine, version_text  # noqa: F401 - CommandLine: the hook's cli object
 
 log = logging.getLogger(__name__)
 
 EXIT_USER_ERROR = 2
-
-
-class CommandLine:
-    """The object handed to ``register_commands(cli)``: collects sub-commands on an argparse parser."""
-
-    def __init__(self) -> None:
-        self.parser = argparse.ArgumentParser(
-            prog="regionpaint",
-            description="Repaint semantic regions of a photo and render them with SPADE, SEAN or pix2pixHD.",
-        )
-        self.parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-        self.parser.add_argument(
-            "--version", action="version", version=version_text(), help="show the app and plugin API versions"
-        )
-        self._subparsers = self.parser.add_subparsers(dest="command", metavar="COMMAND")
-        self.commands: dict[str, argparse.ArgumentParser] = {}
-
-    def add_command(
-        self,
-        name: str,
-        help: str,
-        configure: Callable[[argparse.ArgumentParser], None],
-        run: Callable[[argparse.Namespace], int],
-    ) -> None:
-        if name in self.commands:
-            raise ValueError(f"command {name!r} is already defined")
-        parser = self._subparsers.add_parser(name, help=help, description=help)
-        configure(parser)
-        parser.set_defaults(_run=run)
-        self.commands[name] = parser
-
-
-def version_text() -> str:
-    """``regionpaint 0.1.0 (plugin API 1.0)``: what ``--version`` prints."""
-    import regionpaint
-
-    return f"regionpaint {regionpaint.__version__} (plugin API {regionpaint.PLUGIN_API_VERSION})"
 
 
 def one_line(text: object) -> str:

@@ -364,6 +364,33 @@ class PluginManager:
             raise CheckpointError(f"{info.path}: several engines recognise this checkpoint ({ids}); pass --engine")
         return matches[0]
 
+    def plugin_rows(self) -> list[dict]:
+        """One dict per plugin: what ``plugins list --json`` prints and the Plugins dialog shows."""
+        return [
+            {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "source": info.source,
+                "status": info.status,
+                "api": info.api,
+                "hooks": info.hooks,
+                "engines": info.engines,
+                "label_sets": info.label_sets,
+                "commands": info.commands,
+                "segmenters": info.segmenters,
+                "errors": info.errors,
+            }
+            for info in self.plugins.values()
+        ]
+
+    def collect_commands(self) -> None:
+        """Learn which plugin adds which command (each plugin's ``commands``), once per manager."""
+        if not any(info.commands for info in self.plugins.values()):
+            from plugins.command_line import CommandLine
+
+            self.add_commands(CommandLine())
+
     def add_commands(self, cli: Any) -> None:
         """Let every plugin add CLI commands; a failing plugin is reported and skipped (the commands it added
         before failing stay)."""

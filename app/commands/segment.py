@@ -67,11 +67,11 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    from app.commands.listing import _table
+    from app.commands.tables import table
 
-    table = [[r["id"], r["name"], r["label_set"], r["weights"] if r["needs_weights"] else "none"] for r in rows]
+    rows_text = [[r["id"], r["name"], r["label_set"], r["weights"] if r["needs_weights"] else "none"] for r in rows]
     # Plugin load errors are reported once by the CLI's entry point, as for every command.
-    print(_table(table, ["id", "name", "label set", "weights needed"]))
+    print(table(rows_text, ["id", "name", "label set", "weights needed"]))
     return 0
 
 

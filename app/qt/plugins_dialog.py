@@ -42,12 +42,11 @@ _errors_shown = False  # load errors are announced once per editor session
 
 def plugin_rows() -> list[dict]:
     """The rows of ``regionpaint plugins list``, commands included."""
-    from app.commands.listing import _collect_commands, plugin_rows
     from plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
-    _collect_commands(manager)
-    return plugin_rows(manager)
+    manager.collect_commands()
+    return manager.plugin_rows()
 
 
 def provides_text(row: dict) -> str:

@@ -1,4 +1,5 @@
-"""``regionpaint engines``, ``plugins``, ``install`` and ``uninstall``: what is installed, and managing it."""
+"""``regionpaint plugins`` (list, install, uninstall, enable, disable, new) and the top-level ``install`` /
+``uninstall``: managing the plugins installed in this environment."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.commands.tables import table
+
 
 def register(cli) -> None:
-    cli.add_command("engines", "List the registered rendering engines.", _configure_json, run_engines)
     cli.add_command(
         "plugins",
         "Manage plugins: list (the default), install, uninstall, enable, disable, new.",
@@ -55,48 +57,6 @@ def _configure_plugins(parser: argparse.ArgumentParser) -> None:
     new.add_argument("--dir", metavar="FOLDER", default=".", help="where to create it (default: here)")
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def run_engines(args: argparse.Namespace) -> int:
-    from plugins.manager import get_plugin_manager
-
-    manager = get_plugin_manager()
-    engines = []
-    for engine_id, entry in sorted(manager.engines().items()):
-        cls = entry.engine_class
-        engines.append(
-            {
-                "id": engine_id,
-                "name": cls.display_name,
-                "plugin": entry.plugin,
-                "label_sets": list(cls.label_sets),
-                "capabilities": sorted(cls.capabilities),
-                "needs_checkpoint": bool(cls.needs_checkpoint),
-            }
-        )
-    if args.json:
-        print(json.dumps(engines, indent=1))
-    else:
-        rows = [
-            [
-                e["id"],
-                e["name"],
-                e["plugin"],
-                "yes" if e["needs_checkpoint"] else "no",
-                ", ".join(e["label_sets"]),
-                ", ".join(e["capabilities"]),
-            ]
-            for e in engines
-        ]
-        print(_table(rows, ["id", "name", "plugin", "checkpoint", "label sets", "capabilities"]))
-    return 0
-
-
 def run_plugins(args: argparse.Namespace) -> int:
     action = getattr(args, "plugins_command", None) or "list"
     runners = {
@@ -110,49 +70,20 @@ def run_plugins(args: argparse.Namespace) -> int:
     return runners[action](args)
 
 
-def plugin_rows(manager) -> list[dict]:
-    """One dict per plugin: what ``plugins list --json`` prints and the Plugins dialog shows."""
-    return [
-        {
-            "name": info.name,
-            "distribution": info.distribution,
-            "version": info.version,
-            "source": info.source,
-            "status": info.status,
-            "api": info.api,
-            "hooks": info.hooks,
-            "engines": info.engines,
-            "label_sets": info.label_sets,
-            "commands": info.commands,
-            "segmenters": info.segmenters,
-            "errors": info.errors,
-        }
-        for info in manager.plugins.values()
-    ]
-
-
-def _collect_commands(manager) -> None:
-    # Which plugin adds which command is known once the commands are added to a command line.
-    if not any(info.commands for info in manager.plugins.values()):
-        from app.cli import CommandLine
-
-        manager.add_commands(CommandLine())
-
-
 def run_plugin_list(args: argparse.Namespace) -> int:
     from plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
-    _collect_commands(manager)
-    plugins = plugin_rows(manager)
+    manager.collect_commands()
+    plugins = manager.plugin_rows()
     if args.json:
         print(json.dumps(plugins, indent=1))
         return 0
-    print(_plugins_table(plugins))
+    print(_pluginstable(plugins))
     return 0
 
 
-def _plugins_table(plugins: list[dict]) -> str:
+def _pluginstable(plugins: list[dict]) -> str:
     rows = [
         [
             p["name"],
@@ -164,7 +95,7 @@ def _plugins_table(plugins: list[dict]) -> str:
         ]
         for p in plugins
     ]
-    return _table(rows, ["plugin", "package", "version", "status", "provides", "errors"])
+    return table(rows, ["plugin", "package", "version", "status", "provides", "errors"])
 
 
 def _pip(argv: list[str]) -> int:
@@ -191,10 +122,10 @@ def run_install(args: argparse.Namespace) -> int:
                 print(f"regionpaint: error: pip install failed (exit {status}); nothing changed", file=sys.stderr)
                 return status
     manager = reload_plugin_manager()
-    _collect_commands(manager)
+    manager.collect_commands()
     new = [
         row
-        for row in plugin_rows(manager)
+        for row in manager.plugin_rows()
         if row["source"] == "entry point"
         and (normalize(row["distribution"]) in wanted or (row["name"], row["version"]) not in before)
     ]
@@ -202,7 +133,7 @@ def run_install(args: argparse.Namespace) -> int:
         print("Installed, but no regionpaint plugin was registered by it (no entry point in the 'regionpaint' group).")
         return 0
     print("\nThe package provides:")
-    print(_plugins_table(new))
+    print(_pluginstable(new))
     return 1 if any(row["errors"] for row in new) else 0
 
 
