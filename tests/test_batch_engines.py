@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "assets" / "demo" / "models"
 # Batched and single forwards run other float32 kernels (oneDNN picks them by batch size and thread count):
 # the same sums in another order. Measured on an AMX Xeon: 1.7e-6 (SPADE), 9.8e-7 (pix2pixHD) of the tanh
-# output; 0 on the AMD EPYC machines before it. A wrong row, z or instance map moves outputs by > 1e-2.
+# output, 6x below. A wrong row, z or instance map moves outputs by > 1e-2.
 TOLERANCE = 1e-5
 
 
