@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.batch.manifest import REPLAY_TOLERANCE_LEVELS, sha256_file
 from app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,11 +63,12 @@ def test_outputs_mirror_the_tree_and_equal_the_render_command_in_the_manifest(tm
     assert keys == [f"val/aachen/aachen_{i:06d}_000019_leftImg8bit.png" for i in range(3)]
     record = records(out)[keys[1]]
     assert record["settings"]["instance"].endswith("aachen_000001_000019_gtFine_instanceIds.png")
-    # The recorded render command, run on its own, makes the same image.
+    # The recorded render command, run on its own, makes the same image within the manifest's promise: one
+    # level of 255 (a batch of 2 and a single render run other float32 kernels on some CPUs).
     again = tmp_path / "again.png"
     argv = record["render"][1:-1] + [str(again), "--device", "cpu"]
     assert main(["render", *argv]) == 0
-    assert np.abs(pixels(again) - pixels(out / keys[1])).max() <= 1
+    assert np.abs(pixels(again) - pixels(out / keys[1])).max() <= REPLAY_TOLERANCE_LEVELS
     # Different maps, different images (nothing was rendered twice into several names).
     assert np.abs(pixels(out / keys[0]) - pixels(out / keys[1])).max() > 10
     assert labels[0].name.replace("_gtFine_labelIds", "_leftImg8bit") == Path(keys[0]).name
@@ -85,15 +87,46 @@ def test_rerun_skips_finished_outputs_by_manifest_not_by_existence(tmp_path):
     # A changed label map, a damaged output and a changed setting render again; the rest is skipped.
     write_street_maps(tmp_path / "city", 1, seed=5)
     keys = sorted(first)
+    before = pixels(out / keys[2])
     (out / keys[2]).write_bytes(b"truncated")
     assert batch(*common) == 0
     second = records(out)
     assert second[keys[1]] == first[keys[1]] and (out / keys[1]).stat().st_mtime_ns == stamps[keys[1]]
     assert second[keys[0]]["sha256"] != first[keys[0]]["sha256"]
-    assert second[keys[2]]["sha256"] == first[keys[2]]["sha256"]  # the damaged output, rendered again
+    # The damaged output, rendered again: same settings, and the record's sha256 is the new file's (what the
+    # next rerun checks). The image is the first one within REPLAY_TOLERANCE_LEVELS (1 level of 255), not bit
+    # for bit: it was rendered alone the first time (3 maps, --batch-size 2) and with keys[0] now, and oneDNN
+    # runs other kernels for other batch sizes on some CPUs (AMX Xeons): float32 rounding, ~1e-5 of the output.
+    assert second[keys[2]]["fingerprint"] == first[keys[2]]["fingerprint"]
+    assert second[keys[2]]["sha256"] == sha256_file(out / keys[2])
+    assert np.abs(pixels(out / keys[2]) - before).max() <= REPLAY_TOLERANCE_LEVELS
+    assert batch(*common) == 0
+    assert records(out) == second  # the re-rendered output is recognised as done
     assert batch(*common, "--seed", "3") == 0  # the seed is part of every output's settings
     assert all(records(out)[k]["settings"]["seed"] == 3 for k in keys)
     assert labels
+
+
+def test_a_map_renders_the_same_whatever_batch_it_shares_within_the_manifests_promise(tmp_path):
+    """Every output of --batch-size 1 (one map per forward) and --batch-size 3 (three maps in one forward)
+    records the same settings and the same image within REPLAY_TOLERANCE_LEVELS: what the manifest promises
+    a rerun, whichever maps share its batch and whichever kernels this CPU picks for each batch size."""
+    write_street_maps(tmp_path / "city", 3)
+    common = ("--checkpoint", str(SPADE), "--labels", str(tmp_path / "city"))
+    assert batch(*common, "--out", str(tmp_path / "one"), "--batch-size", "1") == 0
+    assert batch(*common, "--out", str(tmp_path / "three"), "--batch-size", "3") == 0
+    one, three = records(tmp_path / "one"), records(tmp_path / "three")
+    assert sorted(one) == sorted(three) and len(one) == 3
+    for key in one:
+        assert one[key]["fingerprint"] == three[key]["fingerprint"]  # the batch size is not a setting
+        assert three[key]["info"]["batched"] is True
+        for out, found in ((tmp_path / "one", one), (tmp_path / "three", three)):
+            assert found[key]["sha256"] == sha256_file(out / key)  # each record checksums its own file
+        # 1 level of 255: the two forwards differ only in float32 summation order (~1e-5 of the output).
+        difference = np.abs(pixels(tmp_path / "one" / key) - pixels(tmp_path / "three" / key)).max()
+        assert difference <= REPLAY_TOLERANCE_LEVELS, key
+    # The maps differ, so a mix-up of rows within a batch would show (by far more than the tolerance).
+    assert np.abs(pixels(tmp_path / "one" / sorted(one)[0]) - pixels(tmp_path / "three" / sorted(one)[1])).max() > 10
 
 
 def test_bad_inputs_are_reported_at_the_end_and_do_not_stop_the_run(tmp_path, capsys):
@@ -145,7 +178,8 @@ def test_random_style_mode_records_a_seed_per_image_and_pix2pixhd_batches_match_
     key = sorted(found)[2]
     again = tmp_path / "again.png"
     assert main(["render", *found[key]["render"][1:-1], str(again), "--device", "cpu"]) == 0
-    assert np.abs(pixels(again) - pixels(out / key)).max() <= 1
+    # The manifest's promise (batch of 3 vs a single render: other float32 kernels, ~1e-5 of the output).
+    assert np.abs(pixels(again) - pixels(out / key)).max() <= REPLAY_TOLERANCE_LEVELS
 
 
 def _face_folder(root: Path, count: int) -> Path:
@@ -193,7 +227,9 @@ def test_styles_manifest_gives_each_output_its_style_and_seed(tmp_path, suffix):
     assert found["1.png"]["settings"]["style"] == [f"photo={faces / 'images' / '1.jpg'}:{faces / 'labels' / '1.png'}"]
     again = tmp_path / "again.png"
     assert main(["render", *found["0.png"]["render"][1:-1], str(again), "--device", "cpu"]) == 0
-    assert np.abs(pixels(again) - pixels(out / "0.png")).max() <= 1
+    # The manifest's promise: 1 level of 255 (the same float32 math; SEAN renders one map per call, so on most
+    # machines this is bit-identical, but nothing promises the same kernels to two processes).
+    assert np.abs(pixels(again) - pixels(out / "0.png")).max() <= REPLAY_TOLERANCE_LEVELS
 
 
 def test_ctrl_c_stops_after_the_current_batch_and_a_rerun_finishes(tmp_path):
@@ -248,7 +284,8 @@ def test_sean_mean_and_random_style_modes_use_the_mean_styles_folder(tmp_path):
     assert len({r["settings"]["seed"] for r in found.values()}) == 3
     again = tmp_path / "again.png"  # render reproduces @random with --mean-styles and the recorded seed
     assert main(["render", *found["2.png"]["render"][1:-1], str(again), "--device", "cpu"]) == 0
-    assert np.abs(pixels(again) - pixels(tmp_path / "random" / "2.png")).max() <= 1
+    # The manifest's promise: 1 level of 255 (as above).
+    assert np.abs(pixels(again) - pixels(tmp_path / "random" / "2.png")).max() <= REPLAY_TOLERANCE_LEVELS
     assert batch(*common, "--out", str(tmp_path / "mean"), "--style-mode", "mean") == 0
     assert all(r["settings"]["region_style"] == ["all=@mean"] for r in records(tmp_path / "mean").values())
     assert np.abs(pixels(tmp_path / "mean" / "2.png") - pixels(tmp_path / "random" / "2.png")).max() > 10
@@ -296,4 +333,6 @@ def test_batched_renders_of_the_official_reference_match_the_official_output(tmp
     expected = pixels(case_dir / "output.png")
     for key in records(out):
         assert records(out)[key]["info"]["batched"] is True
+        # Parity with the official output: float outputs within 1e-4 of it (the engines' parity tests), so
+        # the truncated uint8 pixels are within 1 level (a level is 2 / 255 = 7.8e-3 of the float output).
         assert np.abs(pixels(out / key) - expected).max() <= 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from app.batch.manifest import REPLAY_TOLERANCE_LEVELS
 from tests.test_batch_cli import SPADE, write_street_maps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +78,9 @@ def test_two_gloo_processes_render_each_map_once_and_match_a_single_process(tmp_
     for rel in one:
         a = np.asarray(Image.open(tmp_path / "one" / rel)).astype(int)
         b = np.asarray(Image.open(tmp_path / "two" / rel)).astype(int)
-        assert np.abs(a - b).max() <= 1
+        # The manifest's promise, not bytes: each rank batches other maps together (ranks take every other
+        # map), and batch composition picks the float32 kernels (~1e-5 of the output, below one level).
+        assert np.abs(a - b).max() <= REPLAY_TOLERANCE_LEVELS
     manifest = [json.loads(line) for line in (tmp_path / "two" / "manifest.jsonl").read_text().splitlines()]
     assert sorted(r["key"] for r in manifest) == [p.as_posix() for p in one]  # each map once, parts merged
     assert {r["rank"] for r in manifest} == {0, 1}  # both processes rendered

@@ -74,6 +74,7 @@ def test_first_request_starts_a_background_compile_and_renders_eagerly(recording
     with fast_inference("cpu"):
         out = compiler.run(shape_key(x), (x,))
         expected = net(x)
+    # Bit for bit: the stand-in "compile" runs the same eager forward (same kernels, same shapes, one process).
     assert out is not None and torch.equal(out, expected)
     # Another shape is another compile; the first stays ready.
     y = torch.randn(1, 3, 16, 8)
@@ -135,6 +136,7 @@ def test_engines_render_through_the_compiled_forward_once_ready(recording, name)
     request = RenderRequest(label=label, instance=label.astype(np.int32), fast=True, compile=True)
     first = engine.generate(request)
     assert first.info["compiled"] is False  # the compile started; this render was eager
+    # Bit for bit: the same eager fast-mode forward in both engines (same kernels and shapes, one process).
     assert np.array_equal(first.image, eager_engine.generate(dataclasses.replace(request, compile=False)).image)
     engine._compiler.wait()
     # A new label map (SPADE caches whole outputs per label), same shapes: the compiled graph renders it.

@@ -110,6 +110,8 @@ def test_local_enhancer_matches_reference(arch):
         x, sd, arch.n_downsample_global, arch.n_blocks_global, arch.n_local_enhancers, arch.n_blocks_local
     )
     assert ours.shape == (1, 3, 32, 48)
+    # The same F.conv2d / instance_norm calls on the same shapes (measured 0 apart); 1e-5 is room for a module
+    # that sums in another order, far below what a wrong layer changes (> 1e-2).
     assert (ours - expected).abs().max().item() < 1e-5
     assert ours.std().item() > 0.1  # non-trivial output, not saturated to a constant
     # The global branch sees the input average-pooled n_local_enhancers times.
@@ -163,7 +165,15 @@ def test_engine_renders_local_checkpoint_like_reference(tmp_path):
     edge[:-1, :] |= inst[1:, :] != inst[:-1, :]
     x = torch.cat([onehot, edge[None, None].float()], 1)
     expected = reference_local(x, states["G"], 2, 2, 1, 2)
-    assert (result.tensor - expected).abs().max().item() < 1e-5
+    as_double = {k: v.double() if v.is_floating_point() else v for k, v in states["G"].items()}
+    exact = reference_local(x.double(), as_double, 2, 2, 1, 2)
+    # The engine (the input head as lookups, oneDNN's kernels) and the reference's plain F.conv2d are both float32,
+    # the same sums in other orders; this tiny network amplifies rounding (instance norm of near-constant
+    # channels of a blocky map): measured 1.6e-6 apart, 6x from a fixed 1e-5. What holds by construction: the
+    # engine is as accurate as the plain float32 forward, i.e. within 4x its error of the float64 forward
+    # (measured: both 4.9e-6 from it). A wrong layer moves the output by > 1e-2.
+    bound = 4 * max((expected.double() - exact).abs().max().item(), 1e-6)
+    assert (result.tensor.double() - exact).abs().max().item() <= bound
 
 
 def test_local_needs_multiples_of_its_base(tmp_path):
@@ -215,4 +225,5 @@ def test_norm_batch_uses_batch_statistics_like_the_official_test():
                 inorm.bias.copy_(module.bias)
                 parent, _, child = name.rpartition(".")
                 setattr(net.get_submodule(parent), child, inorm)
+        # Batch statistics of one image vs instance norm: the same means and variances (measured 0 apart).
         assert (net(x) - before).abs().max().item() < 1e-5

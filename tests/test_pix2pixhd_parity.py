@@ -55,6 +55,7 @@ def _assert_matches_reference(result) -> None:
     assert result.tensor.shape == expected.shape == (1, 3, 128, 256)
     assert result.tensor.dtype == torch.float32
     diff = (result.tensor - expected).abs().max().item()
+    # The parity bar (as in test_spade_parity): other kernels than the official run's; measured 2.5e-6.
     assert diff < 1e-4, f"max abs diff {diff}"
     png = np.asarray(Image.open(CASE / "output.png").convert("RGB")).astype(int)
     assert result.image.shape == png.shape and result.image.dtype == np.uint8

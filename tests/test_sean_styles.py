@@ -4,6 +4,11 @@ No official tensors ship for edits, so each edit is checked against an independe
 mixed by hand in torch exactly as run_UI does (``(1 - a) * code1 + a * code2``) and fed through the
 engine's low-level "codes in" entry (:meth:`SeanEngine.render_codes`, the official UI_mode), then
 compared with the request path. The size of each edit's effect is checked against case.json.
+
+Those comparisons are ``torch.equal``, bit for bit, on purpose and on any CPU: both routes end in the same
+generator, the same kernels on the same shapes in one process, so equal codes give equal bits; a route that
+mixed a code in another order (one ulp off) would show. Comparisons with the official tensors are within 1e-4
+(float32 kernels of another machine: the project's parity bar).
 """
 
 from __future__ import annotations

@@ -198,6 +198,7 @@ def test_safetensors_round_trip_renders_identically(tmp_path):
     assert SpadeEngine.recognizes(info)
     reloaded = _load(saved)
     assert reloaded.config == engine.config
+    # Bit for bit: the reloaded weights are the saved ones, run through the same kernels on the same shapes.
     assert torch.equal(reloaded.generate(_city_inputs()).tensor, before)
 
 
@@ -270,5 +271,7 @@ def test_state_dict_folding_equals_torch_spectral_norm_in_eval(tmp_path):
         official_eval = hooked(seg)
         assert fold_spectral_norm(hooked) == 18  # conv_0 + conv_1 of 7 blocks, conv_s of up_0..up_3
         folded = hooked(seg)
+    # Bit for bit: folding computes weight_orig / sigma with torch's own arithmetic, and the engine runs the
+    # same modules on the same shapes in this process (a different fold would be ulps off, and show).
     assert torch.equal(official_eval, folded)
     assert torch.equal(engine.generate(request).tensor, folded)
