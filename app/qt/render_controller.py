@@ -14,7 +14,7 @@ of the same request runs once, timed and not shown, so :func:`fast_preview_pays`
 A hanging engine never hangs the editor. The watchdog covers whatever occupies the render thread, a warm-up
 (``load()``) as well as a render: past ``timeout_s`` the editor offers Stop waiting, which leaves the stuck
 thread to itself and starts a fresh one. Closing the window waits a bounded time for the render thread
-(:meth:`RenderController.shutdown_wait_s`: 2 s, more for a render whose time is known, never over 30 s); a
+(:meth:`RenderController.shutdown_wait_s`: 2 s, more for a checkpoint that rendered before, never over 30 s); a
 thread still stuck then cannot be stopped (Python threads cannot be killed), so once the window has closed
 and its state is saved, :func:`exit_if_render_threads_stuck` ends the process with ``os._exit`` instead of
 letting the interpreter (and Qt, destroying the thread's pool) wait for that thread forever.
@@ -58,12 +58,14 @@ DEBOUNCE_MS = 200
 # Fast preview pays only where the fast path is clearly faster than the exact one it is followed by; on a CPU
 # without bf16 matrix units it can be as slow (measured: SPADE 512x256 fast 4.04 s, exact 3.93 s).
 FAST_PREVIEW_WORTH = 0.8  # fast must take at most this share of the exact time
-# Closing the window waits this long for a render in progress to finish cleanly: longer than a demo render
+# Closing the window waits this long for a render in progress to finish cleanly: longer than most demo renders
 # (0.03-1 s on a CPU), short enough that a window closed on a hung engine still goes within a few seconds.
 SHUTDOWN_WAIT_S = 2.0
-# A render whose time this session has measured gets that time twice over on top (the machine may be busier
-# now), up to this: a render of a checkpoint that rendered before is rarely stuck, and ending it cleanly
-# lets the interpreter exit normally.
+# A render of a checkpoint that rendered before in this session gets, on top, this many times the slowest of
+# those renders (measured on the face demo: 0.3 to 4.9 s on a busy 2-core machine, the first ones slowest),
+# up to SHUTDOWN_WAIT_MAX_S: such a render is rarely stuck, and letting it finish lets the interpreter exit
+# normally rather than through exit_if_render_threads_stuck.
+SHUTDOWN_WAIT_FACTOR = 3
 SHUTDOWN_WAIT_MAX_S = 30.0
 
 
@@ -149,6 +151,9 @@ class RenderController(QObject):
         # Engine seconds of the last fast and exact render per (engine, checkpoint, device): fast preview
         # stops where it does not pay (fast_preview_pays), measured in this session, never guessed.
         self.render_times: dict[tuple[str, str, str], dict[bool, float]] = {}
+        # The slowest successful render per (engine, checkpoint, device), fast or exact: how long closing the
+        # window may wait for a render of that checkpoint (shutdown_wait_s).
+        self.slowest_render_s: dict[tuple[str, str, str], float] = {}
         self._debouncer = QSignalDebouncer(self)
         self._debouncer.setTimeout(debounce_ms)
         self._debouncer.triggered.connect(self.render_now)
@@ -358,7 +363,10 @@ class RenderController(QObject):
         self._watchdog.stop()
         self._running = None
         self._worker = None
-        times = self.render_times.setdefault(self._timing_key(outcome.job.job), {})
+        key = self._timing_key(outcome.job.job)
+        times = self.render_times.setdefault(key, {})
+        if outcome.ok:
+            self.slowest_render_s[key] = max(self.slowest_render_s.get(key, 0.0), float(outcome.seconds))
         if outcome.job.trial:  # timed only: the exact render stays on screen; a failing fast path never previews
             times[True] = float(outcome.seconds) if outcome.ok else math.inf
             self._next_or_idle()
@@ -475,16 +483,15 @@ class RenderController(QObject):
 
     # -- shutting down -----------------------------------------------------------------------
     def shutdown_wait_s(self) -> float:
-        """How long closing waits for the render thread: :data:`SHUTDOWN_WAIT_S`, plus twice the running render's
-        time where this session measured it for the same checkpoint and mode (at most :data:`SHUTDOWN_WAIT_MAX_S`).
-        A warm-up, or a render of unknown time (a first render, one that hung from the start), gets the minimum."""
+        """How long closing waits for the render thread: :data:`SHUTDOWN_WAIT_S`, plus
+        :data:`SHUTDOWN_WAIT_FACTOR` times the slowest render of the running render's checkpoint in this session
+        (at most :data:`SHUTDOWN_WAIT_MAX_S` in all). A warm-up, or a render of a checkpoint that has not
+        rendered yet (a first render, an engine that hung from the start), gets the minimum."""
         job = self._running
         if job is None or self._warming is not None:
             return SHUTDOWN_WAIT_S
-        known = self.render_times.get(self._timing_key(job.job), {}).get(bool(job.request.fast))
-        if known is None or not math.isfinite(known):
-            return SHUTDOWN_WAIT_S
-        return min(SHUTDOWN_WAIT_MAX_S, SHUTDOWN_WAIT_S + 2 * known)
+        slowest = self.slowest_render_s.get(self._timing_key(job.job), 0.0)
+        return min(SHUTDOWN_WAIT_MAX_S, SHUTDOWN_WAIT_S + SHUTDOWN_WAIT_FACTOR * slowest)
 
     def shutdown(self, wait_s: float | None = None) -> bool:
         """Drop queued work, give a running render (or warm-up) up to ``wait_s`` seconds to finish (default:
