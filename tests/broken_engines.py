@@ -1,9 +1,15 @@
 """Deliberately broken engines, registered by a test plugin: they raise, return the wrong shape or type,
-run out of memory, or hang. Used by tests/test_fault_containment.py (not a test module)."""
+run out of memory, or hang in ``generate()`` or ``load()``. Used by tests/test_fault_containment.py and
+tests/test_hang_containment.py (not a test module).
+
+In a subprocess the plugin is installed through an entry point naming :data:`PLUGIN`
+(``[regionpaint] broken-test-plugin = tests.broken_engines:PLUGIN``; see :func:`install_entry_point`).
+"""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -12,8 +18,15 @@ from plugins import hookimpl
 from plugins.manager import DEFAULT_PLUGINS, PluginManager
 
 PLUGIN_NAME = "broken-test-plugin"
-#: Set to let the hanging engine return (a test must not leave a thread behind).
+#: Set to let the hanging engines return (a test must not leave a thread behind).
 RELEASE_HANG = threading.Event()
+#: How long a hang lasts at most when nobody sets RELEASE_HANG; None: forever (the editor subprocesses of
+#: tests/test_hang_containment.py, which must exit although the hang never ends).
+HANG_SECONDS: float | None = 120
+
+
+def hang() -> None:
+    RELEASE_HANG.wait(HANG_SECONDS)
 
 
 class _Broken(Engine):
@@ -70,7 +83,21 @@ class HangingEngine(_Broken):
     id = "broken-hang"
 
     def generate(self, request):
-        RELEASE_HANG.wait(120)
+        hang()
+        width, height = self._size(request)
+        return RenderResult(np.zeros((height, width, 3), np.uint8), None)
+
+
+class HangingLoadEngine(_Broken):
+    """Its checkpoint never finishes loading (a stuck network drive, a deadlock in a plugin's loader)."""
+
+    id = "broken-hang-load"
+
+    def load(self, checkpoint, device="auto"):
+        hang()
+        self._device = "cpu"
+
+    def generate(self, request):
         width, height = self._size(request)
         return RenderResult(np.zeros((height, width, 3), np.uint8), None)
 
@@ -78,10 +105,31 @@ class HangingEngine(_Broken):
 class BrokenPlugin:
     @hookimpl
     def register_engines(self, register):
-        for engine in (RaisingEngine, WrongShapeEngine, WrongDtypeEngine, OutOfMemoryEngine, HangingEngine):
+        for engine in (
+            RaisingEngine,
+            WrongShapeEngine,
+            WrongDtypeEngine,
+            OutOfMemoryEngine,
+            HangingEngine,
+            HangingLoadEngine,
+        ):
             register(engine)
+
+
+#: The plugin instance an entry point names.
+PLUGIN = BrokenPlugin()
 
 
 def manager_with_broken_plugin() -> PluginManager:
     """The built-in plugins plus the broken one (no entry points: the test controls what loads)."""
     return PluginManager(DEFAULT_PLUGINS, load_entry_points=False, extra_plugins=[(PLUGIN_NAME, BrokenPlugin())])
+
+
+def install_entry_point(site: Path) -> Path:
+    """Make the broken plugin an installed plugin for a subprocess: a ``*.dist-info`` folder in ``site``
+    whose entry point names :data:`PLUGIN`. Put ``site`` and the repository on the child's PYTHONPATH."""
+    info = site / "broken_test_plugin-0.1.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-test-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[regionpaint]\n{PLUGIN_NAME} = tests.broken_engines:PLUGIN\n")
+    return site

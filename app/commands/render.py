@@ -103,6 +103,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fast", action="store_true", help="fast reduced-precision render (bf16/fp16; default: exact float32)"
     )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on a render (loading and generating) that takes longer: one-line error, exit 2 "
+        "(default: no limit; a render's time ranges from milliseconds to minutes, and Ctrl+C stops it any time)",
+    )
     parser.add_argument("--out", required=True, metavar="OUT.png", help="rendered image (PNG or JPEG)")
     parser.add_argument("--save-tensor", metavar="OUT.pt", help="raw generator output, (1,3,H,W) float32")
     parser.add_argument(
@@ -329,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         strict_options=bool(args.option),
         mean_style_sources=mean_sources,
     )
-    outcome = _render(service, job, manager)
+    outcome = _render(service, job, manager, getattr(args, "timeout", None))
     if photo_edit is not None and photo_edit.settings.mode != "off":
         # Only what was edited changes: the render goes into the photo at the photo's size.
         outcome.result.image = photo_edit.composite(outcome.request, outcome.result.image, outcome.capabilities).image
@@ -338,14 +345,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(service, job, manager):
+def _seconds(text: str) -> float:
+    """``--timeout``: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _render(service, job, manager, timeout_s: float | None = None):
     """``service.render(job)``; a crash inside an engine (a plugin's bug) becomes one line naming the
-    engine and its package instead of a traceback (``--debug`` shows it)."""
+    engine and its package instead of a traceback (``--debug`` shows it). With ``timeout_s``, a render
+    that takes longer is given up on with one line (its thread cannot be stopped; the process exits anyway)."""
     from app.cli import _user_errors
+    from app.render.guard import call_with_timeout, engine_label
     from plugins.manager import PluginError
 
+    def too_long() -> str:
+        return (
+            f"{engine_label(job.engine_id)} did not finish rendering within {timeout_s:g} s (--timeout {timeout_s:g}); "
+            "it may be stuck: try another engine, checkpoint or device, or a longer --timeout"
+        )
+
     try:
-        return service.render(job)
+        return call_with_timeout(lambda: service.render(job), timeout_s, too_long)
     except _user_errors():
         raise
     except Exception as exc:

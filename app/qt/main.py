@@ -43,8 +43,17 @@ def run_editor(
     window.show()
     window.open_at_start(Path(open_path) if open_path else None)  # offers crashed sessions' work, --open's too
     status = app.exec()
+    _exit_if_render_threads_stuck(status)
     _release_engines()
     return status
+
+
+def _exit_if_render_threads_stuck(status: int) -> None:
+    # The window has closed, the autosave has stopped and the settings are written: a hung engine's thread
+    # (it cannot be killed) must not keep the process alive, nor a release of the engine it still runs in.
+    from app.qt.render_controller import exit_if_render_threads_stuck
+
+    exit_if_render_threads_stuck(status)
 
 
 def _attach_startup_probe(window) -> None:
@@ -113,6 +122,7 @@ def _screenshot_in(
     window.ask_unsaved = lambda *_: "discard"
     status = app.exec()
     window.shutdown()
+    _exit_if_render_threads_stuck(status if out.is_file() else 1)
     _release_engines()
     return status if out.is_file() else 1
 

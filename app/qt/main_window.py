@@ -688,14 +688,20 @@ class MainWindow(QMainWindow):
         if not self.files.may_replace_document():
             event.ignore()
             return
+        self._save_window()  # while the window is still shown: its geometry and dock layout are the real ones
+        self.hide()  # gone at once, even while the render thread gets its few seconds to finish
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the render thread, training jobs (they save first) and autosave (a clean exit); remember the window."""
+        """Stop the render thread (waiting a few seconds at most: a hung engine's thread is left behind, and the
+        process ends without it, see ``app.qt.main``), training jobs (they save first) and autosave (a clean
+        exit); remember the window and write the settings out."""
         self.render_controller.shutdown()
         self.jobs_panel.stop_all()
         if self.autosave is not None:
             self.autosave.stop(clean=True)
             self.autosave = None
-        self._save_window()
+        if self.isVisible():
+            self._save_window()
+        self.settings.sync()  # the process may end with os._exit next (a stuck render thread): nothing unwritten

@@ -7,12 +7,17 @@ it, and for out-of-memory says what to try. Qt-free and torch-free (torch's erro
 by name), so the CLI, the batch runner and the editor share it.
 
     result = guarded_generate(engine, request)   # raises EngineFault, never anything else
+
+A render that never returns cannot be interrupted (a Python thread cannot be killed);
+:func:`call_with_timeout` runs it on a daemon thread and stops waiting for it, so the caller can report and exit.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -26,6 +31,39 @@ DEFAULT_RENDER_TIMEOUT_S = 120
 
 class EngineFault(EngineError):
     """A render failed inside an engine, or the engine returned something unusable."""
+
+
+class RenderTimeout(EngineFault):
+    """A render (load and generate) did not finish within the time it was given."""
+
+
+T = TypeVar("T")
+
+
+def call_with_timeout(work: Callable[[], T], timeout_s: float | None, message: Callable[[], str]) -> T:
+    """``work()``, waited for at most ``timeout_s`` seconds (None: as long as it takes, on this thread).
+
+    With a limit, ``work`` runs on a daemon thread; past the limit :class:`RenderTimeout` is raised with
+    ``message()``, and the thread is left to finish (or hang) on its own: a daemon thread does not keep the
+    process from exiting. Whatever ``work`` raises is raised here; Ctrl+C still interrupts the wait."""
+    if timeout_s is None:
+        return work()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, which raises it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="regionpaint-render", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise RenderTimeout(message())
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def plugin_of(engine_id: str) -> str:
