@@ -56,6 +56,13 @@ class RaisingEngine(_Broken):
         raise ZeroDivisionError("division by zero deep inside the network")
 
 
+class ExitingEngine(_Broken):
+    id = "broken-exit"
+
+    def generate(self, request):
+        raise SystemExit("a plugin's generate() called sys.exit")
+
+
 class WrongShapeEngine(_Broken):
     id = "broken-shape"
 
@@ -107,6 +114,7 @@ class BrokenPlugin:
     def register_engines(self, register):
         for engine in (
             RaisingEngine,
+            ExitingEngine,
             WrongShapeEngine,
             WrongDtypeEngine,
             OutOfMemoryEngine,

@@ -43,6 +43,7 @@ def engine(engine_id: str):
     "engine_id, words",
     [
         ("broken-raise", ["ZeroDivisionError", "division by zero"]),
+        ("broken-exit", ["SystemExit", "called sys.exit"]),  # a plugin's exit must not end the app
         ("broken-shape", ["shape (24, 32)", "(H, W, 3)"]),
         ("broken-dtype", ["float32", "uint8"]),
         ("broken-oom", ["ran out of memory", "smaller output size than 32x24"]),

@@ -171,7 +171,9 @@ def guarded_generate(engine: Any, request: RenderRequest) -> Any:
         result = engine.generate(request)
     except EngineError:
         raise
-    except Exception as exc:
+    except KeyboardInterrupt:  # the person pressed Ctrl+C: stop, as everywhere else
+        raise
+    except BaseException as exc:  # SystemExit/GeneratorExit from a plugin's engine is its fault, not a quit
         if not is_out_of_memory(exc):
             log.exception("%s failed", engine_label(engine_id))
         raise EngineFault(describe_fault(exc, engine_id, str(getattr(engine, "device", "")), request)) from exc
