@@ -1,6 +1,6 @@
 """SPADE (GauGAN) engine: official NVlabs/SPADE checkpoints, with or without the VAE encoder.
 
-Torch is imported only inside :meth:`SpadeEngine.load` and the render methods (via
+Torch is imported only inside the load steps and the render methods (via
 :mod:`engines.spade.runtime`), so listing engines stays torch-free.
 
 z for VAE checkpoints, first that applies: ``request.z`` > the encoded style photo (``default_style``'s
@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,18 +24,21 @@ from engines.base import (
     INSTANCE_MAP,
     LATENT_Z,
     CheckpointInfo,
-    Engine,
     EngineError,
     InputError,
     RenderRequest,
     RenderResult,
     StyleSource,
 )
+from engines.common.checkpoint_engine import CheckpointEngine
 from engines.common.lru import LRUCache
 from engines.schema import Option
 from engines.spade.config import SpadeConfig
 from engines.spade.inputs import prepare_instance, prepare_label, prepare_photo, render_sizes
 from engines.spade.loading import foreign_engine, infer_config
+
+if TYPE_CHECKING:
+    from engines.common.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ ENGINE_ID = "spade"
 ENCODING_CACHE_SIZE = 16  # (mu, logvar) of this many style photos
 
 
-class SpadeEngine(Engine):
+class SpadeEngine(CheckpointEngine):
     id = ENGINE_ID
     display_name = "SPADE (GauGAN)"
     capabilities = frozenset({INSTANCE_MAP, LATENT_Z})
@@ -102,48 +105,48 @@ class SpadeEngine(Engine):
             return False
         return "fc.weight" in shapes and "conv_img.weight" in shapes and any(k.startswith("head_0.") for k in shapes)
 
-    def load(self, checkpoint: str | Path, device: str = "auto") -> None:
-        """Load an official folder (latest_net_G.pth + opt.txt [+ latest_net_E.pth]), a bare .pth or a
-        regionpaint .safetensors; every architectural option is read from the tensor shapes."""
-        from engines.common.device import resolve_device
-        from engines.common.pipeline import read_checkpoint
-        from engines.common.winograd import WinogradConvs
+    # ---- loading: the steps engines.common.checkpoint_engine.CheckpointEngine.load leaves to SPADE ------
+    # An official folder (latest_net_G.pth + opt.txt [+ latest_net_E.pth]), a bare .pth or a regionpaint
+    # .safetensors; every architectural option is read from the tensor shapes.
+
+    def config_from(self, contents: CheckpointContents) -> SpadeConfig:
+        return infer_config(
+            contents.shapes("G"), contents.opt, contents.source("G"), contents.shapes("E"), contents.label_set
+        )
+
+    def build_networks(self, config: SpadeConfig, contents: CheckpointContents, device: Any) -> tuple[Any, Any]:
+        """(generator, encoder or None) on ``device``."""
         from engines.spade import runtime
 
-        contents = read_checkpoint(checkpoint, ENGINE_ID)
-        files, weights, opt, label_set = contents.files, contents.weights, contents.opt, contents.label_set
-        g_path, e_path = contents.source("G"), contents.source("E")
-        shapes, e_shapes = contents.shapes("G"), contents.shapes("E")
-        config = infer_config(shapes, opt, g_path, e_shapes, label_set)
-
-        torch_device = resolve_device(device)
-        generator = runtime.build_generator(config, weights["G"], g_path).to(torch_device)
+        weights, g_path, e_path = contents.weights, contents.source("G"), contents.source("E")
+        generator = runtime.build_generator(config, weights["G"], g_path).to(device)
         encoder = None
         if config.encoder is not None:
-            encoder = runtime.build_encoder(config.encoder, weights["E"], e_path).to(torch_device)
+            encoder = runtime.build_encoder(config.encoder, weights["E"], e_path).to(device)
         elif config.use_vae:
             log.warning("%s: VAE checkpoint without a usable encoder: z comes from request.z or a seed", g_path)
         elif "E" in weights:
             log.info("%s: encoder weights ignored (the generator is not a VAE)", e_path)
+        return generator, encoder
 
-        self.release()
-        self.config, self._generator, self._encoder, self._files = config, generator, encoder, files
-        self._stamp = contents.stamp
-        self._torch_device, self._device = torch_device, str(torch_device)
+    def install(
+        self, config: SpadeConfig, networks: tuple[Any, Any], contents: CheckpointContents, device: Any
+    ) -> None:
+        from engines.common.winograd import WinogradConvs
+        from engines.spade import runtime
+
+        self.config, (self._generator, self._encoder), self._files = config, networks, contents.files
+        self._stamp = contents.stamp  # the save's check that the files are still what was loaded
+        self._torch_device = device
         self._label_cache, self._encodings = runtime.LabelCache(), LRUCache(ENCODING_CACHE_SIZE)
         self._compiler = None  # compiled forwards belong to the network just replaced
         self._convs = WinogradConvs()  # the blocks' 1024-channel convs at the coarse sizes by Winograd
+
+    def describe_loaded(self, config: SpadeConfig) -> str:
         out_w, out_h = config.output_size
-        log.info(
-            "loaded SPADE %s: ngf %d, semantic_nc %d, %s, %s, %dx%d on %s",
-            g_path,
-            config.ngf,
-            config.semantic_nc,
-            config.num_upsampling_layers,
-            config.norm_G,
-            out_w,
-            out_h,
-            self._device,
+        return (
+            f"ngf {config.ngf}, semantic_nc {config.semantic_nc}, {config.num_upsampling_layers}, "
+            f"{config.norm_G}, {out_w}x{out_h}"
         )
 
     @property
