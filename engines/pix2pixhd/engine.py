@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,19 +25,22 @@ from engines.base import (
     INSTANCE_FEATURES,
     INSTANCE_MAP,
     CheckpointInfo,
-    Engine,
     EngineError,
     InputError,
     RenderRequest,
     RenderResult,
     StyleSource,
 )
+from engines.common.checkpoint_engine import CheckpointEngine
 from engines.common.digest import content_digest
 from engines.common.imageops import resize_bicubic, resize_nearest
 from engines.common.lru import LRUCache
 from engines.common.validation import check_label_ids, id_map, rgb_image
 from engines.pix2pixhd.architecture import is_pix2pixhd_keys
 from engines.schema import Option
+
+if TYPE_CHECKING:
+    from engines.common.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ def _cluster_picks(value: Any, option: str) -> dict[int, int]:
         raise InputError(f"engine option {option!r}: {exc}") from exc
 
 
-class Pix2PixHDEngine(Engine):
+class Pix2PixHDEngine(CheckpointEngine):
     id = "pix2pixhd"
     display_name = "pix2pixHD"
     capabilities = frozenset({INSTANCE_MAP, INSTANCE_FEATURES})
@@ -142,18 +145,25 @@ class Pix2PixHDEngine(Engine):
             return info.declared_engine == cls.id
         return is_pix2pixhd_keys(list(info.shapes))
 
-    def load(self, checkpoint: str | Path, device: str = "auto") -> None:
-        from engines.common.device import resolve_device
-        from engines.common.winograd import WinogradConvs
-        from engines.pix2pixhd.loading import load_checkpoint
+    # The steps engines.common.checkpoint_engine.CheckpointEngine.load leaves to pix2pixHD.
+    def config_from(self, contents: CheckpointContents) -> Any:
+        """engines.pix2pixhd.loading.CheckpointPlan: architectures, input channels, cluster centres."""
+        from engines.pix2pixhd.loading import plan_checkpoint
 
-        torch_device = resolve_device(device)
-        loaded = load_checkpoint(checkpoint, torch_device)
-        self.release()
-        self._loaded, self._torch_device, self._device = loaded, torch_device, str(torch_device)
+        return plan_checkpoint(contents)
+
+    def build_networks(self, config: Any, contents: CheckpointContents, device: Any) -> Any:
+        """engines.pix2pixhd.loading.LoadedCheckpoint: the networks and what a render reads of them."""
+        from engines.pix2pixhd.loading import build_networks
+
+        return build_networks(config, contents, device)
+
+    def install(self, config: Any, networks: Any, contents: CheckpointContents, device: Any) -> None:
+        from engines.common.winograd import WinogradConvs
+
+        self._loaded, self._torch_device = networks, device
         self._compiler = self._head = None
         self._convs = WinogradConvs()  # its 1024-channel residual convolutions by Winograd (1.7x each)
-        log.info("loaded pix2pixHD %s from %s on %s", loaded.generator_arch, checkpoint, torch_device)
 
     def _save_contents(self, path: str | Path):
         """The current weights: G, E, cluster centres as role ``F`` (no spectral norm to unfold here)."""

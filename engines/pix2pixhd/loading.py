@@ -1,4 +1,5 @@
-"""Checkpoint (official folder, bare .pth, regionpaint .safetensors) -> built, checked pix2pixHD networks.
+"""Checkpoint (official folder, bare .pth, regionpaint .safetensors) -> built, checked pix2pixHD networks:
+pix2pixHD's steps of the shared load (engines/common/checkpoint_engine.py).
 
 Architecture comes from the tensor shapes (:mod:`engines.pix2pixhd.architecture`); opt.txt (or the
 safetensors sidecar's options) only decides the input-channel split and the preprocessing. Networks
@@ -19,8 +20,7 @@ import torch
 from torch import nn
 
 from engines.base import CheckpointError
-from engines.common.pipeline import build_checked as pipeline_build
-from engines.common.pipeline import read_checkpoint
+from engines.common.pipeline import CheckpointContents, build_checked
 from engines.pix2pixhd.architecture import (
     EncoderArch,
     GeneratorArch,
@@ -55,9 +55,17 @@ class LoadedCheckpoint:
     clusters: dict[int, np.ndarray] | None = None
 
 
-def build_checked(net_factory, arch, state: Mapping[str, torch.Tensor], source: Path, what: str) -> nn.Module:
-    """``net_factory(arch)`` built, checked and loaded by the shared pipeline (engines/common/pipeline.py)."""
-    return pipeline_build(lambda: net_factory(arch), state, source, what)
+@dataclass
+class CheckpointPlan:
+    """What a checkpoint's shapes and options say, before any network is built."""
+
+    generator_arch: GeneratorArch
+    layout: InputLayout
+    encoder_arch: EncoderArch | None = None
+    clusters: dict[int, np.ndarray] | None = None
+
+    def __str__(self) -> str:
+        return str(self.generator_arch)
 
 
 def _clusters_from_tensors(state: Mapping[str, torch.Tensor], source: Path) -> dict[int, np.ndarray]:
@@ -69,17 +77,15 @@ def _clusters_from_tensors(state: Mapping[str, torch.Tensor], source: Path) -> d
     return clusters
 
 
-def load_checkpoint(path: str | Path, device: torch.device) -> LoadedCheckpoint:
-    """Read, check and build everything a render needs; networks end up on ``device`` in eval mode."""
-    path = Path(path)
-    contents = read_checkpoint(path, ENGINE_ID)
+def plan_checkpoint(contents: CheckpointContents) -> CheckpointPlan:
+    """Architectures from the shapes, cluster centres, and the input channels from opt.txt and the shapes."""
     files, weights, opt = contents.files, contents.weights, contents.opt
     g_source, e_source = contents.source("G"), contents.source("E")
 
-    arch = infer_generator({k: tuple(v.shape) for k, v in weights["G"].items()}, str(g_source))
+    arch = infer_generator(contents.shapes("G"), str(g_source))
     encoder_arch = None
     if "E" in weights:
-        encoder_arch = infer_encoder({k: tuple(v.shape) for k, v in weights["E"].items()}, str(e_source))
+        encoder_arch = infer_encoder(contents.shapes("E"), str(e_source))
 
     clusters = None
     if CLUSTER_ROLE in weights:
@@ -99,10 +105,20 @@ def load_checkpoint(path: str | Path, device: torch.device) -> LoadedCheckpoint:
     if layout.guessed:
         log.info("%s: input channels guessed as %s", g_source, layout)
     _warn_opt_disagreements(opt, arch, g_source)
+    return CheckpointPlan(arch, layout, encoder_arch, clusters)
 
-    generator = build_checked(build_generator, arch, weights["G"], g_source, f"pix2pixHD netG ({_describe(arch)})")
+
+def build_networks(plan: CheckpointPlan, contents: CheckpointContents, device: torch.device) -> LoadedCheckpoint:
+    """Build, check and load everything a render needs; networks end up on ``device`` in eval mode."""
+    files, weights, opt = contents.files, contents.weights, contents.opt
+    g_source, e_source = contents.source("G"), contents.source("E")
+    arch, layout, encoder_arch, clusters = plan.generator_arch, plan.layout, plan.encoder_arch, plan.clusters
+
+    generator = build_checked(
+        lambda: build_generator(arch), weights["G"], g_source, f"pix2pixHD netG ({_describe(arch)})"
+    )
     loaded = LoadedCheckpoint(
-        path=path,
+        path=contents.path,
         files=dict(files),
         opt=opt,
         generator=generator.to(device),
@@ -123,7 +139,7 @@ def load_checkpoint(path: str | Path, device: torch.device) -> LoadedCheckpoint:
                     f"{encoder_arch.input_nc} channels; the generator expects {layout.feat_num} "
                     "from an RGB photo"
                 )
-            encoder = build_checked(build_encoder, encoder_arch, weights["E"], e_source, "pix2pixHD netE")
+            encoder = build_checked(lambda: build_encoder(encoder_arch), weights["E"], e_source, "pix2pixHD netE")
             loaded.encoder, loaded.encoder_arch = encoder.to(device), encoder_arch
         if clusters is not None:
             width = clusters_feat_width(clusters)

@@ -1,7 +1,7 @@
 """The SEAN engine: region-wise style codes, mixes, crossover, mean/random styles and seeded noise.
 
 Import-light on purpose: listing engines reads the class attributes only; torch and the networks are
-imported inside :meth:`SeanEngine.load` and the render methods.
+imported inside the load steps and the render methods.
 
 Pipeline of :meth:`SeanEngine.generate` (official test path / run_UI "UI_mode"):
 
@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,13 +38,13 @@ from engines.base import (
     REGION_STYLES,
     STYLE_INTERPOLATION,
     CheckpointInfo,
-    Engine,
     InputError,
     RenderRequest,
     RenderResult,
     StyleMix,
     StyleSource,
 )
+from engines.common.checkpoint_engine import CheckpointEngine
 from engines.common.digest import Fingerprints
 from engines.common.lru import LRUCache
 from engines.common.validation import check_label_ids
@@ -52,17 +52,21 @@ from engines.sean import preprocess, styles
 from engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
 from engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
 
+if TYPE_CHECKING:
+    from engines.common.pipeline import CheckpointContents
+
 log = logging.getLogger(__name__)
 
 CODE_CACHE_SIZE = 64
 
 
-class SeanEngine(Engine):
+class SeanEngine(CheckpointEngine):
     id = "sean"
     display_name = "SEAN"
     capabilities = frozenset({REGION_STYLES, STYLE_INTERPOLATION, CROSSOVER, MEAN_STYLE, NOISE})
     label_sets = ("celebamask-hq", "cityscapes", "ade20k")
     style_blocks = BLOCKS
+    release_before_loading = True  # free the previous network (and its GPU memory) before building the next
 
     def __init__(self) -> None:
         self._loaded = None  # engines.sean.loading.LoadedSean
@@ -82,17 +86,28 @@ class SeanEngine(Engine):
     def recognizes(cls, info: CheckpointInfo) -> bool:
         return info.declared_engine == cls.id or looks_like_sean(info.shapes)
 
-    def load(self, checkpoint: str | Path, device: str = "auto") -> None:
-        from engines.common.device import resolve_device
-        from engines.common.winograd import WinogradConvs
-        from engines.sean.loading import load_sean
+    # The steps engines.common.checkpoint_engine.CheckpointEngine.load leaves to SEAN (under the lock: renders
+    # and style encodings run on other threads).
+    def _loading(self) -> threading.RLock:
+        return self._lock
 
-        target = resolve_device(device)
-        with self._lock:
-            self.release()  # free the previous network (and its GPU memory) before building the next
-            self._loaded, self._device = load_sean(checkpoint, target), str(target)
-            self._convs = WinogradConvs()  # the blocks' 1024-channel convs at the coarse sizes by Winograd
-            self._use_saved_mean_codes(checkpoint)
+    def config_from(self, contents: CheckpointContents) -> SeanConfig:
+        from engines.sean.loading import sean_config
+
+        return sean_config(contents)
+
+    def build_networks(self, config: SeanConfig, contents: CheckpointContents, device: Any) -> Any:
+        from engines.sean.loading import build_checked_generator
+
+        return build_checked_generator(config, contents, device)
+
+    def install(self, config: SeanConfig, networks: Any, contents: CheckpointContents, device: Any) -> None:
+        from engines.common.winograd import WinogradConvs
+        from engines.sean.loading import LoadedSean
+
+        self._loaded = LoadedSean(networks, config, contents.files, contents.opt, contents.stamp)
+        self._convs = WinogradConvs()  # the blocks' 1024-channel convs at the coarse sizes by Winograd
+        self._use_saved_mean_codes(contents.path)
 
     def _use_saved_mean_codes(self, checkpoint: str | Path) -> None:
         """A trained run's mean style codes (engines/sean/mean_codes.py) enable '@mean' with no source."""

@@ -1,4 +1,5 @@
-"""Loading SEAN checkpoints: official folders, bare ``.pth`` files and regionpaint ``.safetensors``.
+"""SEAN's steps of the shared load (engines/common/checkpoint_engine.py): official folders, bare ``.pth``
+files and regionpaint ``.safetensors``.
 
 The generator is built on the ``meta`` device from the inferred :class:`SeanConfig`, its own state-dict
 shapes are checked against the file (CheckpointError naming the file and first bad key), then the
@@ -7,20 +8,16 @@ weights are assigned without a copy, spectral norm is folded and the network mov
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from engines.base import CheckpointError
-from engines.common.checkpoint import load_weights
-from engines.common.pipeline import build_checked, read_checkpoint
+from engines.common.pipeline import CheckpointContents, build_checked
 from engines.common.spectral import fold_spectral_state, official_state_shapes
 from engines.sean.config import SeanConfig, infer_config, looks_like_sean
 from engines.sean.networks import SeanGenerator
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,17 +35,8 @@ def build_generator(config: SeanConfig, device: torch.device | str = "cpu") -> S
         return SeanGenerator(config)
 
 
-def read_generator_state(files: dict[str, Path]) -> dict[str, torch.Tensor]:
-    """The raw generator state dict (official keys) of a checkpoint; CheckpointError if absent."""
-    weights = load_weights(files)
-    if "G" not in weights:
-        raise CheckpointError(f"{files.get('G') or files['safetensors']}: no generator weights ('G.' keys)")
-    return weights["G"]
-
-
-def load_sean(checkpoint: str | Path, device: torch.device) -> LoadedSean:
-    """Read, check and build a SEAN generator in eval mode on ``device`` (spectral norm folded)."""
-    contents = read_checkpoint(checkpoint, "sean")
+def sean_config(contents: CheckpointContents) -> SeanConfig:
+    """The generator's configuration from its shapes and options; CheckpointError for another engine's."""
     path, state, shapes = contents.source("G"), contents.weights["G"], contents.shapes("G")
     if not looks_like_sean(shapes):
         raise CheckpointError(
@@ -56,19 +44,21 @@ def load_sean(checkpoint: str | Path, device: torch.device) -> LoadedSean:
             "Is this a SPADE or pix2pixHD checkpoint?"
         )
     try:
-        config = infer_config(shapes, contents.opt, path)
+        return infer_config(shapes, contents.opt, path)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from exc
+
+
+def build_checked_generator(config: SeanConfig, contents: CheckpointContents, device: torch.device) -> SeanGenerator:
+    """The checkpoint's generator, checked and in eval mode on ``device`` (spectral norm folded)."""
     # Built without spectral hooks (their random u on the meta device costs ~1 s of imports); the official
     # keys are checked against official_state_shapes and spectral norm folded on the state dict.
     generator = build_checked(
         lambda: SeanGenerator(config, spectral_hooks=False),
-        state,
-        path,
+        contents.weights["G"],
+        contents.source("G"),
         "the SEAN generator",
         expected=lambda net: official_state_shapes(net, net.spectral_layers()),
         fold_state=lambda net, prepared: fold_spectral_state(prepared, net.spectral_layers()),
     )
-    generator.to(device)
-    log.info("loaded SEAN %s: %s", path, config)
-    return LoadedSean(generator, config, contents.files, contents.opt, contents.stamp)
+    return generator.to(device)
