@@ -206,7 +206,8 @@ class Engine(abc.ABC):
         """Build the networks from a checkpoint folder or file and move them to ``device``.
 
         ``checkpoint`` is None for an engine with ``needs_checkpoint = False`` when none was chosen.
-        Raises :class:`CheckpointError` naming the file and the first offending key.
+        Raises :class:`CheckpointError` naming the file and the first offending key. The built-in engines
+        inherit it from :class:`engines.common.checkpoint_engine.CheckpointEngine` (the shared pipeline).
         """
 
     @abc.abstractmethod
