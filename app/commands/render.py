@@ -154,8 +154,13 @@ def _read_z(path: str) -> np.ndarray:
     from app.model.document import DocumentError
 
     if path.endswith(".npy"):
+        from regionpaint.untrusted import UntrustedFileError, open_regular
+
         try:
-            z = np.load(path, allow_pickle=False)
+            with open_regular(path) as handle:  # a FIFO is refused by name, never waited on
+                z = np.load(handle, allow_pickle=False)
+        except UntrustedFileError:
+            raise
         except (OSError, ValueError, EOFError) as exc:
             raise DocumentError(f"{path}: not a readable .npy array of numbers ({type(exc).__name__})") from exc
     else:

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from regionpaint import untrusted
+
 from .document import (
     CompositeSettings,
     Document,
@@ -386,11 +388,10 @@ def _read_manifest(archive: _Archive) -> dict[str, Any]:
     if DOC_MEMBER not in archive.names:
         raise _Problem(f"{DOC_MEMBER} is missing; not a regionpaint project")
     try:
-        manifest = json.loads(archive.read(DOC_MEMBER, DOC_MEMBER).decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise _Problem(f"{DOC_MEMBER} is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise _Problem(f"{DOC_MEMBER} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        # Bounded depth and number size: a 100,000-level doc.json is one line, not a RecursionError.
+        manifest = untrusted.loads_json(archive.read(DOC_MEMBER, DOC_MEMBER), DOC_MEMBER)
+    except untrusted.UntrustedFileError as exc:
+        raise _Problem(str(exc)) from None
     _expect(manifest, dict, DOC_MEMBER)
     if manifest.get("app") != APP_NAME:
         raise _Problem(f"{DOC_MEMBER} was not written by {APP_NAME} (app = {manifest.get('app')!r})")
@@ -578,9 +579,12 @@ def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = Non
     path = Path(path)
     label_sets = builtin_label_sets() if label_sets is None else label_sets
     try:
-        with zipfile.ZipFile(path) as zipped:
+        # Regular files only: zipfile's own open() of a FIFO would block (the editor's UI thread) forever.
+        with untrusted.open_regular(path) as handle, zipfile.ZipFile(handle) as zipped:
             archive = _Archive(zipped)
             doc = _document(archive, _read_manifest(archive), label_sets)
+    except untrusted.UntrustedFileError as exc:
+        raise ProjectError(str(exc)) from None
     except FileNotFoundError as exc:
         raise ProjectError(f"{path}: no such file") from exc
     except (zipfile.BadZipFile, EOFError) as exc:

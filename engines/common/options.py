@@ -65,11 +65,18 @@ def check_opt_values(opt: Mapping[str, str], where: str | Path) -> None:
 
 
 def read_opt_txt(path: str | Path) -> dict[str, str]:
+    """Options of an official ``opt.txt`` (read up to :data:`MAX_OPT_TXT_BYTES`), values range-checked.
+
+    Regular files only: a FIFO named opt.txt is refused by name instead of blocking the reader.
+    """
     from engines.base import CheckpointError
+    from regionpaint.untrusted import UntrustedFileError, open_regular
 
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read(MAX_OPT_TXT_BYTES)
+    except UntrustedFileError as exc:
+        raise CheckpointError(str(exc)) from None
     except OSError as exc:
         raise CheckpointError(f"{path}: opt.txt cannot be read ({exc.strerror or type(exc).__name__})") from exc
     options = parse_opt_text(data.decode("utf-8", errors="replace"))
