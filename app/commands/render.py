@@ -201,6 +201,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     """
     from app.model.imports import read_instance_map, read_label_map
     from engines.base import RenderRequest
+    from regionpaint.limits import check_render_size
 
     base = base if base is not None else RenderRequest(label=None)
     label = read_label_map(args.label, label_set) if args.label else base.label
@@ -233,6 +234,9 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     )
     if INSTANCE_FEATURES in engine_cls.capabilities and args.style and request.feature_source is None:
         request.feature_source = default_style[0][0]
+    if request.size is not None:  # refused here, before a model is loaded; the network's own size is
+        # checked against the same cap just before it renders (app/render/guard.py)
+        check_render_size(request.size, "--size" if args.size else "the project's output size")
     return request
 
 

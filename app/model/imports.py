@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from regionpaint import untrusted
+from regionpaint import limits, untrusted
 
 from .aspect import AspectFit, fit_aspect
 from .document import Document, DocumentError
@@ -38,10 +39,13 @@ class ImportFileError(DocumentError):
     """A file could not be used: unreadable, corrupt, wrong kind, bad ids or colours."""
 
 
-def open_image(path: PathLike, source: str | None = None) -> Image.Image:
+def open_image(
+    path: PathLike | IO[bytes], source: str | None = None, budget: limits.PixelBudget | None = None
+) -> Image.Image:
     """Open and fully decode an image file, so that truncation shows up here and not later.
 
-    ``source`` names the file in messages (default: the path).
+    ``source`` names the file in messages (default: the path). ``budget`` (a project's pixels left to
+    decode) is charged with the image's declared size before its pixels are decoded.
     """
     source = source or str(path)
     try:
@@ -49,8 +53,10 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
         # and a FIFO or device is refused instead of blocking (regionpaint.untrusted).
         image = untrusted.open_image(path, source)
         _check_pixel_count(image, source)
+        if budget is not None:
+            budget.spend(image.width * image.height, source)
         image.load()
-    except ImportFileError:
+    except (ImportFileError, limits.PixelLimitError):
         raise
     except untrusted.UntrustedFileError as exc:
         raise ImportFileError(str(exc)) from exc
