@@ -86,6 +86,26 @@ def test_the_editor_opened_on_a_deep_doc_json_shows_a_notice_and_keeps_running(t
     assert "nested too deeply" in done.stderr and "RecursionError" not in done.stderr
 
 
+def test_a_deep_json_engine_option_from_a_pix2pixhd_project_is_one_error_line(tmp_path):
+    """Engine options of kind "json" (pix2pixHD's cluster picks) are strings parsed again at render time."""
+    demo = REPO / "assets" / "demo" / "streets_pix2pixhd.rpaint"
+    if not demo.is_file():
+        pytest.skip(f"{demo} is not built")
+    with zipfile.ZipFile(demo) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    doc = json.loads(members["doc.json"])
+    doc["engine"]["options"]["instance_clusters"] = DEEP  # a string: doc.json itself stays shallow
+    doc["engine"]["checkpoint"] = str(demo.parent / doc["engine"]["checkpoint"])
+    path = tmp_path / "deep_option.rpaint"
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in members.items():
+            out.writestr(name, json.dumps(doc) if name == "doc.json" else data)
+    done = run_cli("render", "--project", str(path), "--device", "cpu", "--out", str(tmp_path / "o.png"))
+    assert done.returncode == 2, done.stderr
+    assert "option instance_clusters" in done.stderr and "is not a valid json" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
 # -- checkpoint sidecars ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "problem"), [(deep_under("options"), "nested too deeply"), (HUGE, "400-digit")])
 def test_a_deep_or_huge_sidecar_is_a_checkpoint_error(tmp_path, text, problem):

@@ -158,6 +158,22 @@ def test_a_project_that_is_a_fifo_or_a_device_is_refused_in_process(tmp_path):
         open_project("/dev/zero")
 
 
+def test_a_fifo_as_styles_manifest_or_plugins_json_is_refused_without_blocking(tmp_path, monkeypatch):
+    from app.batch.styles import StylesError, read_styles_manifest
+    from plugins import state
+
+    manifest = tmp_path / "styles.json"
+    os.mkfifo(manifest)
+    with unblocking(manifest) as blocked, pytest.raises(StylesError, match="named pipe"):
+        read_styles_manifest(manifest)
+    assert not blocked()
+    os.mkfifo(tmp_path / state.STATE_FILE)  # read by every command: a FIFO there must not stop them all
+    monkeypatch.setenv(state.DATA_DIR_ENV, str(tmp_path))
+    with unblocking(tmp_path / state.STATE_FILE) as blocked:
+        assert state.disabled_plugins() == set()
+    assert not blocked()
+
+
 # -- the same through the command line ---------------------------------------------------------------
 def test_render_project_refuses_a_fifo(tmp_path):
     fifo = tmp_path / "p.rpaint"

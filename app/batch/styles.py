@@ -125,7 +125,7 @@ def normalise_entry(raw: Mapping[str, Any], base: Path, where: str) -> dict[str,
 def read_styles_manifest(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """(defaults, [(match key, entry)]) from a ``.json`` or ``.csv`` styles manifest."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():  # anything else there (a FIFO, a folder) is named by open_regular below
         raise StylesError(f"{path}: styles manifest not found")
     base = path.parent
     try:

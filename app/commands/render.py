@@ -185,7 +185,7 @@ def _read_styles(args: argparse.Namespace, label_set, instance) -> dict:
         if name in styles:
             raise ValueError(f"--style {raw!r}: source {name!r} is given twice")
         # The label map is turned like its photo (EXIF orientation) and must have its shape.
-        image, label = read_style_pair(image_path, label_path or None, label_set)
+        image, label = read_style_pair(image_path, label_path or None, label_set, name)
         styles[name] = StyleSource(name=name, image=image, label=label, instance=instance)
     return styles
 

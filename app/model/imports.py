@@ -200,15 +200,16 @@ def read_photo(path: PathLike) -> np.ndarray:
 
 
 def read_style_pair(
-    image_path: PathLike, label_path: PathLike | None, label_set: LabelSet | None = None
+    image_path: PathLike, label_path: PathLike | None, label_set: LabelSet | None = None, name: str = ""
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A style photo (upright) and its segmentation turned to line up with it; a segmentation of another
-    aspect ratio is refused (the engines scale both to the network's size, which would squash it)."""
+    aspect ratio is refused (the engines scale both to the network's size, which would squash it).
+    ``name`` (the style source's) starts that message when given."""
     photo = read_upright_photo(image_path)
     if label_path is None:
         return photo.pixels, None
     label, _ = photo.read_label_map(label_path, label_set)
-    photo.check_aspect(label, str(label_path))
+    photo.check_aspect(label, f"style source {name!r}: {label_path}" if name else str(label_path))
     return photo.pixels, label
 
 
