@@ -222,3 +222,28 @@ def test_the_new_document_dialog_shows_what_it_turned(qtbot, tmp_path, street, m
     assert window.files.new_document()
     assert np.array_equal(window.document.label, read_label_map(street["label"], CITYSCAPES))
     assert "turned like" in window.notice.message and str(street["stored_label"]) in window.notice.message
+
+
+@pytest.mark.slow
+def test_a_map_written_by_regionpaint_segment_lines_up_with_its_rotated_photo(face, tmp_path):
+    """`segment` labels the upright photo and tags its map with orientation 1, so the rule keeps it as it is
+    (untagged, a square map would be turned a second time). Random weights label the face all one class, so
+    the tag itself is checked; test_a_map_of_the_upright_shape... shows a tagged map is not turned."""
+    import torch
+
+    from tests.test_segmenters import random_state
+
+    weights = tmp_path / "79999_iter.pth"
+    torch.save(random_state("bisenet_keys.txt"), weights)
+    out = tmp_path / "segmented.png"
+    done = run_cli(
+        "segment", str(face["stored_photo"]), "--segmenter", "bisenet-face", "--weights", str(weights),
+        "--device", "cpu", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as written:
+        assert written.getexif().get(ORIENTATION_TAG) == 1  # rule 1: the map says it is upright as stored
+        ids = np.asarray(written)
+    assert ids.shape == (256, 256)
+    doc = new_document(face["stored_photo"], out, label_set=CELEBAMASK_HQ)
+    assert np.array_equal(doc.label, ids)
