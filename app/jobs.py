@@ -27,6 +27,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from regionpaint import untrusted
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -155,9 +157,9 @@ class TrainingJob:
         for line in stream:
             line = line.rstrip("\n")
             if name == "stdout" and line.startswith("{"):
-                try:
-                    event = json.loads(line)
-                except ValueError:
+                try:  # bounded: a 100,000-level line must not kill this thread with a RecursionError
+                    event = untrusted.loads_json(line, "training event")
+                except untrusted.UntrustedFileError:
                     event = None
                 if isinstance(event, dict) and "event" in event:
                     self._queue.put(("event", event))
@@ -207,7 +209,11 @@ class TrainingJob:
             except queue.Empty:
                 break
             if kind == "event":
-                self._apply(payload)
+                try:
+                    self._apply(payload)
+                except (KeyError, TypeError, ValueError, OverflowError) as exc:  # e.g. {"event": "step"} alone
+                    self.log_tail.append(f"unreadable event ({type(exc).__name__}): {json.dumps(payload)[:200]}")
+                    continue
                 self.events.append(payload)
                 new.append(payload)
             elif kind == "log":

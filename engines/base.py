@@ -230,6 +230,14 @@ class Engine(abc.ABC):
         """(W, H) the network renders for a label of ``label_shape`` (H, W) under the checkpoint's options."""
         raise NotImplementedError
 
+    def size_multiple(self) -> int | None:
+        """Widths and heights of a render at another size than :meth:`network_size` must be multiples of this
+        (for the loaded checkpoint); None when not known or when the checkpoint renders only its own size.
+
+        Front ends use it to suggest a size the network accepts (e.g. after running out of memory).
+        """
+        return None
+
     def release(self) -> None:
         """Free the networks and any device memory they hold (engines override :meth:`_drop_networks`)."""
         device = self.device

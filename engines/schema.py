@@ -8,10 +8,11 @@ checkpoints), so front ends hide it otherwise. Torch-free.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from regionpaint.untrusted import loads_json
 
 # Option kinds and the Python type a value of that kind has after parsing.
 KINDS = ("int", "float", "bool", "str", "choice", "path", "json")  # json: any JSON value (a str is parsed)
@@ -65,8 +66,8 @@ class Option:
                     parsed = False
                 else:
                     raise ValueError
-            elif self.kind == "json":
-                parsed = json.loads(value) if isinstance(value, str) else value
+            elif self.kind == "json":  # bounded: a deep string from a project is a ValueError, not a RecursionError
+                parsed = loads_json(value, f"option {self.name}") if isinstance(value, str) else value
             else:
                 parsed = str(value)
         except (TypeError, ValueError):

@@ -12,6 +12,8 @@ import logging
 import os
 from pathlib import Path
 
+from regionpaint import untrusted
+
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "REGIONPAINT_DATA_DIR"  # the same override the editor's settings use
@@ -34,7 +36,8 @@ def state_path() -> Path:
 def _read() -> dict:
     path = state_path()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # Bounded (regionpaint.untrusted): every command reads this file, so a damaged one must never crash.
+        data = untrusted.read_json(path)
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:

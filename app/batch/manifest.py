@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from regionpaint import untrusted
+
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -102,9 +104,9 @@ def _read_lines(path: Path) -> Iterable[dict[str, Any]]:
         return
     for line in text.splitlines():
         try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a killed run
+            record = untrusted.loads_json(line, str(path))
+        except untrusted.UntrustedFileError:
+            continue  # a line cut short by a killed run (or too deep, or with absurd numbers): not a record
         if isinstance(record, dict) and "key" in record and "fingerprint" in record:
             yield record
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from app.batch.discovery import BatchItem
 from app.batch.manifest import ManifestWriter, sha256_file, write_atomic
+from app.render.guard import check_render_pixels
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,9 @@ class BatchPipeline:
     # ---- loading ----------------------------------------------------------------------------------
     def _load(self, job: Job) -> tuple[Job, Any, str | None]:
         try:
-            return job, self.make_request(job), None
+            request = self.make_request(job)
+            check_render_pixels(self.engine, request)  # the pixel cap, before the batch allocates for it
+            return job, request, None
         except _item_errors() as exc:
             return job, None, _message(exc)
 

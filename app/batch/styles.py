@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.batch.discovery import BatchItem
+from regionpaint import untrusted
 
 STYLE_MODES = ("random", "mean", "from-photos")
 LIST_FIELDS = ("style", "region_style", "crossover", "instance_cluster", "class_cluster")
@@ -125,13 +125,19 @@ def normalise_entry(raw: Mapping[str, Any], base: Path, where: str) -> dict[str,
 def read_styles_manifest(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """(defaults, [(match key, entry)]) from a ``.json`` or ``.csv`` styles manifest."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():  # anything else there (a FIFO, a folder) is named by open_regular below
         raise StylesError(f"{path}: styles manifest not found")
     base = path.parent
     try:
-        text = path.read_text(encoding="utf-8")
+        with untrusted.open_regular(path) as handle:  # a FIFO is refused, not waited on
+            data = handle.read(untrusted.MAX_JSON_BYTES + 1)
+        text = data.decode("utf-8")
+    except untrusted.UntrustedFileError as exc:
+        raise StylesError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise StylesError(f"{path}: cannot read the styles manifest ({exc})") from None
+    if len(data) > untrusted.MAX_JSON_BYTES:
+        raise StylesError(f"{path}: a styles manifest of more than {untrusted.MAX_JSON_BYTES >> 20} MiB; not read")
     if path.suffix.lower() == ".csv":
         rows: list[Mapping[str, Any]] = [
             {k.strip(): v for k, v in row.items() if k and v not in (None, "")}
@@ -140,9 +146,9 @@ def read_styles_manifest(path: str | Path) -> tuple[dict[str, Any], list[tuple[s
         defaults_raw: Mapping[str, Any] = {}
     elif path.suffix.lower() == ".json":
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise StylesError(f"{path}: not valid JSON ({exc})") from None
+            data = untrusted.loads_json(text, str(path))
+        except untrusted.UntrustedFileError as exc:
+            raise StylesError(str(exc)) from None
         if isinstance(data, Mapping):
             defaults_raw, rows = data.get("defaults") or {}, data.get("images") or []
         else:

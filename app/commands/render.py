@@ -181,8 +181,13 @@ def _read_z(path: str) -> np.ndarray:
     from app.model.document import DocumentError
 
     if path.endswith(".npy"):
+        from regionpaint.untrusted import UntrustedFileError, open_regular
+
         try:
-            z = np.load(path, allow_pickle=False)
+            with open_regular(path) as handle:  # a FIFO is refused by name, never waited on
+                z = np.load(handle, allow_pickle=False)
+        except UntrustedFileError:
+            raise
         except (OSError, ValueError, EOFError) as exc:
             raise DocumentError(f"{path}: not a readable .npy array of numbers ({type(exc).__name__})") from exc
     else:
@@ -198,7 +203,7 @@ def _read_z(path: str) -> np.ndarray:
 
 
 def _read_styles(args: argparse.Namespace, label_set, instance) -> dict:
-    from app.model.imports import read_label_map, read_photo
+    from app.model.imports import read_style_pair
     from engines.base import StyleSource
 
     styles: dict[str, StyleSource] = {}
@@ -206,12 +211,9 @@ def _read_styles(args: argparse.Namespace, label_set, instance) -> dict:
         name, image_path, label_path = parse_style_arg(raw)
         if name in styles:
             raise ValueError(f"--style {raw!r}: source {name!r} is given twice")
-        styles[name] = StyleSource(
-            name=name,
-            image=read_photo(image_path),
-            label=read_label_map(label_path, label_set) if label_path else None,
-            instance=instance,
-        )
+        # The label map is turned like its photo (EXIF orientation) and must have its shape.
+        image, label = read_style_pair(image_path, label_path or None, label_set, name)
+        styles[name] = StyleSource(name=name, image=image, label=label, instance=instance)
     return styles
 
 
@@ -223,6 +225,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     """
     from app.model.imports import read_instance_map, read_label_map
     from engines.base import RenderRequest
+    from regionpaint.limits import check_render_size
 
     base = base if base is not None else RenderRequest(label=None)
     label = read_label_map(args.label, label_set) if args.label else base.label
@@ -255,6 +258,9 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     )
     if INSTANCE_FEATURES in engine_cls.capabilities and args.style and request.feature_source is None:
         request.feature_source = default_style[0][0]
+    if request.size is not None:  # refused here, before a model is loaded; the network's own size is
+        # checked against the same cap just before it renders (app/render/guard.py)
+        check_render_size(request.size, "--size" if args.size else "the project's output size")
     return request
 
 
@@ -410,27 +416,40 @@ def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
     """(PhotoEdit, base request, args) for ``--photo`` or a photo project: labels at the photo's size, the
     photo as style source ``photo`` and default style; the returned args have the label flags consumed."""
     from app.model.document import CompositeSettings
-    from app.model.imports import read_instance_map, read_label_map, read_photo
+    from app.model.imports import check_same_aspect, read_instance_map, read_label_map, read_upright_photo
     from app.render.photo_edit import PhotoEdit, fit_request_to_photo, photo_base_request, photo_edit_from_document
 
     if args.photo:
-        photo = read_photo(args.photo)
-        edit = PhotoEdit(photo, read_label_map(args.photo_label, label_set))
+        # Every map of the photo is turned by the photo's EXIF orientation rule and must have its shape:
+        # a map of another aspect ratio would be squashed onto it (refused, not scaled).
+        photo = read_upright_photo(args.photo)
+
+        def photo_map(path: str, instance: bool = False):
+            ids = photo.read_instance_map(path) if instance else photo.read_label_map(path, label_set)[0]
+            photo.check_aspect(ids, path)
+            return ids
+
+        edit = PhotoEdit(photo.pixels, photo_map(args.photo_label))
         photo_instance = args.photo_instance or args.instance
         edit = dataclasses.replace(
             edit,
             baseline=edit.fit(edit.baseline),
-            baseline_instance=edit.fit(read_instance_map(photo_instance)) if photo_instance else None,
+            baseline_instance=edit.fit(photo_map(photo_instance, instance=True)) if photo_instance else None,
         )
-        label = read_label_map(args.label, label_set) if args.label else edit.baseline
-        instance = read_instance_map(args.instance) if args.instance else edit.baseline_instance
+        label = photo_map(args.label) if args.label else edit.baseline
+        instance = photo_map(args.instance, instance=True) if args.instance else edit.baseline_instance
         base = photo_base_request(edit, label, instance)
     else:
         edit = photo_edit_from_document(doc)
+        source = f"{args.project} (its photo)"
         if args.label:
-            base = dataclasses.replace(base, label=read_label_map(args.label, label_set), instance=None)
+            label = read_label_map(args.label, label_set)
+            check_same_aspect(label, edit.size, args.label, source)
+            base = dataclasses.replace(base, label=label, instance=None)
         if args.instance:
-            base = dataclasses.replace(base, instance=read_instance_map(args.instance))
+            instance = read_instance_map(args.instance)
+            check_same_aspect(instance, edit.size, args.instance, source)
+            base = dataclasses.replace(base, instance=instance)
         base = fit_request_to_photo(edit, base)
     settings = edit.settings if doc is not None and not args.photo else CompositeSettings()
     settings = settings.replaced(
@@ -447,7 +466,7 @@ def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
 
 def read_style_folder(folder: Path, label_set) -> list:
     """Style sources from ``folder/images`` + ``folder/labels`` (same stems), or the same under ``train/``."""
-    from app.model.imports import read_label_map, read_photo
+    from app.model.imports import read_style_pair
     from engines.base import StyleSource
 
     for root in (folder, folder / "train"):
@@ -457,7 +476,7 @@ def read_style_folder(folder: Path, label_set) -> list:
                 (p, labels / f"{p.stem}.png") for p in sorted(images.iterdir()) if (labels / f"{p.stem}.png").is_file()
             ]
             if pairs:
-                return [StyleSource(p.stem, read_photo(p), read_label_map(l, label_set)) for p, l in pairs]
+                return [StyleSource(p.stem, *read_style_pair(p, label, label_set)) for p, label in pairs]
     raise ValueError(f"{folder}: no style images with segmentations (expected images/ and labels/ with the same names)")
 
 

@@ -86,17 +86,24 @@ def _check_weights(args: argparse.Namespace) -> None:
 def run_segment(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from app.model.imports import read_photo
+    from app.model.imports import read_upright_photo
+    from app.model.orientation import ORIENTATION_TAG
     from app.segmenting import label_set_of, load_segmenter, segmenter_class
 
     _check_weights(args)
-    photo = read_photo(args.photo)
+    upright = read_upright_photo(args.photo)
     segmenter = load_segmenter(args.segmenter, args.weights, args.device)
-    label = segmenter.segment(photo)
+    label = segmenter.segment(upright.pixels)
     out = Path(args.out)
     array = label_set_of(segmenter_class(args.segmenter)).to_color(label) if args.colour else label
+    exif = Image.Exif()
+    if upright.orientation != 1:
+        # The map is of the upright photo; orientation 1 says so, so reading it with the photo (whose EXIF
+        # orientation turns it) keeps it as it is (app/model/orientation.py, rule 1).
+        exif[ORIENTATION_TAG] = 1
     try:
-        Image.fromarray(np.ascontiguousarray(array)).save(out.with_suffix(".png") if out.suffix != ".png" else out)
+        target = out.with_suffix(".png") if out.suffix != ".png" else out
+        Image.fromarray(np.ascontiguousarray(array)).save(target, exif=exif)
     except (OSError, ValueError) as exc:
         raise OSError(f"{out}: could not write ({exc})") from exc
     print(f"wrote {out} ({label.shape[1]}x{label.shape[0]}, {len(np.unique(label))} classes)", file=sys.stderr)

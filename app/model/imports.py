@@ -1,20 +1,29 @@
 """Reading photos, label maps and instance maps from image files, and making a document of them.
 
 Every error is a :class:`ImportFileError` (a ``DocumentError``) whose one-line message starts
-with the file it is about.
+with the file it is about. What a reader did on its own (a map turned like its photo by the EXIF
+orientation rule of :mod:`app.model.orientation`, the first frame of an animation used) is logged as a
+warning: the command line prints it as a ``regionpaint:`` line, the editor collects it with
+:func:`collected_notices` and shows it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from regionpaint import untrusted
+from regionpaint import limits, untrusted
 
-from .aspect import AspectFit, fit_aspect
+from . import orientation as orient
+from .aspect import AspectFit, fit_aspect, same_aspect
 from .document import Document, DocumentError
 from .edit_mask import start_photo_edit
 from .labelsets import LabelIdError, LabelSet, UnknownColorsError, guess_label_set
@@ -38,10 +47,13 @@ class ImportFileError(DocumentError):
     """A file could not be used: unreadable, corrupt, wrong kind, bad ids or colours."""
 
 
-def open_image(path: PathLike, source: str | None = None) -> Image.Image:
+def open_image(
+    path: PathLike | IO[bytes], source: str | None = None, budget: limits.PixelBudget | None = None
+) -> Image.Image:
     """Open and fully decode an image file, so that truncation shows up here and not later.
 
-    ``source`` names the file in messages (default: the path).
+    ``source`` names the file in messages (default: the path). ``budget`` (a project's pixels left to
+    decode) is charged with the image's declared size before its pixels are decoded.
     """
     source = source or str(path)
     try:
@@ -49,8 +61,11 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
         # and a FIFO or device is refused instead of blocking (regionpaint.untrusted).
         image = untrusted.open_image(path, source)
         _check_pixel_count(image, source)
+        if budget is not None:
+            budget.spend(image.width * image.height, source)
+        _note_frames(image, source)
         image.load()
-    except ImportFileError:
+    except (ImportFileError, limits.PixelLimitError):
         raise
     except untrusted.UntrustedFileError as exc:
         raise ImportFileError(str(exc)) from exc
@@ -75,6 +90,17 @@ def open_image(path: PathLike, source: str | None = None) -> Image.Image:
     return image
 
 
+def _note_frames(image: Image.Image, source: str) -> None:
+    """Say so when an animation (APNG, GIF, WebP) or a multi-page TIFF is read: only its first frame is used."""
+    try:
+        frames = int(getattr(image, "n_frames", 1)) if getattr(image, "is_animated", False) else 1
+        image.seek(0)
+    except (OSError, EOFError, ValueError, SyntaxError):  # a damaged later frame: decoding frame 0 still decides
+        return
+    if frames > 1:
+        log.warning("%s: has %d frames (an animation or a multi-page file); only the first is used", source, frames)
+
+
 def _check_pixel_count(image: Image.Image, source: str) -> None:
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
@@ -84,20 +110,127 @@ def _check_pixel_count(image: Image.Image, source: str) -> None:
         )
 
 
+def exif_orientation(image: Image.Image, source: str = "") -> int | None:
+    """The decoded image's own EXIF orientation (1..8), or None when it has none (or an unreadable one)."""
+    try:
+        return orient.valid(image.getexif().get(orient.ORIENTATION_TAG))
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError) as exc:
+        log.warning("%s: ignoring unreadable EXIF orientation (%s)", source, exc)
+        return None
+
+
 def photo_from_image(image: Image.Image, source: str) -> np.ndarray:
     """(H, W, 3) uint8 RGB of a decoded image, turned upright by its EXIF orientation."""
-    try:
-        image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError) as exc:
-        log.warning("%s: ignoring unreadable EXIF orientation (%s)", source, exc)
+    return _photo_pixels(image, source, exif_orientation(image, source) or 1)
+
+
+def _photo_pixels(image: Image.Image, source: str, orientation: int) -> np.ndarray:
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         raise ImportFileError(f"{source}: {image.mode} (16/32-bit grey) is not a photo; is it a label map?")
-    return np.asarray(image.convert("RGB"))
+    return orient.upright(np.asarray(image.convert("RGB")), orientation)
+
+
+@dataclass(frozen=True, eq=False)
+class UprightPhoto:
+    """A photo turned upright by its EXIF orientation; the maps that describe it are read with it, so they
+    are turned by the same rule (:mod:`app.model.orientation`) and line up with it."""
+
+    pixels: np.ndarray  # (H, W, 3) uint8 RGB, upright
+    source: str  # the file, for messages
+    orientation: int = 1  # the file's EXIF orientation (1: stored upright)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(W, H) upright."""
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+    def fit_map(self, ids: np.ndarray, own_orientation: int | None, source: str) -> np.ndarray:
+        """A map of this photo (H, W ids as stored in its file) turned upright by the rule; says when it
+        was turned like the photo."""
+        turn, like_photo = orient.map_turn(self.orientation, self.size, (ids.shape[1], ids.shape[0]), own_orientation)
+        if like_photo:
+            log.warning(
+                "%s: turned like %s (%s by its EXIF orientation), as the map has no orientation of its own",
+                source,
+                self.source,
+                orient.describe(turn),
+            )
+        return orient.upright(ids, turn)
+
+    def read_label_map(self, path: PathLike, label_set: LabelSet | None = None) -> tuple[np.ndarray, LabelSet]:
+        """This photo's label map from ``path`` (see :func:`label_from_image`), turned to line up with it."""
+        image = open_image(path)
+        ids, label_set = label_from_image(image, str(path), label_set)
+        return self.fit_map(ids, exif_orientation(image, str(path)), str(path)), label_set
+
+    def read_instance_map(self, path: PathLike) -> np.ndarray:
+        """This photo's instance map from ``path``, turned to line up with it."""
+        image = open_image(path)
+        ids = instance_from_image(image, str(path))
+        return self.fit_map(ids, exif_orientation(image, str(path)), str(path))
+
+    def check_aspect(self, ids: np.ndarray, source: str) -> None:
+        """Refuse a map of another aspect ratio: scaling it to the photo would squash it."""
+        check_same_aspect(ids, self.size, source, self.source)
+
+
+def check_same_aspect(ids: np.ndarray, photo_size: tuple[int, int], source: str, photo: str = "the photo") -> None:
+    """Raise :class:`ImportFileError` unless the map ``ids`` (H, W) has the aspect ratio of ``photo_size`` (W, H).
+
+    A map of the same shape at another resolution is fine (it is scaled); another shape would be squashed.
+    """
+    size = (ids.shape[1], ids.shape[0])
+    if not same_aspect(size, photo_size):
+        raise ImportFileError(
+            f"{source}: {size[0]}x{size[1]} has another aspect ratio than {photo} ({photo_size[0]}x{photo_size[1]}), "
+            "so scaling it to the photo would squash it; use a map of the photo's shape"
+        )
+
+
+def read_upright_photo(path: PathLike) -> UprightPhoto:
+    """Read a photo (see :func:`read_photo`) with the orientation its maps are read by."""
+    image = open_image(path)
+    orientation = exif_orientation(image, str(path)) or 1
+    return UprightPhoto(_photo_pixels(image, str(path), orientation), str(path), orientation)
 
 
 def read_photo(path: PathLike) -> np.ndarray:
     """Read a photo in any format Pillow knows: (H, W, 3) uint8 RGB, EXIF orientation applied."""
-    return photo_from_image(open_image(path), str(path))
+    return read_upright_photo(path).pixels
+
+
+def read_style_pair(
+    image_path: PathLike, label_path: PathLike | None, label_set: LabelSet | None = None, name: str = ""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A style photo (upright) and its segmentation turned to line up with it; a segmentation of another
+    aspect ratio is refused (the engines scale both to the network's size, which would squash it).
+    ``name`` (the style source's) starts that message when given."""
+    photo = read_upright_photo(image_path)
+    if label_path is None:
+        return photo.pixels, None
+    label, _ = photo.read_label_map(label_path, label_set)
+    photo.check_aspect(label, f"style source {name!r}: {label_path}" if name else str(label_path))
+    return photo.pixels, label
+
+
+@contextmanager
+def collected_notices() -> Iterator[list[str]]:
+    """The warnings the readers give on this thread while the block runs (a map turned like its photo, the
+    first frame of an animation used), for the editor to show; the list fills as they come."""
+    notices: list[str] = []
+    thread = threading.get_ident()
+
+    class Collector(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                notices.append(record.getMessage())
+
+    handler = Collector(logging.WARNING)
+    log.addHandler(handler)
+    try:
+        yield notices
+    finally:
+        log.removeHandler(handler)
 
 
 def index_from_image(image: Image.Image, source: str) -> np.ndarray:
@@ -164,14 +297,18 @@ def label_from_image(image: Image.Image, source: str, label_set: LabelSet | None
 def read_label_map(path: PathLike, label_set: LabelSet | None = None) -> np.ndarray:
     """Read an index PNG or a colour-visualised label PNG: (H, W) uint8/uint16 class ids.
 
-    Ids are checked against ``label_set`` (guessed when None); see :func:`label_from_image`.
+    Ids are checked against ``label_set`` (guessed when None); see :func:`label_from_image`. A map with an
+    EXIF orientation of its own is turned upright by it; to read a photo's map, use
+    :meth:`UprightPhoto.read_label_map`.
     """
-    return label_from_image(open_image(path), str(path), label_set)[0]
+    return read_label_map_and_set(path, label_set)[0]
 
 
 def read_label_map_and_set(path: PathLike, label_set: LabelSet | None = None) -> tuple[np.ndarray, LabelSet]:
     """Like :func:`read_label_map`, also returning the label set used (the guessed one when None)."""
-    return label_from_image(open_image(path), str(path), label_set)
+    image = open_image(path)
+    ids, label_set = label_from_image(image, str(path), label_set)
+    return orient.upright(ids, exif_orientation(image, str(path)) or 1), label_set
 
 
 def instance_from_image(image: Image.Image, source: str) -> np.ndarray:
@@ -184,8 +321,10 @@ def instance_from_image(image: Image.Image, source: str) -> np.ndarray:
 
 
 def read_instance_map(path: PathLike) -> np.ndarray:
-    """Read an instance map (e.g. Cityscapes ``*_instanceIds.png``, 16-bit): (H, W) int32."""
-    return instance_from_image(open_image(path), str(path))
+    """Read an instance map (e.g. Cityscapes ``*_instanceIds.png``, 16-bit): (H, W) int32 (its own EXIF
+    orientation applied, as for label maps)."""
+    image = open_image(path)
+    return orient.upright(instance_from_image(image, str(path)), exif_orientation(image, str(path)) or 1)
 
 
 def new_document(
@@ -207,9 +346,15 @@ def new_document(
     the baseline, and the photo is the style source ``photo`` of every region
     (:func:`app.model.edit_mask.start_photo_edit`).
     """
-    ids, label_set = read_label_map_and_set(label_path, label_set)
-    photo = None if photo_path is None else read_photo(photo_path)
-    instance = None if instance_path is None else read_instance_map(instance_path)
+    if photo_path is None:
+        ids, label_set = read_label_map_and_set(label_path, label_set)
+        photo = None
+        instance = None if instance_path is None else read_instance_map(instance_path)
+    else:  # the maps describe the photo: one orientation rule turns all three (app.model.orientation)
+        upright = read_upright_photo(photo_path)
+        ids, label_set = upright.read_label_map(label_path, label_set)
+        instance = None if instance_path is None else upright.read_instance_map(instance_path)
+        photo = upright.pixels
     if resize:
         target = (ids.shape[1], ids.shape[0])
         if photo is not None:

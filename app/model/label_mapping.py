@@ -9,13 +9,13 @@ approximations. ADE20K colour images are what ControlNet-style segmentation cond
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from app.model.labelsets import LabelSet
+from regionpaint import untrusted
 
 MAPPINGS_DIR = Path(__file__).resolve().parent
 
@@ -67,8 +67,10 @@ def load_mapping(source: LabelSet, target: LabelSet) -> LabelMapping:
         pairs = ", ".join(f"{s} -> {t}" for s, t in available_mappings()) or "none"
         raise LabelMappingError(f"no label mapping from {source.id} to {target.id} (available: {pairs})")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = untrusted.read_json(path, str(path))
         classes = dict(data["classes"])
+    except untrusted.UntrustedFileError as exc:
+        raise LabelMappingError(str(exc)) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise LabelMappingError(f"{path}: not a label mapping table ({exc})") from None
     missing = [name for name in source.names if name not in classes]

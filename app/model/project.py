@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from regionpaint.untrusted import loads_json
+from regionpaint import limits, untrusted
 
 from .document import (
     CompositeSettings,
@@ -232,7 +232,7 @@ def members_save_would_drop(doc: Document, path: PathLike) -> list[str]:
             if info.file_size > MAX_DOC_JSON_BYTES:
                 return []
             with archive.open(info) as member:
-                manifest = loads_json(member.read(MAX_DOC_JSON_BYTES + 1), f"{path}: {DOC_MEMBER}")
+                manifest = untrusted.loads_json(member.read(MAX_DOC_JSON_BYTES + 1), f"{path}: {DOC_MEMBER}")
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error):
         return []
     members = manifest.get("members") if isinstance(manifest, dict) else None
@@ -351,6 +351,30 @@ class _Archive:
         if unsafe:
             raise _Problem(f"member name {unsafe[0]!r} escapes the archive")
         _check_sizes(self.sizes)
+        # Decoded pixels, all images together: each is charged before it is decoded (a member named by many
+        # style sources is charged each time), so thirty 100-megapixel PNGs of a few kB cannot take 9 GB.
+        self.budget = limits.PixelBudget("project")
+
+    def check_declared_pixels(self) -> None:
+        """Refuse an archive whose images declare more pixels in all than a project may decode, from their
+        headers alone (nothing is decoded yet)."""
+        declared = {name: self._declared_pixels(name) for name in sorted(self.names) if name != DOC_MEMBER}
+        images = [name for name, pixels in declared.items() if pixels]
+        try:
+            self.budget.check_total(sum(declared.values()), f"its {len(images)} images")
+        except limits.PixelLimitError as exc:
+            raise _Problem(str(exc)) from None
+
+    def _declared_pixels(self, name: str) -> int:
+        """Pixels member ``name`` declares in its header; 0 when it is no image (decoding it reports that)."""
+        try:
+            with self.archive.open(name) as member:
+                if name.endswith(".npy"):
+                    return math.prod(_npy_shape(member))
+                with untrusted.open_image(member) as image:
+                    return image.width * image.height
+        except Exception:  # noqa: BLE001 - any damage is reported, with its member name, when it is decoded
+            return 0
 
     def read(self, name: str, where: str) -> bytes:
         _expect(name, str, where)
@@ -375,8 +399,8 @@ class _Archive:
     def image(self, name: str, where: str) -> Image.Image:
         data = self.read(name, where)
         try:
-            return open_image(io.BytesIO(data), source=name)
-        except ImportFileError as exc:
+            return open_image(io.BytesIO(data), source=name, budget=self.budget)
+        except (ImportFileError, limits.PixelLimitError) as exc:
             raise _Problem(str(exc)) from exc
 
     def photo(self, name: str, where: str) -> np.ndarray:
@@ -397,13 +421,24 @@ class _Archive:
         if name.endswith(".npy"):
             data = self.read(name, where)
             try:
+                self.budget.spend(math.prod(_npy_shape(io.BytesIO(data))), name)
                 array = np.load(io.BytesIO(data), allow_pickle=False)
+            except limits.PixelLimitError as exc:
+                raise _Problem(str(exc)) from exc
             except (ValueError, OSError, EOFError) as exc:
                 raise _Problem(f"{name}: not a valid .npy array ({exc})") from exc
             if array.ndim != 2 or array.dtype != np.int32:
                 raise _Problem(f"{name}: expected a 2-D int32 array, got shape {array.shape} {array.dtype}")
             return array
         return instance_from_image(self.image(name, where), name)
+
+
+def _npy_shape(stream: Any) -> tuple[int, ...]:
+    """The shape a ``.npy`` stream declares, from its header alone (ValueError when it has none)."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return tuple(np.lib.format.read_array_header_1_0(stream)[0])
+    return tuple(np.lib.format.read_array_header_2_0(stream)[0])
 
 
 def _mib(size: int) -> str:
@@ -431,11 +466,10 @@ def _read_manifest(archive: _Archive) -> dict[str, Any]:
     if DOC_MEMBER not in archive.names:
         raise _Problem(f"{DOC_MEMBER} is missing; not a regionpaint project")
     try:
-        manifest = json.loads(archive.read(DOC_MEMBER, DOC_MEMBER).decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise _Problem(f"{DOC_MEMBER} is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise _Problem(f"{DOC_MEMBER} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        # Bounded depth and number size: a 100,000-level doc.json is one line, not a RecursionError.
+        manifest = untrusted.loads_json(archive.read(DOC_MEMBER, DOC_MEMBER), DOC_MEMBER)
+    except untrusted.UntrustedFileError as exc:
+        raise _Problem(str(exc)) from None
     _expect(manifest, dict, DOC_MEMBER)
     if manifest.get("app") != APP_NAME:
         raise _Problem(f"{DOC_MEMBER} was not written by {APP_NAME} (app = {manifest.get('app')!r})")
@@ -623,9 +657,14 @@ def open_project(path: PathLike, label_sets: Mapping[str, LabelSet] | None = Non
     path = Path(path)
     label_sets = builtin_label_sets() if label_sets is None else label_sets
     try:
-        with zipfile.ZipFile(path) as zipped:
+        # Regular files only: zipfile's own open() of a FIFO would block (the editor's UI thread) forever.
+        with untrusted.open_regular(path) as handle, zipfile.ZipFile(handle) as zipped:
             archive = _Archive(zipped)
-            doc = _document(archive, _read_manifest(archive), label_sets)
+            manifest = _read_manifest(archive)
+            archive.check_declared_pixels()
+            doc = _document(archive, manifest, label_sets)
+    except untrusted.UntrustedFileError as exc:
+        raise ProjectError(str(exc)) from None
     except FileNotFoundError as exc:
         raise ProjectError(f"{path}: no such file") from exc
     except (zipfile.BadZipFile, EOFError) as exc:

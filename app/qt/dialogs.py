@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.model.aspect import same_aspect
 from app.model.document import Document, DocumentError
-from app.model.imports import ImportFileError, new_document, read_label_map_and_set
+from app.model.imports import ImportFileError, collected_notices, new_document, read_label_map_and_set
 from app.qt.shortcuts import SHORTCUTS
 from regionpaint import untrusted
 
@@ -77,6 +77,7 @@ class NewDocumentDialog(QDialog):
         self.setMinimumWidth(560)
         self.label_sets = label_sets
         self.document: Document | None = None
+        self.notices: list[str] = []  # what reading the files did on its own (a map turned like its photo)
         self.photo = PathField("Photo")
         self.label = PathField("Segmentation (index or colour PNG)")
         self.instance = PathField("Instance map (optional)")
@@ -184,14 +185,16 @@ class NewDocumentDialog(QDialog):
             return None
         label_set = self.label_sets[self.label_set.currentData()]
         try:
-            self.document = new_document(
-                self.photo.path,
-                self.label.path,
-                self.instance.path,
-                label_set,
-                resize=self.resize_check.isChecked(),
-                aspect=self.aspect.currentData(),
-            )
+            with collected_notices() as notices:
+                self.document = new_document(
+                    self.photo.path,
+                    self.label.path,
+                    self.instance.path,
+                    label_set,
+                    resize=self.resize_check.isChecked(),
+                    aspect=self.aspect.currentData(),
+                )
+            self.notices = list(notices)
         except (ImportFileError, DocumentError) as exc:
             self.error.setText(str(exc))
             self.adjustSize()

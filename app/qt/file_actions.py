@@ -100,7 +100,11 @@ class FileActions(QObject):
 
             edits.set_engine_settings(doc, **engine)
             doc.history.clear()
-        return self.window.set_document(doc, None)
+        if not self.window.set_document(doc, None):
+            return False
+        if dialog.notices:  # e.g. a label map turned like its photo by the EXIF orientation
+            self.window.show_error(" ".join(dialog.notices))
+        return True
 
     def new_from_photo(self) -> None:
         """File › New from photo: a photo alone, labelled by a segmenter or starting all background."""

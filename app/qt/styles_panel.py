@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.model import edits
 from app.model.document import DocumentError, StyleSourceData, scale_id_map
-from app.model.imports import ImportFileError, read_label_map, read_photo
+from app.model.imports import ImportFileError, collected_notices, read_label_map, read_style_pair
 from app.qt.editor_state import EditorState
 from app.qt.engine_options import EngineOptions
 from app.qt.style_drops import STYLE_MIME, style_mime
@@ -57,15 +57,13 @@ def next_source_name(taken: set[str]) -> str:
 
 
 def load_style_source(image_path: Path, label_path: Path | None, label_set) -> StyleSourceData:
-    """Read a style photo and (optionally) its segmentation; a segmentation of another size is scaled
-    (nearest) to the photo, which keeps what the engines' own resize would pick."""
-    image = read_photo(image_path)
-    label = None
-    if label_path is not None:
-        label = read_label_map(label_path, label_set)
-        if label.shape != image.shape[:2]:
-            log.info("scaling %s to the size of %s", label_path.name, image_path.name)
-            label = scale_id_map(label, (image.shape[1], image.shape[0]))
+    """Read a style photo and (optionally) its segmentation, turned by the photo's EXIF orientation rule
+    (app/model/orientation.py); a segmentation of another aspect ratio is refused, one of another size
+    with the same shape is scaled (nearest) to the photo, which keeps what the engines' own resize would pick."""
+    image, label = read_style_pair(image_path, label_path, label_set)
+    if label is not None and label.shape != image.shape[:2]:
+        log.info("scaling %s to the size of %s", Path(label_path).name, image_path.name)
+        label = scale_id_map(label, (image.shape[1], image.shape[0]))
     return StyleSourceData(image, label, None, display_name=image_path.name)
 
 
@@ -138,12 +136,15 @@ class StyleGallery(QWidget):
         if doc is None:
             return None
         try:
-            source = load_style_source(
-                Path(image_path), None if label_path is None else Path(label_path), self.state.label_set
-            )
+            with collected_notices() as notices:
+                source = load_style_source(
+                    Path(image_path), None if label_path is None else Path(label_path), self.state.label_set
+                )
         except (ImportFileError, DocumentError) as exc:
             self.state.message.emit(str(exc))
             return None
+        if notices:  # e.g. its segmentation turned like the photo by the EXIF orientation
+            self.state.message.emit(" ".join(notices))
         name = next_source_name(set(doc.style_sources))
         return name if self.state.edit(edits.add_style_source, name, source) else None
 

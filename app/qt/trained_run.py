@@ -6,12 +6,12 @@ engine and checkpoint together) or needs a document of its own.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.render_spec import label_set_for_classes
+from regionpaint import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def read_run(folder: Path, engine_hint: str = "") -> RunInfo:
 
 def _read_json(path: Path) -> dict:
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = untrusted.read_json(path)  # bounded: a damaged run file must not crash the editor
     except (OSError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from engines.base import EngineError, RenderRequest
+from regionpaint.limits import PixelLimitError, check_render_size
 
 log = logging.getLogger(__name__)
 
@@ -100,29 +101,54 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in text or "not enough memory" in text or "failed to allocate" in text
-    )
+    # torch's CPU allocator says "can't allocate memory" when the system refuses (an address-space limit, or
+    # overcommit off), and "not enough memory" when it checked first.
+    words = ("out of memory", "not enough memory", "failed to allocate", "can't allocate memory")
+    return isinstance(exc, RuntimeError) and any(word in text for word in words)
 
 
-def out_of_memory_message(engine_id: str, device: str, request: RenderRequest | None = None) -> str:
-    """What happened and what to try: a smaller output size, or the CPU when the GPU ran out."""
+def out_of_memory_message(engine_id: str, device: str, request: RenderRequest | None = None, engine: Any = None) -> str:
+    """What happened and what to try: a smaller output size this network renders, or the CPU when the GPU
+    ran out. The size is the network's (``request.size``, else the engine's ``network_size``), not the
+    label map's: a 128-pixel network fed a 2000-pixel label ran out at its own size."""
     where = f" on {device}" if device else ""
-    size = getattr(request, "size", None) if request is not None else None
+    size = render_size(request, engine) if request is not None else None
     if size is None and request is not None and getattr(request, "label", None) is not None:
         height, width = request.label.shape[:2]
         size = (width, height)
     smaller = f"a smaller output size than {size[0]}x{size[1]}" if size else "a smaller output size"
+    example = smaller_size(engine, request, size) if size else None
+    if example is not None:
+        smaller += f", such as {example[0]}x{example[1]}"
     suggestions = [smaller]
     if device and not device.startswith("cpu"):
         suggestions.append("the CPU device (slower, but it has the machine's whole memory)")
     return f"{engine_label(engine_id)} ran out of memory{where}; try {' or '.join(suggestions)}"
 
 
-def describe_fault(exc: BaseException, engine_id: str, device: str = "", request: RenderRequest | None = None) -> str:
+def smaller_size(engine: Any, request: Any, size: tuple[int, int]) -> tuple[int, int] | None:
+    """A (W, H) under ``size`` that ``engine`` renders: half of it in multiples of the engine's
+    ``size_multiple()``, else the checkpoint's own size when that is smaller; None when neither is known."""
+    try:
+        step = engine.size_multiple() if engine is not None else None
+    except Exception:  # a plugin's engine may lack it or fail: the advice does without an example
+        step = None
+    if step:
+        width, height = size[0] // 2 // step * step, size[1] // 2 // step * step
+        if width > 0 and height > 0:
+            return width, height
+    own = _own_size(request, engine)
+    if own is not None and own[0] * own[1] < size[0] * size[1]:
+        return own
+    return None
+
+
+def describe_fault(
+    exc: BaseException, engine_id: str, device: str = "", request: RenderRequest | None = None, engine: Any = None
+) -> str:
     """One line for a person about an exception raised by an engine."""
     if is_out_of_memory(exc):
-        return out_of_memory_message(engine_id, device, request)
+        return out_of_memory_message(engine_id, device, request, engine)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, EngineError):
         return text or f"{engine_label(engine_id)} failed ({type(exc).__name__})"
@@ -153,20 +179,43 @@ def check_result(result: Any, request: RenderRequest, engine: Any) -> None:
 
 
 def _expected_size(request: RenderRequest, engine: Any) -> tuple[int, int] | None:
+    return render_size(request, engine)
+
+
+def render_size(request: Any, engine: Any) -> tuple[int, int] | None:
+    """(W, H) the network renders for ``request``: ``request.size``, else the engine's ``network_size`` for
+    the label map; None when the engine does not say."""
     if request.size is not None:
         return tuple(request.size)
+    return _own_size(request, engine)
+
+
+def _own_size(request: Any, engine: Any) -> tuple[int, int] | None:
     label = getattr(request, "label", None)
-    if label is None:
+    if label is None or engine is None:
         return None
     try:
-        return tuple(engine.network_size(tuple(label.shape[:2])))
+        return tuple(int(v) for v in engine.network_size(tuple(label.shape[:2])))
     except Exception:  # NotImplementedError, or an engine whose size depends on more than the label
         return None
+
+
+def check_render_pixels(engine: Any, request: RenderRequest) -> None:
+    """Raise :class:`EngineFault` when the render would pass the pixel cap (:mod:`regionpaint.limits`), before
+    the engine allocates anything: a requested size, or the network's own size from a checkpoint's options."""
+    size = render_size(request, engine)
+    if size is None:
+        return
+    try:
+        check_render_size(size, "output size" if request.size is not None else "the network's output size")
+    except PixelLimitError as exc:
+        raise EngineFault(str(exc)) from None
 
 
 def guarded_generate(engine: Any, request: RenderRequest) -> Any:
     """``engine.generate(request)`` whose every failure (and every unusable result) is an EngineFault."""
     engine_id = getattr(engine, "id", type(engine).__name__)
+    check_render_pixels(engine, request)
     try:
         result = engine.generate(request)
     except EngineError:
@@ -176,6 +225,7 @@ def guarded_generate(engine: Any, request: RenderRequest) -> Any:
     except BaseException as exc:  # SystemExit/GeneratorExit from a plugin's engine is its fault, not a quit
         if not is_out_of_memory(exc):
             log.exception("%s failed", engine_label(engine_id))
-        raise EngineFault(describe_fault(exc, engine_id, str(getattr(engine, "device", "")), request)) from exc
+        device = str(getattr(engine, "device", ""))
+        raise EngineFault(describe_fault(exc, engine_id, device, request, engine)) from exc
     check_result(result, request, engine)
     return result

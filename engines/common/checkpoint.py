@@ -22,6 +22,7 @@ import torch
 
 from engines.base import CheckpointError, CheckpointInfo
 from engines.common.options import check_opt_values, read_opt_txt
+from regionpaint import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,33 @@ SIDECAR_SCHEMA = 1
 MAX_SIDECAR_BYTES = 1024 * 1024  # a sidecar is a few hundred bytes of options
 
 
+def _present(path: Path) -> bool:
+    """Whether anything is at ``path``: a file, but also a FIFO, device or folder, which
+    :func:`require_regular` then refuses by name rather than passing over in silence."""
+    return os.path.lexists(path)
+
+
+def require_regular(path: Path | str, what: str = "checkpoint file") -> None:
+    """Raise :class:`CheckpointError` unless ``path`` is a regular file (a FIFO would block every reader).
+
+    The message names the path and what it is instead ("...: is a named pipe (FIFO), not a file ...").
+    """
+    try:
+        untrusted.check_regular(path)
+    except untrusted.UntrustedFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such {what} (a broken link?)") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: the {what} cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
 def _pick(folder: Path, suffix: str) -> Path | None:
     """``latest<suffix>`` if present, else the newest ``*<suffix>`` (e.g. ``200_net_G.pth``)."""
     latest = folder / f"latest{suffix}"
-    if latest.is_file():
+    if _present(latest):
         return latest
-    found = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime)
+    found = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.lstat().st_mtime)
     return found[-1] if found else None
 
 
@@ -50,7 +72,7 @@ def locate_files(path: str | Path) -> dict[str, Path]:
         if generator is not None:
             files["G"] = generator
             encoder = path / generator.name.replace("_net_G.pth", "_net_E.pth")
-            if encoder.is_file():
+            if _present(encoder):
                 files["E"] = encoder
         elif safetensors:
             files["safetensors"] = safetensors[0]
@@ -65,22 +87,26 @@ def locate_files(path: str | Path) -> dict[str, Path]:
         folder = path.parent
         if path.name.endswith("_net_G.pth"):
             encoder = folder / path.name.replace("_net_G.pth", "_net_E.pth")
-            if encoder.is_file():
+            if _present(encoder):
                 files["E"] = encoder
     else:
         raise CheckpointError(f"{path}: not a checkpoint (expected a folder, .pth or .safetensors)")
 
     if "safetensors" in files:
         sidecar = files["safetensors"].with_suffix(".json")
-        if sidecar.is_file():
+        if _present(sidecar):
             files["sidecar"] = sidecar
     # opt.txt belongs to an official folder; next to a lone file it is used only for official names.
     if path.is_dir() or path.name.endswith("_net_G.pth"):
-        if (folder / "opt.txt").is_file():
+        if _present(folder / "opt.txt"):
             files["opt"] = folder / "opt.txt"
         features = sorted(folder.glob("features_clustered_*.npy"))
         if features:
             files["features"] = features[0]
+    # Every file found must be a regular file before anything opens one: a FIFO named latest_net_G.pth,
+    # opt.txt or a sidecar would block the reader (the editor's UI thread included) forever.
+    for found in files.values():
+        require_regular(found)
     return files
 
 
@@ -120,7 +146,11 @@ def describe_torch_load_error(path: Path | str, exc: BaseException, what: str = 
 
 
 def torch_load_tensors(path: Path | str, what: str = "weights", **kwargs: Any) -> Any:
-    """``torch.load`` on the CPU with ``weights_only=True``; any failure is a :class:`CheckpointError`."""
+    """``torch.load`` on the CPU with ``weights_only=True``; any failure is a :class:`CheckpointError`.
+
+    Regular files only: a FIFO or device is refused by name instead of blocking or reading forever.
+    """
+    require_regular(path, f"{what} file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, **kwargs)
     except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
@@ -160,6 +190,7 @@ def load_safetensors(path: Path) -> dict[str, dict[str, torch.Tensor]]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    require_regular(path)
     try:
         flat = load_file(str(path))
     except (SafetensorError, OSError, ValueError, MemoryError) as exc:
@@ -174,6 +205,8 @@ def load_safetensors(path: Path) -> dict[str, dict[str, torch.Tensor]]:
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
+    """The JSON sidecar of a ``.safetensors`` file, checked field by field (bounded: regionpaint.untrusted)."""
+    require_regular(path, "sidecar")
     try:
         too_large = path.stat().st_size > MAX_SIDECAR_BYTES
     except OSError as exc:
@@ -181,13 +214,11 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     if too_large:
         raise CheckpointError(f"{path}: sidecar is larger than {MAX_SIDECAR_BYTES // 1024} kB; not a sidecar")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise CheckpointError(f"{path}: sidecar is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: sidecar is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    except (OSError, ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path}: sidecar cannot be read ({type(exc).__name__})") from exc
+        data = untrusted.read_json(path, f"{path}: sidecar")
+    except untrusted.UntrustedFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: sidecar cannot be read ({exc.strerror or type(exc).__name__})") from exc
     if not isinstance(data, dict) or "engine" not in data:
         raise CheckpointError(f"{path}: sidecar must be a JSON object with an 'engine' field")
     if not isinstance(data["engine"], str):
@@ -235,6 +266,7 @@ def convert_safetensors_dtype(path: str | Path, dtype: torch.dtype = torch.float
 
 def _torch_file_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Key shapes of a ``torch.save`` file; zip-format files are memory-mapped, so no weights are read."""
+    require_regular(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # legacy (2019) format cannot be mapped; a damaged file gets its message below
@@ -249,6 +281,7 @@ def _safetensors_shapes(path: Path) -> dict[str, dict[str, tuple[int, ...]]]:
     from safetensors import SafetensorError, safe_open
 
     roles: dict[str, dict[str, tuple[int, ...]]] = {}
+    require_regular(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
             for key in handle.keys():

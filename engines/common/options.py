@@ -35,11 +35,15 @@ MAX_OPT_TXT_BYTES = 1024 * 1024
 
 
 #: Numeric options that must be positive when given (a zero aspect ratio divides by zero; a zero width builds
-#: no network), with the largest value a real checkpoint uses times a wide margin.
+#: no network), with the largest value a real checkpoint uses times a wide margin. Sizes: official
+#: checkpoints load at most 2048 pixels wide (pix2pixHD); 16384 is 8x that. A render's pixels are capped on
+#: top of this (regionpaint.limits), since two in-range sides can still multiply to gigapixels.
 POSITIVE_OPTIONS = {
     "aspect_ratio": 100.0,
-    "crop_size": 65536,
-    "load_size": 65536,
+    "crop_size": 16384,
+    "load_size": 16384,
+    "loadSize": 16384,  # pix2pixHD's names for the same two sizes
+    "fineSize": 16384,
     "ngf": 65536,
     "ndf": 65536,
     "z_dim": 65536,
@@ -65,11 +69,18 @@ def check_opt_values(opt: Mapping[str, str], where: str | Path) -> None:
 
 
 def read_opt_txt(path: str | Path) -> dict[str, str]:
+    """Options of an official ``opt.txt`` (read up to :data:`MAX_OPT_TXT_BYTES`), values range-checked.
+
+    Regular files only: a FIFO named opt.txt is refused by name instead of blocking the reader.
+    """
     from engines.base import CheckpointError
+    from regionpaint.untrusted import UntrustedFileError, open_regular
 
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read(MAX_OPT_TXT_BYTES)
+    except UntrustedFileError as exc:
+        raise CheckpointError(str(exc)) from None
     except OSError as exc:
         raise CheckpointError(f"{path}: opt.txt cannot be read ({exc.strerror or type(exc).__name__})") from exc
     options = parse_opt_text(data.decode("utf-8", errors="replace"))

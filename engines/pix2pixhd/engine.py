@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -230,6 +231,14 @@ class Pix2PixHDEngine(CheckpointEngine):
     def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
         h, w = label_shape
         return self._require().preprocessing.output_size((w, h))
+
+    def size_multiple(self) -> int | None:
+        """The generator's size base, and the feature encoder's 2**n_downsample_E where it has one."""
+        loaded = self._require()
+        step = loaded.generator_arch.size_base
+        if loaded.encoder_arch is not None:
+            step = math.lcm(step, 2**loaded.encoder_arch.n_downsample_E)
+        return step
 
     # ----------------------------------------------------------------- rendering
     def generate(self, request: RenderRequest) -> RenderResult:

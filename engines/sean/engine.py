@@ -149,6 +149,10 @@ class SeanEngine(CheckpointEngine):
         """(W, H) of the render; the official generator's size comes from its options, not the label."""
         return self.config.output_size
 
+    def size_multiple(self) -> int | None:
+        """2**n for n upsampling layers, as :meth:`_render_size` requires."""
+        return 2**self.config.num_up_layers
+
     # ----------------------------------------------------------------------------- style codes
     def encode_style(self, source: StyleSource) -> RegionCodes:
         """Zencoder region codes of ``source`` (numpy float32 (C, style_length) + present classes).

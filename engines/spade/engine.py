@@ -174,6 +174,11 @@ class SpadeEngine(CheckpointEngine):
         """(W, H) of the checkpoint's own render; SPADE resizes any label to it."""
         return self._require_loaded().output_size
 
+    def size_multiple(self) -> int | None:
+        """2**n for n upsampling layers (engines/spade/inputs.render_sizes); a VAE renders only its own size."""
+        config = self._require_loaded()
+        return None if config.use_vae else 2**config.num_up_layers
+
     def _drop_networks(self) -> None:
         self._generator = self._encoder = self._compiler = self._convs = None
         self._label_cache = self._encodings = None

@@ -27,7 +27,9 @@ from typing import Any
 
 import torch
 
+from engines.base import CheckpointError
 from engines.common.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
+from regionpaint import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ class RunDir:
         path = self.path / OPTIONS_FILE
         if not path.is_file():
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        return _read_run_json(path)
 
     # ---- checkpoints -------------------------------------------------------------------------------
     def network_file(self, role: str, which: str = "latest") -> Path:
@@ -139,7 +141,7 @@ class RunDir:
         return self.network_file("G").is_file() and (self.path / STATE_FILE).is_file()
 
     def load_state(self) -> TrainState:
-        data = json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
+        data = _read_run_json(self.path / STATE_FILE)
         return TrainState(**{k: v for k, v in data.items() if k in TrainState.__dataclass_fields__})
 
     def load_network(self, role: str) -> dict[str, torch.Tensor] | None:
@@ -159,6 +161,19 @@ class RunDir:
 
     def sample_path(self, step: int) -> Path:
         return self.path / SAMPLES / f"step_{step:07d}.png"
+
+
+def _read_run_json(path: Path) -> dict[str, Any]:
+    """A JSON object of the run folder, bounded (regionpaint.untrusted); CheckpointError naming the file."""
+    try:
+        data = untrusted.read_json(path)
+    except untrusted.UntrustedFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def read_iter_txt(path: str | Path) -> tuple[int, int]:
