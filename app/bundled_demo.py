@@ -1,6 +1,6 @@
 """Where the bundled demo documents live and what they are called (no heavy imports: the editor's menus use it).
 
-``python -m app.demo.build`` writes them; see ``assets/README.md``.
+``python -m tools.demo.build`` writes them; see ``assets/README.md``.
 """
 
 from __future__ import annotations

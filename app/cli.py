@@ -6,7 +6,7 @@ never a traceback (``--debug`` shows it). Every line regionpaint prints to stder
 :func:`one_line`: a file name holding a newline or an escape sequence cannot forge a second line.
 
 ``plugins enable`` / ``disable`` / ``uninstall`` (and ``uninstall``) import no installed plugin: they are
-the way out of a plugin that breaks the application (see :func:`plugins.manager.use_builtins_only`).
+the way out of a plugin that breaks the application (see :func:`regionpaint.plugins.manager.use_builtins_only`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from plugins.command_line import CommandLine, version_text  # noqa: F401 - CommandLine: the hook's cli object
+from regionpaint.plugins.command_line import CommandLine, version_text  # noqa: F401 - CommandLine: the hook's cli object
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class _OneLineFormatter(logging.Formatter):
 def report_plugin_errors(manager) -> None:
     """Print each plugin load error once: the first run that meets it, not every command after
     (``regionpaint plugins list`` always shows them)."""
-    from plugins.state import unseen_errors
+    from regionpaint.plugins.state import unseen_errors
 
     for plugin, error in unseen_errors(manager.errors):
         say(f"plugin {plugin}: {error} (shown once; see `regionpaint plugins list`)")
@@ -60,9 +60,9 @@ def manages_plugins(argv: Sequence[str]) -> bool:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is meant for the user (imported lazily to keep start-up light)."""
-    from app.model.document import DocumentError
-    from engines.base import EngineError
-    from plugins.manager import PluginError
+    from regionpaint.app.model.document import DocumentError
+    from regionpaint.engines.base import EngineError
+    from regionpaint.plugins.manager import PluginError
 
     return (EngineError, DocumentError, PluginError, ValueError, OSError, KeyError)
 
@@ -75,7 +75,7 @@ def _configure_logging(debug: bool) -> None:
 
 def _command_line(argv: Sequence[str]) -> CommandLine:
     """The parser with every command; plugins are loaded here (all of them, or only the built-ins)."""
-    from plugins.manager import get_plugin_manager, use_builtins_only
+    from regionpaint.plugins.manager import get_plugin_manager, use_builtins_only
 
     cli = CommandLine()
     if manages_plugins(argv):
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     finally:
         if manages_plugins(argv):
-            from plugins.manager import get_plugin_manager
+            from regionpaint.plugins.manager import get_plugin_manager
 
             get_plugin_manager.cache_clear()  # this process's next command loads every plugin again
 

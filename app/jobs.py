@@ -1,8 +1,8 @@
 """Training jobs in their own processes (Qt-free): start, follow, stop and resume ``regionpaint train``.
 
-A :class:`TrainingJob` runs ``python -m app.cli train ... --json`` as a subprocess, so a crashing or
+A :class:`TrainingJob` runs ``python -m regionpaint train ... --json`` as a subprocess, so a crashing or
 out-of-memory training never takes the editor down. Two reader threads collect its stdout (JSON-lines events,
-see :mod:`engines.training.events`) and stderr (log lines); the owner calls :meth:`TrainingJob.poll` (from a
+see :mod:`regionpaint.engines.training.events`) and stderr (log lines); the owner calls :meth:`TrainingJob.poll` (from a
 GUI timer, or a loop) to apply new events to :attr:`TrainingJob.progress` and get them.
 
 :meth:`TrainingJob.stop` sends SIGINT (CTRL_BREAK on Windows): the trainer saves a checkpoint and exits with a
@@ -113,7 +113,7 @@ class TrainingJob:
     # ---- process -------------------------------------------------------------------------------------
     @property
     def command(self) -> list[str]:
-        return [self.python, "-m", "app.cli", *self.argv]
+        return [self.python, "-m", "regionpaint", *self.argv]
 
     @property
     def pid(self) -> int | None:
@@ -305,7 +305,7 @@ class TrainingJob:
 class BatchJob(TrainingJob):
     """One ``regionpaint batch`` process (``argv`` starts with ``batch``); ``run_dir`` is its output folder.
 
-    Its events have the training envelope (start/step/stopped/done, see :mod:`app.batch.events`); steps
+    Its events have the training envelope (start/step/stopped/done, see :mod:`regionpaint.app.batch.events`); steps
     count images. Resuming runs the same command again: the batch skips the outputs it already wrote.
     """
 

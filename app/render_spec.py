@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from app.model.document import StyleMix, StyleMixError, check_style_mix
+from regionpaint.app.model.document import StyleMix, StyleMixError, check_style_mix
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model.fidelity import FidelityScore, confusion
-from app.model.imports import ImportFileError, read_label_map, read_photo
-from app.model.labelsets import LabelSet
+from regionpaint.app.model.fidelity import FidelityScore, confusion
+from regionpaint.app.model.imports import ImportFileError, read_label_map, read_photo
+from regionpaint.app.model.labelsets import LabelSet
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,13 @@ _cache: dict[tuple[str, str, str], object] = {}
 
 
 def segmenter_class(segmenter_id: str):
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().segmenter_class(segmenter_id)
 
 
 def label_set_of(segmenter_cls) -> LabelSet:
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().label_set(segmenter_cls.label_set)
 
@@ -46,7 +46,7 @@ def load_segmenter(segmenter_id: str, weights: str | Path | None, device: str = 
     ``device``: ``auto`` (CUDA, else MPS, else CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     """
     if device == "auto":
-        from engines.common.device import resolve_device
+        from regionpaint.engines.common.device import resolve_device
 
         device = str(resolve_device("auto"))
     key = (segmenter_id, str(Path(weights).resolve()) if weights else "", device)
@@ -133,7 +133,7 @@ def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=N
 
     The segmenter's label set must be ``label_set``.
     """
-    from app.model.document import Document, DocumentError
+    from regionpaint.app.model.document import Document, DocumentError
 
     photo = read_photo(photo_path)
     if segmenter is None:
@@ -147,7 +147,7 @@ def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=N
 
 def iter_region_iou(segmenter, render: np.ndarray, label: np.ndarray) -> Iterator[dict[int, float]]:
     """The editor's readout as a generator (for superqt's thread_worker): {class id: IoU}."""
-    from app.model.fidelity import region_iou
+    from regionpaint.app.model.fidelity import region_iou
 
     predicted = segmenter.segment(render)
     yield region_iou(predicted, resize_nearest(label, render.shape[1::-1]))

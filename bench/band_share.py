@@ -1,6 +1,6 @@
 """Distinct-window share of real label maps per feature size, and one SPADE modulation timed plain vs by pattern.
 
-The exact structural SPADE modulation (:mod:`engines.common.region_conv`) computes once per distinct 3x3
+The exact structural SPADE modulation (:mod:`regionpaint.engines.common.region_conv`) computes once per distinct 3x3
 and 5x5 window of labels; this measures how many there are per pixel on the Cityscapes fixtures (512x256,
 the SPADE Cityscapes network size, ``more`` upsampling) and the CelebAMask-HQ label (256x256), and times the
 official-width norm at each size both ways (random weights; median of the repeats). It is how
@@ -44,9 +44,9 @@ def _labels() -> list[tuple[str, np.ndarray, int, tuple]]:
 def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
-    from engines.common import region_conv, spade_layers
-    from engines.common.region_conv import region_layout
-    from engines.common.spade_layers import SPADE, resize_segmap
+    from regionpaint.engines.common import region_conv, spade_layers
+    from regionpaint.engines.common.region_conv import region_layout
+    from regionpaint.engines.common.spade_layers import SPADE, resize_segmap
 
     repeats = max(1, getattr(args, "repeats", 3))
     rows = []

@@ -88,7 +88,7 @@ def _render_loop(checkpoint: Path, maps: Path, out: Path, device: str) -> float:
     start = time.perf_counter()
     for label in labels:
         instance = label.with_name(label.name.replace("_labelIds", "_instanceIds"))
-        command = [sys.executable, "-m", "app.cli", "render", "--checkpoint", str(checkpoint)]
+        command = [sys.executable, "-m", "regionpaint", "render", "--checkpoint", str(checkpoint)]
         command += ["--label", str(label), "--instance", str(instance), "--device", device]
         _timed([*command, "--out", str(out / f"{label.stem}.png")], _env())
     return time.perf_counter() - start
@@ -110,14 +110,14 @@ def bench_engine(engine: str, args: argparse.Namespace, tmp: Path, device: str) 
     if not args.no_render_loop:
         loop_seconds = _render_loop(checkpoint, maps, tmp / f"{engine}_loop", device)
         rows.append({**base, "method": "render loop (1 process/map)", "wall s": loop_seconds})
-    batch = [sys.executable, "-m", "app.cli", "batch", "--checkpoint", str(checkpoint), "--labels", str(maps)]
+    batch = [sys.executable, "-m", "regionpaint", "batch", "--checkpoint", str(checkpoint), "--labels", str(maps)]
     batch += ["--device", device, "--json"]
     for size in (int(s) for s in args.batch_sizes.split(",") if s.strip()):
         seconds, stdout = _timed([*batch, "--out", str(tmp / f"{engine}_b{size}"), "--batch-size", str(size)], _env())
         rows.append({**base, "method": f"batch --batch-size {size}", "wall s": seconds, "steady": _steady_rate(stdout)})
     if not args.no_torchrun and _two_devices(device):
         torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-        command = [*torchrun, "-m", "app.cli", *batch[3:], "--out", str(tmp / f"{engine}_tr"), "--batch-size", "2"]
+        command = [*torchrun, "-m", "regionpaint", *batch[3:], "--out", str(tmp / f"{engine}_tr"), "--batch-size", "2"]
         seconds, stdout = _timed(command, _env(threads=1 if device == "cpu" else None))
         rows.append(
             {**base, "method": "torchrun 2 procs, --batch-size 2", "wall s": seconds, "steady": _steady_rate(stdout)}
@@ -138,7 +138,7 @@ def _two_devices(device: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    from engines.common.device import resolve_device
+    from regionpaint.engines.common.device import resolve_device
 
     device = str(resolve_device(args.device))
     device = "cuda" if device.startswith("cuda") else device

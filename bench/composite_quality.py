@@ -53,13 +53,13 @@ def gradient(image: np.ndarray) -> np.ndarray:
 
 def ring(mask: np.ndarray, radius: int, width: int = 2) -> np.ndarray:
     """Pixels between ``radius`` and ``radius + width`` outside ``mask``."""
-    from app.model.edit_mask import grow_mask
+    from regionpaint.app.model.edit_mask import grow_mask
 
     return grow_mask(mask, radius + width) & ~grow_mask(mask, radius)
 
 
 def measure(photo, render_up, output, mask, band) -> dict:
-    from app.model.edit_mask import disk
+    from regionpaint.app.model.edit_mask import disk
 
     reach = band // 2 + 1
     outside = ~cv2.dilate(mask.astype(np.uint8), disk(reach)).astype(bool)
@@ -82,7 +82,7 @@ def measure(photo, render_up, output, mask, band) -> dict:
 
 def composite_case(case: str, edit, request, render, capabilities, band: int, repeats: int = 3) -> list[dict]:
     """One row per mode (and harmonised feather/seamless) for one edit."""
-    from app.render.composite import composite, upsample_render
+    from regionpaint.app.render.composite import composite, upsample_render
 
     grown = edit.grown_mask(edit.edit_mask(request, capabilities), (render.shape[1], render.shape[0]))
     rows = []
@@ -106,7 +106,7 @@ def composite_case(case: str, edit, request, render, capabilities, band: int, re
 
 # -- renders ---------------------------------------------------------------------------------
 def load_engine(engine_id: str, checkpoint: Path):
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     engine = get_plugin_manager().engine_class(engine_id)()
     engine.load(checkpoint, "cpu")
@@ -115,7 +115,7 @@ def load_engine(engine_id: str, checkpoint: Path):
 
 def face_cases(engine, edit, source_b, band: int, prefix: str) -> list[dict]:
     """Hair restyle, skin restyle, hair -> hat (top third of the hair), cloth relabelled as hair."""
-    from app.render.photo_edit import photo_base_request
+    from regionpaint.app.render.photo_edit import photo_base_request
 
     rows = []
     styles = {"B": source_b}
@@ -140,7 +140,7 @@ def face_cases(engine, edit, source_b, band: int, prefix: str) -> list[dict]:
 
 def street_cases(engine, edit, band: int, prefix: str) -> list[dict]:
     """Road patch -> car (a new instance) and the largest car relabelled as road (the whole object)."""
-    from app.render.photo_edit import photo_base_request
+    from regionpaint.app.render.photo_edit import photo_base_request
 
     label, instance = edit.baseline, edit.baseline_instance
     height, width = label.shape
@@ -167,10 +167,10 @@ def street_cases(engine, edit, band: int, prefix: str) -> list[dict]:
 
 
 def demo_face(band: int) -> list[dict]:
-    from app.model.edit_mask import start_photo_edit
-    from app.model.project import open_project
-    from app.render.photo_edit import photo_edit_from_document
-    from engines.base import StyleSource
+    from regionpaint.app.model.edit_mask import start_photo_edit
+    from regionpaint.app.model.project import open_project
+    from regionpaint.app.render.photo_edit import photo_edit_from_document
+    from regionpaint.engines.base import StyleSource
 
     doc = open_project(DEMO / "faces.rpaint")
     if not doc.is_photo_edit:
@@ -181,9 +181,9 @@ def demo_face(band: int) -> list[dict]:
 
 
 def demo_street(band: int) -> list[dict]:
-    from app.model.edit_mask import start_photo_edit
-    from app.model.project import open_project
-    from app.render.photo_edit import photo_edit_from_document
+    from regionpaint.app.model.edit_mask import start_photo_edit
+    from regionpaint.app.model.project import open_project
+    from regionpaint.app.render.photo_edit import photo_edit_from_document
 
     doc = open_project(DEMO / "streets.rpaint")
     start_photo_edit(doc)
@@ -192,10 +192,10 @@ def demo_street(band: int) -> list[dict]:
 
 
 def fixture_face(band: int) -> list[dict]:
-    from app.model.imports import read_label_map, read_photo
-    from app.model.labelsets import CELEBAMASK_HQ
-    from app.render.photo_edit import PhotoEdit
-    from engines.base import StyleSource
+    from regionpaint.app.model.imports import read_label_map, read_photo
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.render.photo_edit import PhotoEdit
+    from regionpaint.engines.base import StyleSource
 
     photo_path = FIXTURES / "celebahq" / "styles" / "28083.jpg"
     label_path = REFS / "sean_celebahq" / "datasets" / "CelebA-HQ" / "test" / "labels_A" / "28083.png"
@@ -216,9 +216,9 @@ def fixture_face(band: int) -> list[dict]:
 
 
 def fixture_street(band: int) -> list[dict]:
-    from app.model.imports import read_instance_map, read_label_map, read_photo
-    from app.model.labelsets import CITYSCAPES
-    from app.render.photo_edit import PhotoEdit
+    from regionpaint.app.model.imports import read_instance_map, read_label_map, read_photo
+    from regionpaint.app.model.labelsets import CITYSCAPES
+    from regionpaint.app.render.photo_edit import PhotoEdit
 
     images = sorted((FIXTURES / "cityscapes" / "train_img").glob("*.png"))
     if not images:
@@ -234,8 +234,8 @@ def fixture_street(band: int) -> list[dict]:
 def timing_rows(repeats: int = 5) -> list[dict]:
     """Time to composite a 512x256 render onto a 2048x1024 photo, mask ~12 % of the image (random weights
     are not needed: compositing never looks at the network)."""
-    from app.model.document import CompositeSettings
-    from app.render.composite import composite
+    from regionpaint.app.model.document import CompositeSettings
+    from regionpaint.app.render.composite import composite
 
     rng = np.random.default_rng(0)
     photo = cv2.GaussianBlur(rng.integers(0, 256, (1024, 2048, 3), dtype=np.uint8), (0, 0), 3)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.demo.measure import car_like_share, world_colours, write_road_patch_as_car
+from tools.demo.measure import car_like_share, world_colours, write_road_patch_as_car
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo"
@@ -26,7 +26,7 @@ HAIR, BACKGROUND, ROAD, CAR = 13, 0, 7, 26
 
 
 def render(scratch: Path, project: Path, *flags: str) -> np.ndarray:
-    from app.cli import main
+    from regionpaint.app.cli import main
 
     out = scratch / "render.png"
     if main(["render", "--project", str(project), "--device", "cpu", "--out", str(out), *flags]) != 0:
@@ -40,7 +40,7 @@ def mask(label: np.ndarray, class_id: int, shape: tuple[int, ...]) -> np.ndarray
 
 
 def face_rows(scratch: Path) -> list[tuple[str, str]]:
-    from app.model.project import open_project
+    from regionpaint.app.model.project import open_project
 
     project = DEMO / "faces.rpaint"
     doc = open_project(project)
@@ -72,7 +72,7 @@ def face_rows(scratch: Path) -> list[tuple[str, str]]:
 
 
 def street_rows(scratch: Path) -> list[tuple[str, str]]:
-    from app.model.project import open_project
+    from regionpaint.app.model.project import open_project
 
     project = DEMO / "streets.rpaint"
     doc = open_project(project)
@@ -104,7 +104,7 @@ def street_rows(scratch: Path) -> list[tuple[str, str]]:
 
 def main() -> int:
     if not (DEMO / "faces.rpaint").is_file():
-        print(f"{DEMO} is not built (python -m app.demo.build)")
+        print(f"{DEMO} is not built (python -m tools.demo.build)")
         return 1
     with tempfile.TemporaryDirectory() as scratch:
         rows = [("face demo (SEAN)", "")] + face_rows(Path(scratch))

@@ -3,8 +3,8 @@
     python -m bench --only editor_startup                                  # this tree
     python -m bench --only editor_startup --startup-baseline 5c5becf       # and an older commit, side by side
 
-Each run launches the real editor (``python -m app.cli gui --demo``, ``QT_QPA_PLATFORM=offscreen``, a
-scratch data folder) in a child process with ``REGIONPAINT_STARTUP_PROBE`` set (:mod:`app.qt.startup_probe`)
+Each run launches the real editor (``python -m regionpaint gui --demo``, ``QT_QPA_PLATFORM=offscreen``, a
+scratch data folder) in a child process with ``REGIONPAINT_STARTUP_PROBE`` set (:mod:`regionpaint.app.qt.startup_probe`)
 and reads the times it writes, relative to the moment this process launched it:
 
 * ``startup_s``: the window's first paint; ``first_render_s``: the first rendered pixels on the canvas;
@@ -44,14 +44,14 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("_regionpaint_startup_probe", sys.argv[1])
 probe = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(probe)
-import app.qt.main_window as main_window
+import regionpaint.app.qt.main_window as main_window
 show = main_window.MainWindow.show
 def show_with_probe(self):
     if not hasattr(self, "_startup_probe"):
         self._startup_probe = probe.attach_from_env(self)
     show(self)
 main_window.MainWindow.show = show_with_probe
-from app.cli import main
+from regionpaint.app.cli import main
 sys.exit(main(["gui", *sys.argv[2:]]))
 """
 
@@ -83,7 +83,7 @@ def launch(tree: Path, scratch: Path, load_s: float, project: str | None = None)
     }
     opening = ["--open", str(Path(project).resolve())] if project else ["--demo"]
     if (tree / "app" / "qt" / "startup_probe.py").is_file():
-        command = [sys.executable, "-m", "app.cli", "gui", *opening]
+        command = [sys.executable, "-m", "regionpaint", "gui", *opening]
     else:
         command = [sys.executable, "-c", ATTACH_PROBE, str(PROBE_FILE), *opening]
     launched = time.time()

@@ -21,11 +21,11 @@ DOCUMENTS = ("faces.rpaint", "streets.rpaint", "streets_pix2pixhd.rpaint")
 
 def render_pair(project: Path) -> dict[str, Any]:
     """Render ``project`` exact then fast with its own engine and checkpoint; PSNR and seconds of each."""
-    from app.model.project import open_project
-    from app.render.from_document import job_from_document
-    from app.render.service import RenderService, mean_style_sources
     from bench.engine_speed import psnr
-    from engines.base import MEAN_STYLE
+    from regionpaint.app.model.project import open_project
+    from regionpaint.app.render.from_document import job_from_document
+    from regionpaint.app.render.service import RenderService, mean_style_sources
+    from regionpaint.engines.base import MEAN_STYLE
 
     doc = open_project(project)
     job = job_from_document(doc)

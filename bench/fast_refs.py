@@ -24,8 +24,8 @@ def _png(path: Path) -> np.ndarray:
 
 def render_pair(engine_id: str) -> dict | None:
     from bench.engine_speed import psnr
-    from engines.base import RenderRequest, StyleSource
-    from plugins.manager import get_plugin_manager
+    from regionpaint.engines.base import RenderRequest, StyleSource
+    from regionpaint.plugins.manager import get_plugin_manager
 
     case = REFS / CASES[engine_id]
     if not case.is_dir():

@@ -63,11 +63,11 @@ class _Hang(BaseException):
 
 def user_error_types() -> tuple[type[BaseException], ...]:
     """regionpaint's own error types: the ones whose messages are written for a person."""
-    from app.model.document import DocumentError
-    from app.render_spec import SpecError
-    from engines.base import EngineError
-    from engines.training.layouts import LayoutError
-    from plugins.manager import PluginError
+    from regionpaint.app.model.document import DocumentError
+    from regionpaint.app.render_spec import SpecError
+    from regionpaint.engines.base import EngineError
+    from regionpaint.engines.training.layouts import LayoutError
+    from regionpaint.plugins.manager import PluginError
 
     return (DocumentError, EngineError, PluginError, SpecError, LayoutError)
 
@@ -169,7 +169,7 @@ class Seeds:
         return buffer.getvalue()
 
     def _from_demo(self) -> None:
-        from app.model.labelsets import BUILTIN_LABEL_SETS
+        from regionpaint.app.model.labelsets import BUILTIN_LABEL_SETS
 
         sets = {label_set.id: label_set for label_set in BUILTIN_LABEL_SETS}
         for project in self.projects:
@@ -204,8 +204,8 @@ class Seeds:
         """The SPADE demo model as an official folder: latest_net_G.pth (zip) + legacy copy + opt.txt."""
         import torch
 
-        from engines.common.checkpoint import load_safetensors, read_sidecar
-        from engines.common.options import format_opt_text
+        from regionpaint.engines.common.checkpoint import load_safetensors, read_sidecar
+        from regionpaint.engines.common.options import format_opt_text
 
         source = DEMO / "models" / "spade_streets.safetensors"
         roles = load_safetensors(source)
@@ -218,7 +218,7 @@ class Seeds:
         return folder
 
     def _clusters(self) -> Path:
-        from engines.pix2pixhd.clusters import save_clusters
+        from regionpaint.engines.pix2pixhd.clusters import save_clusters
 
         rng = np.random.default_rng(0)
         return save_clusters(
@@ -444,8 +444,8 @@ def _image_case(kind: str):
         return st.one_of(damaged, st.tuples(generated_image(kind), st.sampled_from(label_set_ids)))
 
     def run(case, folder):
-        from app.model.imports import read_instance_map, read_label_map, read_photo
-        from app.model.labelsets import BUILTIN_LABEL_SETS
+        from regionpaint.app.model.imports import read_instance_map, read_label_map, read_photo
+        from regionpaint.app.model.labelsets import BUILTIN_LABEL_SETS
 
         data, label_set_id = case
         path = _write(folder, f"{kind}.png", materialize(data))
@@ -513,7 +513,7 @@ def _project_strategy():
 
 
 def _run_project(case, folder):
-    from app.model.project import open_project
+    from regionpaint.app.model.project import open_project
 
     path = folder / "case.rpaint"
     kind, value = case
@@ -535,7 +535,7 @@ def _safetensors_strategy():
 
 
 def _run_safetensors(case, folder):
-    from engines.common.checkpoint import inspect_checkpoint, load_weights
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint, load_weights
 
     source, data = case
     path = _write(folder, source.name, materialize(data))
@@ -556,8 +556,8 @@ def _sidecar_strategy():
 
 
 def _load_engine(path: Path):
-    from engines.common.checkpoint import inspect_checkpoint
-    from plugins.manager import get_plugin_manager
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.plugins.manager import get_plugin_manager
 
     info = inspect_checkpoint(path)
     engine = get_plugin_manager().engine_for_checkpoint(info)()
@@ -581,7 +581,7 @@ def _pth_strategy():
 
 
 def _run_pth(case, folder):
-    from engines.common.checkpoint import inspect_checkpoint, load_torch_file
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint, load_torch_file
 
     name, data = case
     path = _write(folder, "latest_net_G.pth" if "latest" in name else "legacy_net_G.pth", materialize(data))
@@ -649,7 +649,7 @@ def _clusters_strategy():
 
 
 def _run_clusters(case, folder):
-    from engines.pix2pixhd.clusters import load_clusters
+    from regionpaint.engines.pix2pixhd.clusters import load_clusters
 
     path = _write(folder, "features_clustered_010.npy", materialize(case))
     return (lambda: load_clusters(path)), [str(path)]
@@ -666,8 +666,8 @@ def _spec_strategy():
 
 
 def _run_spec(case, folder):  # noqa: ARG001
-    from app import render_spec
-    from app.model.labelsets import BUILTIN_LABEL_SETS
+    from regionpaint.app import render_spec
+    from regionpaint.app.model.labelsets import BUILTIN_LABEL_SETS
 
     kind, entries = case
     label_set = next(ls for ls in BUILTIN_LABEL_SETS if ls.id == "cityscapes")
@@ -710,7 +710,7 @@ def _dataset_strategy():
 
 
 def _run_dataset(case, folder):
-    from engines.training.validation import validate_dataset
+    from regionpaint.engines.training.validation import validate_dataset
 
     layout, files = case
     root = folder / "data"
@@ -740,10 +740,10 @@ def _run_dataset(case, folder):
 
 
 def _journal_strategy():
-    from app.model import edits
-    from app.model.document import Document
-    from app.model.journal import EditJournal
-    from app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.document import Document
+    from regionpaint.app.model.journal import EditJournal
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 
     path = seeds().folder / "journal-seed.bin"
     if not path.exists():
@@ -758,7 +758,7 @@ def _journal_strategy():
 
 
 def _run_journal(case, folder):
-    from app.model.journal import read_records, replay
+    from regionpaint.app.model.journal import read_records, replay
 
     path = _write(folder, "journal.bin", materialize(case))
     return (lambda: replay(read_records(path), None)), [str(path)]

@@ -39,7 +39,7 @@ def cli(*args: str) -> dict:
     """Exit code, peak RSS (MiB), wall seconds and the last stderr line of ``regionpaint ARGS``."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "regionpaint", *args],
         capture_output=True,
         text=True,
         check=True,

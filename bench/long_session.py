@@ -54,7 +54,7 @@ def live_render_jobs() -> int:
     """Render jobs still alive (after a collection): the editor keeps the last shown one, not one per render."""
     import gc
 
-    from app.qt.render_worker import RenderJob
+    from regionpaint.app.qt.render_worker import RenderJob
 
     gc.collect()
     return sum(1 for obj in gc.get_objects() if type(obj) is RenderJob)
@@ -62,7 +62,7 @@ def live_render_jobs() -> int:
 
 def scripted_edit(window, number: int, rng: np.random.Generator) -> None:
     """Edit ``number`` of the script: mostly strokes, some fills, style changes, undo and redo."""
-    from app.model import edits
+    from regionpaint.app.model import edits
 
     state = window.state
     doc = state.document
@@ -101,17 +101,17 @@ def run(args: argparse.Namespace) -> list[dict]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from app.model.project import open_project
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.model.project import open_project
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     rows: list[dict] = []
     rss: list[tuple[int, int]] = []
     history: list[tuple[int, int]] = []
     with tempfile.TemporaryDirectory(prefix="regionpaint-long-session-") as scratch:
         settings = EditorSettings(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
-        from app.model import edits
-        from app.render_spec import parse_size
+        from regionpaint.app.model import edits
+        from regionpaint.app.render_spec import parse_size
 
         doc = open_project(STREETS)
         edits.set_engine_settings(doc, output_size=parse_size(args.size), device="cpu")

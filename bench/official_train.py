@@ -25,8 +25,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from engines.training.losses import feature_matching, gan_loss
-from engines.training.model_base import Batch, split_predictions
+from regionpaint.engines.training.losses import feature_matching, gan_loss
+from regionpaint.engines.training.model_base import Batch, split_predictions
 
 LEAKY = 0.2
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.common.options import format_opt_text
+from regionpaint.engines.common.options import format_opt_text
 
 SPECS = Path(os.environ.get("REGIONPAINT_SPECS", Path(__file__).resolve().parents[1].parent / "shared" / "specs"))
 
@@ -136,8 +136,8 @@ def median_seconds(run: Callable[[], object], repeats: int, warm_up: bool = Fals
 
 
 def bench_case(case: Case, folder: Path, device: str, repeats: int) -> list[object] | None:
-    from engines.base import RenderRequest, StyleSource
-    from plugins.manager import get_plugin_manager
+    from regionpaint.engines.base import RenderRequest, StyleSource
+    from regionpaint.plugins.manager import get_plugin_manager
 
     if write_checkpoint(case, folder) is None:
         return None

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
-from app.model.smart_fill import stroke_grabcut_mask
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
+from regionpaint.app.model.smart_fill import stroke_grabcut_mask
 
 NAME = "smart_fill_accuracy"
 DESCRIPTION = "IoU of one region grown by the smart fill from a single stroke (GrabCut), fixture photos"

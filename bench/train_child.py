@@ -5,7 +5,7 @@
 line: the timed iterations' seconds, their median, the losses of the last iteration and this process's
 VmHWM. The launcher reads the peak resident set from ``wait4`` as well.
 
-* ``regionpaint``: :class:`engines.training.trainer.Trainer` as ``regionpaint train`` runs it (the allocator
+* ``regionpaint``: :class:`regionpaint.engines.training.trainer.Trainer` as ``regionpaint train`` runs it (the allocator
   keeps its working memory, data loaded in the loop); timed from one ``step`` event to the next. The run
   stops after the last timed step (no final checkpoint: writing a few GB would dominate the bench).
 * ``official``: the same networks built the same way, stepped by :mod:`bench.official_train` on the
@@ -26,15 +26,15 @@ class _Finished(Exception):
 
 
 def _options(spec: dict, out: Path):
-    from engines.training.options import resolve_options
+    from regionpaint.engines.training.options import resolve_options
 
     given = {**spec["given"], "steps": spec["warmup"] + spec["iters"]}
     return resolve_options(spec["engine"], Path(spec["dataroot"]), out, given, spec["layout"], "cpu")
 
 
 def run_regionpaint(spec: dict, out: Path) -> dict:
-    from engines.common.memory import keep_working_memory
-    from engines.training.trainer import Trainer
+    from regionpaint.engines.common.memory import keep_working_memory
+    from regionpaint.engines.training.trainer import Trainer
 
     if spec.get("keep_memory", True):
         keep_working_memory()  # as app/commands/train.py does
@@ -64,13 +64,13 @@ def run_official(spec: dict, out: Path) -> dict:
     import torch
 
     from bench import official_train
-    from engines.common.spade_layers import STRUCTURAL
-    from engines.training.datasets import PairedDataset
-    from engines.training.distributed import DistContext
-    from engines.training.losses import VGGLoss
-    from engines.training.model_base import make_batch
-    from engines.training.trainer import Trainer
-    from engines.training.vgg import load_vgg19
+    from regionpaint.engines.common.spade_layers import STRUCTURAL
+    from regionpaint.engines.training.datasets import PairedDataset
+    from regionpaint.engines.training.distributed import DistContext
+    from regionpaint.engines.training.losses import VGGLoss
+    from regionpaint.engines.training.model_base import make_batch
+    from regionpaint.engines.training.trainer import Trainer
+    from regionpaint.engines.training.vgg import load_vgg19
 
     STRUCTURAL.enabled = False  # the official forwards are plain convolutions, also under no_grad
     opt = _options(spec, out)
@@ -81,11 +81,11 @@ def run_official(spec: dict, out: Path) -> dict:
     torch.manual_seed(opt.seed)
     engine = spec["engine"]
     if engine == "sean":
-        from engines.sean.train_model import build_sean_networks as build
+        from regionpaint.engines.sean.train_model import build_sean_networks as build
     elif engine == "spade":
-        from engines.spade.train_model import build_spade_networks as build
+        from regionpaint.engines.spade.train_model import build_spade_networks as build
     else:
-        from engines.pix2pixhd.train_model import build_pix2pixhd_networks as build
+        from regionpaint.engines.pix2pixhd.train_model import build_pix2pixhd_networks as build
     nets = build(opt)
     for net in nets.values():
         net.train()
@@ -122,7 +122,7 @@ def run_official(spec: dict, out: Path) -> dict:
 def main(argv: list[str]) -> int:
     import tempfile
 
-    from engines.common.memory import peak_rss_mb
+    from regionpaint.engines.common.memory import peak_rss_mb
 
     spec = json.loads(argv[0])
     with tempfile.TemporaryDirectory(prefix="regionpaint-train-child-") as tmp:

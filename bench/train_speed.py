@@ -11,7 +11,7 @@ Each (engine, mode) runs in its own process (:mod:`bench.train_child`), old and 
 from a small launcher process so the child's ``ru_maxrss`` (from ``wait4``) is its own peak resident set
 and not the benchmark process's (Linux counts the fork-time RSS). ``official`` = the official trainer's
 step with the official forwards (:mod:`bench.official_train`) on the same modules; ``regionpaint`` =
-:class:`engines.training.trainer.Trainer` as ``regionpaint train`` runs it. s/iter = median of the timed
+:class:`regionpaint.engines.training.trainer.Trainer` as ``regionpaint train`` runs it. s/iter = median of the timed
 iterations after warm-up. ``--quick``: SEAN only, one round, 2 timed iterations (~3 minutes on 2 cores).
 
 ``--train-small`` runs the older rows instead: iterations/second of each engine's trainer on a fixed small
@@ -61,8 +61,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def measure(engine: str, data: Path, out: Path, device: str, warmup: int, steps: int) -> dict:
-    from engines.training.options import resolve_options
-    from engines.training.trainer import Trainer
+    from regionpaint.engines.training.options import resolve_options
+    from regionpaint.engines.training.trainer import Trainer
 
     given = {**COMMON, **CONFIGS[engine], "steps": warmup + steps}
     opt = resolve_options(engine, data, out, given, "flat", device)
@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> list[dict]:
 def run_small(args: argparse.Namespace) -> list[dict]:
     import torch
 
-    from engines.common.device import resolve_device
-    from engines.training.synthetic import write_dataset
+    from regionpaint.engines.common.device import resolve_device
+    from regionpaint.engines.training.synthetic import write_dataset
 
     device = getattr(args, "device", "auto")
     cuda = resolve_device(device).type == "cuda"
@@ -147,7 +147,7 @@ def prepare_data(root: Path, engine: str) -> tuple[Path, str]:
     import numpy as np
     from PIL import Image
 
-    from engines.training.synthetic import write_dataset
+    from regionpaint.engines.training.synthetic import write_dataset
 
     layout, size, _ = FULL[engine]
     w, h = (int(v) for v in size.split("x"))
@@ -192,7 +192,7 @@ def write_random_vgg(path: Path) -> Path:
     """VGG19 features with random weights in torchvision's layout (timing does not depend on the values)."""
     import torch
 
-    from engines.training.vgg import VGG19Features
+    from regionpaint.engines.training.vgg import VGG19Features
 
     torch.manual_seed(0)
     torch.save(VGG19Features().state_dict(), path)

@@ -20,9 +20,9 @@ sys.path[:0] = [str(REPO), str(REPO / "docs")]
 from make_screenshots import shoot  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
-from app.model import edits, open_project  # noqa: E402
-from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # noqa: E402
+import regionpaint.app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
+from regionpaint.app.model import edits, open_project  # noqa: E402
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # noqa: E402
 
 DOCS = REPO / "docs"
 DEMO = REPO / "assets" / "demo"

@@ -29,7 +29,7 @@ os.environ.setdefault("REGIONPAINT_LOAD_PLUGINS", "")
 from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget  # noqa: E402
 
-import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
+import regionpaint.app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
 
 log = logging.getLogger("make_editor_screenshots")
 WINDOW = (1500, 940)
@@ -113,8 +113,8 @@ def wait_for_render(window, timeout_s: float = 180) -> bool:
 
 # -- the scenario --------------------------------------------------------------------------------------
 def make_window(scratch: Path):
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     settings = EditorSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings=settings, data_folder=scratch / "data", autosave=False, remember_window=False)
@@ -293,7 +293,7 @@ def run(out: Path, scratch: Path) -> dict:
     launcher = scratch / "python"
     launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{trainer}"\n')
     launcher.chmod(0o755)
-    from app.jobs import TrainingJob
+    from regionpaint.app.jobs import TrainingJob
 
     job = TrainingJob(["train", "--engine", "spade"], scratch / "run", python=str(launcher)).start()
     window.jobs_panel.add_job(job)
@@ -341,8 +341,8 @@ def run(out: Path, scratch: Path) -> dict:
     if photo is not None:
         from PIL import Image
 
-        from app.qt.dialogs import NewDocumentDialog
-        from app.qt.file_actions import label_sets
+        from regionpaint.app.qt.dialogs import NewDocumentDialog
+        from regionpaint.app.qt.file_actions import label_sets
 
         label_name = photo.name.replace("leftImg8bit", "gtFine_labelIds")
         square = scratch / "square_label.png"

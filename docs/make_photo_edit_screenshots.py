@@ -24,9 +24,9 @@ from PIL import Image, ImageDraw  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
-from app.model import edits, open_project  # noqa: E402
-from app.model.labelsets import CELEBAMASK_HQ  # noqa: E402
+import regionpaint.app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
+from regionpaint.app.model import edits, open_project  # noqa: E402
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ  # noqa: E402
 
 log = logging.getLogger("make_photo_edit_screenshots")
 DOCS = REPO / "docs"
@@ -54,8 +54,8 @@ def compare_strip(images: dict[str, np.ndarray], out: Path) -> None:
 
 
 def main() -> int:
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     application = QApplication.instance() or QApplication(sys.argv[:1])

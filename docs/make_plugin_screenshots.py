@@ -70,11 +70,11 @@ def shoot() -> None:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    import app.qt  # noqa: F401  (first: the PySide6 work-around)
-    from app.bundled_demo import FACE_DEMO
-    from app.model import edits
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    import regionpaint.app.qt  # noqa: F401  (first: the PySide6 work-around)
+    from regionpaint.app.bundled_demo import FACE_DEMO
+    from regionpaint.app.model import edits
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     qt_app = QApplication([])
     with tempfile.TemporaryDirectory() as scratch:

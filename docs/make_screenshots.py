@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshots.py
 
-Builds two documents from the procedural generator (app.demo: a street scene rendered by the SPADE
+Builds two documents from the procedural generator (tools.demo: a street scene rendered by the SPADE
 reference checkpoint; a face with two style sources rendered by the SEAN reference checkpoint), opens
 each in the editor, waits for the render, and saves a reduced screenshot (< 300 KB) next to this file.
 The reference checkpoints are tiny random-weight networks, so the renders look like textured noise.
@@ -22,10 +22,10 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
-from app.demo import make_face, make_street  # noqa: E402
-from app.model import Document, StyleSourceData, edits  # noqa: E402
-from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # noqa: E402
+import regionpaint.app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
+from regionpaint.app.model import Document, StyleSourceData, edits  # noqa: E402
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # noqa: E402
+from tools.demo import make_face, make_street  # noqa: E402
 
 log = logging.getLogger("make_screenshots")
 SHARED = REPO.parent / "shared"
@@ -67,8 +67,8 @@ def wait(ms: int) -> None:
 
 
 def shoot(doc, out: Path, scratch: Path, select: list[int] | None = None) -> None:
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     settings = EditorSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings=settings, data_folder=scratch, autosave=False, remember_window=False)

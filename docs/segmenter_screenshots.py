@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
+import regionpaint.app.qt  # noqa: E402,F401  (first: installs the PySide6 work-around)
 from docs.make_screenshots import WINDOW_SIZE, save_small, wait  # noqa: E402
 
 log = logging.getLogger("segmenter_screenshots")
@@ -42,8 +42,8 @@ STROKES = {
 
 
 def make_window(scratch: Path):
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     settings = EditorSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings=settings, data_folder=scratch, autosave=False, remember_window=False)
@@ -62,8 +62,8 @@ def wait_until(condition, seconds: float = 300) -> None:
 
 
 def smart_fill_shot(scratch: Path) -> None:
-    from app.qt.file_actions import label_sets
-    from app.qt.photo_dialog import NewFromPhotoDialog
+    from regionpaint.app.qt.file_actions import label_sets
+    from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
 
     window = make_window(scratch)
     dialog = NewFromPhotoDialog(label_sets(), window.settings, window)

@@ -3,7 +3,7 @@
     .venv/bin/python docs/train_demo_face_parser.py SECONDS OUT.pth
     DEMO_SEGMENTER_WEIGHTS=OUT.pth xvfb-run -a .venv/bin/python docs/segmenter_screenshots.py
 
-Faces from ``app.demo.make_face`` at 128 px, upsampled to 512 px (the size BiSeNet works at), random
+Faces from ``tools.demo.make_face`` at 128 px, upsampled to 512 px (the size BiSeNet works at), random
 256 px crops, batch 4, Adam, cross-entropy on the main head, in face-parsing.PyTorch's class order.
 The committed screenshot used 900 s on a shared 2-core CPU (89 steps, ~63 % pixel accuracy on new faces).
 The file is saved in the public checkpoint's layout, so regionpaint loads it like ``79999_iter.pth``.
@@ -26,9 +26,9 @@ def main(seconds: float, out: Path) -> None:
     import torch.nn.functional as F
     from PIL import Image
 
-    from app.demo import make_face
-    from engines.segmenters.bisenet.network import FaceBiSeNet
-    from engines.segmenters.bisenet.segmenter import BISENET_TO_CELEBAMASK, IMAGENET_MEAN, IMAGENET_STD
+    from regionpaint.engines.segmenters.bisenet.network import FaceBiSeNet
+    from regionpaint.engines.segmenters.bisenet.segmenter import BISENET_TO_CELEBAMASK, IMAGENET_MEAN, IMAGENET_STD
+    from tools.demo import make_face
 
     torch.manual_seed(0)
     to_network = np.zeros(19, np.int64)

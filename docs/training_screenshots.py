@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QApplication
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))
 
-from app.qt.jobs_panel import JobsPanel  # noqa: E402
-from app.qt.train_dialog import TrainDialog  # noqa: E402
-from engines.training.synthetic import write_dataset  # noqa: E402
+from regionpaint.app.qt.jobs_panel import JobsPanel  # noqa: E402
+from regionpaint.app.qt.train_dialog import TrainDialog  # noqa: E402
+from regionpaint.engines.training.synthetic import write_dataset  # noqa: E402
 
 
 def wait(app: QApplication, condition, timeout: float) -> None:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engines.schema import Option
+from regionpaint.engines.schema import Option
 from regionpaint.types import ENGINE_STYLE_PREFIX, StyleMix  # noqa: F401  (part of the contract)
 
 
@@ -207,7 +207,7 @@ class Engine(abc.ABC):
 
         ``checkpoint`` is None for an engine with ``needs_checkpoint = False`` when none was chosen.
         Raises :class:`CheckpointError` naming the file and the first offending key. The built-in engines
-        inherit it from :class:`engines.common.checkpoint_engine.CheckpointEngine` (the shared pipeline).
+        inherit it from :class:`regionpaint.engines.common.checkpoint_engine.CheckpointEngine` (the shared pipeline).
         """
 
     @abc.abstractmethod
@@ -257,7 +257,7 @@ class Engine(abc.ABC):
     def save(self, path: str | Path) -> Path:
         """Write the loaded weights as ``.safetensors`` + JSON sidecar (official keys under role prefixes,
         the engine id, label set and options); returns the file written. Engines provide the contents."""
-        from engines.common.checkpoint import save_safetensors
+        from regionpaint.engines.common.checkpoint import save_safetensors
 
         networks, label_set, options = self._save_contents(path)
         return save_safetensors(path, networks, self.id, label_set, options)

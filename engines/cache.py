@@ -15,7 +15,7 @@ import logging
 import threading
 from pathlib import Path
 
-from engines.base import Engine
+from regionpaint.engines.base import Engine
 
 log = logging.getLogger(__name__)
 

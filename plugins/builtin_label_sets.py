@@ -5,7 +5,7 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_label_sets(register):
-    from app.model.labelsets import BUILTIN_LABEL_SETS
+    from regionpaint.app.model.labelsets import BUILTIN_LABEL_SETS
 
     for label_set in BUILTIN_LABEL_SETS:
         register(label_set)

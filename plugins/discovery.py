@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass
 
-from plugins import PROJECT_NAME
+from regionpaint.plugins import PROJECT_NAME
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 
@@ -27,7 +27,7 @@ class InstalledPlugin:
 
     def matches(self, name: str) -> bool:
         """Whether ``name`` is this plugin's entry-point name or its distribution's (``My_Pkg`` == ``my-pkg``)."""
-        from plugins.install import normalize
+        from regionpaint.plugins.install import normalize
 
         return name == self.name or (bool(self.distribution) and normalize(name) == normalize(self.distribution))
 

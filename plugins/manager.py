@@ -6,12 +6,12 @@ plugins are found through entry points in the ``regionpaint`` group (an entry po
 or an instance). ``REGIONPAINT_LOAD_PLUGINS`` (comma-separated entry-point or distribution names)
 restricts which installed plugins load; set it to an empty string to load none.
 
-A plugin's import and its hooks run under :func:`plugins.containment.run_plugin_code`: one that fails to
+A plugin's import and its hooks run under :func:`regionpaint.plugins.containment.run_plugin_code`: one that fails to
 import, raises inside a hook, calls ``sys.exit()`` or ``os._exit()``, or raises ``KeyboardInterrupt``
 itself is recorded with its error and skipped (what it prints goes to stderr): the application and the
 other plugins keep working. So is a plugin whose ``REGIONPAINT_API`` is not compatible with this
-regionpaint's plugin API (:mod:`plugins.api`). Installed plugins disabled with
-``regionpaint plugins disable NAME`` (or in the editor's Plugins dialog; :mod:`plugins.state`) are
+regionpaint's plugin API (:mod:`regionpaint.plugins.api`). Installed plugins disabled with
+``regionpaint plugins disable NAME`` (or in the editor's Plugins dialog; :mod:`regionpaint.plugins.state`) are
 listed but not imported.
 
 :func:`get_plugin_manager` loads once per process; :func:`reload_plugin_manager` scans again after
@@ -32,25 +32,25 @@ from typing import Any
 
 import pluggy
 
-from engines.base import CheckpointError, CheckpointInfo, Engine
-from engines.segmenters.base import Segmenter
-from engines.training.contract import EngineTrainer
-from plugins import PROJECT_NAME, hookspecs
-from plugins.api import ApiVersionError, check_api, declared_api
-from plugins.containment import PluginCodeError, run_plugin_code
-from plugins.discovery import installed_plugins
+from regionpaint.engines.base import CheckpointError, CheckpointInfo, Engine
+from regionpaint.engines.segmenters.base import Segmenter
+from regionpaint.engines.training.contract import EngineTrainer
+from regionpaint.plugins import PROJECT_NAME, hookspecs
+from regionpaint.plugins.api import ApiVersionError, check_api, declared_api
+from regionpaint.plugins.containment import PluginCodeError, run_plugin_code
+from regionpaint.plugins.discovery import installed_plugins
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = PROJECT_NAME  # also plugins.discovery.ENTRY_POINT_GROUP
+ENTRY_POINT_GROUP = PROJECT_NAME  # also regionpaint.plugins.discovery.ENTRY_POINT_GROUP
 LOAD_PLUGINS_ENV = "REGIONPAINT_LOAD_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "engines.spade.plugin",
-    "engines.sean.plugin",
-    "engines.pix2pixhd.plugin",
-    "engines.segmenters.plugin",
-    "plugins.builtin_label_sets",
-    "app.commands",
+    "regionpaint.engines.spade.plugin",
+    "regionpaint.engines.sean.plugin",
+    "regionpaint.engines.pix2pixhd.plugin",
+    "regionpaint.engines.segmenters.plugin",
+    "regionpaint.plugins.builtin_label_sets",
+    "regionpaint.app.commands",
 )
 # Hooks called once per plugin with a `register` callable, and the attribute each registers under.
 _REGISTER_HOOKS = ("register_engines", "register_trainers", "register_label_sets", "register_segmenters")
@@ -126,7 +126,7 @@ class PluginManager:
     ) -> None:
         # Disabled names default to what the person chose (plugins.json); tests pass their own.
         if disabled is None:
-            from plugins.state import disabled_plugins
+            from regionpaint.plugins.state import disabled_plugins
 
             disabled = disabled_plugins() if load_entry_points else ()
         self.disabled = set(disabled)
@@ -387,7 +387,7 @@ class PluginManager:
     def collect_commands(self) -> None:
         """Learn which plugin adds which command (each plugin's ``commands``), once per manager."""
         if not any(info.commands for info in self.plugins.values()):
-            from plugins.command_line import CommandLine
+            from regionpaint.plugins.command_line import CommandLine
 
             self.add_commands(CommandLine())
 
@@ -440,7 +440,7 @@ def use_builtins_only() -> PluginManager:
 
     For ``plugins disable`` / ``enable`` / ``uninstall``: the way out of a broken plugin must work even
     when importing that plugin would end the process. They read installed plugins from metadata
-    (:mod:`plugins.discovery`) instead.
+    (:mod:`regionpaint.plugins.discovery`) instead.
     """
     global _current
     _current = PluginManager(load_entry_points=False)

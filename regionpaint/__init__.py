@@ -6,17 +6,27 @@
     def register_engines(register):
         register(MyEngine)
 
-Everything here is importable without torch or Qt. The repository keeps its folders (``app/``,
-``engines/``, ``plugins/``); this package re-exports the contract from them.
+Everything here is importable without torch or Qt. The application lives in subpackages:
+``regionpaint.app`` (editor, document model, render service, CLI), ``regionpaint.engines`` (the engine contract
+and the built-in engines), ``regionpaint.plugins`` (hooks and the plugin manager) and ``regionpaint.assets``
+(the demo); this module re-exports the plugin contract from them.
 """
 
 import importlib
+from pathlib import Path as _Path
+
+# In a source checkout the rooms sit beside this folder (app/, engines/, plugins/, assets/ at the repository's
+# top, as its users asked); an installed wheel has them inside it. Adding the checkout's root to this package's
+# path makes ``regionpaint.app`` the checkout's ``app/`` without an install step (tests, ``python -m``).
+_CHECKOUT = _Path(__file__).resolve().parent.parent
+if not (_Path(__file__).parent / "app").is_dir() and (_CHECKOUT / "app" / "cli.py").is_file():
+    __path__.append(str(_CHECKOUT))
 
 # Public name -> the module that defines it. Resolved on first use (PEP 562), so importing a submodule
 # such as ``regionpaint.types`` or ``regionpaint.markers`` loads nothing else.
 _EXPORTS = {
     **{
-        name: "engines.base"
+        name: "regionpaint.engines.base"
         for name in (
             "ALL_CAPABILITIES",
             "CROSSOVER",
@@ -41,12 +51,12 @@ _EXPORTS = {
     },
     "StyleMix": "regionpaint.types",
     "ENGINE_STYLE_PREFIX": "regionpaint.types",
-    "LabelSet": "app.model.labelsets",  # what register_label_sets takes (torch- and Qt-free)
-    "Option": "engines.schema",
-    "Segmenter": "engines.segmenters.base",
-    "SegmenterError": "engines.segmenters.base",
-    "EngineTrainer": "engines.training.contract",
-    "OptionError": "engines.schema",
+    "LabelSet": "regionpaint.app.model.labelsets",  # what register_label_sets takes (torch- and Qt-free)
+    "Option": "regionpaint.engines.schema",
+    "Segmenter": "regionpaint.engines.segmenters.base",
+    "SegmenterError": "regionpaint.engines.segmenters.base",
+    "EngineTrainer": "regionpaint.engines.training.contract",
+    "OptionError": "regionpaint.engines.schema",
     "PLUGIN_API_VERSION": "regionpaint.markers",
     "PROJECT_NAME": "regionpaint.markers",
     "hookimpl": "regionpaint.markers",

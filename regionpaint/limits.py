@@ -25,7 +25,7 @@ RENDER_ENV = "REGIONPAINT_MAX_RENDER_MEGAPIXELS"
 PROJECT_ENV = "REGIONPAINT_MAX_PROJECT_MEGAPIXELS"
 #: 2048 x 2048: twice the largest official render (pix2pixHD's 2048x1024).
 DEFAULT_MAX_RENDER_PIXELS = 2048 * 2048
-#: Six images at the 100-megapixel per-image cap (app.model.imports.MAX_IMAGE_PIXELS).
+#: Six images at the 100-megapixel per-image cap (regionpaint.app.model.imports.MAX_IMAGE_PIXELS).
 DEFAULT_MAX_PROJECT_PIXELS = 600_000_000
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.base import (
+from regionpaint.engines.base import (
     ALL_CAPABILITIES,
     CROSSOVER,
     INSTANCE_FEATURES,
@@ -46,7 +46,7 @@ from engines.base import (
     RenderResult,
     StyleSource,
 )
-from engines.schema import KINDS, Option
+from regionpaint.engines.schema import KINDS, Option
 
 TINY_SIZE = (64, 48)  # (W, H) of the sample label maps
 # Sample requests an engine may refuse with an EngineError (no style source, a size it cannot render).
@@ -55,7 +55,7 @@ OPTIONAL_REQUESTS = ("plain", "size")
 
 def label_set(label_set_id: str):
     """A built-in label set by id (``celebamask-hq``, ``cityscapes``, ``ade20k``, ``coco-stuff``)."""
-    from app.model.labelsets import BUILTIN_LABEL_SETS
+    from regionpaint.app.model.labelsets import BUILTIN_LABEL_SETS
 
     for item in BUILTIN_LABEL_SETS:
         if item.id == label_set_id:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.base import Engine, RenderResult
-from plugins import hookimpl
-from plugins.manager import DEFAULT_PLUGINS, PluginManager
+from regionpaint.engines.base import Engine, RenderResult
+from regionpaint.plugins import hookimpl
+from regionpaint.plugins.manager import DEFAULT_PLUGINS, PluginManager
 
 PLUGIN_NAME = "broken-test-plugin"
 #: Set to let the hanging engines return (a test must not leave a thread behind).

@@ -30,8 +30,8 @@ def crc(doc) -> int:
 
 def loop_stroke(doc, number: int) -> None:
     """Stroke ``number`` of the loop mode: the same in the child and in the test that checks it."""
-    from app.model import edits
-    from app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 
     y = 3 + (number * 5) % 42
     with doc.history.group("Brush"):
@@ -80,8 +80,8 @@ def main(data_folder: Path, mode: str, *extra: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication(sys.argv[:1])
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
     from tests.qt_support import face_document, mouse, view_pos
 
     settings = EditorSettings(QSettings(str(data_folder / "settings.ini"), QSettings.Format.IniFormat))
@@ -128,8 +128,8 @@ def main(data_folder: Path, mode: str, *extra: str) -> None:
         if number == 2:
             window.autosave.autosave_now(wait=True)  # a snapshot half-way: recovery is snapshot + journal
             say("snapshot")
-    from app.model import edits
-    from app.model.document import StyleSourceData
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.document import StyleSourceData
 
     image = doc.photo[::-1].copy()
     window.state.edit(edits.add_style_source, "B", StyleSourceData(image, doc.label.copy(), None, "b.png"))

@@ -28,9 +28,9 @@ def main(engine_id: str, mode: str) -> int:
 
     broken_engines.HANG_SECONDS = None  # nobody releases it: the process must exit with the thread still stuck
     app = QApplication(sys.argv[:1])
-    from app.bundled_demo import FACE_DEMO
-    from app.cli import main as cli_main
-    from app.qt.main_window import MainWindow
+    from regionpaint.app.bundled_demo import FACE_DEMO
+    from regionpaint.app.cli import main as cli_main
+    from regionpaint.app.qt.main_window import MainWindow
 
     def say(text: str) -> None:
         print(text, flush=True)

@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.common.options import format_opt_text
-from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
-from engines.pix2pixhd.clusters import save_clusters
-from engines.pix2pixhd.loading import architecture_options
-from engines.pix2pixhd.networks import build_encoder, build_generator
+from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
+from regionpaint.engines.pix2pixhd.clusters import save_clusters
+from regionpaint.engines.pix2pixhd.loading import architecture_options
+from regionpaint.engines.pix2pixhd.networks import build_encoder, build_generator
 
 
 def randomize(net: nn.Module, seed: int, gain: float = 1.5) -> nn.Module:
@@ -156,8 +156,8 @@ def make_tiny_checkpoint(
     The key layout comes from the engine's networks, whose keys are checked against the full-size official
     specs in test_spade_specs.py.
     """
-    from engines.spade.config import EncoderConfig, SpadeConfig
-    from engines.spade.networks import ConvEncoder, SPADEGenerator
+    from regionpaint.engines.spade.config import EncoderConfig, SpadeConfig
+    from regionpaint.engines.spade.networks import ConvEncoder, SPADEGenerator
 
     config = SpadeConfig(
         label_nc=label_nc,

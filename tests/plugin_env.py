@@ -44,7 +44,7 @@ class PluginEnv:
 
     def cli(self, *args: str, timeout: int = 300, **extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [self.python, "-m", "app.cli", *args],
+            [self.python, "-m", "regionpaint", *args],
             capture_output=True,
             text=True,
             env=self.env(**extra),

@@ -14,13 +14,13 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-import app.qt  # noqa: F401  (first: guards against the PySide6 6.12.0 None-refcount bug)
-from app.bundled_demo import FACE_DEMO
-from app.model import edits
-from app.model.document import Document, StyleSourceData, scale_id_map
-from app.model.imports import read_label_map, read_photo
-from app.model.labelsets import CELEBAMASK_HQ
-from app.model.project import open_project
+import regionpaint.app.qt  # noqa: F401  (first: guards against the PySide6 6.12.0 None-refcount bug)
+from regionpaint.app.bundled_demo import FACE_DEMO
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import Document, StyleSourceData, scale_id_map
+from regionpaint.app.model.imports import read_label_map, read_photo
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.model.project import open_project
 from tests.conftest import SHARED
 
 SEAN_REF = SHARED / "refs" / "sean_celebahq"
@@ -46,7 +46,7 @@ sys.meta_path.insert(0, NoteTorchImport())
 def face_demo_document() -> Document:
     """The bundled SEAN face demo (a photo being edited), rendering on the CPU, with an empty history."""
     if not FACE_DEMO.is_file():
-        pytest.skip(f"{FACE_DEMO} is not built (python -m app.demo.build)")
+        pytest.skip(f"{FACE_DEMO} is not built (python -m tools.demo.build)")
     doc = open_project(FACE_DEMO)
     edits.set_engine_settings(doc, device="cpu")
     doc.history.clear()
@@ -56,7 +56,7 @@ def face_demo_document() -> Document:
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves a render thread or any Python thread running."""
-    from app.qt.render_controller import live_pools
+    from regionpaint.app.qt.render_controller import live_pools
 
     before = set(threading.enumerate())
     yield
@@ -126,8 +126,8 @@ def _resized_photo(path: Path, size: int):
 
 def make_window(qtbot, tmp_path: Path, doc: Document | None = None, **options):
     """A MainWindow with settings and data in ``tmp_path``, closed (discarding changes) after the test."""
-    from app.qt.main_window import MainWindow
-    from app.qt.settings import EditorSettings
+    from regionpaint.app.qt.main_window import MainWindow
+    from regionpaint.app.qt.settings import EditorSettings
 
     settings = EditorSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     options.setdefault("autosave", False)

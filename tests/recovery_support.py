@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.model import edits
-from app.model.document import Document, resize_photo
-from app.model.edit_mask import start_photo_edit
-from app.model.project import save_project
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import Document, resize_photo
+from regionpaint.app.model.edit_mask import start_photo_edit
+from regionpaint.app.model.project import save_project
 from tests.conftest import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def photo_document() -> Document:
     """The issue's photo document: the Cityscapes fixture at 2048×1024 where present, else a 512×256 street."""
     photo_path = CITYSCAPES / "train_img" / f"{AACHEN}_leftImg8bit.png"
     if photo_path.is_file():
-        from app.model.imports import new_document
+        from regionpaint.app.model.imports import new_document
 
         doc = new_document(
             photo_path,

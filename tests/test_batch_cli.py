@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.batch.manifest import REPLAY_TOLERANCE_LEVELS, sha256_file
-from app.cli import main
+from regionpaint.app.batch.manifest import REPLAY_TOLERANCE_LEVELS, sha256_file
+from regionpaint.app.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SPADE = REPO / "assets" / "demo" / "models" / "spade_streets.safetensors"
@@ -148,7 +148,7 @@ def test_bad_inputs_are_reported_at_the_end_and_do_not_stop_the_run(tmp_path, ca
 
 
 def test_layouts_name_outputs_and_find_instance_maps(tmp_path):
-    from app.batch.discovery import discover
+    from regionpaint.app.batch.discovery import discover
 
     root = tmp_path / "coco"
     for folder in ("val_label", "val_inst", "val_img"):
@@ -238,7 +238,7 @@ def test_ctrl_c_stops_after_the_current_batch_and_a_rerun_finishes(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "app.cli",
+        "regionpaint",
         "batch",
         "--device",
         "cpu",

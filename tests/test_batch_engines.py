@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engines.base import RenderRequest, StyleSource
+from regionpaint.engines.base import RenderRequest, StyleSource
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "assets" / "demo" / "models"
@@ -18,7 +18,7 @@ TOLERANCE = 1e-5
 
 
 def _engine(engine_id: str, checkpoint: str):
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     engine = get_plugin_manager().engine_class(engine_id)()
     engine.load(MODELS / checkpoint, "cpu")
@@ -79,7 +79,7 @@ def test_default_generate_batch_loops_over_generate_for_sean():
 
 
 def test_bad_request_in_a_batch_raises_input_error():
-    from engines.base import InputError
+    from regionpaint.engines.base import InputError
 
     engine = _engine("pix2pixhd", "pix2pixhd_streets.safetensors")
     good = _street_labels(1)[0]
@@ -91,7 +91,7 @@ def test_spade_vae_batch_equals_single_renders_for_every_z_source(tmp_path):
     from tests.test_spade_reference import make_tiny_checkpoint
 
     folder = make_tiny_checkpoint(tmp_path / "vae", label_nc=5, use_vae=True, seed=7)
-    from engines.spade.engine import SpadeEngine
+    from regionpaint.engines.spade.engine import SpadeEngine
 
     engine = SpadeEngine()
     engine.load(folder, "cpu")

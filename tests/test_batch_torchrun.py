@@ -1,4 +1,4 @@
-"""`torchrun --nproc_per_node 2 -m app.cli batch` on CPU (gloo): each map once, outputs equal one process's."""
+"""`torchrun --nproc_per_node 2 -m regionpaint batch` on CPU (gloo): each map once, outputs equal one process's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.batch.manifest import REPLAY_TOLERANCE_LEVELS
+from regionpaint.app.batch.manifest import REPLAY_TOLERANCE_LEVELS
 from tests.test_batch_cli import SPADE, write_street_maps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,11 +60,11 @@ def test_two_gloo_processes_render_each_map_once_and_match_a_single_process(tmp_
         "--rdzv-endpoint",
         f"127.0.0.1:{_free_port()}",
         "-m",
-        "app.cli",
+        "regionpaint",
     ]
     sharded = _run(torchrun, tmp_path / "city", tmp_path / "two")
     assert sharded.returncode == 0, sharded.stderr[-3000:]
-    single = _run([sys.executable, "-m", "app.cli"], tmp_path / "city", tmp_path / "one")
+    single = _run([sys.executable, "-m", "regionpaint"], tmp_path / "city", tmp_path / "one")
     assert single.returncode == 0, single.stderr[-3000:]
 
     events = [json.loads(line) for line in sharded.stdout.splitlines() if line.startswith("{")]

@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 # `--json`, and whether it can run with no further arguments (no required option or positional).
 _LIST_COMMANDS = r"""
 import argparse, json
-from app.cli import CommandLine
-from plugins.manager import get_plugin_manager
+from regionpaint.app.cli import CommandLine
+from regionpaint.plugins.manager import get_plugin_manager
 
 def walk(parser, path):
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -44,7 +44,7 @@ print(json.dumps([c for name, p in cli.commands.items() for c in walk(p, [name])
 # A real installed plugin (a distribution with an entry point in the `regionpaint` group) that adds a
 # command; written as an installed distribution so discovery goes through importlib.metadata as for pip.
 _PLUGIN_MODULE = '''
-from plugins import hookimpl
+from regionpaint.plugins import hookimpl
 
 @hookimpl
 def register_commands(cli):
@@ -81,7 +81,7 @@ def cli_env(tmp_path_factory) -> dict[str, str]:
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+        [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
     )
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from engines.common import compiled
-from engines.common.compiled import COMPILING, FAILED, READY, BackgroundCompiler, shape_key
-from engines.common.fast import fast_inference
+from regionpaint.engines.common import compiled
+from regionpaint.engines.common.compiled import COMPILING, FAILED, READY, BackgroundCompiler, shape_key
+from regionpaint.engines.common.fast import fast_inference
 
 
 class RecordingCompile:
@@ -109,7 +109,7 @@ def test_shape_key_tells_strides_and_nested_modulations_apart():
 
 def _demo_engine(name: str):
     from bench.fast_quality import DEMO
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     folder = DEMO / "models"
     engine_id = name.split("_")[0]
@@ -129,7 +129,7 @@ def _label(engine) -> np.ndarray:
 
 @pytest.mark.parametrize("name", ["pix2pixhd_streets", "spade_streets"])
 def test_engines_render_through_the_compiled_forward_once_ready(recording, name):
-    from engines.base import RenderRequest
+    from regionpaint.engines.base import RenderRequest
 
     engine, eager_engine = _demo_engine(name), _demo_engine(name)  # the second renders eagerly only
     label = _label(engine)
@@ -156,7 +156,7 @@ def test_engines_render_through_the_compiled_forward_once_ready(recording, name)
 def test_a_real_compile_of_the_demo_pix2pixhd_renders_within_40_db_of_exact(monkeypatch):
     monkeypatch.setattr(compiled, "openvino_available", lambda: False)  # inductor: OpenVINO has its own test
     from bench.engine_speed import psnr
-    from engines.base import RenderRequest
+    from regionpaint.engines.base import RenderRequest
 
     engine = _demo_engine("pix2pixhd_streets")
     label = _label(engine)
@@ -170,7 +170,7 @@ def test_a_real_compile_of_the_demo_pix2pixhd_renders_within_40_db_of_exact(monk
 
 
 def test_batch_compile_renders_later_maps_through_the_compiled_forward(recording, tmp_path, capsys):
-    from app.cli import main
+    from regionpaint.app.cli import main
     from tests.test_batch_cli import PIX2PIXHD, records, write_street_maps
 
     out = tmp_path / "out"
@@ -188,8 +188,8 @@ OPENVINO_CHECK = """
 import dataclasses, sys
 import numpy as np
 from bench.engine_speed import psnr
-from engines.base import RenderRequest
-from engines.common.compiled import preferred_backend
+from regionpaint.engines.base import RenderRequest
+from regionpaint.engines.common.compiled import preferred_backend
 from tests.test_compiled import _demo_engine, _label
 
 import os

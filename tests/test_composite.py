@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.model.document import CompositeSettings, DocumentError
-from app.render.composite import (
+from regionpaint.app.model.document import CompositeSettings, DocumentError
+from regionpaint.app.render.composite import (
     band_of,
     composite,
     feather_alpha,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.qt.autosave import AutosaveStore, pid_alive
-from app.qt.settings import autosave_dir
+from regionpaint.app.qt.autosave import AutosaveStore, pid_alive
+from regionpaint.app.qt.settings import autosave_dir
 from tests.editor_crash_session import loop_stroke
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
 
@@ -104,7 +104,7 @@ def test_kill_9_at_an_arbitrary_moment_loses_at_most_one_stroke(qtbot, tmp_path)
 
 
 def test_kill_9_during_project_save_leaves_the_previous_file_intact(tmp_path):
-    from app.model.project import open_project, save_project
+    from regionpaint.app.model.project import open_project, save_project
 
     path = tmp_path / "work.rpaint"
     doc = face_document(1024, 768)
@@ -112,7 +112,7 @@ def test_kill_9_during_project_save_leaves_the_previous_file_intact(tmp_path):
     before = path.read_bytes()
     script = (
         "import sys, numpy as np\n"
-        "from app.model.project import save_project\n"
+        "from regionpaint.app.model.project import save_project\n"
         "from tests.qt_support import face_document\n"
         "doc = face_document(1024, 768)\n"
         "doc.label[:] = 5\n"

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import main
-from app.demo.measure import car_like_share, world_colours, write_road_patch_as_car
-from app.model.project import open_project
+from regionpaint.app.cli import main
+from regionpaint.app.model.project import open_project
+from tools.demo.measure import car_like_share, world_colours, write_road_patch_as_car
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ ROAD, CAR = 7, 26
 def _demo(name: str) -> Path:
     path = DEMO / name
     if not path.is_file():
-        pytest.skip(f"{path} is not built (python -m app.demo.build)")
+        pytest.skip(f"{path} is not built (python -m tools.demo.build)")
     return path
 
 
@@ -121,7 +121,7 @@ def test_gui_demo_opens_the_face_demo_rendered_by_sean(tmp_path):
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--debug", "gui", "--demo", "--screenshot", str(out)],
+        [sys.executable, "-m", "regionpaint", "--debug", "gui", "--demo", "--screenshot", str(out)],
         cwd=DEMO.parents[1],
         env=env,
         capture_output=True,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.demo import dataset, faces, streets
-from app.demo.faces import FaceStyle, make_face, paint_face
-from app.demo.streets import StreetStyle, make_street, paint_street
 from tests.conftest import REPO
+from tools.demo import dataset, faces, streets
+from tools.demo.faces import FaceStyle, make_face, paint_face
+from tools.demo.streets import StreetStyle, make_street, paint_street
 
 FACE_SIZE = 128
 STREET_WIDTH = 256
@@ -199,7 +199,7 @@ def test_write_dataset_streets_in_the_flat_layout_with_16_bit_instances(tmp_path
 
 
 def test_written_sets_are_found_by_the_training_layouts(tmp_path):
-    layouts = pytest.importorskip("engines.training.layouts")
+    layouts = pytest.importorskip("regionpaint.engines.training.layouts")
     dataset.write_dataset("faces", tmp_path / "faces", count=2, size=64)
     dataset.write_dataset("streets", tmp_path / "streets", count=2, size=128)
     dataset.write_dataset("streets", tmp_path / "city", count=2, size=128, layout="cityscapes")
@@ -244,7 +244,7 @@ def test_bad_arguments_are_refused(tmp_path):
 
 
 def test_the_generator_needs_neither_torch_nor_qt():
-    code = "import sys, app.demo, app.demo.dataset; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    code = "import sys, tools.demo, tools.demo.dataset; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -252,7 +252,7 @@ def test_the_generator_needs_neither_torch_nor_qt():
 
 def test_left_parts_are_on_the_persons_left_like_celebamask_hq():
     """CelebAMask-HQ's l_eye/l_brow/l_ear lie on the image's right (the person's left), as in label 29258."""
-    from app.demo import make_face
+    from tools.demo import make_face
 
     for seed in range(5):
         label = make_face(seed).label

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from app.model import (
+from regionpaint.app.model import (
     Document,
     DocumentError,
     EngineSettings,
@@ -18,7 +18,7 @@ from app.model import (
     check_style_mix,
     mix_with_weight,
 )
-from app.model.document import fit_layers, scale_id_map
+from regionpaint.app.model.document import fit_layers, scale_id_map
 
 
 def test_layers_are_checked_and_normalised():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engines.base as contract
-from app.model import Document, edits
-from app.model import edit_mask as em
-from app.model.labelsets import CELEBAMASK_HQ
+import regionpaint.engines.base as contract
+from regionpaint.app.model import Document, edits
+from regionpaint.app.model import edit_mask as em
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 
 SEAN = {contract.REGION_STYLES, contract.STYLE_INTERPOLATION, contract.CROSSOVER, contract.MEAN_STYLE}
 SPADE_VAE = {contract.LATENT_Z}

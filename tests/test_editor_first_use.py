@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from app.bundled_demo import DEMO_DIR
+from regionpaint.app.bundled_demo import DEMO_DIR
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
 
 STREETS = DEMO_DIR / "streets.rpaint"
@@ -62,8 +62,8 @@ HAIR, SKIN = 13, 1
 
 
 def styled_face():
-    from app.model import edits
-    from app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
     from tests.qt_support import style_source
 
     doc = face_document()
@@ -103,7 +103,7 @@ def test_choosing_a_source_assigns_it_and_the_controls_keep_showing_the_mix(qtbo
 
 
 def test_style_controls_an_engine_lacks_are_hidden_with_the_reason(qtbot, tmp_path):
-    from app.model import edits
+    from regionpaint.app.model import edits
 
     doc = styled_face()
     window = quiet_window(qtbot, tmp_path, doc)
@@ -121,8 +121,8 @@ def test_style_controls_an_engine_lacks_are_hidden_with_the_reason(qtbot, tmp_pa
 
 # -- history entries say what changed ------------------------------------------------------------
 def test_history_rows_name_the_change_and_fold_repeated_strokes(qtbot, tmp_path):
-    from app.model import edits
-    from app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 
     doc = styled_face()
     window = quiet_window(qtbot, tmp_path, doc)
@@ -146,7 +146,7 @@ def test_size_boxes_show_the_rendered_size_and_typing_edits_once(qtbot, tmp_path
     import numpy as np
     from PySide6.QtTest import QTest
 
-    from app.qt.engine_panel import SIZE_DEBOUNCE_MS
+    from regionpaint.app.qt.engine_panel import SIZE_DEBOUNCE_MS
 
     doc = face_document()
     window = quiet_window(qtbot, tmp_path, doc)
@@ -170,7 +170,7 @@ def test_size_boxes_show_the_rendered_size_and_typing_edits_once(qtbot, tmp_path
 
 # -- bug 10: the demo models are in the checkpoint list of a new document ---------------------------
 def test_a_new_document_lists_the_bundled_demo_models(qtbot, tmp_path):
-    from app.bundled_demo import DEMO_MODELS_DIR
+    from regionpaint.app.bundled_demo import DEMO_MODELS_DIR
 
     models = sorted(DEMO_MODELS_DIR.glob("*.safetensors"))
     if not models:
@@ -193,8 +193,8 @@ def test_new_document_refuses_to_squash_and_offers_crop_or_pad(qtbot, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from app.qt.dialogs import NewDocumentDialog
-    from app.qt.file_actions import label_sets
+    from regionpaint.app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.file_actions import label_sets
 
     label = np.full((64, 64), 7, np.uint8)  # 1:1 Cityscapes map (road)
     label[:20] = 23
@@ -235,7 +235,7 @@ def fake_run(folder, engine: str, label_nc: int):
 
 
 def test_open_in_editor_switches_engine_and_checkpoint_together(qtbot, tmp_path):
-    from app.model import edits
+    from regionpaint.app.model import edits
 
     doc = styled_face()
     edits.set_engine_settings(doc, engine_id="sean", checkpoint="/somewhere/sean_faces")
@@ -253,8 +253,8 @@ def test_open_in_editor_of_another_label_set_asks_and_opens_a_new_document(qtbot
     import numpy as np
     from PIL import Image
 
-    from app.model import edits
-    from app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.model import edits
+    from regionpaint.app.qt.dialogs import NewDocumentDialog
 
     doc = styled_face()
     edits.set_engine_settings(doc, engine_id="sean", checkpoint="/somewhere/sean_faces")
@@ -305,8 +305,8 @@ def test_a_job_that_stopped_is_reaped(qtbot, tmp_path):
 
     if not os.path.isdir("/proc/self"):
         pytest.skip("needs /proc")
-    from app.jobs import TrainingJob
-    from app.qt.jobs_panel import POLL_MS, JobsPanel
+    from regionpaint.app.jobs import TrainingJob
+    from regionpaint.app.qt.jobs_panel import POLL_MS, JobsPanel
 
     # A stand-in trainer: reports "stopped" (as after Stop) and exits a moment later, as the real one does.
     trainer = tmp_path / "trainer.py"
@@ -476,8 +476,8 @@ def test_z_zooms_to_actual_pixels_and_the_navigator_moves_the_view(qtbot, tmp_pa
 
 # -- the start screen ---------------------------------------------------------------------------------
 def test_the_start_screen_opens_a_demo_a_recent_file_or_a_new_document(qtbot, tmp_path, monkeypatch):
-    from app.bundled_demo import bundled_demos
-    from app.model import save_project
+    from regionpaint.app.bundled_demo import bundled_demos
+    from regionpaint.app.model import save_project
 
     demos = bundled_demos()
     if not demos:
@@ -500,7 +500,7 @@ def test_the_start_screen_opens_a_demo_a_recent_file_or_a_new_document(qtbot, tm
     start.recent.itemClicked.emit(start.recent.item(0))
     assert window.state.project_path == mine.resolve()
     window.state.set_document(None, None)
-    from app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.dialogs import NewDocumentDialog
 
     asked = []
     monkeypatch.setattr(NewDocumentDialog, "exec", lambda dialog: asked.append(dialog.windowTitle()) or 0)
@@ -539,8 +539,8 @@ def test_the_wipe_shows_photo_left_and_result_right_of_a_draggable_divider(qtbot
 
 # -- Help -------------------------------------------------------------------------------------------------
 def test_about_names_the_version_and_the_loaded_plugins(qtbot, tmp_path):
-    from plugins.manager import get_plugin_manager
     from regionpaint import __version__
+    from regionpaint.plugins.manager import get_plugin_manager
 
     window = quiet_window(qtbot, tmp_path)
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
@@ -556,8 +556,8 @@ def test_about_names_the_version_and_the_loaded_plugins(qtbot, tmp_path):
 
 
 def test_model_titles_for_weights_crossover_and_engine_settings():
-    from app.model import edits
-    from app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 
     doc = styled_face()
     edits.set_style_weight(doc, CELEBAMASK_HQ, HAIR, "B", 0.25)

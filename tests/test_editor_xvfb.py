@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from app.bundled_demo import DEMO_DIR
+from regionpaint.app.bundled_demo import DEMO_DIR
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow  # about a minute and a half: a real X session with renders

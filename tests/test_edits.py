@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.model import (
+from regionpaint.app.model import (
     Document,
     EditError,
     EngineSettings,
@@ -30,7 +30,7 @@ from app.model import (
     set_engine_settings,
     set_style_weight,
 )
-from app.model.edits import stroke_mask
+from regionpaint.app.model.edits import stroke_mask
 
 TINY = LabelSet(
     id="tiny",

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import regionpaint
-from engines.base import CheckpointError, RenderRequest, RenderResult
-from engines.common.checkpoint_engine import CheckpointEngine
-from plugins.manager import get_plugin_manager
+from regionpaint.engines.base import CheckpointError, RenderRequest, RenderResult
+from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
+from regionpaint.plugins.manager import get_plugin_manager
 from tests.conftest import REPO
 from tests.factories import make_tiny_checkpoint
 
@@ -60,11 +60,11 @@ def test_every_builtin_engine_loads_through_the_template(engine_id, model, caplo
     engine_class = get_plugin_manager().engine_class(engine_id)
     assert issubclass(engine_class, CheckpointEngine)
     assert engine_class.load is CheckpointEngine.load  # no engine assembles its own load any more
-    caplog.set_level(logging.INFO, logger="engines.common.checkpoint_engine")
+    caplog.set_level(logging.INFO, logger="regionpaint.engines.common.checkpoint_engine")
     engine = engine_class()
     engine.load(MODELS / f"{model}.safetensors", "cpu")
     assert engine.device == "cpu"
-    lines = [r.getMessage() for r in caplog.records if r.name == "engines.common.checkpoint_engine"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "regionpaint.engines.common.checkpoint_engine"]
     assert len(lines) == 1 and lines[0].startswith(f"loaded {engine.display_name} ") and lines[0].endswith(" on cpu")
 
 
@@ -92,7 +92,7 @@ class ConvImgOnly(CheckpointEngine):
     def build_networks(self, config, contents, device):
         from torch import nn
 
-        from engines.common.pipeline import build_checked
+        from regionpaint.engines.common.pipeline import build_checked
 
         self.steps.append("build_networks")
         out_c, in_c, kh, _kw = config

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import main
-from app.model.label_mapping import LabelMappingError, available_mappings, load_mapping
-from app.model.labelsets import ADE20K, CELEBAMASK_HQ, CITYSCAPES, COCO_STUFF
+from regionpaint.app.cli import main
+from regionpaint.app.model.label_mapping import LabelMappingError, available_mappings, load_mapping
+from regionpaint.app.model.labelsets import ADE20K, CELEBAMASK_HQ, CITYSCAPES, COCO_STUFF
 
 
 @pytest.mark.parametrize("source", [CITYSCAPES, COCO_STUFF])

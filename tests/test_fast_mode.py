@@ -15,7 +15,7 @@ from bench.fast_quality import DEMO, DOCUMENTS, render_pair
 def test_fast_render_of_the_demo_is_within_40_db_of_exact_and_exact_stays_exact(name):
     project = DEMO / name
     if not project.is_file():
-        pytest.skip(f"{project} is not built (python -m app.demo.build)")
+        pytest.skip(f"{project} is not built (python -m tools.demo.build)")
     result = render_pair(project)
     assert result["psnr_fast_vs_exact"] >= 40.0, result
     assert result["psnr_fast_vs_exact"] != float("inf"), "fast mode rendered bit-identically: it is not in effect"
@@ -25,7 +25,7 @@ def test_fast_render_of_the_demo_is_within_40_db_of_exact_and_exact_stays_exact(
 def test_render_math_autocasts_only_when_fast():
     import torch
 
-    from engines.common.fast import render_math
+    from regionpaint.engines.common.fast import render_math
 
     x = torch.randn(1, 4, 8, 8)
     conv = torch.nn.Conv2d(4, 4, 3, padding=1)
@@ -40,12 +40,12 @@ def test_render_fast_flag_renders_in_fast_mode(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from app.cli import main
     from bench.engine_speed import psnr
+    from regionpaint.app.cli import main
 
     project = DEMO / "streets_pix2pixhd.rpaint"
     if not project.is_file():
-        pytest.skip(f"{project} is not built (python -m app.demo.build)")
+        pytest.skip(f"{project} is not built (python -m tools.demo.build)")
     images = {}
     for mode, flags in (("exact", []), ("fast", ["--fast"])):
         out = tmp_path / f"{mode}.png"

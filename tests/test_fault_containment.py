@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import plugins.manager
-from app.model import edits
-from app.model.project import open_project
-from app.render.guard import EngineFault, check_result, describe_fault, guarded_generate, is_out_of_memory
-from engines.base import RenderRequest, RenderResult
+import regionpaint.plugins.manager
+from regionpaint.app.model import edits
+from regionpaint.app.model.project import open_project
+from regionpaint.app.render.guard import EngineFault, check_result, describe_fault, guarded_generate, is_out_of_memory
+from regionpaint.engines.base import RenderRequest, RenderResult
 from tests import broken_engines
 from tests.broken_engines import PLUGIN_NAME, manager_with_broken_plugin
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
@@ -24,7 +24,7 @@ FACES = REPO / "assets" / "demo" / "faces.rpaint"
 @pytest.fixture
 def broken_registry(monkeypatch):
     manager = manager_with_broken_plugin()
-    monkeypatch.setattr(plugins.manager, "get_plugin_manager", lambda: manager)
+    monkeypatch.setattr(regionpaint.plugins.manager, "get_plugin_manager", lambda: manager)
     return manager
 
 
@@ -33,7 +33,7 @@ def request() -> RenderRequest:
 
 
 def engine(engine_id: str):
-    manager = plugins.manager.get_plugin_manager()
+    manager = regionpaint.plugins.manager.get_plugin_manager()
     instance = manager.engine_class(engine_id)()
     instance.load("unused")
     return instance
@@ -83,7 +83,7 @@ def test_a_result_of_the_wrong_size_is_refused(broken_registry):
 
 
 def test_the_cli_reports_a_broken_plugin_engine_in_one_line(broken_registry, tmp_path, capsys):
-    from app.cli import main
+    from regionpaint.app.cli import main
 
     code = main(["render", "--project", str(FACES), "--engine", "broken-raise", "--out", str(tmp_path / "o.png")])
     err = capsys.readouterr().err
@@ -120,7 +120,7 @@ def test_the_editor_reports_broken_engines_and_keeps_rendering_with_the_others(q
 
 
 def test_a_hanging_render_can_be_given_up_on_and_a_fresh_worker_takes_the_next(qtbot, tmp_path, broken_registry):
-    from app.qt.render_controller import _abandoned
+    from regionpaint.app.qt.render_controller import _abandoned
 
     broken_engines.RELEASE_HANG.clear()
     window = faces_window(qtbot, tmp_path)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from app.model.fidelity import confusion, region_iou
-from app.segmenting import pair_folders, pairing_key
-from plugins.manager import LOAD_PLUGINS_ENV
+from regionpaint.app.model.fidelity import confusion, region_iou
+from regionpaint.app.segmenting import pair_folders, pairing_key
+from regionpaint.plugins.manager import LOAD_PLUGINS_ENV
 from tests.conftest import REPO
 from tests.test_segmenters import random_state
 
@@ -74,13 +74,13 @@ def test_renders_pair_with_labels_by_name(tmp_path):
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", LOAD_PLUGINS_ENV: "", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+        [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
     )
 
 
 def test_cli_segment_and_evaluate_agree_with_the_segmenter(tmp_path):
     """`segment` writes what the segmenter returns; `evaluate` scores exactly those labels."""
-    from engines.segmenters.bisenet.segmenter import BiSeNetFaceSegmenter
+    from regionpaint.engines.segmenters.bisenet.segmenter import BiSeNetFaceSegmenter
 
     weights = tmp_path / "79999_iter.pth"
     torch.save(random_state("bisenet_keys.txt", seed=5), weights)

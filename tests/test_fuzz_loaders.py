@@ -29,7 +29,7 @@ def test_loader_survives_fuzzing(name, tmp_path):
 
 
 def test_the_harness_reports_a_traceback_and_an_unnamed_file_as_bugs():
-    from app.model.document import DocumentError
+    from regionpaint.app.model.document import DocumentError
 
     with pytest.raises(fuzz.FuzzBug, match="KeyError escaped"):
         fuzz.check("demo", lambda: {}["x"], ["file.png"])
@@ -68,7 +68,7 @@ def test_the_cli_answers_hostile_projects_with_one_line_and_exit_2(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for path in damaged_projects(tmp_path):
         result = subprocess.run(
-            [sys.executable, "-m", "app.cli", "render", "--project", str(path), "--out", str(tmp_path / "o.png")],
+            [sys.executable, "-m", "regionpaint", "render", "--project", str(path), "--out", str(tmp_path / "o.png")],
             capture_output=True,
             text=True,
             env=env,

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-import plugins.manager
-from app.bundled_demo import FACE_DEMO
-from app.model import edits
+import regionpaint.plugins.manager
+from regionpaint.app.bundled_demo import FACE_DEMO
+from regionpaint.app.model import edits
 from tests import broken_engines
 from tests.broken_engines import PLUGIN_NAME, install_entry_point, manager_with_broken_plugin
 from tests.conftest import REPO
@@ -41,14 +41,14 @@ BLOCKED_S = 30
 @pytest.fixture
 def broken_registry(monkeypatch):
     manager = manager_with_broken_plugin()
-    monkeypatch.setattr(plugins.manager, "get_plugin_manager", lambda: manager)
+    monkeypatch.setattr(regionpaint.plugins.manager, "get_plugin_manager", lambda: manager)
     return manager
 
 
 @pytest.fixture
 def hang_released_after():
     """Hangs in this process last until the test ends (no thread may be left behind)."""
-    from app.qt.render_controller import _abandoned
+    from regionpaint.app.qt.render_controller import _abandoned
 
     broken_engines.RELEASE_HANG.clear()
     yield
@@ -60,7 +60,7 @@ def hang_released_after():
 
 # -- the engine cache: a load that never returns blocks nobody else -----------------------------------------
 def test_a_hung_load_does_not_block_loading_another_engine(broken_registry, hang_released_after):
-    from engines.cache import EngineCache
+    from regionpaint.engines.cache import EngineCache
 
     cache = EngineCache()
     hanging = broken_registry.engine_class("broken-hang-load")
@@ -115,7 +115,7 @@ def test_a_hung_warm_up_is_watched_and_another_engine_renders_after_stop_waiting
 
 
 def test_shutdown_does_not_wait_for_a_hung_render(qtbot, tmp_path, broken_registry, hang_released_after):
-    from app.qt.render_controller import _abandoned, render_threads_stuck
+    from regionpaint.app.qt.render_controller import _abandoned, render_threads_stuck
 
     window, _good = _faces_window(qtbot, tmp_path, "broken-hang")
     controller = window.render_controller
@@ -232,7 +232,7 @@ def test_render_timeout_gives_up_on_a_hanging_engine_in_one_line(tmp_path):
     out = tmp_path / "out.png"
     args = ["render", "--project", str(FACE_DEMO), "--engine", "broken-hang", "--timeout", "1", "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "regionpaint", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

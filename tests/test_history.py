@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.model import Document, paint_stroke, set_engine_settings
-from app.model.history import ArrayPatch, Box, History
-from app.model.labelsets import CITYSCAPES
+from regionpaint.app.model import Document, paint_stroke, set_engine_settings
+from regionpaint.app.model.history import ArrayPatch, Box, History
+from regionpaint.app.model.labelsets import CITYSCAPES
 
 
 class AppendCommand:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.model.project import MAX_MEMBER_BYTES, ProjectError, open_project
+from regionpaint.app.model.project import MAX_MEMBER_BYTES, ProjectError, open_project
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo" / "streets.rpaint"
@@ -66,7 +66,7 @@ def test_a_bomb_behind_the_demo_doc_json_is_refused_in_process(bomb):
 
 def test_render_project_refuses_the_bomb_with_bounded_memory(bomb, tmp_path):
     code, peak, stderr = peak_rss_of(
-        [sys.executable, "-m", "app.cli", "render", "--project", str(bomb), "--out", str(tmp_path / "out.png")]
+        [sys.executable, "-m", "regionpaint", "render", "--project", str(bomb), "--out", str(tmp_path / "out.png")]
     )
     assert code == 2, stderr
     assert stderr.startswith("regionpaint: error: ") and "label.png" in stderr and "Traceback" not in stderr
@@ -100,7 +100,7 @@ def test_an_image_that_declares_too_many_pixels_is_refused_before_decoding(tmp_p
     import struct
     import zlib
 
-    from app.model.imports import ImportFileError, open_image
+    from regionpaint.app.model.imports import ImportFileError, open_image
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -127,7 +127,7 @@ def huge_png(width: int, height: int) -> bytes:
 
 
 def test_a_dataset_with_a_decompression_bomb_is_reported_not_crashed(tmp_path):
-    from engines.training.validation import validate_dataset
+    from regionpaint.engines.training.validation import validate_dataset
 
     (tmp_path / "train_label").mkdir()
     (tmp_path / "train_img").mkdir()

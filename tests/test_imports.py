@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.model import (
+from regionpaint.app.model import (
     ImportFileError,
     SizeMismatchError,
     new_document,
@@ -17,7 +17,7 @@ from app.model import (
     read_label_map_and_set,
     read_photo,
 )
-from app.model.labelsets import ADE20K, CELEBAMASK_HQ, CITYSCAPES
+from regionpaint.app.model.labelsets import ADE20K, CELEBAMASK_HQ, CITYSCAPES
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -202,7 +202,7 @@ def test_real_celebahq_colour_map():
 
 
 def test_a_document_from_a_photo_is_a_photo_edit(tmp_path):
-    from app.model.edit_mask import PHOTO_SOURCE
+    from regionpaint.app.model.edit_mask import PHOTO_SOURCE
 
     ids = np.zeros((6, 8), np.uint8)
     ids[2:4, 2:6] = 1

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from app.jobs import JobState, TrainingJob
-from app.qt.jobs_panel import JobsPanel
-from engines.training.synthetic import write_dataset
+from regionpaint.app.jobs import JobState, TrainingJob
+from regionpaint.app.qt.jobs_panel import JobsPanel
+from regionpaint.engines.training.synthetic import write_dataset
 from tests.test_jobs import tiny_argv
 
 TIMEOUT = 180

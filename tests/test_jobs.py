@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.jobs import JobState, TrainingJob, with_json, with_resume
-from engines.training.synthetic import write_dataset
+from regionpaint.app.jobs import JobState, TrainingJob, with_json, with_resume
+from regionpaint.engines.training.synthetic import write_dataset
 
 TIMEOUT = 120
 

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from app.model import edits
-from app.model.document import Document, StyleSourceData
-from app.model.journal import EditJournal, read_journal, read_records, replay, replay_journal
-from app.model.labelsets import CELEBAMASK_HQ
-from app.model.project import open_project, save_project
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import Document, StyleSourceData
+from regionpaint.app.model.journal import EditJournal, read_journal, read_records, replay, replay_journal
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.model.project import open_project, save_project
 
 
 def face(width: int = 64, height: int = 48) -> Document:
@@ -158,7 +158,7 @@ def test_damaged_journals_read_as_what_is_intact(tmp_path, garbage):
 
 def photo_edit(width: int = 64, height: int = 48) -> Document:
     """A photo document: baseline and its instance map, the photo as style source, a composite, a render."""
-    from app.model.edit_mask import start_photo_edit
+    from regionpaint.app.model.edit_mask import start_photo_edit
 
     doc = face(width, height)
     start_photo_edit(doc)

@@ -45,7 +45,7 @@ def demo_with_doc_json(tmp_path: Path, text: str) -> Path:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "regionpaint", *args],
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_S,
@@ -60,7 +60,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     [(DEEP, "nested too deeply"), ('{"schema": 2, "app": "regionpaint", "size": [' + HUGE + ", 1]}", "400-digit")],
 )
 def test_open_project_refuses_deep_or_huge_doc_json_in_one_line(tmp_path, doc_json, problem):
-    from app.model.project import ProjectError, open_project
+    from regionpaint.app.model.project import ProjectError, open_project
 
     path = demo_with_doc_json(tmp_path, doc_json)
     with pytest.raises(ProjectError) as caught:
@@ -109,8 +109,8 @@ def test_a_deep_json_engine_option_from_a_pix2pixhd_project_is_one_error_line(tm
 # -- checkpoint sidecars ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "problem"), [(deep_under("options"), "nested too deeply"), (HUGE, "400-digit")])
 def test_a_deep_or_huge_sidecar_is_a_checkpoint_error(tmp_path, text, problem):
-    from engines.base import CheckpointError
-    from engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.base import CheckpointError
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint
 
     weights = tmp_path / "m.safetensors"
     shutil.copy(SEAN_MODEL, weights)
@@ -122,8 +122,8 @@ def test_a_deep_or_huge_sidecar_is_a_checkpoint_error(tmp_path, text, problem):
 
 # -- label mappings --------------------------------------------------------------------------------
 def test_a_deep_label_mapping_table_is_a_mapping_error(tmp_path, monkeypatch):
-    from app.model import label_mapping
-    from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
+    from regionpaint.app.model import label_mapping
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
 
     (tmp_path / f"mapping_{CITYSCAPES.id}_to_{CELEBAMASK_HQ.id}.json").write_text(deep_under("classes"))
     monkeypatch.setattr(label_mapping, "MAPPINGS_DIR", tmp_path)
@@ -134,7 +134,7 @@ def test_a_deep_label_mapping_table_is_a_mapping_error(tmp_path, monkeypatch):
 # -- batch styles manifests and manifest.jsonl -----------------------------------------------------
 @pytest.mark.parametrize(("text", "problem"), [(DEEP, "nested too deeply"), ('[{"seed": ' + HUGE + "}]", "400-digit")])
 def test_a_deep_or_huge_styles_manifest_is_a_styles_error(tmp_path, text, problem):
-    from app.batch.styles import StylesError, read_styles_manifest
+    from regionpaint.app.batch.styles import StylesError, read_styles_manifest
 
     path = tmp_path / "styles.json"
     path.write_text(text)
@@ -144,7 +144,7 @@ def test_a_deep_or_huge_styles_manifest_is_a_styles_error(tmp_path, text, proble
 
 
 def test_a_deep_line_in_manifest_jsonl_is_skipped_like_a_torn_one(tmp_path):
-    from app.batch.manifest import MANIFEST_NAME, read_records
+    from regionpaint.app.batch.manifest import MANIFEST_NAME, read_records
 
     good = {"key": "a", "fingerprint": "f", "path": "a.png"}
     lines = [deep_under("key"), json.dumps(good), '{"key": "b", "fingerprint": ' + HUGE + "}"]
@@ -154,7 +154,7 @@ def test_a_deep_line_in_manifest_jsonl_is_skipped_like_a_torn_one(tmp_path):
 
 # -- plugins.json (read by every command) ----------------------------------------------------------
 def test_a_deep_plugins_json_reads_as_empty_and_every_command_still_runs(tmp_path, monkeypatch):
-    from plugins import state
+    from regionpaint.plugins import state
 
     (tmp_path / state.STATE_FILE).write_text(deep_under("disabled"))
     monkeypatch.setenv(state.DATA_DIR_ENV, str(tmp_path))
@@ -167,9 +167,9 @@ def test_a_deep_plugins_json_reads_as_empty_and_every_command_still_runs(tmp_pat
 # -- training job events and run files -------------------------------------------------------------
 def test_a_deep_event_line_from_a_job_is_kept_as_a_log_line(tmp_path):
     """The reader thread used to die on RecursionError, so the job never saw its stdout close."""
-    from app.jobs import JobState, TrainingJob
+    from regionpaint.app.jobs import JobState, TrainingJob
 
-    fake_python = tmp_path / "python"  # the job runs "<python> -m app.cli train ..."; this one ignores them
+    fake_python = tmp_path / "python"  # the job runs "<python> -m regionpaint train ..."; this one ignores them
     lines = ['{"event": ' + DEEP + "}", '{"event": "start", "step": ' + HUGE + "}", '{"event": "step", "step": "x"}']
     lines.append('{"event": "done"}')
     fake_python.write_text(f"#!{sys.executable}\nprint({chr(10).join(lines)!r})\n")
@@ -184,8 +184,8 @@ def test_a_deep_event_line_from_a_job_is_kept_as_a_log_line(tmp_path):
 
 @pytest.mark.parametrize("name", ["train_options.json", "train_state.json"])
 def test_deep_training_run_files_are_one_line_errors(tmp_path, name):
-    from engines.base import EngineError
-    from engines.training.checkpoints import RunDir
+    from regionpaint.engines.base import EngineError
+    from regionpaint.engines.training.checkpoints import RunDir
 
     run = RunDir(tmp_path)
     (tmp_path / name).write_text(DEEP)

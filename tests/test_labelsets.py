@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.model.labelsets import (
+from regionpaint.app.model.labelsets import (
     ADE20K,
     BUILTIN_LABEL_SETS,
     CELEBAMASK_HQ,

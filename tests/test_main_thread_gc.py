@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from app.qt import main_thread_gc
+from regionpaint.app.qt import main_thread_gc
 
 
 class Cycle:

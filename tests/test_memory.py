@@ -10,7 +10,7 @@ import pytest
 
 SCRIPT = """
 import ctypes, sys
-from engines.common.memory import keep_working_memory, peak_rss_mb, reset_peak_rss
+from regionpaint.engines.common.memory import keep_working_memory, peak_rss_mb, reset_peak_rss
 applied = keep_working_memory()
 assert keep_working_memory() == applied  # idempotent
 # With mmap off, a freed 64 MiB block stays in the heap: the next one of the same size faults nothing in.

@@ -1,4 +1,4 @@
-"""app.model stays free of Qt, torch and the engine/plugin packages."""
+"""regionpaint.app.model stays free of Qt, torch and the engine/plugin packages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ FORBIDDEN = ("torch", "PySide6", "engines", "plugins")
 
 def test_importing_the_model_loads_neither_torch_nor_qt():
     code = (
-        "import sys, app.model, app.model.edits, app.model.imports, app.model.project;"
+        "import sys, regionpaint.app.model, regionpaint.app.model.edits, regionpaint.app.model.imports, regionpaint.app.model.project;"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {set(FORBIDDEN)!r}))"
     )
     result = subprocess.run(

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.model import edits
-from app.model.project import open_project
+from regionpaint.app.model import edits
+from regionpaint.app.model.project import open_project
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401 (autouse fixture)
 from tests.test_batch_cli import write_street_maps
 from tests.test_plugins import make_distribution
@@ -56,7 +56,7 @@ def damaged_copy(folder: Path, model: str, damage: Callable[[dict], None]) -> Pa
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "regionpaint", *args],
         capture_output=True,
         text=True,
         env=env or ENV,
@@ -86,8 +86,8 @@ def test_render_refuses_a_non_finite_output_naming_the_checkpoint(tmp_path, dama
 
 PARTLY_NAN_ENGINE = """
 import numpy as np
-from engines.base import Engine, RenderResult
-from plugins import hookimpl
+from regionpaint.engines.base import Engine, RenderResult
+from regionpaint.plugins import hookimpl
 
 class PartlyNan(Engine):
     id = "partly-nan"

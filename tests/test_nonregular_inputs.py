@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from engines.base import CheckpointError
+from regionpaint.engines.base import CheckpointError
 from tests.factories import make_tiny_checkpoint
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX-only")
@@ -67,7 +67,7 @@ def unblocking(fifo: Path, after: float = UNBLOCK_AFTER_S) -> Iterator[Callable[
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "regionpaint", *args],
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_S,
@@ -105,7 +105,7 @@ def safetensors_copy(tmp_path: Path, fifo_role: str) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("role", ["G", "E", "opt"])
 def test_an_official_folder_with_a_fifo_is_refused_in_process(tmp_path, role):
-    from engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint
 
     folder, fifo = official_folder(tmp_path, role)
     with unblocking(fifo) as blocked, pytest.raises(CheckpointError) as caught:
@@ -116,7 +116,7 @@ def test_an_official_folder_with_a_fifo_is_refused_in_process(tmp_path, role):
 
 @pytest.mark.parametrize("role", ["weights", "sidecar"])
 def test_a_safetensors_checkpoint_with_a_fifo_is_refused_in_process(tmp_path, role):
-    from engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint
 
     weights, fifo = safetensors_copy(tmp_path, role)
     with unblocking(fifo) as blocked, pytest.raises(CheckpointError) as caught:
@@ -126,7 +126,7 @@ def test_a_safetensors_checkpoint_with_a_fifo_is_refused_in_process(tmp_path, ro
 
 
 def test_a_bare_pth_that_is_a_fifo_is_refused_by_every_reader(tmp_path):
-    from engines.common.checkpoint import inspect_checkpoint, torch_load_tensors
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint, torch_load_tensors
 
     fifo = tmp_path / "latest_net_G.pth"
     os.mkfifo(fifo)
@@ -137,7 +137,7 @@ def test_a_bare_pth_that_is_a_fifo_is_refused_by_every_reader(tmp_path):
 
 
 def test_a_device_named_as_a_checkpoint_is_refused(tmp_path):
-    from engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.common.checkpoint import inspect_checkpoint
 
     link = tmp_path / "zeros_net_G.pth"
     link.symlink_to("/dev/zero")
@@ -146,7 +146,7 @@ def test_a_device_named_as_a_checkpoint_is_refused(tmp_path):
 
 
 def test_a_project_that_is_a_fifo_or_a_device_is_refused_in_process(tmp_path):
-    from app.model.project import ProjectError, open_project
+    from regionpaint.app.model.project import ProjectError, open_project
 
     fifo = tmp_path / "p.rpaint"
     os.mkfifo(fifo)
@@ -159,8 +159,8 @@ def test_a_project_that_is_a_fifo_or_a_device_is_refused_in_process(tmp_path):
 
 
 def test_a_fifo_as_styles_manifest_or_plugins_json_is_refused_without_blocking(tmp_path, monkeypatch):
-    from app.batch.styles import StylesError, read_styles_manifest
-    from plugins import state
+    from regionpaint.app.batch.styles import StylesError, read_styles_manifest
+    from regionpaint.plugins import state
 
     manifest = tmp_path / "styles.json"
     os.mkfifo(manifest)
@@ -238,7 +238,7 @@ def test_the_editor_opened_on_a_fifo_says_so_and_keeps_running(tmp_path):
     shot = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "gui", "--open", str(fifo), "--screenshot", str(shot)],
+        [sys.executable, "-m", "regionpaint", "gui", "--open", str(fifo), "--screenshot", str(shot)],
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_S,

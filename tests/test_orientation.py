@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from app.model.imports import new_document, read_label_map, read_photo
-from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
-from app.model.orientation import ORIENTATION_TAG, upright
+from regionpaint.app.model.imports import new_document, read_label_map, read_photo
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
+from regionpaint.app.model.orientation import ORIENTATION_TAG, upright
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo"
@@ -151,7 +151,7 @@ def test_an_animation_or_multi_page_file_says_only_its_first_frame_is_used(tmp_p
 # -- the command line --------------------------------------------------------------------------------
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=CLI_TIMEOUT_S, cwd=REPO
+        [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, timeout=CLI_TIMEOUT_S, cwd=REPO
     )
 
 
@@ -207,7 +207,7 @@ def test_square_photo_and_style_pairs_stored_turned_render_as_the_upright_ones(f
 
 # -- the editor -------------------------------------------------------------------------------------------
 def test_the_new_document_dialog_shows_what_it_turned(qtbot, tmp_path, street, monkeypatch):
-    from app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.dialogs import NewDocumentDialog
     from tests.qt_support import make_window
 
     window = make_window(qtbot, tmp_path)

@@ -28,7 +28,7 @@ MISSING = "/nonexistent/checkpoint.safetensors"  # found missing only if the out
 
 def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=timeout
+        [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=timeout
     )
 
 
@@ -103,7 +103,7 @@ def done(result: subprocess.CompletedProcess) -> dict:
 
 HOLD = """
 import sys, time
-from app.batch.lock import FolderLock
+from regionpaint.app.batch.lock import FolderLock
 FolderLock(sys.argv[1]).acquire()
 print("held", flush=True)
 time.sleep(120)

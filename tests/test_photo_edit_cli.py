@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import main
-from app.model.edit_mask import DEFAULT_REACH, disk, grow_mask, reach_in_pixels
-from app.model.project import open_project
-from app.render.composite import upsample_render
+from regionpaint.app.cli import main
+from regionpaint.app.model.edit_mask import DEFAULT_REACH, disk, grow_mask, reach_in_pixels
+from regionpaint.app.model.project import open_project
+from regionpaint.app.render.composite import upsample_render
 from tests.conftest import require_shared
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ ROAD, CAR = 7, 26
 def _demo(name: str) -> Path:
     path = DEMO / name
     if not path.is_file():
-        pytest.skip(f"{path} is not built (python -m app.demo.build)")
+        pytest.skip(f"{path} is not built (python -m tools.demo.build)")
     return path
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from engines.base import CheckpointError, InputError
-from engines.pix2pixhd.clusters import cluster_features, kmeans, load_clusters, save_clusters
-from engines.pix2pixhd.features import instance_feature_rows, sample_feature_map
+from regionpaint.engines.base import CheckpointError, InputError
+from regionpaint.engines.pix2pixhd.clusters import cluster_features, kmeans, load_clusters, save_clusters
+from regionpaint.engines.pix2pixhd.features import instance_feature_rows, sample_feature_map
 
 FEAT_NUM = 3
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from engines.base import CheckpointError, InputError, RenderRequest
-from engines.pix2pixhd.architecture import GeneratorArch, InputLayout
-from engines.pix2pixhd.engine import Pix2PixHDEngine
+from regionpaint.engines.base import CheckpointError, InputError, RenderRequest
+from regionpaint.engines.pix2pixhd.architecture import GeneratorArch, InputLayout
+from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
 from tests.factories import write_checkpoint
 
 REFS = Path(__file__).resolve().parents[2] / "shared" / "refs"
@@ -64,7 +64,7 @@ def test_missing_and_unexpected_keys_are_named(tiny, tmp_path):
 
 
 def test_encoder_of_wrong_width_is_refused(tmp_path):
-    from engines.pix2pixhd.architecture import EncoderArch
+    from regionpaint.engines.pix2pixhd.architecture import EncoderArch
 
     folder = tmp_path / "feat"
     write_checkpoint(

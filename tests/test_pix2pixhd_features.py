@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from engines.base import InputError, RenderRequest, StyleSource
-from engines.common.tensors import image_to_tensor
-from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
-from engines.pix2pixhd.clusters import load_clusters
-from engines.pix2pixhd.engine import Pix2PixHDEngine
-from engines.pix2pixhd.networks import Encoder
+from regionpaint.engines.base import InputError, RenderRequest, StyleSource
+from regionpaint.engines.common.tensors import image_to_tensor
+from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
+from regionpaint.engines.pix2pixhd.clusters import load_clusters
+from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
+from regionpaint.engines.pix2pixhd.networks import Encoder
 from tests.factories import random_clusters, randomize, write_checkpoint
 
 LABEL_NC, FEAT_NUM = 5, 3

@@ -12,10 +12,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engines.base import InputError, RenderRequest
-from engines.pix2pixhd.architecture import GeneratorArch, InputLayout, infer_generator
-from engines.pix2pixhd.engine import Pix2PixHDEngine
-from engines.pix2pixhd.networks import build_generator
+from regionpaint.engines.base import InputError, RenderRequest
+from regionpaint.engines.pix2pixhd.architecture import GeneratorArch, InputLayout, infer_generator
+from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
+from regionpaint.engines.pix2pixhd.networks import build_generator
 from tests.factories import randomize, write_checkpoint
 
 # ---------------------------------------------------------------- reference (from the official description)
@@ -203,7 +203,7 @@ def test_norm_batch_uses_batch_statistics_like_the_official_test():
     """--norm batch: official test.py never calls eval(), so BatchNorm normalises with batch statistics."""
     from torch import nn
 
-    from engines.pix2pixhd.networks import BatchStatNorm2d
+    from regionpaint.engines.pix2pixhd.networks import BatchStatNorm2d
 
     arch = GeneratorArch("global", 6, 4, 2, 1, 0, 0, "batch")
     net = randomize(build_generator(arch), seed=2).eval()

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import RenderRequest
-from engines.pix2pixhd.engine import Pix2PixHDEngine
+from regionpaint.engines.base import RenderRequest
+from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -125,8 +125,8 @@ def test_safetensors_round_trip_gives_identical_output(engine, tmp_path):
 
 
 def test_device_side_image_conversion_is_bit_identical_to_tensor2im():
-    from engines.common.tensors import tensor_to_image
-    from engines.pix2pixhd.engine import output_to_image
+    from regionpaint.engines.common.tensors import tensor_to_image
+    from regionpaint.engines.pix2pixhd.engine import output_to_image
 
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(1, 3, 256, 384, generator=gen) * 0.7

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engines.base import CheckpointInfo
-from engines.pix2pixhd.engine import Pix2PixHDEngine
-from engines.pix2pixhd.preprocess import Preprocessing, padded_crop, power_2_size
+from regionpaint.engines.base import CheckpointInfo
+from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
+from regionpaint.engines.pix2pixhd.preprocess import Preprocessing, padded_crop, power_2_size
 from tests.conftest import REPO
 
 REFS = REPO.parent / "shared" / "refs"
@@ -104,7 +104,7 @@ def test_recognizes_pix2pixhd_keys_only():
 def test_engine_module_and_plugin_do_not_import_torch():
     code = (
         "import sys\n"
-        "from engines.pix2pixhd import plugin\n"
+        "from regionpaint.engines.pix2pixhd import plugin\n"
         "seen = []\n"
         "plugin.register_engines(seen.append)\n"
         "cls = seen[0]\n"

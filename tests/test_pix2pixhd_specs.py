@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from engines.common.checkpoint import check_state_dict
-from engines.pix2pixhd.architecture import (
+from regionpaint.engines.common.checkpoint import check_state_dict
+from regionpaint.engines.pix2pixhd.architecture import (
     EncoderArch,
     GeneratorArch,
     infer_encoder,
     infer_generator,
     resolve_inputs,
 )
-from engines.pix2pixhd.networks import build_encoder, build_generator
+from regionpaint.engines.pix2pixhd.networks import build_encoder, build_generator
 
 SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 
@@ -86,7 +86,7 @@ def test_input_split_is_guessed_without_opt_txt():
 
 
 def test_image_to_image_checkpoints_are_refused():
-    from engines.base import CheckpointError
+    from regionpaint.engines.base import CheckpointError
 
     with pytest.raises(CheckpointError, match="label_nc 0"):
         resolve_inputs(4, {"label_nc": "0", "no_instance": "False"})

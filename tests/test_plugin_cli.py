@@ -44,7 +44,7 @@ def _engines(env) -> dict:
 
 def test_version_prints_the_app_and_plugin_api_versions():
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--version"], capture_output=True, text=True, cwd=REPO, timeout=60
+        [sys.executable, "-m", "regionpaint", "--version"], capture_output=True, text=True, cwd=REPO, timeout=60
     )
     assert result.returncode == 0
     assert (
@@ -127,7 +127,7 @@ def test_a_broken_plugin_is_reported_once_and_the_rest_works(tmp_path):
 
     def run(*args):
         return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO
+            [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, env=env, cwd=REPO
         )
 
     first, second = run("engines"), run("engines")
@@ -141,7 +141,7 @@ def test_a_broken_plugin_is_reported_once_and_the_rest_works(tmp_path):
 def test_render_without_a_checkpoint_needs_an_engine_without_weights(tmp_path):
     paths = _inputs(tmp_path)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "REGIONPAINT_LOAD_PLUGINS": ""}
-    base = [sys.executable, "-m", "app.cli", "render", "--label", str(paths["label"]), "--out", str(tmp_path / "o.png")]
+    base = [sys.executable, "-m", "regionpaint", "render", "--label", str(paths["label"]), "--out", str(tmp_path / "o.png")]
     plain = subprocess.run(base, capture_output=True, text=True, env=env, cwd=REPO)
     assert plain.returncode == 2 and "--engine ID for an engine that needs no weights" in plain.stderr
     spade = subprocess.run([*base, "--engine", "spade"], capture_output=True, text=True, env=env, cwd=REPO)
@@ -151,10 +151,10 @@ def test_render_without_a_checkpoint_needs_an_engine_without_weights(tmp_path):
 
 
 def test_a_project_names_the_package_of_its_missing_engine(tmp_path):
-    from app.model import edits
-    from app.model.document import Document
-    from app.model.labelsets import CELEBAMASK_HQ
-    from app.model.project import open_project, save_project
+    from regionpaint.app.model import edits
+    from regionpaint.app.model.document import Document
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model.project import open_project, save_project
 
     doc = Document(np.zeros((16, 16), np.uint8), CELEBAMASK_HQ.id)
     edits.set_engine_settings(doc, engine_id="transfer", package="regionpaint-transfer", package_version="0.1.0")
@@ -166,7 +166,7 @@ def test_a_project_names_the_package_of_its_missing_engine(tmp_path):
     assert older.engine.package == ""  # written before the field existed: still opens
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "REGIONPAINT_LOAD_PLUGINS": ""}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "render", "--project", str(path), "--out", str(tmp_path / "o.png")],
+        [sys.executable, "-m", "regionpaint", "render", "--project", str(path), "--out", str(tmp_path / "o.png")],
         capture_output=True,
         text=True,
         env=env,

@@ -21,7 +21,7 @@ from tests.test_plugins import TOY_ENGINE, make_distribution
 REPO = Path(__file__).resolve().parents[1]
 
 HOOK = """
-from plugins import hookimpl
+from regionpaint.plugins import hookimpl
 
 @hookimpl
 def register_engines(register):
@@ -43,7 +43,7 @@ def install(tmp_path: Path, name: str, source: str) -> dict[str, str]:
 
 def cli(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout
+        [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout
     )
 
 
@@ -100,7 +100,7 @@ def test_a_real_ctrl_c_during_plugin_import_still_stops_the_program(tmp_path):
     slow = f"import pathlib, time\npathlib.Path({str(ready)!r}).touch()\ntime.sleep(60)\n"
     env = install(tmp_path, "slow", slow)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "engines"],
+        [sys.executable, "-m", "regionpaint", "engines"],
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -125,7 +125,7 @@ OPTION_ENGINE = TOY_ENGINE.replace(
     'label_sets = ("cityscapes",)',
     'label_sets = ("cityscapes",)\n'
     '    options = (Option("size", "str", flag=True), Option("toy_gain", "float", 1.0, flag=True))',
-).replace("from plugins import hookimpl", "from plugins import hookimpl\nfrom engines.schema import Option")
+).replace("from regionpaint.plugins import hookimpl", "from regionpaint.plugins import hookimpl\nfrom regionpaint.engines.schema import Option")
 
 
 def test_an_engine_option_named_like_a_render_flag_is_refused_and_every_command_registers(tmp_path):

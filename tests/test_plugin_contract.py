@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import regionpaint
-from plugins.api import ApiVersionError, check_api
-from plugins.manager import LOAD_PLUGINS_ENV, PluginManager
+from regionpaint.plugins.api import ApiVersionError, check_api
+from regionpaint.plugins.manager import LOAD_PLUGINS_ENV, PluginManager
 from regionpaint.testing import check_engine, sample_requests, tiny_label_map
 from tests.plugin_env import EXAMPLE
 from tests.test_plugins import TOY_ENGINE, make_distribution
@@ -65,7 +65,7 @@ def test_check_api_compares_major_and_minor():
 
 
 def test_a_disabled_plugin_is_listed_but_not_imported(site):
-    from plugins.state import disabled_plugins, set_enabled
+    from regionpaint.plugins.state import disabled_plugins, set_enabled
 
     make_distribution(
         site, "rp-off", "0.1", {"off": "rp_test_off"}, {"rp_test_off": TOY_ENGINE.format(engine_id="off")}
@@ -84,7 +84,7 @@ def test_a_missing_engine_names_its_package():
     manager = PluginManager(load_entry_points=False)
     message = manager.missing_engine_message("transfer", "regionpaint-transfer")
     assert "`regionpaint plugins install regionpaint-transfer`" in message
-    assert manager.engine_provider("sean") == ("regionpaint", manager.plugins["engines.sean.plugin"].version)
+    assert manager.engine_provider("sean") == ("regionpaint", manager.plugins["regionpaint.engines.sean.plugin"].version)
 
 
 def _example_distribution(site):
@@ -96,7 +96,7 @@ def _example_distribution(site):
 def test_broken_plugins_are_skipped_while_the_example_engine_works(site):
     _example_distribution(site)
     raising_hook = (
-        "from plugins import hookimpl\n@hookimpl\ndef register_engines(register):\n    raise OSError('hook')\n"
+        "from regionpaint.plugins import hookimpl\n@hookimpl\ndef register_engines(register):\n    raise OSError('hook')\n"
     )
     make_distribution(
         site,
@@ -120,14 +120,14 @@ def test_broken_plugins_are_skipped_while_the_example_engine_works(site):
 def test_an_engine_raising_in_generate_is_reported_by_render(site, tmp_path, capsys):
     from PIL import Image
 
-    from app.cli import main
+    from regionpaint.app.cli import main
 
     crashing = TOY_ENGINE.format(engine_id="crash").replace(
         "raise NotImplementedError", "raise ZeroDivisionError('oops')"
     )
     crashing = crashing.replace('display_name = "Toy"', 'display_name = "Toy"\n    needs_checkpoint = False')
     make_distribution(site, "rp-crash", "0.4", {"crash": "rp_test_crash"}, {"rp_test_crash": crashing})
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     get_plugin_manager.cache_clear()
     try:
@@ -191,7 +191,7 @@ def test_check_engine_runs_a_builtin_engine_on_its_demo_checkpoint():
     checkpoint = REPO / "assets" / "demo" / "models" / "sean_faces.safetensors"
     if not checkpoint.is_file():
         pytest.skip(f"{checkpoint} is not present")
-    from engines.sean.engine import SeanEngine
+    from regionpaint.engines.sean.engine import SeanEngine
 
     passed = check_engine(SeanEngine, checkpoint, label_sets=["celebamask-hq"])
     assert "generate[celebamask-hq:crossover]" in passed
@@ -228,7 +228,7 @@ def test_the_example_plugins_own_tests_pass():
     ],
 )
 def test_the_distribution_a_spec_installs_is_known_before_pip_runs(spec, name):
-    from plugins.install import distribution_name, normalize
+    from regionpaint.plugins.install import distribution_name, normalize
 
     assert distribution_name(spec) == name
     assert normalize("Regionpaint_Transfer") == normalize("regionpaint-transfer")

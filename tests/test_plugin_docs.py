@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import regionpaint
-from engines.base import RenderRequest, RenderResult
-from engines.schema import Option
+from regionpaint.engines.base import RenderRequest, RenderResult
+from regionpaint.engines.schema import Option
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "plugins.md"

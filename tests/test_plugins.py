@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from engines.base import Engine
-from plugins import hookimpl
-from plugins.manager import DEFAULT_PLUGINS, LOAD_PLUGINS_ENV, PluginManager
+from regionpaint.engines.base import Engine
+from regionpaint.plugins import hookimpl
+from regionpaint.plugins.manager import DEFAULT_PLUGINS, LOAD_PLUGINS_ENV, PluginManager
 from tests.conftest import REPO
 
 BUILTIN_ENGINES = {"spade", "sean", "pix2pixhd"}
 
 TOY_ENGINE = """
-from engines.base import Engine, RenderResult
-from plugins import hookimpl
+from regionpaint.engines.base import Engine, RenderResult
+from regionpaint.plugins import hookimpl
 
 class ToyEngine(Engine):
     id = "{engine_id}"
@@ -90,8 +90,8 @@ def test_entry_point_plugin_engine_appears_with_its_version(site):
 
 def test_entry_point_may_name_an_instance(site):
     source = """
-        from plugins import hookimpl
-        from app.model.labelsets import LabelSet
+        from regionpaint.plugins import hookimpl
+        from regionpaint.app.model.labelsets import LabelSet
 
         class Plugin:
             @hookimpl
@@ -126,7 +126,7 @@ def test_plugin_failing_to_import_is_reported_and_skipped(site):
 
 def test_plugin_raising_in_hook_is_reported_and_skipped(site):
     source = """
-        from plugins import hookimpl
+        from regionpaint.plugins import hookimpl
 
         @hookimpl
         def register_engines(register):
@@ -144,8 +144,8 @@ def test_duplicate_engine_id_is_an_error_naming_both_plugins(site):
     )
     manager = PluginManager()
     message = dict(manager.errors)["clash"]
-    assert "'spade'" in message and "engines.spade.plugin" in message and "'clash'" in message
-    assert manager.engines()["spade"].plugin == "engines.spade.plugin"
+    assert "'spade'" in message and "regionpaint.engines.spade.plugin" in message and "'clash'" in message
+    assert manager.engines()["spade"].plugin == "regionpaint.engines.spade.plugin"
 
 
 def test_entry_point_naming_a_class_is_rejected(site):
@@ -179,7 +179,7 @@ def test_register_engines_rejects_non_engine_objects():
 
 
 def test_engine_is_recognised_from_checkpoint_keys():
-    from engines.base import CheckpointInfo
+    from regionpaint.engines.base import CheckpointInfo
 
     manager = PluginManager(load_entry_points=False)
     info = CheckpointInfo(path=Path("x"), files={}, opt={}, shapes={"Zencoder.model.1.weight": (32, 3, 3, 3)})
@@ -189,7 +189,7 @@ def test_engine_is_recognised_from_checkpoint_keys():
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", LOAD_PLUGINS_ENV: "", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+        [sys.executable, "-m", "regionpaint", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
     )
 
 
@@ -204,12 +204,12 @@ def test_cli_engines_and_plugins_list_the_builtins():
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     for name in DEFAULT_PLUGINS:
         assert plugins[name]["errors"] == []
-    assert plugins["engines.sean.plugin"]["engines"] == ["sean"]
+    assert plugins["regionpaint.engines.sean.plugin"]["engines"] == ["sean"]
 
 
 def test_listing_engines_does_not_import_torch_or_qt():
     code = (
-        "import sys; from plugins.manager import PluginManager; m = PluginManager(load_entry_points=False); "
+        "import sys; from regionpaint.plugins.manager import PluginManager; m = PluginManager(load_entry_points=False); "
         "assert len(m.engines()) >= 3; "
         "[(c.engine_class.display_name, c.engine_class.capabilities) for c in m.engines().values()]; "
         "print(sorted(k for k in ('torch', 'PySide6') if k in sys.modules))"
@@ -222,7 +222,7 @@ def test_listing_engines_does_not_import_torch_or_qt():
 def test_every_hook_is_documented_with_its_signature():
     import inspect
 
-    from plugins import hookspecs
+    from regionpaint.plugins import hookspecs
 
     docs = (REPO / "docs" / "plugins.md").read_text()
     for name, func in inspect.getmembers(hookspecs, inspect.isfunction):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.model import (
+from regionpaint.app.model import (
     Document,
     EngineSettings,
     LabelSet,
@@ -22,7 +22,7 @@ from app.model import (
     open_project,
     save_project,
 )
-from app.model.project import SCHEMA_VERSION
+from regionpaint.app.model.project import SCHEMA_VERSION
 
 TINY = LabelSet(
     id="tiny",
@@ -308,7 +308,7 @@ def test_relative_checkpoint_beside_the_project_is_resolved_on_open(tmp_path):
 
 # -- photo edits (schema 2) ----------------------------------------------------------------
 def photo_edit_document() -> Document:
-    from app.model.edit_mask import PHOTO_SOURCE, start_photo_edit
+    from regionpaint.app.model.edit_mask import PHOTO_SOURCE, start_photo_edit
 
     doc = rich_document()
     start_photo_edit(doc)

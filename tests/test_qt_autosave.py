@@ -8,11 +8,11 @@ import sys
 
 import numpy as np
 
-from app.model import edits, open_project
-from app.model.labelsets import CELEBAMASK_HQ
-from app.model.project import save_project
-from app.qt.autosave import AutosaveStore, pid_alive
-from app.qt.settings import autosave_dir
+from regionpaint.app.model import edits, open_project
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.model.project import save_project
+from regionpaint.app.qt.autosave import AutosaveStore, pid_alive
+from regionpaint.app.qt.settings import autosave_dir
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.bundled_demo import DEMO_TITLES, bundled_demos
-from app.model import open_project, save_project
+from regionpaint.app.bundled_demo import DEMO_TITLES, bundled_demos
+from regionpaint.app.model import open_project, save_project
 from tests.qt_support import face_document, make_window, no_leaked_threads, street_document  # noqa: F401
 
 
@@ -17,8 +17,8 @@ def demo_dir(tmp_path, monkeypatch):
     folder.mkdir()
     save_project(face_document(), folder / "faces.rpaint")
     save_project(street_document(), folder / "streets.rpaint")
-    monkeypatch.setattr("app.qt.file_actions.DEMO_DIR", folder.resolve())
-    monkeypatch.setattr("app.qt.file_actions.bundled_demos", lambda: bundled_demos(folder))
+    monkeypatch.setattr("regionpaint.app.qt.file_actions.DEMO_DIR", folder.resolve())
+    monkeypatch.setattr("regionpaint.app.qt.file_actions.bundled_demos", lambda: bundled_demos(folder))
     return folder
 
 
@@ -41,11 +41,11 @@ def test_open_demo_menu_opens_the_chosen_demo(qtbot, tmp_path, demo_dir):
 
 
 def test_the_demo_menu_says_how_to_build_a_missing_demo(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("app.qt.file_actions.bundled_demos", lambda: bundled_demos(tmp_path / "nothing"))
+    monkeypatch.setattr("regionpaint.app.qt.file_actions.bundled_demos", lambda: bundled_demos(tmp_path / "nothing"))
     window = make_window(qtbot, tmp_path)
     window.demo_menu.aboutToShow.emit()
     (only,) = window.demo_menu.actions()
-    assert "app.demo.build" in only.text() and not only.isEnabled()
+    assert "tools.demo.build" in only.text() and not only.isEnabled()
 
 
 def test_save_on_a_demo_asks_where_and_leaves_the_bundled_file_alone(qtbot, tmp_path, demo_dir, monkeypatch):
@@ -59,7 +59,7 @@ def test_save_on_a_demo_asks_where_and_leaves_the_bundled_file_alone(qtbot, tmp_
         asked.append(start)
         return str(tmp_path / "mine.rpaint"), filters
 
-    monkeypatch.setattr("app.qt.file_actions.QFileDialog.getSaveFileName", save_dialog)
+    monkeypatch.setattr("regionpaint.app.qt.file_actions.QFileDialog.getSaveFileName", save_dialog)
     assert window.files.save()
     assert asked and not asked[0].startswith(str(demo_dir)), asked
     assert (demo_dir / "faces.rpaint").read_bytes() == shipped

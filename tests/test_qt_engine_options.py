@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.model import edits
-from app.model.document import Document
-from engines.base import LATENT_Z
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import Document
+from regionpaint.engines.base import LATENT_Z
 from tests.factories import make_tiny_checkpoint
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 from tests.test_qt_render import wait_for_render

@@ -8,12 +8,12 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
-from app.model import edits, open_project
-from app.model.labelsets import CELEBAMASK_HQ
-from app.qt.dialogs import NewDocumentDialog, ShortcutsDialog
-from app.qt.file_actions import label_sets
-from app.qt.settings import EditorSettings
-from app.qt.shortcuts import SHORTCUTS
+from regionpaint.app.model import edits, open_project
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.qt.dialogs import NewDocumentDialog, ShortcutsDialog
+from regionpaint.app.qt.file_actions import label_sets
+from regionpaint.app.qt.settings import EditorSettings
+from regionpaint.app.qt.shortcuts import SHORTCUTS
 from tests.qt_support import face_document, make_window, no_leaked_threads, style_source  # noqa: F401
 
 HAIR, SKIN = 13, 1

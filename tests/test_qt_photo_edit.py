@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from PySide6.QtGui import QAction
 
-from app.model import edits
-from app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.model import edits
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 from tests.qt_support import face_demo_document, face_document, make_window, no_leaked_threads  # noqa: F401
 from tests.test_qt_render import wait_for_render
 
@@ -28,7 +28,7 @@ def _first(mask: np.ndarray) -> tuple[int, int]:
 
 
 def far_from(doc, class_id: int, distance: int = 24) -> np.ndarray:
-    from app.model.edit_mask import grow_mask
+    from regionpaint.app.model.edit_mask import grow_mask
 
     return ~grow_mask(doc.label == class_id, distance)
 
@@ -70,7 +70,7 @@ def test_the_face_demo_edits_its_photo(qtbot, tmp_path, demo_doc):
     assert controls.show_mask.isChecked()
     item = window.canvas.edit_mask_item
     assert item.isVisible() and (item.pixmap().width(), item.pixmap().height()) == doc.size
-    from app.render.photo_edit import document_edit_mask
+    from regionpaint.app.render.photo_edit import document_edit_mask
 
     shown = document_edit_mask(doc, window.state.render_capabilities, (raw.shape[1], raw.shape[0]))
     assert shown[hair].all() and not shown[far].any()

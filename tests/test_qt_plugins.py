@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from app.model import edits
-from app.qt import plugins_dialog
-from plugins.manager import LOAD_PLUGINS_ENV, get_plugin_manager, reload_plugin_manager
-from plugins.scaffold import create_plugin
+from regionpaint.app.model import edits
+from regionpaint.app.qt import plugins_dialog
+from regionpaint.plugins.manager import LOAD_PLUGINS_ENV, get_plugin_manager, reload_plugin_manager
+from regionpaint.plugins.scaffold import create_plugin
 from tests.plugin_env import OFFLINE, example_copy, make_plugin_env
 from tests.qt_support import face_document, make_window, no_leaked_threads, style_source  # noqa: F401
 from tests.test_plugins import TOY_ENGINE, make_distribution
@@ -224,7 +224,7 @@ def test_gui_refuses_an_unknown_engine_before_opening_a_window():
 
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), LOAD_PLUGINS_ENV: "", "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "gui", "--engine", "nosuch"],
+        [sys.executable, "-m", "regionpaint", "gui", "--engine", "nosuch"],
         capture_output=True,
         text=True,
         env=env,

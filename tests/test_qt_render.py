@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.model import edits
-from app.qt.render_controller import DEBOUNCE_MS
+from regionpaint.app.model import edits
+from regionpaint.app.qt.render_controller import DEBOUNCE_MS
 from tests.qt_support import (  # noqa: F401
     SEAN_CHECKPOINT,
     drag,

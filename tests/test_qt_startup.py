@@ -9,7 +9,7 @@ import sys
 import pytest
 from PIL import Image
 
-from app.model import save_project
+from regionpaint.app.model import save_project
 from tests.conftest import REPO
 from tests.qt_support import NOTE_TORCH_IMPORTERS, face_document, no_leaked_threads, street_document  # noqa: F401
 
@@ -24,10 +24,10 @@ import numpy as np
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
-from app.model import edits
-from app.model.document import Document
-from app.qt.main_window import MainWindow
-from app.qt.settings import EditorSettings
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import Document
+from regionpaint.app.qt.main_window import MainWindow
+from regionpaint.app.qt.settings import EditorSettings
 
 app = QApplication([])
 doc = Document(np.zeros((32, 32), np.uint8), "celebamask-hq")
@@ -71,7 +71,7 @@ def test_gui_screenshot_renders_the_document_first(tmp_path):
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--debug", "gui", "--open", str(project), "--screenshot", str(out)],
+        [sys.executable, "-m", "regionpaint", "--debug", "gui", "--open", str(project), "--screenshot", str(out)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -91,7 +91,7 @@ def test_gui_screenshot_without_a_checkpoint(tmp_path):
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "gui", "--open", str(project), "--screenshot", str(out)],
+        [sys.executable, "-m", "regionpaint", "gui", "--open", str(project), "--screenshot", str(out)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -103,9 +103,9 @@ def test_gui_screenshot_without_a_checkpoint(tmp_path):
 
 
 def test_many_qt_calls_do_not_exhaust_the_references_to_none():
-    """PySide6 6.12.0 on CPython 3.11 drops a reference to None per void call (see app.qt.pyside_workarounds)."""
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None per void call (see regionpaint.app.qt.pyside_workarounds)."""
     code = (
-        "import app.qt, sys\n"
+        "import regionpaint.app.qt, sys\n"
         "from PySide6.QtCore import QObject\n"
         "probe = QObject()\n"
         "for _ in range(50_000):\n"

@@ -13,14 +13,14 @@ import sys
 
 import pytest
 
-from app.bundled_demo import FACE_DEMO
+from regionpaint.app.bundled_demo import FACE_DEMO
 from tests.conftest import REPO
 from tests.qt_support import NOTE_TORCH_IMPORTERS, face_demo_document, make_window, no_leaked_threads  # noqa: F401
 from tests.test_qt_render import RENDER_TIMEOUT_MS, wait_until_idle
 
 
 def test_opening_a_document_loads_its_checkpoint_on_the_render_thread_before_any_render(qtbot, tmp_path):
-    from app.render.service import default_service
+    from regionpaint.app.render.service import default_service
 
     default_service().release()  # whatever an earlier test loaded: this one must load it again
     doc = face_demo_document()
@@ -47,7 +47,7 @@ def test_opening_a_document_loads_its_checkpoint_on_the_render_thread_before_any
 
 
 def test_the_warm_up_signal_comes_with_the_engine_loaded(qtbot, tmp_path):
-    from app.render.service import default_service
+    from regionpaint.app.render.service import default_service
 
     default_service().release()
     doc = face_demo_document()
@@ -69,7 +69,7 @@ def test_the_warm_up_signal_comes_with_the_engine_loaded(qtbot, tmp_path):
 PROBE_RUN = (
     NOTE_TORCH_IMPORTERS
     + r"""
-from app.cli import main
+from regionpaint.app.cli import main
 status = main(["gui", "--demo"])
 print("torch imported by:", sorted(set(importers)))
 sys.exit(status)

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from app.model.project import open_project
+from regionpaint.app.model.project import open_project
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 from tests.recovery_support import COMPOSITE, edit_project_and_kill, label_crc, save_photo_project
 

@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
-from app.model.journal import read_records
-from app.qt.autosave import AutosaveStore
-from app.qt.settings import autosave_dir
+from regionpaint.app.model.journal import read_records
+from regionpaint.app.qt.autosave import AutosaveStore
+from regionpaint.app.qt.settings import autosave_dir
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
 from tests.recovery_support import edit_project_and_kill, framed, journal_record, label_crc, save_photo_project
 
@@ -84,7 +84,7 @@ def test_an_editor_that_gets_the_crashed_ones_pid_keeps_its_work(qtbot, tmp_path
     first.ask_recover = lambda parent, what, saved_at: offers.append(what) or "later"
     first.offer_recovery()
     assert len(offers) == 1, "offered although this editor has the crashed one's pid"
-    first.state.label_edit(__import__("app.model.edits", fromlist=["edits"]).fill_rectangle, (0, 0), (9, 9), 17)
+    first.state.label_edit(__import__("regionpaint.app.model.edits", fromlist=["edits"]).fill_rectangle, (0, 0), (9, 9), 17)
     first.close()  # a normal open, edit and close
 
     second = make_window(qtbot, tmp_path, autosave=True)

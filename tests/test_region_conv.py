@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from engines.common import region_conv, spade_layers
-from engines.common.spade_layers import SPADE
+from regionpaint.engines.common import region_conv, spade_layers
+from regionpaint.engines.common.spade_layers import SPADE
 
 # The pattern path and the plain convolutions sum the same float32 products (3x3 taps of the label or style
 # channels, then of the hidden layer) in other orders. Rounding scales with the values, so they are compared
@@ -117,8 +117,8 @@ def test_training_takes_the_plain_convolutions():
 
 
 def test_sean_style_branch_equals_the_convolution_of_the_style_map(band_everywhere):
-    from engines.sean.config import SeanConfig
-    from engines.sean.networks import ACE, LabelContext
+    from regionpaint.engines.sean.config import SeanConfig
+    from regionpaint.engines.sean.networks import ACE, LabelContext
 
     config = SeanConfig(ngf=2, label_nc=5, style_length=8, crop_size=64, load_size=64)
     ace = ACE(12, config).eval()
@@ -154,8 +154,8 @@ def test_a_batch_of_label_maps_takes_one_layout_per_map(band_everywhere):
 
 
 def test_sean_style_tables_are_kept_per_codes_tensor_and_rebuilt_when_codes_change():
-    from engines.sean.config import SeanConfig
-    from engines.sean.networks import ACE
+    from regionpaint.engines.sean.config import SeanConfig
+    from regionpaint.engines.sean.networks import ACE
 
     config = SeanConfig(ngf=2, label_nc=5, style_length=8, crop_size=64, load_size=64)
     ace = ACE(12, config).eval()
@@ -174,8 +174,8 @@ def test_sean_style_tables_are_kept_per_codes_tensor_and_rebuilt_when_codes_chan
 def test_a_sean_label_edit_reuses_the_style_tables_and_renders_as_a_fresh_engine():
     from pathlib import Path
 
-    from engines.base import RenderRequest, StyleSource
-    from engines.sean.engine import SeanEngine
+    from regionpaint.engines.base import RenderRequest, StyleSource
+    from regionpaint.engines.sean.engine import SeanEngine
 
     model = Path(__file__).resolve().parents[1] / "assets/demo/models/sean_faces.safetensors"
     if not model.is_file():

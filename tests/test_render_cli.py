@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import main
+from regionpaint.app.cli import main
 from tests.conftest import require_shared
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from app.cli import main
-from engines.base import StyleSource
-from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
-from engines.spade.engine import SpadeEngine
+from regionpaint.app.cli import main
+from regionpaint.engines.base import StyleSource
+from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
+from regionpaint.engines.spade.engine import SpadeEngine
 from tests.conftest import require_shared
 from tests.factories import make_tiny_checkpoint, random_clusters, write_checkpoint
 
@@ -176,8 +176,8 @@ def test_unavailable_device_is_one_clear_line(tmp_path, vae_checkpoint, vae_inpu
 
 
 def _project_with_tiny_spade(tmp_path: Path, checkpoint: Path, label: np.ndarray) -> Path:
-    from app.model import Document, edits
-    from app.model.project import save_project
+    from regionpaint.app.model import Document, edits
+    from regionpaint.app.model.project import save_project
 
     doc = Document(label, "cityscapes")
     edits.set_engine_settings(doc, checkpoint=checkpoint.name, device="cpu", seed=4)  # relative to the project
@@ -202,10 +202,10 @@ def test_render_project_takes_everything_from_the_file_and_flags_override(tmp_pa
 
 
 def test_render_project_sean_reproduces_the_reference(tmp_path):
-    from app.model import Document, StyleSourceData, edits
-    from app.model.imports import read_label_map, read_photo
-    from app.model.labelsets import CELEBAMASK_HQ
-    from app.model.project import save_project
+    from regionpaint.app.model import Document, StyleSourceData, edits
+    from regionpaint.app.model.imports import read_label_map, read_photo
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model.project import save_project
 
     case = require_shared("refs", "sean_celebahq")
     data = case / "datasets/CelebA-HQ/test"
@@ -225,7 +225,7 @@ def test_render_project_sean_reproduces_the_reference(tmp_path):
 
 
 def test_sean_mean_and_random_styles_from_a_folder(tmp_path):
-    from app.demo.dataset import write_dataset
+    from tools.demo.dataset import write_dataset
 
     case = require_shared("refs", "sean_celebahq")
     folder = tmp_path / "styles"

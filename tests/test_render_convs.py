@@ -14,8 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engines.common.onehot_conv import OneHotConv, one_hot_codes, reflect_indices
-from engines.common.winograd import (
+from regionpaint.engines.common.onehot_conv import OneHotConv, one_hot_codes, reflect_indices
+from regionpaint.engines.common.winograd import (
     WinogradConv3x3,
     WinogradConvs,
     supports,
@@ -142,7 +142,7 @@ def test_transformed_filters_stay_within_the_budget_and_fast_mode_comes_first():
 
 
 def test_the_budget_comes_from_the_environment(monkeypatch):
-    from engines.common.winograd import BUDGET_ENV, default_budget_bytes
+    from regionpaint.engines.common.winograd import BUDGET_ENV, default_budget_bytes
 
     monkeypatch.setenv(BUDGET_ENV, "0")
     assert WinogradConvs().budget_bytes == 0
@@ -207,8 +207,8 @@ def test_reflect_indices_are_reflection_padding():
 
 
 def _tiny_global(tmp_path):
-    from engines.pix2pixhd.architecture import GeneratorArch, InputLayout
-    from engines.pix2pixhd.engine import Pix2PixHDEngine
+    from regionpaint.engines.pix2pixhd.architecture import GeneratorArch, InputLayout
+    from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
     from tests.factories import write_checkpoint
 
     arch = GeneratorArch("global", 6, 8, 2, 2, 0, 0, "instance")
@@ -219,7 +219,7 @@ def _tiny_global(tmp_path):
 
 
 def test_pix2pixhd_render_with_winograd_and_head_equals_the_plain_forward(tmp_path):
-    from engines.base import RenderRequest
+    from regionpaint.engines.base import RenderRequest
 
     engine = _tiny_global(tmp_path)
     engine._convs = WinogradConvs(min_channels=1, max_pixels=10**9)  # every residual conv, whatever its size
@@ -249,16 +249,16 @@ def test_pix2pixhd_render_with_winograd_and_head_equals_the_plain_forward(tmp_pa
 def test_winograd_everywhere_on_the_demo_models_keeps_exact_exact_and_fast_above_40_db(name):
     """The demo models are small (no conv reaches the measured rule): Winograd is forced on every 3x3
     block convolution, so the trained weights go through it in both modes."""
-    from app.model.project import open_project
-    from app.render.from_document import job_from_document
-    from app.render.service import RenderService, mean_style_sources
     from bench.engine_speed import psnr
     from bench.fast_quality import DEMO
-    from engines.base import MEAN_STYLE
+    from regionpaint.app.model.project import open_project
+    from regionpaint.app.render.from_document import job_from_document
+    from regionpaint.app.render.service import RenderService, mean_style_sources
+    from regionpaint.engines.base import MEAN_STYLE
 
     project = DEMO / name
     if not project.is_file():
-        pytest.skip(f"{project} is not built (python -m app.demo.build)")
+        pytest.skip(f"{project} is not built (python -m tools.demo.build)")
     job = job_from_document(open_project(project))
     service = RenderService()
     engine_class = service.engine_class(job.engine_id, job.checkpoint)

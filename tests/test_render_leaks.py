@@ -12,11 +12,11 @@ import gc
 import numpy as np
 import pytest
 
-from app.model import edits
-from app.model.project import open_project
-from app.qt.render_worker import RenderJob
-from app.render_spec import parse_size
 from bench.long_session import STREETS, rss_bytes, scripted_edit
+from regionpaint.app.model import edits
+from regionpaint.app.model.project import open_project
+from regionpaint.app.qt.render_worker import RenderJob
+from regionpaint.app.render_spec import parse_size
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 
 EDITS = 240
@@ -39,7 +39,7 @@ def live(kind: type) -> int:
 @pytest.mark.slow
 def test_hundreds_of_edits_and_renders_keep_no_render_inputs_alive(qtbot, tmp_path):
     if not STREETS.is_file():
-        pytest.skip(f"{STREETS} is not built (python -m app.demo.build)")
+        pytest.skip(f"{STREETS} is not built (python -m tools.demo.build)")
     doc = open_project(STREETS)
     edits.set_engine_settings(doc, output_size=parse_size("64x32"), device="cpu")  # ~30 ms a render on a CPU
     doc.history.clear()

@@ -1,5 +1,5 @@
-"""From a document to a render job (app.render.from_document) and how the render service fits it to an
-engine (app.render.service): what is copied, what engines get."""
+"""From a document to a render job (regionpaint.app.render.from_document) and how the render service fits it to an
+engine (regionpaint.app.render.service): what is copied, what engines get."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from app.model import edits
-from app.model.document import Document, StyleSourceData
-from app.model.labelsets import CELEBAMASK_HQ
-from app.render.from_document import RenderRequestError, job_from_document
-from app.render.service import fit_job, uses_engine_styles
-from engines.base import INSTANCE_FEATURES, LATENT_Z, MEAN_STYLE, REGION_STYLES, EngineError, InputError
-from plugins.manager import get_plugin_manager
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import Document, StyleSourceData
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.render.from_document import RenderRequestError, job_from_document
+from regionpaint.app.render.service import fit_job, uses_engine_styles
+from regionpaint.engines.base import INSTANCE_FEATURES, LATENT_Z, MEAN_STYLE, REGION_STYLES, EngineError, InputError
+from regionpaint.plugins.manager import get_plugin_manager
 from tests.conftest import REPO
 
 
@@ -137,7 +137,7 @@ def test_pix2pixhd_options_become_clusters_and_feature_source():
 
 def test_importing_it_loads_neither_qt_nor_torch():
     code = (
-        "import sys, app.render.from_document, app.render.service;"
+        "import sys, regionpaint.app.render.from_document, regionpaint.app.render.service;"
         "print(sorted(m for m in sys.modules if m in ('torch', 'PySide6')))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
@@ -147,7 +147,7 @@ def test_importing_it_loads_neither_qt_nor_torch():
 def test_mean_and_random_styles_render_with_the_sean_reference():
     if not (SEAN_CASE / "checkpoints" / "sean_celebahq").is_dir():
         pytest.skip("../shared/refs/sean_celebahq is not present")
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     engine = get_plugin_manager().engine_class("sean")()
     engine.load(SEAN_CASE / "checkpoints" / "sean_celebahq", "cpu")

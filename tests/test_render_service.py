@@ -12,10 +12,17 @@ import numpy as np
 import pytest
 
 import regionpaint
-from app.render.service import RenderJob, RenderService, RenderSetupError
-from engines.base import INSTANCE_FEATURES, LATENT_Z, REGION_STYLES, RenderRequest, RenderResult, StyleSource
-from engines.schema import Option
-from plugins.manager import PluginManager
+from regionpaint.app.render.service import RenderJob, RenderService, RenderSetupError
+from regionpaint.engines.base import (
+    INSTANCE_FEATURES,
+    LATENT_Z,
+    REGION_STYLES,
+    RenderRequest,
+    RenderResult,
+    StyleSource,
+)
+from regionpaint.engines.schema import Option
+from regionpaint.plugins.manager import PluginManager
 from tests.conftest import REPO
 from tests.factories import make_tiny_checkpoint
 

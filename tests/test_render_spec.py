@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.model.labelsets import BUILTIN_LABEL_SETS, CELEBAMASK_HQ
-from app.render_spec import (
+from regionpaint.app.model.labelsets import BUILTIN_LABEL_SETS, CELEBAMASK_HQ
+from regionpaint.app.render_spec import (
     SpecError,
     label_set_for_classes,
     parse_crossover,

@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.model import edits
-from app.model.project import open_project
+from regionpaint.app.model import edits
+from regionpaint.app.model.project import open_project
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 from tests.recovery_support import label_crc, save_photo_project
 
@@ -51,7 +51,7 @@ def test_two_editors_on_one_file_the_second_save_asks_before_overwriting(qtbot, 
     assert project.read_bytes() == first_strokes and second.state.dirty
 
     other = tmp_path / "mine.rpaint"
-    monkeypatch.setattr("app.qt.file_actions.QFileDialog.getSaveFileName", lambda *a, **k: (str(other), ""))
+    monkeypatch.setattr("regionpaint.app.qt.file_actions.QFileDialog.getSaveFileName", lambda *a, **k: (str(other), ""))
     second.ask_save_over = answering("save_as", asked)
     assert second.files.save(), "Save as…: the work goes to another file"
     assert project.read_bytes() == first_strokes, "the other editor's strokes are still in the file"
@@ -117,7 +117,7 @@ def test_a_save_with_every_member_asks_nothing(qtbot, tmp_path):
 
 
 def test_the_save_over_question_offers_save_anyway_save_as_and_cancel(qtbot, tmp_path):
-    from app.qt.save_prompts import ask_save_over
+    from regionpaint.app.qt.save_prompts import ask_save_over
 
     answers = []
     for label in ("Save anyway", "Save as…", "Cancel"):

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from engines.base import CheckpointError, InputError, RenderRequest, StyleSource
-from engines.common.checkpoint import inspect_checkpoint
-from engines.sean.config import SeanConfig, infer_config
-from engines.sean.engine import SeanEngine
-from engines.sean.loading import build_generator
+from regionpaint.engines.base import CheckpointError, InputError, RenderRequest, StyleSource
+from regionpaint.engines.common.checkpoint import inspect_checkpoint
+from regionpaint.engines.sean.config import SeanConfig, infer_config
+from regionpaint.engines.sean.engine import SeanEngine
+from regionpaint.engines.sean.loading import build_generator
 from tests.conftest import REPO
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -80,8 +80,8 @@ def test_recognizes_only_sean():
 
 def test_engine_module_does_not_import_torch():
     code = (
-        "import sys, engines.sean.engine, engines.sean.plugin\n"
-        "from engines.sean.engine import SeanEngine\n"
+        "import sys, regionpaint.engines.sean.engine, regionpaint.engines.sean.plugin\n"
+        "from regionpaint.engines.sean.engine import SeanEngine\n"
         "assert SeanEngine.id == 'sean' and len(SeanEngine.style_blocks) == 7\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
@@ -89,7 +89,7 @@ def test_engine_module_does_not_import_torch():
 
 
 def test_plugin_registers_engine():
-    from engines.sean import plugin
+    from regionpaint.engines.sean import plugin
 
     found = []
     plugin.register_engines(found.append)
@@ -157,7 +157,7 @@ def test_render_sizes(engine, label):
 
 
 def test_no_checkpoint_loaded():
-    from engines.base import EngineError
+    from regionpaint.engines.base import EngineError
 
     with pytest.raises(EngineError, match="no checkpoint"):
         SeanEngine().generate(RenderRequest(label=np.zeros((8, 8), np.uint8)))

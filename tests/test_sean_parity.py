@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import RenderRequest, StyleSource
-from engines.sean.engine import SeanEngine
+from regionpaint.engines.base import RenderRequest, StyleSource
+from regionpaint.engines.sean.engine import SeanEngine
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
 pytestmark = pytest.mark.slow

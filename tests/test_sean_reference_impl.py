@@ -18,11 +18,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engines.base import InputError, RenderRequest, StyleSource
-from engines.common.options import format_opt_text
-from engines.sean.config import SeanConfig
-from engines.sean.engine import SeanEngine
-from engines.sean.loading import build_generator
+from regionpaint.engines.base import InputError, RenderRequest, StyleSource
+from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.sean.config import SeanConfig
+from regionpaint.engines.sean.engine import SeanEngine
+from regionpaint.engines.sean.loading import build_generator
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
 pytestmark = pytest.mark.slow

@@ -21,10 +21,10 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import InputError, RenderRequest, StyleSource
-from engines.common import imageops
-from engines.sean.engine import SeanEngine
-from engines.sean.styles import MEAN, RANDOM
+from regionpaint.engines.base import InputError, RenderRequest, StyleSource
+from regionpaint.engines.common import imageops
+from regionpaint.engines.sean.engine import SeanEngine
+from regionpaint.engines.sean.styles import MEAN, RANDOM
 
 CASE = Path(__file__).resolve().parents[2] / "shared" / "refs" / "sean_celebahq"
 SWAP = (1, 13)  # skin, hair
@@ -237,7 +237,7 @@ def test_in_place_label_edit_is_seen(engine, label, sources):
 
 
 def test_frozen_arrays_are_hashed_once():
-    from engines.common.digest import Fingerprints, is_frozen
+    from regionpaint.engines.common.digest import Fingerprints, is_frozen
 
     frozen = np.asarray(Image.new("RGB", (8, 8)))  # read-only over an immutable bytes buffer
     writable = np.zeros((8, 8, 3), np.uint8)

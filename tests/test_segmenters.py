@@ -11,12 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
-from engines.segmenters.base import Segmenter, SegmenterError
-from engines.segmenters.bisenet.segmenter import BISENET_CLASSES, BISENET_TO_CELEBAMASK, BiSeNetFaceSegmenter
-from engines.segmenters.drn.segmenter import TRAIN_ID_NAMES, TRAIN_ID_TO_LABEL_ID, DRNStreetSegmenter
-from plugins.manager import PluginManager
 from regionpaint import hookimpl
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES
+from regionpaint.engines.segmenters.base import Segmenter, SegmenterError
+from regionpaint.engines.segmenters.bisenet.segmenter import (
+    BISENET_CLASSES,
+    BISENET_TO_CELEBAMASK,
+    BiSeNetFaceSegmenter,
+)
+from regionpaint.engines.segmenters.drn.segmenter import TRAIN_ID_NAMES, TRAIN_ID_TO_LABEL_ID, DRNStreetSegmenter
+from regionpaint.plugins.manager import PluginManager
 from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data"
@@ -188,8 +192,8 @@ def test_segment_refuses_what_is_not_a_photo(face_weights):
 def test_builtins_register_through_the_hook_and_clashes_name_both_plugins():
     manager = PluginManager(load_entry_points=False)
     assert {"bisenet-face", "drn-d-105"} <= set(manager.segmenters())
-    assert manager.segmenters()["drn-d-105"].plugin == "engines.segmenters.plugin"
-    assert manager.plugins["engines.segmenters.plugin"].segmenters == ["bisenet-face", "drn-d-105"]
+    assert manager.segmenters()["drn-d-105"].plugin == "regionpaint.engines.segmenters.plugin"
+    assert manager.plugins["regionpaint.engines.segmenters.plugin"].segmenters == ["bisenet-face", "drn-d-105"]
 
     class Clash:
         @hookimpl
@@ -203,14 +207,14 @@ def test_builtins_register_through_the_hook_and_clashes_name_both_plugins():
 
     manager = PluginManager(load_entry_points=False, extra_plugins=[("clash", Clash()), ("bad", Bad())])
     errors = dict(manager.errors)
-    assert "'engines.segmenters.plugin' and 'clash'" in errors["clash"]
+    assert "'regionpaint.engines.segmenters.plugin' and 'clash'" in errors["clash"]
     assert "expects a Segmenter subclass" in errors["bad"]
     assert manager.segmenter_class("bisenet-face") is BiSeNetFaceSegmenter
 
 
 def test_listing_segmenters_does_not_import_torch():
     code = (
-        "import sys; from plugins.manager import PluginManager; m = PluginManager(load_entry_points=False); "
+        "import sys; from regionpaint.plugins.manager import PluginManager; m = PluginManager(load_entry_points=False); "
         "[(c.segmenter_class.display_name, c.segmenter_class.label_set) for c in m.segmenters().values()]; "
         "print(sorted(k for k in ('torch', 'PySide6') if k in sys.modules))"
     )
@@ -223,11 +227,11 @@ def test_cli_plugins_lists_what_the_segmenter_plugin_provides():
     import json
 
     env = {"PATH": "/usr/bin:/bin", "REGIONPAINT_LOAD_PLUGINS": "", "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-m", "app.cli", "plugins", "--json"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "regionpaint", "plugins", "--json"], capture_output=True, text=True,
                             env=env, cwd=REPO, timeout=120)  # fmt: skip
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert plugins["engines.segmenters.plugin"]["segmenters"] == ["bisenet-face", "drn-d-105"]
-    assert plugins["engines.segmenters.plugin"]["hooks"] == ["register_segmenters"]
+    assert plugins["regionpaint.engines.segmenters.plugin"]["segmenters"] == ["bisenet-face", "drn-d-105"]
+    assert plugins["regionpaint.engines.segmenters.plugin"]["hooks"] == ["register_segmenters"]
 
 
 @pytest.mark.skipif(not os.environ.get(REAL_WEIGHTS_ENV), reason=f"{REAL_WEIGHTS_ENV} is not set")

@@ -39,7 +39,7 @@ _WITH_ADDRESS_LIMIT = (
 
 def cli_peak(*args: str, address_limit: int = ADDRESS_LIMIT) -> tuple[int, int, str]:
     """(exit code, peak RSS in bytes, stderr) of ``regionpaint ARGS`` under an address-space limit."""
-    return peak_rss_of([sys.executable, "-c", _WITH_ADDRESS_LIMIT, str(address_limit), "-m", "app.cli", *args])
+    return peak_rss_of([sys.executable, "-c", _WITH_ADDRESS_LIMIT, str(address_limit), "-m", "regionpaint", *args])
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +127,8 @@ def test_a_checkpoint_whose_own_size_is_huge_is_refused_before_rendering(face_fi
     [("crop_size", "65536"), ("load_size", "20000"), ("loadSize", "100000"), ("fineSize", "65536"), ("fineSize", "0")],
 )
 def test_sizes_in_options_files_are_range_checked(key, value):
-    from engines.base import CheckpointError
-    from engines.common.options import check_opt_values
+    from regionpaint.engines.base import CheckpointError
+    from regionpaint.engines.common.options import check_opt_values
 
     with pytest.raises(CheckpointError, match=f"option {key} = '{value}' is out of range"):
         check_opt_values({key: value}, "opt.txt")
@@ -164,7 +164,7 @@ def test_a_small_project_of_huge_solid_images_is_refused_from_their_headers(face
 
 def test_one_image_named_by_many_style_sources_is_counted_each_time(face_demo, tmp_path, monkeypatch):
     """The headers sum to little (one member), but thirty decodes of it would not: each decode is charged."""
-    from app.model.project import ProjectError, open_project
+    from regionpaint.app.model.project import ProjectError, open_project
 
     members = {**face_demo, "shared.png": solid_png(500, 400)}  # 0.2 megapixels per decode
     project = write_project(tmp_path / "shared.rpaint", members, with_style_sources(face_demo, ["shared.png"] * 30))
@@ -181,7 +181,7 @@ def test_one_image_named_by_many_style_sources_is_counted_each_time(face_demo, t
 # -- out-of-memory advice --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sean_engine():
-    from app.render.service import RenderService
+    from regionpaint.app.render.service import RenderService
 
     service = RenderService()
     engine, _ = service.load(service.engine_class("", SEAN_MODEL), str(SEAN_MODEL), "cpu")
@@ -190,7 +190,7 @@ def sean_engine():
 
 def face_request(face_demo, **changes):
     """The face demo's label map styled by its own photo: a request the SEAN demo model renders."""
-    from engines.base import RenderRequest, StyleSource
+    from regionpaint.engines.base import RenderRequest, StyleSource
 
     label = np.asarray(Image.open(io.BytesIO(face_demo["label.png"])))
     photo = np.asarray(Image.open(io.BytesIO(face_demo["photo.png"])).convert("RGB"))
@@ -200,7 +200,7 @@ def face_request(face_demo, **changes):
 
 def test_out_of_memory_advice_names_a_size_the_network_renders(face_demo, sean_engine, monkeypatch):
     """The advice used to name the label map's size; a 512x512 label on a 128-pixel network ran out at 128."""
-    from app.render.guard import EngineFault, guarded_generate
+    from regionpaint.app.render.guard import EngineFault, guarded_generate
 
     big_label = np.kron(face_request(face_demo).label, np.ones((4, 4), np.uint8))  # 512x512, same regions
     request = face_request(face_demo)

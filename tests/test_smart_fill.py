@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.model.document import Document
-from app.model.edits import EditError, paint_stroke
-from app.model.labelsets import CELEBAMASK_HQ
-from app.model.smart_fill import smart_fill_box, smart_fill_stroke, snap_paint_stroke
+from regionpaint.app.model.document import Document
+from regionpaint.app.model.edits import EditError, paint_stroke
+from regionpaint.app.model.labelsets import CELEBAMASK_HQ
+from regionpaint.app.model.smart_fill import smart_fill_box, smart_fill_stroke, snap_paint_stroke
 
 HAIR = CELEBAMASK_HQ.id_of("hair")
 

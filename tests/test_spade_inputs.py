@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import InputError, RenderRequest
-from engines.spade.engine import SpadeEngine
-from engines.spade.inputs import prepare_label
+from regionpaint.engines.base import InputError, RenderRequest
+from regionpaint.engines.spade.engine import SpadeEngine
+from regionpaint.engines.spade.inputs import prepare_label
 from tests.factories import make_tiny_checkpoint
 from tests.test_spade_reference import (
     CITYSCAPES,
@@ -56,7 +56,7 @@ def _dontcare_label() -> np.ndarray:
 
 
 def test_dontcare_pixels_land_in_channel_label_nc(dontcare_folder):
-    from engines.spade import runtime
+    from regionpaint.engines.spade import runtime
 
     engine = SpadeEngine()
     engine.load(dontcare_folder, "cpu")

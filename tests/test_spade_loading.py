@@ -14,10 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import CheckpointError, CheckpointInfo, RenderRequest
-from engines.common.checkpoint import inspect_checkpoint
-from engines.spade.engine import SpadeEngine
-from engines.spade.loading import infer_config
+from regionpaint.engines.base import CheckpointError, CheckpointInfo, RenderRequest
+from regionpaint.engines.common.checkpoint import inspect_checkpoint
+from regionpaint.engines.spade.engine import SpadeEngine
+from regionpaint.engines.spade.loading import infer_config
 from tests.conftest import REPO
 from tests.factories import make_tiny_checkpoint
 from tests.test_spade_reference import (
@@ -209,7 +209,7 @@ def test_safetensors_keeps_the_vae_encoder(tmp_path):
     reloaded = _load(saved)
     assert reloaded.uses_vae and reloaded.has_encoder and reloaded.config == engine.config
     photo = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
-    from engines.base import StyleSource
+    from regionpaint.engines.base import StyleSource
 
     request = RenderRequest(label=_tiny_label(), styles={"p": StyleSource("p", photo)})
     assert torch.equal(engine.generate(request).tensor, reloaded.generate(request).tensor)
@@ -239,7 +239,7 @@ def test_recognizes_spade_but_not_sean_or_pix2pixhd():
 
 
 def test_plugin_registers_the_engine():
-    from engines.spade import plugin
+    from regionpaint.engines.spade import plugin
 
     registered = []
     plugin.register_engines(registered.append)
@@ -248,7 +248,7 @@ def test_plugin_registers_the_engine():
 
 
 def test_engine_module_imports_without_torch():
-    code = "import sys, engines.spade.engine, engines.spade.plugin; print('torch' in sys.modules)"
+    code = "import sys, regionpaint.engines.spade.engine, regionpaint.engines.spade.plugin; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -256,8 +256,8 @@ def test_engine_module_imports_without_torch():
 def test_state_dict_folding_equals_torch_spectral_norm_in_eval(tmp_path):
     """The engine folds weight_orig/u/v on the state dict; torch's spectral_norm hooks in eval mode (the
     official forward) and fold_spectral_norm give bit-identical weights."""
-    from engines.common.spectral import fold_spectral_norm
-    from engines.spade.networks import SPADEGenerator
+    from regionpaint.engines.common.spectral import fold_spectral_norm
+    from regionpaint.engines.spade.networks import SPADEGenerator
 
     folder = make_tiny_checkpoint(tmp_path / "t", seed=4)
     engine = _load(folder)

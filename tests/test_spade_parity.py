@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import RenderRequest
-from engines.spade.engine import SpadeEngine
+from regionpaint.engines.base import RenderRequest
+from regionpaint.engines.spade.engine import SpadeEngine
 from tests.test_spade_reference import CITY_STEM, CITYSCAPES, require
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.

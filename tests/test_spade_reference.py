@@ -2,7 +2,7 @@
 tiny random checkpoints in the official layout, used by the other ``test_spade_*`` files.
 
 The reference reads the raw official state dict (``weight_orig``/``weight_u``/``weight_v``, running
-statistics) with plain functional ops and shares no code with ``engines.spade``. It is itself checked here
+statistics) with plain functional ops and shares no code with ``regionpaint.engines.spade``. It is itself checked here
 against the official output of the ``spade_cityscapes`` case, so the configurations the shared refs do not
 cover (VAE, don't-care, other sizes) are checked against something that is known to match the official code.
 """

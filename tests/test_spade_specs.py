@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from engines.spade.config import SpadeConfig
-from engines.spade.loading import infer_config
-from engines.spade.networks import ConvEncoder, SPADEGenerator, official_state_shapes
+from regionpaint.engines.spade.config import SpadeConfig
+from regionpaint.engines.spade.loading import infer_config
+from regionpaint.engines.spade.networks import ConvEncoder, SPADEGenerator, official_state_shapes
 from tests.test_spade_reference import SHARED, require
 
 SPECS = SHARED / "specs"

@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.base import InputError, RenderRequest, StyleSource
-from engines.spade.engine import SpadeEngine
+from regionpaint.engines.base import InputError, RenderRequest, StyleSource
+from regionpaint.engines.spade.engine import SpadeEngine
 from tests.factories import make_tiny_checkpoint
 from tests.test_spade_reference import (
     load_state,

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engines.training.datasets import PairedDataset, ResumableSampler, map_label_ids
-from engines.training.layouts import detect_layout, scan_layout
-from engines.training.options import resolve_options
-from engines.training.synthetic import write_dataset
-from engines.training.transforms import Params, Preprocess, apply, draw_params
-from engines.training.validation import validate_dataset
+from regionpaint.engines.training.datasets import PairedDataset, ResumableSampler, map_label_ids
+from regionpaint.engines.training.layouts import detect_layout, scan_layout
+from regionpaint.engines.training.options import resolve_options
+from regionpaint.engines.training.synthetic import write_dataset
+from regionpaint.engines.training.transforms import Params, Preprocess, apply, draw_params
+from regionpaint.engines.training.validation import validate_dataset
 from tests.conftest import require_shared
 
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from app.cli import main as cli_main
-from app.jobs import TrainingJob, with_resume
-from engines.common.checkpoint import inspect_checkpoint, load_torch_file
-from engines.training.checkpoints import RunDir
-from engines.training.synthetic import write_dataset
+from regionpaint.app.cli import main as cli_main
+from regionpaint.app.jobs import TrainingJob, with_resume
+from regionpaint.engines.common.checkpoint import inspect_checkpoint, load_torch_file
+from regionpaint.engines.training.checkpoints import RunDir
+from regionpaint.engines.training.synthetic import write_dataset
 from tests.test_jobs import tiny_argv, wait_for
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.

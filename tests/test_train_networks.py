@@ -9,14 +9,14 @@ import math
 import pytest
 import torch
 
-from engines.pix2pixhd.train_model import build_pix2pixhd_networks
-from engines.sean.train_generator import TrainableSeanGenerator, region_codes, style_map
-from engines.sean.train_model import build_sean_networks, sean_config
-from engines.spade.train_model import build_spade_networks
-from engines.training.discriminators import MultiscaleDiscriminator, Pix2PixHDDiscriminator
-from engines.training.losses import ImagePool, feature_matching, gan_loss, kld_loss
-from engines.training.options import resolve_options
-from engines.training.vgg import VGG19Features, VGGWeightsError, find_vgg19_weights, load_vgg19
+from regionpaint.engines.pix2pixhd.train_model import build_pix2pixhd_networks
+from regionpaint.engines.sean.train_generator import TrainableSeanGenerator, region_codes, style_map
+from regionpaint.engines.sean.train_model import build_sean_networks, sean_config
+from regionpaint.engines.spade.train_model import build_spade_networks
+from regionpaint.engines.training.discriminators import MultiscaleDiscriminator, Pix2PixHDDiscriminator
+from regionpaint.engines.training.losses import ImagePool, feature_matching, gan_loss, kld_loss
+from regionpaint.engines.training.options import resolve_options
+from regionpaint.engines.training.vgg import VGG19Features, VGGWeightsError, find_vgg19_weights, load_vgg19
 from tests.conftest import require_shared
 
 

@@ -6,10 +6,10 @@ import argparse
 
 import pytest
 
-from engines.common.options import parse_opt_text, read_opt_txt
-from engines.training.flags import add_arguments, command_line, given_options
-from engines.training.official_opt import official_opt
-from engines.training.options import OptionError, architecture_differences, defaults_for, resolve_options
+from regionpaint.engines.common.options import parse_opt_text, read_opt_txt
+from regionpaint.engines.training.flags import add_arguments, command_line, given_options
+from regionpaint.engines.training.official_opt import official_opt
+from regionpaint.engines.training.options import OptionError, architecture_differences, defaults_for, resolve_options
 from tests.conftest import require_shared
 
 
@@ -123,7 +123,7 @@ def test_saved_options_of_runs_written_before_the_slices_load_back():
     """train_options.json used to hold every engine's keys; --resume reads such files (other engines' keys dropped)."""
     import json
 
-    from engines.training.options import TrainOptions
+    from regionpaint.engines.training.options import TrainOptions
 
     saved = json.loads(resolve_options("sean", "d", "o", {"ngf": 8, "style_length": 16}, "custom").to_json())
     saved |= {"netG": "global", "n_clusters": 10, "use_vae": False, "instance_feat": False}  # the old flat table
@@ -137,9 +137,9 @@ def test_saved_options_of_runs_written_before_the_slices_load_back():
 
 def test_every_dialog_and_flag_option_comes_from_one_schema():
     """The train flags and the Train dialog read the same option objects (shared + each trainer's)."""
-    from engines.training.flags import all_options
-    from engines.training.options import registered_trainers
-    from engines.training.schema import SHARED_OPTIONS
+    from regionpaint.engines.training.flags import all_options
+    from regionpaint.engines.training.options import registered_trainers
+    from regionpaint.engines.training.schema import SHARED_OPTIONS
 
     options = {o.name: o for o in all_options()}
     trainers = registered_trainers()

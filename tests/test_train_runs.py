@@ -10,14 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from app.cli import main as cli_main
-from engines.common.options import read_opt_txt
-from engines.training.checkpoints import RunDir, read_iter_txt
-from engines.training.events import EVENT_TYPES
-from engines.training.options import resolve_options
-from engines.training.stopping import StopRequest
-from engines.training.synthetic import write_dataset
-from engines.training.trainer import Trainer, TrainingError
+from regionpaint.app.cli import main as cli_main
+from regionpaint.engines.common.options import read_opt_txt
+from regionpaint.engines.training.checkpoints import RunDir, read_iter_txt
+from regionpaint.engines.training.events import EVENT_TYPES
+from regionpaint.engines.training.options import resolve_options
+from regionpaint.engines.training.stopping import StopRequest
+from regionpaint.engines.training.synthetic import write_dataset
+from regionpaint.engines.training.trainer import Trainer, TrainingError
 from tests.test_train_networks import _torchvision_like_vgg19
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
@@ -87,7 +87,7 @@ def test_tiny_run_writes_an_official_run_folder_and_renders(engine, data, tmp_pa
 @pytest.mark.parametrize("engine", ["spade", "sean"])
 def test_narrow_norms_and_l1_reconstruction_train_and_load_back(engine, data, tmp_path):
     """The demo models' extensions: narrow SPADE norms (and SEAN style encoder) and an L1 photo term."""
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     narrow = {"spade_hidden": 8, "lambda_l1": 5.0} | ({"zencoder_ngf": 4} if engine == "sean" else {})
     result, events = train(engine, data, tmp_path / "run", steps=2, **narrow)
@@ -253,9 +253,9 @@ def current_umask() -> int:
 
 def test_a_trained_sean_renders_out_of_the_box_with_its_mean_codes(data, tmp_path):
     """The run saves per-class mean style codes; render with no style source uses them (@mean)."""
-    from engines.base import InputError, RenderRequest, StyleSource
-    from engines.sean.engine import SeanEngine
-    from engines.sean.mean_codes import MEAN_CODES_FILE
+    from regionpaint.engines.base import InputError, RenderRequest, StyleSource
+    from regionpaint.engines.sean.engine import SeanEngine
+    from regionpaint.engines.sean.mean_codes import MEAN_CODES_FILE
 
     result, events = train("sean", data, tmp_path / "run", steps=1)
     saved = tmp_path / "run" / MEAN_CODES_FILE

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engines.training.options import resolve_options
-from engines.training.step_in_backward import StepInBackward
-from engines.training.synthetic import write_dataset
-from engines.training.trainer import Trainer
+from regionpaint.engines.training.options import resolve_options
+from regionpaint.engines.training.step_in_backward import StepInBackward
+from regionpaint.engines.training.synthetic import write_dataset
+from regionpaint.engines.training.trainer import Trainer
 
 pytestmark = pytest.mark.slow  # trains (tiny runs)
 

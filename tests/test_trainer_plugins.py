@@ -17,10 +17,10 @@ import pytest
 import torch
 from PIL import Image
 
-from engines.training.contract import EngineTrainer
-from engines.training.synthetic import write_dataset
-from plugins.manager import PluginManager
 from regionpaint import hookimpl
+from regionpaint.engines.training.contract import EngineTrainer
+from regionpaint.engines.training.synthetic import write_dataset
+from regionpaint.plugins.manager import PluginManager
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "plugin_fixtures"
@@ -42,7 +42,7 @@ def plugin_env(tmp_path):
 
 def cli(env, *args):
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "regionpaint", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
     )
 
 

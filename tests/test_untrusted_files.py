@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from app.model.imports import ImportFileError, read_label_map, read_photo
-from app.model.project import ProjectError, open_project
 from regionpaint import untrusted
+from regionpaint.app.model.imports import ImportFileError, read_label_map, read_photo
+from regionpaint.app.model.project import ProjectError, open_project
 
 REPO = Path(__file__).resolve().parents[1]
 FACE_DEMO = REPO / "assets" / "demo" / "faces.rpaint"
@@ -62,7 +62,7 @@ def test_render_cli_refuses_postscript_label_within_seconds(tmp_path, fake_ghost
     label = tmp_path / "x.png"
     label.write_bytes(POSTSCRIPT)
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "render", "--checkpoint", str(SEAN_DEMO_MODEL), "--label", str(label),
+        [sys.executable, "-m", "regionpaint", "render", "--checkpoint", str(SEAN_DEMO_MODEL), "--label", str(label),
          "--out", str(tmp_path / "o.png")],
         capture_output=True, text=True, timeout=120, cwd=REPO, env=os.environ.copy(),
     )
@@ -98,7 +98,7 @@ def test_render_cli_refuses_a_fifo_label(tmp_path):
     fifo = tmp_path / "label.png"
     os.mkfifo(fifo)
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "render", "--checkpoint", str(SEAN_DEMO_MODEL), "--label", str(fifo),
+        [sys.executable, "-m", "regionpaint", "render", "--checkpoint", str(SEAN_DEMO_MODEL), "--label", str(fifo),
          "--out", str(tmp_path / "o.png")],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )

@@ -1,12 +1,12 @@
 """``regionpaint batch``: render folders of label maps (Qt-free).
 
-* :mod:`app.batch.discovery`: which label maps, their instance maps and photos, and each output's name
+* :mod:`regionpaint.app.batch.discovery`: which label maps, their instance maps and photos, and each output's name
   (per dataset layout).
-* :mod:`app.batch.styles`: what each output is rendered with (a styles manifest or a style mode), as the
+* :mod:`regionpaint.app.batch.styles`: what each output is rendered with (a styles manifest or a style mode), as the
   flags of ``regionpaint render``.
-* :mod:`app.batch.manifest`: ``manifest.jsonl`` records, written per output; a rerun skips outputs whose
+* :mod:`regionpaint.app.batch.manifest`: ``manifest.jsonl`` records, written per output; a rerun skips outputs whose
   record matches.
-* :mod:`app.batch.pipeline`: loader threads, batched generation, a writer thread, atomic writes.
-* :mod:`app.batch.sharding`: torchrun ranks, each file once, one global progress count.
-* :mod:`app.batch.engine`: the engine and checkpoint a batch renders with.
+* :mod:`regionpaint.app.batch.pipeline`: loader threads, batched generation, a writer thread, atomic writes.
+* :mod:`regionpaint.app.batch.sharding`: torchrun ranks, each file once, one global progress count.
+* :mod:`regionpaint.app.batch.engine`: the engine and checkpoint a batch renders with.
 """

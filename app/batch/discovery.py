@@ -1,6 +1,6 @@
 """Finding the label maps of a batch and naming their outputs the dataset's way (torch-free).
 
-Layouts are the training layouts of :mod:`engines.training.layouts`:
+Layouts are the training layouts of :mod:`regionpaint.engines.training.layouts`:
 
 * ``cityscapes``: ``*_labelIds.png`` (under ``gtFine/`` when the folder is a Cityscapes root); output
   ``*_leftImg8bit.png``; instance map ``*_instanceIds.png`` beside the label.
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines.training.layouts import IMAGE_SUFFIXES, detect_layout, list_images, pair_key
+from regionpaint.engines.training.layouts import IMAGE_SUFFIXES, detect_layout, list_images, pair_key
 
 LAYOUTS = ("auto", "custom", "cityscapes", "celebamask-hq", "coco-stuff", "flat", "ade20k")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 @dataclass
 class LoadedEngine:
-    engine: Any  # engines.base.Engine, loaded
+    engine: Any  # regionpaint.engines.base.Engine, loaded
     engine_class: type
-    label_set: Any  # app.model.labelsets.LabelSet or None
+    label_set: Any  # regionpaint.app.model.labelsets.LabelSet or None
     checkpoint: Path
     capabilities: frozenset[str]  # what this checkpoint offers (style modes are chosen from it)
 
@@ -24,9 +24,9 @@ def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
     """The engine of ``args.checkpoint`` (``args.engine`` overrides) through the shared render service:
     resolved, inspected for what this checkpoint offers, loaded (cached) on ``device``; the label set is
     ``args.label_set``, else the one with the checkpoint's ``label_nc``."""
-    from app.render.service import default_service
-    from app.render_spec import label_set_for_classes
-    from engines.common.options import opt_int
+    from regionpaint.app.render.service import default_service
+    from regionpaint.app.render_spec import label_set_for_classes
+    from regionpaint.engines.common.options import opt_int
 
     service = default_service()
     manager = service.manager

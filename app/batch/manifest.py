@@ -1,7 +1,7 @@
 """``manifest.jsonl``: one JSON record per rendered output, beside the outputs (torch-free).
 
 A record holds the output's key and path, the engine, the checkpoint (and a stamp of its files), the
-settings (``render`` flags, see :mod:`app.batch.styles`), stamps of the input files, the SHA-256 of the
+settings (``render`` flags, see :mod:`regionpaint.app.batch.styles`), stamps of the input files, the SHA-256 of the
 written image, and ``render``: the command line that reproduces it. A rerun skips an output when its latest
 record has the same *fingerprint* (engine, checkpoint stamp, settings, input stamps) and the file on disk
 still has the recorded SHA-256, so a changed input, setting, checkpoint or a damaged output renders again.
@@ -70,7 +70,7 @@ def checkpoint_stamp(checkpoint: str | Path) -> list[Any]:
 
 def settings_inputs(settings: Mapping[str, Any]) -> list[str]:
     """Every file a settings dict reads (label, instance, style photos and labels, z, mean-style folder)."""
-    from app.render_spec import parse_style_arg
+    from regionpaint.app.render_spec import parse_style_arg
 
     paths = [settings.get("label"), settings.get("instance"), settings.get("z")]
     for spec in settings.get("style") or []:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.batch.discovery import BatchItem
-from app.batch.manifest import ManifestWriter, sha256_file, write_atomic
-from app.render.guard import check_render_pixels
+from regionpaint.app.batch.discovery import BatchItem
+from regionpaint.app.batch.manifest import ManifestWriter, sha256_file, write_atomic
+from regionpaint.app.render.guard import check_render_pixels
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Outcome:
 
 
 def _item_errors() -> tuple[type[BaseException], ...]:
-    from engines.base import EngineError
+    from regionpaint.engines.base import EngineError
 
     return (EngineError, *ITEM_ERRORS)
 

@@ -73,7 +73,7 @@ class Ranks:
 
 def join(device: str) -> tuple[Ranks, Any]:
     """Join torchrun's process group when launched by it (gloo on CPU); returns (ranks, torch device)."""
-    from engines.training.distributed import init_distributed, launched_by_torchrun
+    from regionpaint.engines.training.distributed import init_distributed, launched_by_torchrun
 
     ctx, torch_device = init_distributed(device)
     if not launched_by_torchrun():
@@ -103,7 +103,7 @@ def barrier(ranks: Ranks) -> None:
 
 
 def leave(ranks: Ranks) -> None:
-    from engines.training.distributed import shutdown
+    from regionpaint.engines.training.distributed import shutdown
 
     if ranks.distributed:
         shutdown()

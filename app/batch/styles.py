@@ -4,7 +4,7 @@ Every output gets a *settings* dict whose keys are ``render``'s flag names (``la
 ``style``, ``region_style``, ``crossover``, ``z``, ``sample``, ``seed``, ``no_noise``, ``instance_cluster``,
 ``class_cluster``, ``size``, ``label_set``, ``mean_styles``), so :func:`render_argv` turns a manifest record
 back into the ``render`` command that reproduces the image, and the batch builds its requests with
-``render``'s own :func:`app.commands.render.build_request`.
+``render``'s own :func:`regionpaint.app.commands.render.build_request`.
 
 Sources of settings, first that applies per output:
 
@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.batch.discovery import BatchItem
 from regionpaint import untrusted
+from regionpaint.app.batch.discovery import BatchItem
 
 STYLE_MODES = ("random", "mean", "from-photos")
 LIST_FIELDS = ("style", "region_style", "crossover", "instance_cluster", "class_cluster")
@@ -90,7 +90,7 @@ def _resolve_path(text: str, base: Path) -> str:
 
 
 def _resolve_style(spec: str, base: Path) -> str:
-    from app.render_spec import parse_style_arg
+    from regionpaint.app.render_spec import parse_style_arg
 
     name, image, label = parse_style_arg(spec)
     resolved = f"{name}={_resolve_path(image, base)}"
@@ -180,7 +180,7 @@ class StylePlanner:
         photos: Mapping[str, Path] | None = None,
         manifest: tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] | None = None,
     ) -> None:
-        from engines.base import LATENT_Z, MEAN_STYLE, REGION_STYLES
+        from regionpaint.engines.base import LATENT_Z, MEAN_STYLE, REGION_STYLES
 
         if mode is not None and mode not in STYLE_MODES:
             raise StylesError(f"--style-mode {mode!r}: choose from {', '.join(STYLE_MODES)}")

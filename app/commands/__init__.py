@@ -5,8 +5,8 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    from app.commands import batch, engines, export_labels, gui, plugins, render, segment, train
-    from plugins.manager import PluginError
+    from regionpaint.app.commands import batch, engines, export_labels, gui, plugins, render, segment, train
+    from regionpaint.plugins.manager import PluginError
 
     # Each on its own: one command failing to set up (e.g. a plugin's engine option upsetting `render`'s
     # parser) must not take the commands after it along.

@@ -1,7 +1,7 @@
 """``regionpaint batch``: render every label map of a folder, batched, resumable, sharded under torchrun.
 
     regionpaint batch --checkpoint CK --labels DIR --out DIR [--layout cityscapes] [--style-mode random]
-    torchrun --nproc_per_node 4 -m app.cli batch --checkpoint CK --labels DIR --out DIR
+    torchrun --nproc_per_node 4 -m regionpaint batch --checkpoint CK --labels DIR --out DIR
 
 Outputs mirror the label tree (named the dataset's way), each with a record in ``OUT/manifest.jsonl`` holding
 the ``render`` command that reproduces it. A rerun renders only what is missing or changed; Ctrl+C stops
@@ -33,8 +33,8 @@ def register(cli) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from app.batch.discovery import LAYOUTS
-    from app.batch.styles import STYLE_MODES
+    from regionpaint.app.batch.discovery import LAYOUTS
+    from regionpaint.app.batch.styles import STYLE_MODES
 
     parser.add_argument("--checkpoint", required=True, metavar="PATH", help="official folder, .pth or .safetensors")
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
@@ -78,7 +78,7 @@ class _Emitter:
         self.first_done = 0
 
     def __call__(self, kind: str, **fields: Any) -> None:
-        from app.batch.events import make_event
+        from regionpaint.app.batch.events import make_event
 
         if self.enabled:
             with self._lock:
@@ -117,7 +117,7 @@ def _stop_on_signals(stop: threading.Event):
 
 
 def _render_defaults() -> argparse.Namespace:
-    from app.commands import render
+    from regionpaint.app.commands import render
 
     parser = argparse.ArgumentParser(add_help=False)
     render.configure(parser)
@@ -125,11 +125,11 @@ def _render_defaults() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.batch import sharding
-    from app.batch.events import make_event
-    from app.cli import _user_errors
-    from app.commands.output_checks import check_folder_output
-    from engines.training.events import JsonLinesSink
+    from regionpaint.app.batch import sharding
+    from regionpaint.app.batch.events import make_event
+    from regionpaint.app.cli import _user_errors
+    from regionpaint.app.commands.output_checks import check_folder_output
+    from regionpaint.engines.training.events import JsonLinesSink
 
     if getattr(args, "compile", False) and not args.fast:
         raise ValueError("--compile compiles the fast mode's generator: add --fast")
@@ -154,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
 def _holding_output_folder(out: Path, ranks):
     """Rank 0 holds ``out``'s batch lock for the whole run (app/batch/lock.py); every rank learns whether it
     got it, so a refused torchrun batch stops on all ranks instead of leaving them waiting."""
-    from app.batch import sharding
-    from app.batch.lock import FolderLock, FolderLocked
+    from regionpaint.app.batch import sharding
+    from regionpaint.app.batch.lock import FolderLock, FolderLocked
 
     lock, refusal = FolderLock(out), None
     if ranks.is_main:
@@ -173,17 +173,17 @@ def _holding_output_folder(out: Path, ranks):
 
 
 def _tqdm_sink():
-    from app.batch.events import TqdmBatchSink
+    from regionpaint.app.batch.events import TqdmBatchSink
 
     return TqdmBatchSink(sys.stderr)
 
 
 def _plan(args, loaded, ranks, emit):
     """(layout, all items, this rank's jobs, failures while planning, skipped count, planner)."""
-    from app.batch import manifest, sharding
-    from app.batch.discovery import discover, photo_index
-    from app.batch.pipeline import Job
-    from app.batch.styles import StylePlanner, StylesError, read_styles_manifest
+    from regionpaint.app.batch import manifest, sharding
+    from regionpaint.app.batch.discovery import discover, photo_index
+    from regionpaint.app.batch.pipeline import Job
+    from regionpaint.app.batch.styles import StylePlanner, StylesError, read_styles_manifest
 
     out = Path(args.out)
     layout, items = discover(args.labels, args.layout, args.instances, out=out)
@@ -227,7 +227,7 @@ def _plan(args, loaded, ranks, emit):
 
 def _refuse_outputs_over_inputs(items, out: Path) -> None:
     """No output may be one of the label or instance maps (``--labels`` inside ``--out``, custom names)."""
-    from app.commands.output_checks import OutputError, q
+    from regionpaint.app.commands.output_checks import OutputError, q
 
     out_root = out.resolve()
     inputs = {path.resolve(): path for item in items for path in (item.label, item.instance) if path is not None}
@@ -245,8 +245,8 @@ def _mean_z(loaded, out: Path) -> str | None:
     """SPADE-VAE's mean style: z = 0 (the prior's mean), written once as a file render can read."""
     import numpy as np
 
-    from app.batch.manifest import write_atomic
-    from engines.base import LATENT_Z
+    from regionpaint.app.batch.manifest import write_atomic
+    from regionpaint.engines.base import LATENT_Z
 
     if LATENT_Z not in loaded.capabilities:
         return None
@@ -259,14 +259,14 @@ def _mean_z(loaded, out: Path) -> str | None:
 
 
 def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
-    from app.batch import manifest, sharding
-    from app.batch.engine import load_engine
-    from app.batch.pipeline import BatchPipeline, default_batch_size
-    from app.batch.styles import render_argv
-    from app.commands.render import build_request, read_style_folder
-    from app.render.service import RenderJob as ServiceJob
-    from app.render.service import fit_job, mean_style_sources
-    from engines.base import MEAN_STYLE
+    from regionpaint.app.batch import manifest, sharding
+    from regionpaint.app.batch.engine import load_engine
+    from regionpaint.app.batch.pipeline import BatchPipeline, default_batch_size
+    from regionpaint.app.batch.styles import render_argv
+    from regionpaint.app.commands.render import build_request, read_style_folder
+    from regionpaint.app.render.service import RenderJob as ServiceJob
+    from regionpaint.app.render.service import fit_job, mean_style_sources
+    from regionpaint.engines.base import MEAN_STYLE
 
     start = time.perf_counter()
     out = Path(args.out)
@@ -387,7 +387,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
         # A stopped batch is resumable (a rerun renders the rest): it ends with "stopped", not "done".
         emit("stopped", reason="interrupted", **summary) if stopped else emit("done", **summary)
     sharding.barrier(ranks)
-    from app.render.service import default_service
+    from regionpaint.app.render.service import default_service
 
     default_service().release()  # through the service's cache, which holds the engine
     if stopped:
@@ -403,7 +403,7 @@ class _FiniteChecked:
         self.engine, self.engine_id, self.checkpoint = engine, engine_id, checkpoint
 
     def generate_batch(self, requests: list) -> list:
-        from app.render.service import check_finite
+        from regionpaint.app.render.service import check_finite
 
         results = self.engine.generate_batch(requests)
         for request, result in zip(requests, results, strict=True):

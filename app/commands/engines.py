@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.commands.tables import table
+from regionpaint.app.commands.tables import table
 
 
 def register(cli) -> None:
@@ -17,7 +17,7 @@ def _configure_json(parser: argparse.ArgumentParser) -> None:
 
 
 def run_engines(args: argparse.Namespace) -> int:
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     engines = []

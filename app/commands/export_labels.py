@@ -27,7 +27,7 @@ def register(cli) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from app.batch.discovery import LAYOUTS
+    from regionpaint.app.batch.discovery import LAYOUTS
 
     parser.add_argument("--labels", required=True, metavar="DIR|FILE", help="label map(s): index or colour PNGs")
     parser.add_argument("--from", dest="source", required=True, metavar="ID", help="label set of the maps")
@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _inputs(labels: Path, layout: str) -> list[tuple[Path, str]]:
     """(label file, output path below --out) for a single file or a folder."""
-    from app.batch.discovery import discover
+    from regionpaint.app.batch.discovery import discover
 
     if labels.is_file():
         return [(labels, f"{labels.stem}.png")]
@@ -51,10 +51,10 @@ def _inputs(labels: Path, layout: str) -> list[tuple[Path, str]]:
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from app.batch.manifest import write_atomic
-    from app.model.imports import read_label_map
-    from app.model.label_mapping import load_mapping
-    from plugins.manager import get_plugin_manager
+    from regionpaint.app.batch.manifest import write_atomic
+    from regionpaint.app.model.imports import read_label_map
+    from regionpaint.app.model.label_mapping import load_mapping
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     mapping = load_mapping(manager.label_set(args.source), manager.label_set(args.target))

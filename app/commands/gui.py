@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from app.bundled_demo import FACE_DEMO as DEMO_PROJECT  # a face with two style sources, rendered by SEAN
+from regionpaint.app.bundled_demo import FACE_DEMO as DEMO_PROJECT  # a face with two style sources, rendered by SEAN
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.qt.main import run_editor  # Qt is imported only when the editor is asked for
+    from regionpaint.app.qt.main import run_editor  # Qt is imported only when the editor is asked for
 
     open_path = args.open
     if args.demo and not open_path:
         if DEMO_PROJECT.is_file():
             open_path = str(DEMO_PROJECT)
         else:  # the editor still opens, empty; the message says how to build the demo
-            log.warning("%s is not built yet (python -m app.demo.build); opening an empty editor", DEMO_PROJECT)
+            log.warning("%s is not built yet (python -m tools.demo.build); opening an empty editor", DEMO_PROJECT)
     if args.engine:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         get_plugin_manager().engine_class(args.engine)  # an unknown id is an error here, not in the window
     return run_editor(open_path=open_path, screenshot=args.screenshot, engine=args.engine, checkpoint=args.checkpoint)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.commands.tables import table
+from regionpaint.app.commands.tables import table
 
 
 def register(cli) -> None:
@@ -71,7 +71,7 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_plugin_list(args: argparse.Namespace) -> int:
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     manager.collect_commands()
@@ -106,8 +106,8 @@ def _pip(argv: list[str]) -> int:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from plugins.install import distribution_name, normalize, pip_install_args
-    from plugins.manager import get_plugin_manager, reload_plugin_manager
+    from regionpaint.plugins.install import distribution_name, normalize, pip_install_args
+    from regionpaint.plugins.manager import get_plugin_manager, reload_plugin_manager
 
     specs, editable = list(args.specs), list(args.editable)
     if not specs and not editable:
@@ -140,8 +140,8 @@ def run_install(args: argparse.Namespace) -> int:
 def run_uninstall(args: argparse.Namespace) -> int:
     import importlib.metadata
 
-    from plugins.discovery import installed_plugins
-    from plugins.install import installed_distribution, pip_uninstall_args
+    from regionpaint.plugins.discovery import installed_plugins
+    from regionpaint.plugins.install import installed_distribution, pip_uninstall_args
 
     distributions = [installed_distribution(name) for name in args.names]
     for name, distribution in zip(args.names, distributions, strict=True):
@@ -161,9 +161,9 @@ def run_uninstall(args: argparse.Namespace) -> int:
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
     """Remember the choice; reads installed plugins from their metadata and imports none of them, so a plugin
     that breaks on import can still be disabled (and enabling one does not run it: the next command does)."""
-    from plugins.discovery import find_installed
-    from plugins.manager import DEFAULT_PLUGINS
-    from plugins.state import set_enabled
+    from regionpaint.plugins.discovery import find_installed
+    from regionpaint.plugins.manager import DEFAULT_PLUGINS
+    from regionpaint.plugins.state import set_enabled
 
     chosen = []
     for name in args.names:
@@ -181,7 +181,7 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
 
 
 def run_new(args: argparse.Namespace) -> int:
-    from plugins.scaffold import create_plugin
+    from regionpaint.plugins.scaffold import create_plugin
 
     folder = create_plugin(args.name, Path(args.dir))
     print(f"Created {folder}")

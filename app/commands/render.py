@@ -1,6 +1,6 @@
 """``regionpaint render``: render a label map with a checkpoint from the command line.
 
-The flags map one-to-one onto :class:`engines.base.RenderRequest`; the engine is recognised from the
+The flags map one-to-one onto :class:`regionpaint.engines.base.RenderRequest`; the engine is recognised from the
 checkpoint (``--engine`` overrides).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.render_spec import (
+from regionpaint.app.render_spec import (
     label_set_for_classes,
     parse_class_clusters,
     parse_crossover,
@@ -23,7 +23,7 @@ from app.render_spec import (
     parse_size,
     parse_style_arg,
 )
-from engines.base import INSTANCE_FEATURES, MEAN_STYLE
+from regionpaint.engines.base import INSTANCE_FEATURES, MEAN_STYLE
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
     against its plugin (``plugins list``; the option stays usable as ``--option NAME=VALUE``): argparse
     would otherwise abort the registration of this and every later command.
     """
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     seen: set[str] = set()
@@ -149,7 +149,7 @@ def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
-    from app.model.document import ALL_COMPOSITE_MODES, DEFAULT_COMPOSITE_BAND
+    from regionpaint.app.model.document import ALL_COMPOSITE_MODES, DEFAULT_COMPOSITE_BAND
 
     group = parser.add_argument_group(
         "photo editing", "keep the photo: only what --label and the styles change is rendered into it"
@@ -178,7 +178,7 @@ def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_z(path: str) -> np.ndarray:
-    from app.model.document import DocumentError
+    from regionpaint.app.model.document import DocumentError
 
     if path.endswith(".npy"):
         from regionpaint.untrusted import UntrustedFileError, open_regular
@@ -191,7 +191,7 @@ def _read_z(path: str) -> np.ndarray:
         except (OSError, ValueError, EOFError) as exc:
             raise DocumentError(f"{path}: not a readable .npy array of numbers ({type(exc).__name__})") from exc
     else:
-        from engines.common.checkpoint import torch_load_tensors
+        from regionpaint.engines.common.checkpoint import torch_load_tensors
 
         z = torch_load_tensors(path, "z vector")
         z = z.numpy() if hasattr(z, "numpy") else z
@@ -203,8 +203,8 @@ def _read_z(path: str) -> np.ndarray:
 
 
 def _read_styles(args: argparse.Namespace, label_set, instance) -> dict:
-    from app.model.imports import read_style_pair
-    from engines.base import StyleSource
+    from regionpaint.app.model.imports import read_style_pair
+    from regionpaint.engines.base import StyleSource
 
     styles: dict[str, StyleSource] = {}
     for raw in args.style:
@@ -223,8 +223,8 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
     ``base`` is the request of a ``--project``: flags given on the command line override its fields,
     style sources are added (or replace a source of the same name) and region styles are layered on top.
     """
-    from app.model.imports import read_instance_map, read_label_map
-    from engines.base import RenderRequest
+    from regionpaint.app.model.imports import read_instance_map, read_label_map
+    from regionpaint.engines.base import RenderRequest
     from regionpaint.limits import check_render_size
 
     base = base if base is not None else RenderRequest(label=None)
@@ -266,7 +266,7 @@ def build_request(args: argparse.Namespace, engine_cls, label_set, base=None):
 
 def _load_project(args: argparse.Namespace, manager):
     """(document, engine id, checkpoint, device) of ``--project``."""
-    from app.model.project import open_project
+    from regionpaint.app.model.project import open_project
 
     project = Path(args.project)
     doc = open_project(project, manager.label_sets())
@@ -275,11 +275,11 @@ def _load_project(args: argparse.Namespace, manager):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.render.from_document import document_request
-    from app.render.service import RenderJob, default_service
-    from engines.common.options import opt_int
-    from engines.schema import parse_key_values
-    from plugins.manager import PluginError
+    from regionpaint.app.render.from_document import document_request
+    from regionpaint.app.render.service import RenderJob, default_service
+    from regionpaint.engines.common.options import opt_int
+    from regionpaint.engines.schema import parse_key_values
+    from regionpaint.plugins.manager import PluginError
 
     check_outputs(args)  # before anything is read or rendered: a bad --out is found in a second, not after
     service = default_service()
@@ -324,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
         photo_edit, base, args = _photo_edit_inputs(args, doc, label_set, base)
     request = build_request(args, engine_cls, label_set, base)
     request.fast = bool(getattr(args, "fast", False))
-    from engines.common.memory import keep_working_memory
+    from regionpaint.engines.common.memory import keep_working_memory
 
     keep_working_memory()  # the forward reuses its large temporaries instead of faulting them in again
     options = dict(doc.engine.options) if doc is not None else {}
@@ -366,9 +366,9 @@ def _render(service, job, manager, timeout_s: float | None = None):
     """``service.render(job)``; a crash inside an engine (a plugin's bug) becomes one line naming the
     engine and its package instead of a traceback (``--debug`` shows it). With ``timeout_s``, a render
     that takes longer is given up on with one line (its thread cannot be stopped; the process exits anyway)."""
-    from app.cli import _user_errors
-    from app.render.guard import call_with_timeout, engine_label
-    from plugins.manager import PluginError
+    from regionpaint.app.cli import _user_errors
+    from regionpaint.app.render.guard import call_with_timeout, engine_label
+    from regionpaint.plugins.manager import PluginError
 
     def too_long() -> str:
         return (
@@ -388,8 +388,8 @@ def _render(service, job, manager, timeout_s: float | None = None):
 
 def _guess_label_set(label_path: str, engine_cls, manager):
     """The tightest of the engine's label sets that accepts the label map's ids (for class names)."""
-    from app.model.imports import read_label_map
-    from app.model.labelsets import guess_label_set
+    from regionpaint.app.model.imports import read_label_map
+    from regionpaint.app.model.labelsets import guess_label_set
 
     known = manager.label_sets()
     candidates = [known[i] for i in engine_cls.label_sets if i in known] or list(known.values())
@@ -415,9 +415,14 @@ def _flag_dest(option) -> str:
 def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
     """(PhotoEdit, base request, args) for ``--photo`` or a photo project: labels at the photo's size, the
     photo as style source ``photo`` and default style; the returned args have the label flags consumed."""
-    from app.model.document import CompositeSettings
-    from app.model.imports import check_same_aspect, read_instance_map, read_label_map, read_upright_photo
-    from app.render.photo_edit import PhotoEdit, fit_request_to_photo, photo_base_request, photo_edit_from_document
+    from regionpaint.app.model.document import CompositeSettings
+    from regionpaint.app.model.imports import check_same_aspect, read_instance_map, read_label_map, read_upright_photo
+    from regionpaint.app.render.photo_edit import (
+        PhotoEdit,
+        fit_request_to_photo,
+        photo_base_request,
+        photo_edit_from_document,
+    )
 
     if args.photo:
         # Every map of the photo is turned by the photo's EXIF orientation rule and must have its shape:
@@ -466,8 +471,8 @@ def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):
 
 def read_style_folder(folder: Path, label_set) -> list:
     """Style sources from ``folder/images`` + ``folder/labels`` (same stems), or the same under ``train/``."""
-    from app.model.imports import read_style_pair
-    from engines.base import StyleSource
+    from regionpaint.app.model.imports import read_style_pair
+    from regionpaint.engines.base import StyleSource
 
     for root in (folder, folder / "train"):
         images, labels = root / "images", root / "labels"
@@ -483,7 +488,7 @@ def read_style_folder(folder: Path, label_set) -> list:
 def check_outputs(args: argparse.Namespace) -> None:
     """``--out`` (an image name in a writable folder) and ``--save-tensor`` can be written and are none of the
     render's inputs (unless ``--force``); raises OutputError naming the flag and the file."""
-    from app.commands.output_checks import check_file_output, check_image_output, refuse_overwriting_inputs
+    from regionpaint.app.commands.output_checks import check_file_output, check_image_output, refuse_overwriting_inputs
 
     outputs = {"--out": check_image_output(args.out, "--out")}
     if args.save_tensor:
@@ -493,7 +498,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def _input_files(args: argparse.Namespace) -> list[tuple[str, str | Path]]:
     """``(flag, path)`` of every file this render reads (a checkpoint or style folder: the files in it)."""
-    from app.render_spec import SpecError
+    from regionpaint.app.render_spec import SpecError
 
     inputs: list[tuple[str, str | Path]] = [
         (f"--{name.replace('_', '-')}", getattr(args, name))
@@ -521,7 +526,7 @@ def _input_files(args: argparse.Namespace) -> list[tuple[str, str | Path]]:
 def _save_outputs(result, args: argparse.Namespace) -> None:
     from PIL import Image
 
-    from app.commands.output_checks import OutputError, image_extensions
+    from regionpaint.app.commands.output_checks import OutputError, image_extensions
 
     out = Path(os.path.realpath(args.out))  # a symlink's target is written, as before, not replaced by a file
     # Beside the target, then renamed over it: a full disk leaves the previous file, not half an image.

@@ -50,7 +50,7 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     rows = [
@@ -67,7 +67,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    from app.commands.tables import table
+    from regionpaint.app.commands.tables import table
 
     rows_text = [[r["id"], r["name"], r["label_set"], r["weights"] if r["needs_weights"] else "none"] for r in rows]
     # Plugin load errors are reported once by the CLI's entry point, as for every command.
@@ -76,7 +76,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _check_weights(args: argparse.Namespace) -> None:
-    from app.segmenting import segmenter_class
+    from regionpaint.app.segmenting import segmenter_class
 
     cls = segmenter_class(args.segmenter)
     if cls.needs_weights and not args.weights:
@@ -86,9 +86,9 @@ def _check_weights(args: argparse.Namespace) -> None:
 def run_segment(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from app.model.imports import read_upright_photo
-    from app.model.orientation import ORIENTATION_TAG
-    from app.segmenting import label_set_of, load_segmenter, segmenter_class
+    from regionpaint.app.model.imports import read_upright_photo
+    from regionpaint.app.model.orientation import ORIENTATION_TAG
+    from regionpaint.app.segmenting import label_set_of, load_segmenter, segmenter_class
 
     _check_weights(args)
     upright = read_upright_photo(args.photo)
@@ -111,7 +111,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from app.segmenting import evaluate_pairs, label_set_of, load_segmenter, pair_folders, segmenter_class
+    from regionpaint.app.segmenting import evaluate_pairs, label_set_of, load_segmenter, pair_folders, segmenter_class
 
     _check_weights(args)
     pairs = pair_folders(Path(args.labels), Path(args.images))

@@ -4,7 +4,7 @@ registered trainer's options.
 
 ``--json`` prints one JSON event per line on stdout (what the editor's job runner reads); otherwise a tqdm
 bar on stderr. SIGINT / SIGTERM save a checkpoint and stop; ``--resume`` continues the same run folder.
-Under ``torchrun --nproc_per_node N -m app.cli train ...`` every rank runs this command; rank 0 writes.
+Under ``torchrun --nproc_per_node N -m regionpaint train ...`` every rank runs this command; rank 0 writes.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def register(cli) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from engines.training.flags import add_arguments
-    from engines.training.options import registered_trainers
+    from regionpaint.engines.training.flags import add_arguments
+    from regionpaint.engines.training.options import registered_trainers
 
     trainers = registered_trainers()
     parser.add_argument("--engine", choices=sorted(trainers), help="what to train (required unless --resume)")
@@ -38,10 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def build_options(args: argparse.Namespace):
     """TrainOptions from the flags; with --resume, the run folder's saved options plus the flags given now."""
-    from engines.training.checkpoints import RunDir
-    from engines.training.flags import given_options
-    from engines.training.layouts import detect_layout
-    from engines.training.options import (
+    from regionpaint.engines.training.checkpoints import RunDir
+    from regionpaint.engines.training.flags import given_options
+    from regionpaint.engines.training.layouts import detect_layout
+    from regionpaint.engines.training.options import (
         OptionError,
         TrainOptions,
         apply_epochs,
@@ -80,8 +80,8 @@ def build_options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from engines.training.events import JsonLinesSink, TqdmSink, make_event
-    from engines.training.trainer import Trainer, TrainingError
+    from regionpaint.engines.training.events import JsonLinesSink, TqdmSink, make_event
+    from regionpaint.engines.training.trainer import Trainer, TrainingError
 
     sink = JsonLinesSink(sys.stdout) if args.json else TqdmSink(sys.stderr)
     try:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sink(make_event("error", message=str(exc)))
         raise
-    from engines.common.memory import keep_working_memory
+    from regionpaint.engines.common.memory import keep_working_memory
 
     keep_working_memory()  # every iteration reuses the same large temporaries (engines/common/memory.py)
     try:

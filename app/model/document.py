@@ -1,6 +1,6 @@
 """The document: photo, label map, instance map, style sources, region styles and engine settings.
 
-Pure data plus change notification. Undoable changes go through :mod:`app.model.edits`; the
+Pure data plus change notification. Undoable changes go through :mod:`regionpaint.app.model.edits`; the
 fields here are replaced, never mutated in place (except the pixels of the label and instance
 layers, which edits change inside a box and record as diffs).
 """
@@ -129,7 +129,7 @@ def scale_id_map(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     Done with index arithmetic rather than cv2 so that every integer dtype (int32 included)
     keeps its exact values. (Engines resize with PIL NEAREST, as the official code does:
-    ``engines.common.imageops.resize_nearest``; this one fits a document's own layers.)
+    ``regionpaint.engines.common.imageops.resize_nearest``; this one fits a document's own layers.)
     """
     width, height = size
     rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(np.intp), array.shape[0] - 1)
@@ -374,7 +374,7 @@ _LAYER_EVENTS = {"label": EventKind.LABEL, "instance": EventKind.INSTANCE}
 class Document:
     """An open regionpaint document.
 
-    Fields (read freely; change through :mod:`app.model.edits` so that undo works):
+    Fields (read freely; change through :mod:`regionpaint.app.model.edits` so that undo works):
 
     - ``photo``: (H, W, 3) uint8 RGB or None
     - ``label``: (H, W) uint8 class ids (uint16 when a label set needs ids above 255)
@@ -386,7 +386,7 @@ class Document:
     - ``crossover``: generator block name -> style source name
     - ``engine``: :class:`EngineSettings`
     - ``baseline``: (H, W) the photo's own segmentation (what the label map was before any edit), or
-      None; with a photo it makes the document a photo edit (see :mod:`app.model.edit_mask`)
+      None; with a photo it makes the document a photo edit (see :mod:`regionpaint.app.model.edit_mask`)
     - ``baseline_instance``: (H, W) int32 instance map of the baseline, or None
     - ``composite``: :class:`CompositeSettings`
     - ``last_render``: :class:`LastRender` or None (not part of undo)
@@ -484,7 +484,7 @@ class Document:
             self.label = self.label.astype(np.uint16)
 
     def replace_fields(self, **values: Any) -> None:
-        """Set style/engine fields and notify; no undo step (see :mod:`app.model.edits`)."""
+        """Set style/engine fields and notify; no undo step (see :mod:`regionpaint.app.model.edits`)."""
         unknown = values.keys() - _FIELD_EVENTS.keys()
         if unknown:
             raise AttributeError(f"Document has no replaceable field(s) {sorted(unknown)}")

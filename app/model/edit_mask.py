@@ -158,7 +158,7 @@ def grow_mask(mask: np.ndarray, radius: int) -> np.ndarray:
 def document_edit_inputs(doc: Any) -> EditInputs | None:
     """:class:`EditInputs` of a document with a photo and a baseline, or None (nothing to composite onto).
 
-    Reads what :func:`app.render.from_document.document_request` sends the engine: the region mixes, the
+    Reads what :func:`regionpaint.app.render.from_document.document_request` sends the engine: the region mixes, the
     crossover and the pix2pixHD picks kept in the engine options.
     """
     if getattr(doc, "photo", None) is None or getattr(doc, "baseline", None) is None:

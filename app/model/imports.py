@@ -2,7 +2,7 @@
 
 Every error is a :class:`ImportFileError` (a ``DocumentError``) whose one-line message starts
 with the file it is about. What a reader did on its own (a map turned like its photo by the EXIF
-orientation rule of :mod:`app.model.orientation`, the first frame of an animation used) is logged as a
+orientation rule of :mod:`regionpaint.app.model.orientation`, the first frame of an animation used) is logged as a
 warning: the command line prints it as a ``regionpaint:`` line, the editor collects it with
 :func:`collected_notices` and shows it.
 """
@@ -133,7 +133,7 @@ def _photo_pixels(image: Image.Image, source: str, orientation: int) -> np.ndarr
 @dataclass(frozen=True, eq=False)
 class UprightPhoto:
     """A photo turned upright by its EXIF orientation; the maps that describe it are read with it, so they
-    are turned by the same rule (:mod:`app.model.orientation`) and line up with it."""
+    are turned by the same rule (:mod:`regionpaint.app.model.orientation`) and line up with it."""
 
     pixels: np.ndarray  # (H, W, 3) uint8 RGB, upright
     source: str  # the file, for messages
@@ -341,16 +341,16 @@ def new_document(
     The label set is guessed from the label map when not given. Sizes must agree unless
     ``resize`` (then everything is resampled to ``size`` (W, H), by default the label map's). A photo or
     instance map of another aspect ratio is refused (scaling would squash it) unless ``aspect`` is
-    ``"crop"`` or ``"pad"`` (see :func:`app.model.aspect.fit_aspect`).
+    ``"crop"`` or ``"pad"`` (see :func:`regionpaint.app.model.aspect.fit_aspect`).
     With a photo, the document is a photo edit: the label map is the photo's own segmentation, kept as
     the baseline, and the photo is the style source ``photo`` of every region
-    (:func:`app.model.edit_mask.start_photo_edit`).
+    (:func:`regionpaint.app.model.edit_mask.start_photo_edit`).
     """
     if photo_path is None:
         ids, label_set = read_label_map_and_set(label_path, label_set)
         photo = None
         instance = None if instance_path is None else read_instance_map(instance_path)
-    else:  # the maps describe the photo: one orientation rule turns all three (app.model.orientation)
+    else:  # the maps describe the photo: one orientation rule turns all three (regionpaint.app.model.orientation)
         upright = read_upright_photo(photo_path)
         ids, label_set = upright.read_label_map(label_path, label_set)
         instance = None if instance_path is None else upright.read_instance_map(instance_path)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model.labelsets import LabelSet
 from regionpaint import untrusted
+from regionpaint.app.model.labelsets import LabelSet
 
 MAPPINGS_DIR = Path(__file__).resolve().parent
 
@@ -50,7 +50,7 @@ class LabelMapping:
     def convert(self, index_map: np.ndarray, source: str = "") -> tuple[np.ndarray, dict[int, int]]:
         """(H, W) source ids -> ((H, W) target ids, {unmapped source id: pixel count}).
 
-        Ids outside the source set raise :class:`app.model.labelsets.LabelIdError` naming ``source``.
+        Ids outside the source set raise :class:`regionpaint.app.model.labelsets.LabelIdError` naming ``source``.
         """
         index_map = np.asarray(index_map)
         self.source.check_ids(index_map, source)

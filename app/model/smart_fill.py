@@ -1,7 +1,7 @@
 """Edge-aware labelling that needs no weights: a smart fill (GrabCut) and a snap-to-edges brush (watershed).
 
 Both read the document's photo, compute a mask with core OpenCV, and commit it as one undo step through
-the same path as the other pixel edits (:mod:`app.model.edits`), writing the class into the instance map
+the same path as the other pixel edits (:mod:`regionpaint.app.model.edits`), writing the class into the instance map
 like the other shape tools.
 
 - :func:`smart_fill_stroke`: the stroke's pixels are certainly the object, pixels near it probably;

@@ -1,6 +1,6 @@
 """The Qt editor: windows, widgets and render workers (the only package that imports Qt)."""
 
-from app.qt.pyside_workarounds import protect_none_refcount
+from regionpaint.app.qt.pyside_workarounds import protect_none_refcount
 
 # Before any widget exists: see the module for the PySide6 6.12.0 bug this guards against.
 protect_none_refcount()

@@ -13,8 +13,8 @@ def about_html() -> str:
     """The About text: version, Python and Qt versions, and a table of plugins (errors included)."""
     import PySide6
 
-    from plugins.manager import get_plugin_manager
     from regionpaint import __version__
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     rows = []

@@ -1,9 +1,9 @@
 """Autosave and crash recovery, driven by the editor.
 
 Every editor session keeps its recovery files in the autosave folder under a session id of its own
-(:mod:`app.qt.autosave_store`: never keyed on the pid). From the first unsaved edit, every finished edit
+(:mod:`regionpaint.app.qt.autosave_store`: never keyed on the pid). From the first unsaved edit, every finished edit
 (stroke, fill, style, engine or composite change, undo, redo) is appended to the journal
-(:mod:`app.model.journal`) and handed to the OS at once, so a crash loses at most the stroke in
+(:mod:`regionpaint.app.model.journal`) and handed to the OS at once, so a crash loses at most the stroke in
 progress; the journal's base is the whole document as it was when last clean, every member and setting,
 and its records say how the undo history moved, so recovery gives back the document and its history. N
 seconds after the first unsaved edit, a snapshot of the document is written on a background thread
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
-from app.model.document import Document
-from app.model.file_stamp import FileStamp
-from app.model.journal import EditJournal
-from app.qt.autosave_store import (  # noqa: F401 - re-exported: where callers have always found them
+from regionpaint.app.model.document import Document
+from regionpaint.app.model.file_stamp import FileStamp
+from regionpaint.app.model.journal import EditJournal
+from regionpaint.app.qt.autosave_store import (  # noqa: F401 - re-exported: where callers have always found them
     AutosaveStore,
     Recoverable,
     Recovered,
@@ -34,7 +34,7 @@ from app.qt.autosave_store import (  # noqa: F401 - re-exported: where callers h
     pid_alive,
     process_start_ticks,
 )
-from app.qt.editor_state import EditorState
+from regionpaint.app.qt.editor_state import EditorState
 
 log = logging.getLogger(__name__)
 

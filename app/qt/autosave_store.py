@@ -17,7 +17,7 @@ recovered, discarded, or that editor exits. A journal or snapshot that recovery 
 that belongs to another document, is set aside (renamed ``*.unreadable-<time>`` / ``*.foreign-<time>``, kept,
 never replayed) and the person is told. Session files of older versions (named by pid) are still found.
 
-No Qt here; :mod:`app.qt.autosave` drives it from the editor.
+No Qt here; :mod:`regionpaint.app.qt.autosave` drives it from the editor.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from app.model.document import Document
-from app.model.file_stamp import FileStamp
-from app.model.journal import JournalContents, JournalError, read_journal, replay_journal
-from app.model.labelsets import LabelSet
-from app.model.project import ProjectError, open_project, save_project
+from regionpaint.app.model.document import Document
+from regionpaint.app.model.file_stamp import FileStamp
+from regionpaint.app.model.journal import JournalContents, JournalError, read_journal, replay_journal
+from regionpaint.app.model.labelsets import LabelSet
+from regionpaint.app.model.project import ProjectError, open_project, save_project
 from regionpaint.untrusted import UntrustedFileError, read_json
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class AutosaveStore:
         self.journal_file = self.folder / f"journal-{self.session_id}.bin"
         self.source: Path | None = None
         self.source_stamp: FileStamp | None = None
-        self.document = ""  # the key of the document being edited (app.qt.autosave gives each its own)
+        self.document = ""  # the key of the document being edited (regionpaint.app.qt.autosave gives each its own)
         self._saved: float | None = None
         self._snapshot_seq = 0
         self._snapshot_document = ""

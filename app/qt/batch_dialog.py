@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch.discovery import LAYOUTS, DiscoveryError, discover
-from app.batch.styles import STYLE_MODES
+from regionpaint.app.batch.discovery import LAYOUTS, DiscoveryError, discover
+from regionpaint.app.batch.styles import STYLE_MODES
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
 )
 
-from app.model.history import Box
-from app.qt.canvas_items import EditMaskItem, LabelOverlayItem, ResultItem, photo_pixmap
-from app.qt.editor_state import EditorState
-from app.qt.region_highlight import RegionHighlight
-from app.qt.tools import ToolController
-from app.qt.wipe_view import WipeView
+from regionpaint.app.model.history import Box
+from regionpaint.app.qt.canvas_items import EditMaskItem, LabelOverlayItem, ResultItem, photo_pixmap
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.region_highlight import RegionHighlight
+from regionpaint.app.qt.tools import ToolController
+from regionpaint.app.qt.wipe_view import WipeView
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class CanvasView(QGraphicsView):
         self.refresh_edit_mask()
 
     def refresh_edit_mask(self) -> None:
-        from app.render.photo_edit import document_edit_mask
+        from regionpaint.app.render.photo_edit import document_edit_mask
 
         doc = self.state.document
         mask = None

@@ -7,9 +7,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsSimpleTextItem
 
-from app.model.history import Box
-from app.model.labelsets import LabelSet
-from app.qt.images import paint_label_rgba, qimage_from_rgb, qimage_view_rgba
+from regionpaint.app.model.history import Box
+from regionpaint.app.model.labelsets import LabelSet
+from regionpaint.app.qt.images import paint_label_rgba, qimage_from_rgb, qimage_view_rgba
 
 
 class LabelOverlayItem(QGraphicsItem):

@@ -84,6 +84,6 @@ def _key(path: Path) -> str:
 
 def demo_checkpoints(folder: Path | None = None) -> list[CheckpointChoice]:
     """The bundled demo models (``assets/demo/models``), listed under "Demo models" in the picker."""
-    from app.bundled_demo import DEMO_MODELS_DIR
+    from regionpaint.app.bundled_demo import DEMO_MODELS_DIR
 
     return scan_folder(DEMO_MODELS_DIR if folder is None else folder)

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model.aspect import same_aspect
-from app.model.document import Document, DocumentError
-from app.model.imports import ImportFileError, collected_notices, new_document, read_label_map_and_set
-from app.qt.shortcuts import SHORTCUTS
 from regionpaint import untrusted
+from regionpaint.app.model.aspect import same_aspect
+from regionpaint.app.model.document import Document, DocumentError
+from regionpaint.app.model.imports import ImportFileError, collected_notices, new_document, read_label_map_and_set
+from regionpaint.app.qt.shortcuts import SHORTCUTS
 
 log = logging.getLogger(__name__)
 

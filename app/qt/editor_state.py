@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.model.document import Document, DocumentError, DocumentEvent, EventKind
-from app.model.history import Box, History
-from app.model.labelsets import LabelSet
+from regionpaint.app.model.document import Document, DocumentError, DocumentEvent, EventKind
+from regionpaint.app.model.history import Box, History
+from regionpaint.app.model.labelsets import LabelSet
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class EditorState(QObject):
             self.capabilitiesChanged.emit()
 
     def engine_class(self) -> type | None:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         entry = get_plugin_manager().engines().get(self.engine_id())
         return None if entry is None else entry.engine_class

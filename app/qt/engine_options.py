@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model import edits
-from app.qt.editor_state import EditorState
-from engines.base import CAPABILITY_OPTIONS
-from engines.schema import Option, applicable
+from regionpaint.app.model import edits
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.engines.base import CAPABILITY_OPTIONS
+from regionpaint.engines.schema import Option, applicable
 
 _SIMPLE_KINDS = ("choice", "bool", "int", "float", "str", "path")
 

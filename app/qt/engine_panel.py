@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import QSignalDebouncer
 
-from app.model import edits
-from app.qt.checkpoints import checkpoint_choices, demo_checkpoints
-from app.qt.editor_state import EditorState
-from app.qt.photo_edit_view import CompositeControls
-from app.qt.settings import EditorSettings, models_dir
-from engines.base import NOISE
+from regionpaint.app.model import edits
+from regionpaint.app.qt.checkpoints import checkpoint_choices, demo_checkpoints
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.photo_edit_view import CompositeControls
+from regionpaint.app.qt.settings import EditorSettings, models_dir
+from regionpaint.engines.base import NOISE
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class EngineChoices(QWidget):
         self.refresh()
 
     def _fill_engines(self) -> None:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         self.engine.addItem("Auto (from the checkpoint)", AUTO_ENGINE)
         for engine_id, entry in sorted(get_plugin_manager().engines().items()):
@@ -171,7 +171,7 @@ class EngineChoices(QWidget):
             self.recognised.setText("Recognised when the checkpoint first loads")
 
     def _on_engine(self, index: int) -> None:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         engine_id = self.engine.itemData(index)
         # The package providing the engine goes into the project, so a missing one can be named later.

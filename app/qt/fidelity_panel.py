@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.editor_state import EditorState
-from app.qt.images import swatch_icon
-from app.qt.photo_dialog import WEIGHTS_FILTER, FileField, segmenter_entries
-from app.qt.settings import EditorSettings
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.images import swatch_icon
+from regionpaint.app.qt.photo_dialog import WEIGHTS_FILTER, FileField, segmenter_entries
+from regionpaint.app.qt.settings import EditorSettings
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ class FidelityPanel(QWidget):
             return
         from superqt.utils import create_worker
 
-        from app.model.fidelity import region_iou
-        from app.segmenting import load_segmenter, resize_nearest
+        from regionpaint.app.model.fidelity import region_iou
+        from regionpaint.app.segmenting import load_segmenter, resize_nearest
 
         segmenter_id, weights = self.segmenter_id, self.weights.path
         render, label = doc.last_render.image, doc.label.copy()

@@ -20,14 +20,20 @@ from PIL import Image
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from app.bundled_demo import DEMO_DIR, bundled_demos
-from app.model.document import Document, DocumentError
-from app.model.file_stamp import FileStamp, same_file
-from app.model.project import PROJECT_SUFFIX, ProjectError, members_save_would_drop, open_project, save_project
-from app.qt.dialogs import NewDocumentDialog
+from regionpaint.app.bundled_demo import DEMO_DIR, bundled_demos
+from regionpaint.app.model.document import Document, DocumentError
+from regionpaint.app.model.file_stamp import FileStamp, same_file
+from regionpaint.app.model.project import (
+    PROJECT_SUFFIX,
+    ProjectError,
+    members_save_would_drop,
+    open_project,
+    save_project,
+)
+from regionpaint.app.qt.dialogs import NewDocumentDialog
 
 if TYPE_CHECKING:
-    from app.qt.main_window import MainWindow
+    from regionpaint.app.qt.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +43,7 @@ PNG_FILTER = "PNG image (*.png)"
 
 
 def label_sets() -> dict:
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().label_sets()
 
@@ -96,7 +102,7 @@ class FileActions(QObject):
             return False
         doc = dialog.document
         if engine:
-            from app.model import edits
+            from regionpaint.app.model import edits
 
             edits.set_engine_settings(doc, **engine)
             doc.history.clear()
@@ -108,7 +114,7 @@ class FileActions(QObject):
 
     def new_from_photo(self) -> None:
         """File › New from photo: a photo alone, labelled by a segmenter or starting all background."""
-        from app.qt.photo_dialog import NewFromPhotoDialog
+        from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
 
         if not self.may_replace_document():
             return
@@ -257,7 +263,7 @@ class FileActions(QObject):
             action.setToolTip(str(path))
             action.triggered.connect(lambda _=False, p=path: self.open_project(p))
         if not demos:
-            menu.addAction("(not built: python -m app.demo.build)").setEnabled(False)
+            menu.addAction("(not built: python -m tools.demo.build)").setEnabled(False)
 
     # -- recent files -------------------------------------------------------------------------
     def fill_recent_menu(self, menu: QMenu) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from app.qt.editor_state import EditorState
+from regionpaint.app.qt.editor_state import EditorState
 
 ORIGINAL = "Opened document"
 

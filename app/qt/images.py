@@ -7,8 +7,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
-from app.model.history import Box
-from app.model.labelsets import LabelSet
+from regionpaint.app.model.history import Box
+from regionpaint.app.model.labelsets import LabelSet
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:

@@ -1,7 +1,7 @@
 """The editor's main window: canvas in the middle, palette on the left, regions/styles/engine/history on the right.
 
 The window assembles the parts and wires the shortcuts; the parts talk through
-:class:`app.qt.editor_state.EditorState`. Prompts (unsaved changes, crash recovery) are attributes
+:class:`regionpaint.app.qt.editor_state.EditorState`. Prompts (unsaved changes, crash recovery) are attributes
 holding plain callables, so tests replace them instead of clicking dialogs.
 """
 
@@ -23,35 +23,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model.document import Document
-from app.qt import main_thread_gc
-from app.qt.autosave import AutosaveManager, AutosaveStore
-from app.qt.batch_dialog import BatchDialog
-from app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
-from app.qt.dialogs import ShortcutsDialog, ask_new_document_for_run, ask_recover, ask_unsaved, choose_recovery
-from app.qt.editor_state import EditorState
-from app.qt.engine_panel import EnginePanel
-from app.qt.fidelity_panel import FidelityPanel
-from app.qt.file_actions import FileActions, label_set_for
-from app.qt.history_panel import HistoryPanel
-from app.qt.jobs_panel import JobsPanel
-from app.qt.navigator import Navigator
-from app.qt.notice import NoticeBar
-from app.qt.palette import QUICK_SLOTS, LabelPalette
-from app.qt.photo_edit_view import Recompositor
-from app.qt.plugins_dialog import PluginNotice, PluginsDialog, load_error_message
-from app.qt.regions_panel import RegionsPanel
-from app.qt.render_controller import DEBOUNCE_MS, RenderController
-from app.qt.render_worker import RenderOutcome
-from app.qt.save_prompts import ask_save_over
-from app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
-from app.qt.shortcuts import SHORTCUTS
-from app.qt.start_screen import StartScreen
-from app.qt.style_drops import StyleDropTarget
-from app.qt.styles_panel import StylesPanel
-from app.qt.tool_bar import VIEW_TITLES, EditorToolBar
-from app.qt.tools import ToolController
-from app.qt.train_dialog import TrainDialog
+from regionpaint.app.model.document import Document
+from regionpaint.app.qt import main_thread_gc
+from regionpaint.app.qt.autosave import AutosaveManager, AutosaveStore
+from regionpaint.app.qt.batch_dialog import BatchDialog
+from regionpaint.app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
+from regionpaint.app.qt.dialogs import (
+    ShortcutsDialog,
+    ask_new_document_for_run,
+    ask_recover,
+    ask_unsaved,
+    choose_recovery,
+)
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.engine_panel import EnginePanel
+from regionpaint.app.qt.fidelity_panel import FidelityPanel
+from regionpaint.app.qt.file_actions import FileActions, label_set_for
+from regionpaint.app.qt.history_panel import HistoryPanel
+from regionpaint.app.qt.jobs_panel import JobsPanel
+from regionpaint.app.qt.navigator import Navigator
+from regionpaint.app.qt.notice import NoticeBar
+from regionpaint.app.qt.palette import QUICK_SLOTS, LabelPalette
+from regionpaint.app.qt.photo_edit_view import Recompositor
+from regionpaint.app.qt.plugins_dialog import PluginNotice, PluginsDialog, load_error_message
+from regionpaint.app.qt.regions_panel import RegionsPanel
+from regionpaint.app.qt.render_controller import DEBOUNCE_MS, RenderController
+from regionpaint.app.qt.render_worker import RenderOutcome
+from regionpaint.app.qt.save_prompts import ask_save_over
+from regionpaint.app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
+from regionpaint.app.qt.shortcuts import SHORTCUTS
+from regionpaint.app.qt.start_screen import StartScreen
+from regionpaint.app.qt.style_drops import StyleDropTarget
+from regionpaint.app.qt.styles_panel import StylesPanel
+from regionpaint.app.qt.tool_bar import VIEW_TITLES, EditorToolBar
+from regionpaint.app.qt.tools import ToolController
+from regionpaint.app.qt.train_dialog import TrainDialog
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +403,7 @@ class MainWindow(QMainWindow):
         """
         if self.autosave is None:
             return False
-        from app.model.file_stamp import same_file
+        from regionpaint.app.model.file_stamp import same_file
 
         store = self.autosave.store
         items = store.recoverable()
@@ -425,8 +431,8 @@ class MainWindow(QMainWindow):
         return self._recover(items[index])
 
     def _recover(self, item) -> bool:
-        from app.model.project import ProjectError
-        from app.qt.file_actions import label_sets
+        from regionpaint.app.model.project import ProjectError
+        from regionpaint.app.qt.file_actions import label_sets
 
         store = self.autosave.store
         try:
@@ -476,9 +482,9 @@ class MainWindow(QMainWindow):
     def use_trained_checkpoint(self, run_folder: str) -> None:
         """ "Open in editor" of a finished job: list its folder and render with it, engine and checkpoint
         together. A run for another label set gets a new document (after asking), never the open one."""
-        from app.model import edits
-        from app.qt.jobs_panel import engine_of
-        from app.qt.trained_run import read_run
+        from regionpaint.app.model import edits
+        from regionpaint.app.qt.jobs_panel import engine_of
+        from regionpaint.app.qt.trained_run import read_run
 
         path = Path(run_folder)
         self.settings.add_checkpoint_path(path)
@@ -548,7 +554,7 @@ class MainWindow(QMainWindow):
             self.render_label.setText("Not rendered yet")
 
     def _offer_cancel_render(self, job) -> None:
-        from app.render.guard import engine_label
+        from regionpaint.app.render.guard import engine_label
 
         name = engine_label(job.engine_id) if job.engine_id else "The engine"
         message = f"{name} has been rendering for over {self.render_controller.timeout_s:g} s."
@@ -613,7 +619,7 @@ class MainWindow(QMainWindow):
 
     def _missing_engine_message(self) -> str | None:
         """What to install when the document's engine is not registered (None when it is)."""
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         doc = self.state.document
         manager = get_plugin_manager()
@@ -635,8 +641,8 @@ class MainWindow(QMainWindow):
     def _apply_engine_choice(self) -> None:
         if self._engine_choice is None or self.state.document is None:
             return
-        from app.model import edits
-        from plugins.manager import get_plugin_manager
+        from regionpaint.app.model import edits
+        from regionpaint.plugins.manager import get_plugin_manager
 
         engine_id, checkpoint = self._engine_choice
         self._engine_choice = None
@@ -653,7 +659,7 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).show()
 
     def _about(self) -> None:
-        from app.qt.about_dialog import AboutDialog
+        from regionpaint.app.qt.about_dialog import AboutDialog
 
         self.about_dialog = AboutDialog(self)
         self.about_dialog.show()
@@ -695,7 +701,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the render thread (waiting a few seconds at most: a hung engine's thread is left behind, and the
-        process ends without it, see ``app.qt.main``), training jobs (they save first) and autosave (a clean
+        process ends without it, see ``regionpaint.app.qt.main``), training jobs (they save first) and autosave (a clean
         exit); remember the window and write the settings out."""
         self.render_controller.shutdown()
         self.jobs_panel.stop_all()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from app.model.document import StyleMix
+from regionpaint.app.model.document import StyleMix
 
 SLIDER_STEPS = 100
 NO_SOURCE = "—"  # B: no second source

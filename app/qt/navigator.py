@@ -10,8 +10,8 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
-from app.qt.editor_state import EditorState
-from app.qt.images import qimage_from_rgb
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.images import qimage_from_rgb
 
 SIZE = 180  # longest side of the overview, in screen pixels
 MARGIN = 10

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.editor_state import EditorState
-from app.qt.images import swatch_icon
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.images import swatch_icon
 
 log = logging.getLogger(__name__)
 

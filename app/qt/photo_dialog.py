@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model.document import Document, DocumentError
-from app.qt.dialogs import IMAGE_FILTER
-from app.qt.settings import EditorSettings
+from regionpaint.app.model.document import Document, DocumentError
+from regionpaint.app.qt.dialogs import IMAGE_FILTER
+from regionpaint.app.qt.settings import EditorSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class FileField(QWidget):
 
 
 def segmenter_entries() -> dict:
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().segmenters()
 
@@ -161,7 +161,7 @@ class NewFromPhotoDialog(QDialog):
         self._run_segmenter(photo, label_set, cls, weights)
 
     def _create(self, photo: Path, label_set, segmenter) -> bool:
-        from app.segmenting import document_from_photo
+        from regionpaint.app.segmenting import document_from_photo
 
         try:
             self.document = document_from_photo(photo, label_set, segmenter)
@@ -174,7 +174,7 @@ class NewFromPhotoDialog(QDialog):
     def _run_segmenter(self, photo: Path, label_set, cls, weights: Path | None) -> None:
         from superqt.utils import create_worker
 
-        from app.segmenting import document_from_photo, load_segmenter
+        from regionpaint.app.segmenting import document_from_photo, load_segmenter
 
         def work() -> Document:
             return document_from_photo(photo, label_set, load_segmenter(cls.id, weights))

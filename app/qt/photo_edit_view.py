@@ -12,10 +12,10 @@ import logging
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
 
-from app.model import edits
-from app.model.document import COMPOSITE_MODES
-from app.qt.editor_state import EditorState
-from app.render.photo_edit import recomposite_document
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import COMPOSITE_MODES
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.render.photo_edit import recomposite_document
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 pip runs in a ``QProcess`` (the editor stays responsive and Cancel stops it); when it ends the plugin
 manager is reloaded and :attr:`PluginsDialog.pluginsChanged` fires, so the engine picker lists a new
-engine without a restart. Enable / disable goes through :mod:`plugins.state`, which the command line
+engine without a restart. Enable / disable goes through :mod:`regionpaint.plugins.state`, which the command line
 reads too. :class:`PluginNotice` shows plugin load errors once per session above the canvas.
 """
 
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.notice import NoticeBar
+from regionpaint.app.qt.notice import NoticeBar
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ _errors_shown = False  # load errors are announced once per editor session
 
 def plugin_rows() -> list[dict]:
     """The rows of ``regionpaint plugins list``, commands included."""
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     manager.collect_commands()
@@ -75,7 +75,7 @@ def details_text(row: dict | None) -> str:
 def load_error_message() -> str | None:
     """The plugins that failed to load, in one line, the first time this is asked in the process; else None."""
     global _errors_shown
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     errors = get_plugin_manager().errors
     if _errors_shown or not errors:
@@ -237,8 +237,8 @@ class PluginsDialog(QDialog):
 
     # -- enable / disable ----------------------------------------------------------------------
     def toggle_selected(self) -> None:
-        from plugins.manager import reload_plugin_manager
-        from plugins.state import set_enabled
+        from regionpaint.plugins.manager import reload_plugin_manager
+        from regionpaint.plugins.state import set_enabled
 
         row = self.selected_row()
         if row is None or row["source"] != "entry point":
@@ -250,7 +250,7 @@ class PluginsDialog(QDialog):
 
     # -- pip -----------------------------------------------------------------------------------
     def install(self) -> None:
-        from plugins.install import distribution_name, pip_install_args
+        from regionpaint.plugins.install import distribution_name, pip_install_args
 
         spec = self.spec.text().strip()
         if not spec or self.process is not None:
@@ -261,7 +261,7 @@ class PluginsDialog(QDialog):
         self._run_pip(argv[1:])
 
     def uninstall_selected(self) -> None:
-        from plugins.install import pip_uninstall_args
+        from regionpaint.plugins.install import pip_uninstall_args
 
         row = self.selected_row()
         if row is None or row["source"] != "entry point" or not row["distribution"]:
@@ -292,8 +292,8 @@ class PluginsDialog(QDialog):
             self._done()
 
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        from plugins.install import normalize
-        from plugins.manager import reload_plugin_manager
+        from regionpaint.plugins.install import normalize
+        from regionpaint.plugins.manager import reload_plugin_manager
 
         self._read_output()
         cancelled = status == QProcess.ExitStatus.CrashExit

@@ -1,4 +1,4 @@
-"""Work-arounds for bugs in the Qt bindings, applied once when :mod:`app.qt` is imported.
+"""Work-arounds for bugs in the Qt bindings, applied once when :mod:`regionpaint.app.qt` is imported.
 
 PySide6 6.12.0 on CPython 3.11 releases one reference to ``None`` too many on every call of a
 method that returns nothing (``setText``, ``update``, ...). ``None`` starts with a few thousand

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QPointF, QTimer
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
 
-from app.qt.images import boundary_mask, qimage_view_rgba
+from regionpaint.app.qt.images import boundary_mask, qimage_view_rgba
 
 REFRESH_MS = 120
 DIM = (0, 0, 0, 120)  # outside the selection

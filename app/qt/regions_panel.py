@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model import edits
-from app.model.document import StyleMix
-from app.model.titles import describe_regions, style_title
-from app.qt.editor_state import EditorState
-from app.qt.images import swatch_icon
-from app.qt.mix_slider import MixSlider
-from app.qt.style_thumbnails import StyleThumbnails
-from engines.base import (
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import StyleMix
+from regionpaint.app.model.titles import describe_regions, style_title
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.images import swatch_icon
+from regionpaint.app.qt.mix_slider import MixSlider
+from regionpaint.app.qt.style_thumbnails import StyleThumbnails
+from regionpaint.engines.base import (
     LATENT_Z,
     MEAN_STYLE,
     MEAN_STYLE_SOURCE,

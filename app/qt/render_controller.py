@@ -2,7 +2,7 @@
 
 Every change of a render input restarts a superqt debouncer; when it fires, a job is built from the
 document on the UI thread (copies of the label maps, so painting can go on) and run by a superqt
-generator worker (:func:`app.qt.render_worker.render_steps`) on a one-thread pool, over the shared
+generator worker (:func:`regionpaint.app.qt.render_worker.render_steps`) on a one-thread pool, over the shared
 Qt-free render service. While a render runs, newer jobs replace each other in a one-slot queue: stale
 ones are dropped, never rendered. The UI thread never waits for the engine.
 
@@ -38,8 +38,8 @@ import weakref
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import QSignalDebouncer, create_worker
 
-from app.qt.editor_state import EditorState
-from app.qt.render_worker import (
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.render_worker import (
     CheckpointFacts,
     RenderJob,
     RenderOutcome,
@@ -48,9 +48,9 @@ from app.qt.render_worker import (
     render_steps,
     warm_up_steps,
 )
-from app.render.from_document import RenderRequestError, job_from_document
-from app.render.guard import DEFAULT_RENDER_TIMEOUT_S, engine_label
-from app.render.photo_edit import photo_edit_from_document
+from regionpaint.app.render.from_document import RenderRequestError, job_from_document
+from regionpaint.app.render.guard import DEFAULT_RENDER_TIMEOUT_S, engine_label
+from regionpaint.app.render.photo_edit import photo_edit_from_document
 
 log = logging.getLogger(__name__)
 
@@ -496,7 +496,7 @@ class RenderController(QObject):
     def shutdown(self, wait_s: float | None = None) -> bool:
         """Drop queued work, give a running render (or warm-up) up to ``wait_s`` seconds to finish (default:
         :meth:`shutdown_wait_s`), and stop the thread (the loaded model stays in the process-wide cache;
-        :func:`app.qt.render_worker.release_engines` frees it). Never waits longer: a render still running then
+        :func:`regionpaint.app.qt.render_worker.release_engines` frees it). Never waits longer: a render still running then
         is given up on (see :meth:`cancel_render`), and False is returned (:func:`exit_if_render_threads_stuck`
         ends the process at exit)."""
         wait_s = self.shutdown_wait_s() if wait_s is None else wait_s

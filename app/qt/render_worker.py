@@ -1,8 +1,8 @@
 """The editor's side of a render: what runs on the render thread, as a superqt generator worker.
 
-:class:`app.qt.render_controller.RenderController` turns the document into a :class:`RenderJob` on the UI
+:class:`regionpaint.app.qt.render_controller.RenderController` turns the document into a :class:`RenderJob` on the UI
 thread and hands it to :func:`render_steps` on its one-thread pool. Everything there goes through the
-process's Qt-free :class:`app.render.service.RenderService` (the same one ``regionpaint render`` uses):
+process's Qt-free :class:`regionpaint.app.render.service.RenderService` (the same one ``regionpaint render`` uses):
 it resolves the engine, says what the checkpoint offers (yielded first, so panels can show the right
 controls while the model loads), fits the request, loads through the engine cache and renders. Every
 error becomes a one-line message in the :class:`RenderOutcome`: the editor survives a bad checkpoint or
@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from app.qt.torch_preload import preload_torch_libraries
-from app.render.service import RenderJob as ServiceJob
-from engines.base import EngineError, RenderRequest
-from plugins.manager import PluginError
+from regionpaint.app.qt.torch_preload import preload_torch_libraries
+from regionpaint.app.render.service import RenderJob as ServiceJob
+from regionpaint.engines.base import EngineError, RenderRequest
+from regionpaint.plugins.manager import PluginError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class RenderJob:
     job: ServiceJob
     created: float = field(default_factory=time.perf_counter)
     edited: float = field(default_factory=time.perf_counter)  # when the edit that asked for it happened
-    photo_edit: Any = None  # app.render.photo_edit.PhotoEdit: composite the render onto the photo
+    photo_edit: Any = None  # regionpaint.app.render.photo_edit.PhotoEdit: composite the render onto the photo
     # Timed, never shown: the fast path rendered once after the exact render on opening, so the fast preview
     # heuristic knows both times (and the fast path is warm) before the first edit.
     trial: bool = False
@@ -121,7 +121,7 @@ def describe_error(exc: BaseException, device: str = "") -> str:
 
 def render_steps(ticket: RenderJob, service: Any = None) -> Iterator[CheckpointFacts]:
     """The render thread's work: yields the checkpoint's facts, returns a :class:`RenderOutcome`."""
-    from app.render.service import default_service
+    from regionpaint.app.render.service import default_service
 
     preload_torch_libraries()  # once: keeps the first render from freezing the window
     service = service or default_service()
@@ -159,7 +159,7 @@ def warm_up_steps(warm: WarmUp, service: Any = None) -> Iterator[CheckpointFacts
     into the service's engine cache (so the first render finds it loaded). Yields the checkpoint's facts
     like :func:`render_steps`; returns a :class:`WarmUpOutcome`. Never raises: a failure is the first
     render's to report."""
-    from app.render.service import default_service
+    from regionpaint.app.render.service import default_service
 
     start = time.perf_counter()
     preload_torch_libraries()
@@ -189,6 +189,6 @@ def _import_torch() -> None:
 
 def release_engines() -> None:
     """Free the loaded model (at exit, or to give the GPU memory back)."""
-    from app.render.service import release_default_service
+    from regionpaint.app.render.service import release_default_service
 
     release_default_service()

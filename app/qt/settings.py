@@ -135,7 +135,7 @@ class EditorSettings:
 
     def render_timeout_seconds(self) -> int:
         """How long a render may run before the editor offers to stop waiting for it."""
-        from app.render.guard import DEFAULT_RENDER_TIMEOUT_S
+        from regionpaint.app.render.guard import DEFAULT_RENDER_TIMEOUT_S
 
         return max(1, self.value("render/timeout_seconds", DEFAULT_RENDER_TIMEOUT_S, int))
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bundled_demo import bundled_demos
+from regionpaint.app.bundled_demo import bundled_demos
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class StartScreen(QWidget):
             self.demos.addWidget(button)
             self.demo_buttons.append(button)
         if not self.demo_buttons:
-            self.demos.addWidget(QLabel("The demos are not built (python -m app.demo.build)."))
+            self.demos.addWidget(QLabel("The demos are not built (python -m tools.demo.build)."))
         self.demos.addStretch(1)
         self.recent.clear()
         for path in recent:

@@ -5,7 +5,7 @@ A measuring aid for ``bench/editor_startup.py`` and for anyone timing start-up b
     REGIONPAINT_STARTUP_PROBE=/tmp/startup.json regionpaint gui --demo
 
 Without the variable nothing here runs. With it, :func:`attach_from_env` (called by
-:func:`app.qt.main.run_editor` just before the window shows) records wall-clock times (``time.time()``,
+:func:`regionpaint.app.qt.main.run_editor` just before the window shows) records wall-clock times (``time.time()``,
 seconds since the epoch, so the launching process can subtract its own launch time):
 
 * ``window_shown``: the main window's first Show event;
@@ -145,7 +145,7 @@ class StartupProbe(QObject):
 
     def _paint_dab(self) -> None:
         """One brush dab through the editor's edit path, alternating two labels so every dab changes pixels."""
-        from app.model import edits
+        from regionpaint.app.model import edits
 
         state = self.window.state
         doc = state.document

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, Qt
 from PySide6.QtWidgets import QWidget
 
-from app.model import edits
-from app.qt.editor_state import EditorState
+from regionpaint.app.model import edits
+from regionpaint.app.qt.editor_state import EditorState
 
 STYLE_MIME = "application/x-regionpaint-style-source"
 

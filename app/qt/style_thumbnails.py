@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPalette, QPixmap
 
-from app.model.document import Document, StyleMix
-from app.qt.images import thumbnail
-from engines.base import MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE
+from regionpaint.app.model.document import Document, StyleMix
+from regionpaint.app.qt.images import thumbnail
+from regionpaint.engines.base import MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE
 
 ENGINE_STYLE_GLYPHS = {MEAN_STYLE_SOURCE: "μ", RANDOM_STYLE_SOURCE: "⚄"}
 

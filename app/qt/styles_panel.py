@@ -30,14 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model import edits
-from app.model.document import DocumentError, StyleSourceData, scale_id_map
-from app.model.imports import ImportFileError, collected_notices, read_label_map, read_style_pair
-from app.qt.editor_state import EditorState
-from app.qt.engine_options import EngineOptions
-from app.qt.style_drops import STYLE_MIME, style_mime
-from app.qt.style_thumbnails import StyleThumbnails
-from engines.base import CROSSOVER, FEATURE_SOURCE_OPTION, INSTANCE_CLUSTERS_OPTION, INSTANCE_FEATURES
+from regionpaint.app.model import edits
+from regionpaint.app.model.document import DocumentError, StyleSourceData, scale_id_map
+from regionpaint.app.model.imports import ImportFileError, collected_notices, read_label_map, read_style_pair
+from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.engine_options import EngineOptions
+from regionpaint.app.qt.style_drops import STYLE_MIME, style_mime
+from regionpaint.app.qt.style_thumbnails import StyleThumbnails
+from regionpaint.engines.base import CROSSOVER, FEATURE_SOURCE_OPTION, INSTANCE_CLUSTERS_OPTION, INSTANCE_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def load_style_source(image_path: Path, label_path: Path | None, label_set) -> S
 
 
 class StyleList(QListWidget):
-    """The gallery's thumbnails; dragging one carries its source name (see :mod:`app.qt.style_drops`)."""
+    """The gallery's thumbnails; dragging one carries its source name (see :mod:`regionpaint.app.qt.style_drops`)."""
 
     def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt naming)
         return [STYLE_MIME]

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
-from app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, VIEW_WIPE, CanvasView
-from app.qt.tools import MAX_BRUSH_SIZE, MIN_BRUSH_SIZE, ToolController
+from regionpaint.app.qt.canvas import VIEW_LABELS, VIEW_RESULT, VIEW_SIDE_BY_SIDE, VIEW_WIPE, CanvasView
+from regionpaint.app.qt.tools import MAX_BRUSH_SIZE, MIN_BRUSH_SIZE, ToolController
 
 VIEW_TITLES = {VIEW_LABELS: "Labels", VIEW_RESULT: "Result", VIEW_SIDE_BY_SIDE: "Side by side", VIEW_WIPE: "Wipe"}
 

@@ -17,12 +17,12 @@ from PySide6.QtCore import QLineF, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem
 
-from app.model import edits
-from app.model.titles import paint_title
-from app.qt.editor_state import EditorState
+from regionpaint.app.model import edits
+from regionpaint.app.model.titles import paint_title
+from regionpaint.app.qt.editor_state import EditorState
 
 if TYPE_CHECKING:
-    from app.qt.canvas import CanvasView
+    from regionpaint.app.qt.canvas import CanvasView
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +343,7 @@ class SnapBrushTool(BrushTool):
         self.hover(point)
 
     def _paint(self, points: list[tuple[float, float]]) -> None:
-        from app.model import smart_fill
+        from regionpaint.app.model import smart_fill
 
         self.state.label_edit(
             smart_fill.snap_paint_stroke, points, self.state.current_label, self.controller.brush.radius
@@ -400,7 +400,7 @@ class SmartFillTool(Tool):
         """Find the object on a worker thread, then commit it (model coordinates)."""
         from superqt.utils import create_worker
 
-        from app.model import smart_fill
+        from regionpaint.app.model import smart_fill
 
         doc, label_set = self.state.document, self.state.label_set
         if doc is None or label_set is None:

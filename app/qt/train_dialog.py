@@ -6,9 +6,9 @@ that differ from the engine's defaults and the dataset layout's preset are writt
 the same presets the dialog showed. Validation runs on a background thread (it opens image files).
 
 The engines and the option fields come from the registered trainers and the shared training schema
-(:func:`engines.training.flags.all_options`), so a plugin's trainable engine gets its fields here too.
+(:func:`regionpaint.engines.training.flags.all_options`), so a plugin's trainable engine gets its fields here too.
 Sizes (:data:`RUN_SIZES`) fill in CPU-sized settings; "Estimate time" runs the real command for a few steps
-in the background (:mod:`app.training_estimate`). With ``settings`` the dialog remembers its values between
+in the background (:mod:`regionpaint.app.training_estimate`). With ``settings`` the dialog remembers its values between
 jobs.
 """
 
@@ -42,14 +42,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import TrainingJob
-from app.training_estimate import Estimate, planned_steps, seconds_per_step, timing_command
-from engines.schema import Option
-from engines.training.flags import all_options, command_line, option_engines
-from engines.training.layouts import detect_layout
-from engines.training.options import LAYOUTS, TrainOptions, defaults_for, registered_trainers
-from engines.training.schema import in_dialog
-from engines.training.validation import DatasetReport, validate_dataset
+from regionpaint.app.jobs import TrainingJob
+from regionpaint.app.training_estimate import Estimate, planned_steps, seconds_per_step, timing_command
+from regionpaint.engines.schema import Option
+from regionpaint.engines.training.flags import all_options, command_line, option_engines
+from regionpaint.engines.training.layouts import detect_layout
+from regionpaint.engines.training.options import LAYOUTS, TrainOptions, defaults_for, registered_trainers
+from regionpaint.engines.training.schema import in_dialog
+from regionpaint.engines.training.validation import DatasetReport, validate_dataset
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class TrainDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.setObjectName("trainDialog")
-        self.settings = settings  # app.qt.settings.EditorSettings, or None (nothing remembered)
+        self.settings = settings  # regionpaint.app.qt.settings.EditorSettings, or None (nothing remembered)
         self.trainers = registered_trainers()
         self.report: DatasetReport | None = None
         self._token = 0

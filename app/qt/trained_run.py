@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.render_spec import label_set_for_classes
 from regionpaint import untrusted
+from regionpaint.app.render_spec import label_set_for_classes
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def read_run(folder: Path, engine_hint: str = "") -> RunInfo:
         label_nc = _opt_txt_value(folder / "opt.txt", "label_nc")
     label_set_id = ""
     try:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         found = label_set_for_classes(int(label_nc), get_plugin_manager().label_sets().values())
         label_set_id = "" if found is None else found.id

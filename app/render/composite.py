@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.model.document import ALL_COMPOSITE_MODES, COMPOSITE_MODES, CompositeSettings
+from regionpaint.app.model.document import ALL_COMPOSITE_MODES, COMPOSITE_MODES, CompositeSettings
 
 log = logging.getLogger(__name__)
 

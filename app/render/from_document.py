@@ -1,7 +1,7 @@
 """From a document to a render job: the one translation the editor and ``render --project`` share.
 
 Qt-free and torch-free: it copies what the document says (label and instance maps, style sources,
-per-region mixes, crossover, seed, noise, size, label set) into a :class:`app.render.service.RenderJob`.
+per-region mixes, crossover, seed, noise, size, label set) into a :class:`regionpaint.app.render.service.RenderJob`.
 The document's engine options travel as they are; the render service checks them against the engine's
 option schema and the engine applies them (SPADE-VAE's ``spade_z``, pix2pixHD's cluster picks and
 feature source live in those engines' slices, not here).
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.model.document import Document
-from app.render.service import RenderJob
-from engines.base import RenderRequest, StyleSource
+from regionpaint.app.model.document import Document
+from regionpaint.app.render.service import RenderJob
+from regionpaint.engines.base import RenderRequest, StyleSource
 
 
 class RenderRequestError(ValueError):

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engines.base import EngineError, RenderRequest
+from regionpaint.engines.base import EngineError, RenderRequest
 from regionpaint.limits import PixelLimitError, check_render_size
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def call_with_timeout(work: Callable[[], T], timeout_s: float | None, message: C
 def plugin_of(engine_id: str) -> str:
     """The name of the plugin that registered ``engine_id`` ("" when unknown)."""
     try:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         entry = get_plugin_manager().engines().get(engine_id)
     except Exception:  # the registry itself failing must not hide the engine's own error
@@ -83,10 +83,10 @@ def engine_label(engine_id: str) -> str:
     plugin = plugin_of(engine_id)
     if not plugin:
         return f"engine {engine_id!r}"
-    if plugin.startswith("engines."):
+    if plugin.startswith("regionpaint.engines."):
         return f"engine {engine_id!r} (built in)"
     try:
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         package, version = get_plugin_manager().engine_provider(engine_id)
     except Exception:  # naming the package is a courtesy; the engine's own error matters more

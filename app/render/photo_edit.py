@@ -1,8 +1,8 @@
 """A photo edit: a photo, its own segmentation (the baseline) and how renders go back onto it.
 
 Given a document or command-line inputs and a render result, :meth:`PhotoEdit.composite` returns the
-photo with only the edited pixels replaced (see :mod:`app.model.edit_mask` and
-:mod:`app.render.composite`). Qt-free and torch-free; the CLI and the editor share it.
+photo with only the edited pixels replaced (see :mod:`regionpaint.app.model.edit_mask` and
+:mod:`regionpaint.app.render.composite`). Qt-free and torch-free; the CLI and the editor share it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from app.model.document import CompositeSettings, scale_id_map
-from app.model.edit_mask import (
+from regionpaint.app.model.document import CompositeSettings, scale_id_map
+from regionpaint.app.model.edit_mask import (
     BASELINE_STYLE,
     DEFAULT_REACH,
     PHOTO_SOURCE,
@@ -27,7 +27,7 @@ from app.model.edit_mask import (
     grow_mask,
     reach_in_pixels,
 )
-from app.render.composite import Composite, composite
+from regionpaint.app.render.composite import Composite, composite
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class PhotoEdit:
         return scale_id_map(ids, self.size)
 
     def edit_inputs(self, request: Any) -> EditInputs:
-        """What a (fitted) :class:`engines.base.RenderRequest` changes against the baseline."""
+        """What a (fitted) :class:`regionpaint.engines.base.RenderRequest` changes against the baseline."""
         default = tuple(request.default_style or ())
         if request.z is not None or request.sample or not request.styles:
             global_source = None  # z given, drawn from the seed, or no style photo at all
@@ -92,7 +92,7 @@ class PhotoEdit:
 
 def photo_style_source(edit: PhotoEdit) -> Any:
     """The photo as the style source :data:`PHOTO_SOURCE` (its own segmentation as its label map)."""
-    from engines.base import StyleSource
+    from regionpaint.engines.base import StyleSource
 
     return StyleSource(PHOTO_SOURCE, edit.photo, edit.baseline, edit.baseline_instance)
 
@@ -100,7 +100,7 @@ def photo_style_source(edit: PhotoEdit) -> Any:
 def photo_base_request(edit: PhotoEdit, label: np.ndarray, instance: np.ndarray | None) -> Any:
     """A request that reconstructs the photo wherever ``label`` does not differ: the photo styles every
     region and, for pix2pixHD, gives the instance features; other flags are layered on top."""
-    from engines.base import RenderRequest
+    from regionpaint.engines.base import RenderRequest
 
     return RenderRequest(
         label=edit.fit(label),

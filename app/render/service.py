@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import MEAN_STYLE, Engine, EngineError, RenderRequest, RenderResult, StyleSource
-from engines.schema import OptionError, option_map, parse_options
+from regionpaint.engines.base import MEAN_STYLE, Engine, EngineError, RenderRequest, RenderResult, StyleSource
+from regionpaint.engines.schema import OptionError, option_map, parse_options
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class RenderService:
     """Resolves, fits, loads and renders; one instance per process is shared by every front end."""
 
     def __init__(self, manager: Any = None) -> None:
-        from engines.cache import EngineCache
+        from regionpaint.engines.cache import EngineCache
 
         self._manager = manager
         self._cache = EngineCache()
@@ -90,7 +90,7 @@ class RenderService:
     def manager(self) -> Any:
         if self._manager is not None:
             return self._manager
-        from plugins.manager import get_plugin_manager
+        from regionpaint.plugins.manager import get_plugin_manager
 
         # Not kept: after `plugins install` (or the Plugins dialog) reloads the registry, renders see it.
         return get_plugin_manager()
@@ -114,7 +114,7 @@ class RenderService:
     def inspect(self, checkpoint: str | Path):
         """The checkpoint's files, options and key shapes (from headers), read once per file version:
         recognising the engine and deciding its capabilities ask for the same facts."""
-        from engines.common.checkpoint import inspect_checkpoint
+        from regionpaint.engines.common.checkpoint import inspect_checkpoint
 
         key = _file_key(checkpoint)
         with self._lock:
@@ -169,7 +169,7 @@ class RenderService:
         engine, loaded = self.load(engine_class, job.checkpoint, job.device)
         if MEAN_STYLE in capabilities:
             engine.set_mean_styles(mean_style_sources(job, request))
-        from app.render.guard import guarded_generate  # every failure named with the engine and its plugin
+        from regionpaint.app.render.guard import guarded_generate  # every failure named with the engine and its plugin
 
         start = time.perf_counter()
         result = guarded_generate(engine, request)
@@ -218,7 +218,7 @@ def check_finite(result: RenderResult, engine_id: str, checkpoint: str | Path = 
 
 def non_finite_message(values: np.ndarray, engine_id: str, checkpoint: str | Path = "", fast: bool = False) -> str:
     """``CKPT: engine 'x' produced NaN in 37 % of pixels; <what to try>`` for an (N, 3, H, W) output."""
-    from app.render.guard import engine_label
+    from regionpaint.app.render.guard import engine_label
 
     channel_axis = -3 if values.ndim >= 3 else 0  # NCHW / CHW: a pixel is lost when any channel is
     found = []
@@ -275,7 +275,7 @@ def fit_job(job: RenderJob, engine_class: type[Engine], capabilities: frozenset[
 def fit_to_capabilities(request: RenderRequest, capabilities: frozenset[str] | set[str]) -> RenderRequest:
     """Drop what the engine does not declare: engine-provided styles without MEAN_STYLE (mixes are
     renormalised over what is left), crossover without CROSSOVER, clusters without INSTANCE_FEATURES."""
-    from engines.base import CROSSOVER, ENGINE_STYLE_PREFIX, INSTANCE_FEATURES, LATENT_Z
+    from regionpaint.engines.base import CROSSOVER, ENGINE_STYLE_PREFIX, INSTANCE_FEATURES, LATENT_Z
 
     keep_engine_styles = MEAN_STYLE in capabilities
 
@@ -304,7 +304,7 @@ def fit_to_capabilities(request: RenderRequest, capabilities: frozenset[str] | s
 
 def uses_engine_styles(request: RenderRequest) -> bool:
     """True when a mix of the request names ``@mean`` or ``@random``."""
-    from engines.base import ENGINE_STYLE_PREFIX
+    from regionpaint.engines.base import ENGINE_STYLE_PREFIX
 
     mixes = [*request.region_styles.values(), request.default_style or ()]
     return any(name.startswith(ENGINE_STYLE_PREFIX) for mix in mixes for name, _ in mix)

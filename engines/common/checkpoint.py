@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from engines.base import CheckpointError, CheckpointInfo
-from engines.common.options import check_opt_values, read_opt_txt
 from regionpaint import untrusted
+from regionpaint.engines.base import CheckpointError, CheckpointInfo
+from regionpaint.engines.common.options import check_opt_values, read_opt_txt
 
 log = logging.getLogger(__name__)
 

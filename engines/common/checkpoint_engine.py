@@ -13,7 +13,7 @@ each engine fills in only the steps that differ (its architecture from the shape
 6. one log line (``describe_loaded``).
 
 Engines whose networks are large set ``release_before_loading`` to free the previous ones (and their
-device memory) before step 2 instead. Third-party engines may subclass :class:`engines.base.Engine`
+device memory) before step 2 instead. Third-party engines may subclass :class:`regionpaint.engines.base.Engine`
 directly and implement ``load`` themselves; nothing here is part of the plugin contract.
 
 Torch-free at import (engine modules import this to define their classes); the pipeline and devices are
@@ -28,12 +28,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engines.base import Engine
+from regionpaint.engines.base import Engine
 
 if TYPE_CHECKING:
     import torch
 
-    from engines.common.pipeline import CheckpointContents
+    from regionpaint.engines.common.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class CheckpointEngine(Engine):
 
     def load(self, checkpoint: str | Path, device: str = "auto") -> None:
         """Load an official folder, a bare ``.pth`` or a regionpaint ``.safetensors`` (see the module doc)."""
-        from engines.common.device import resolve_device
-        from engines.common.pipeline import read_checkpoint
+        from regionpaint.engines.common.device import resolve_device
+        from regionpaint.engines.common.pipeline import read_checkpoint
 
         torch_device = resolve_device(device)
         with self._loading():
@@ -75,7 +75,7 @@ class CheckpointEngine(Engine):
 
     @abc.abstractmethod
     def build_networks(self, config: Any, contents: CheckpointContents, device: torch.device) -> Any:
-        """The networks of ``config`` with the checkpoint's weights (engines.common.pipeline.build_checked),
+        """The networks of ``config`` with the checkpoint's weights (regionpaint.engines.common.pipeline.build_checked),
         in eval mode on ``device``; CheckpointError naming the file and the first bad key."""
 
     @abc.abstractmethod

@@ -2,7 +2,7 @@
 
 Compiling costs 20-60 s per new shape on a laptop CPU (measured in bench/engine_speed.py on 2 cores:
 inductor 28 s for SPADE Cityscapes 512x256, 30 s for pix2pixHD global 512x256) and pays off only after many
-renders of that shape, so it is an explicit choice (:attr:`engines.base.RenderRequest.compile`, the editor's
+renders of that shape, so it is an explicit choice (:attr:`regionpaint.engines.base.RenderRequest.compile`, the editor's
 "Compile", ``batch --compile``) and it never blocks a render: :meth:`BackgroundCompiler.get` starts the
 compile of a shape it has not seen and returns None until the compiled forward is ready; the caller renders
 eagerly meanwhile. A compile that fails is logged once and that shape stays eager.
@@ -174,8 +174,8 @@ def fast_compiler(
     module: Callable[..., Any], device: torch.device | str, allow_tf32: bool, name: str, backend: str = "inductor"
 ) -> BackgroundCompiler:
     """A :class:`BackgroundCompiler` of an engine's fast forward: traced and run under inference mode and
-    the fast render math of ``device`` (:func:`engines.common.fast.fast_inference`), as the eager path."""
-    from engines.common.fast import fast_inference
+    the fast render math of ``device`` (:func:`regionpaint.engines.common.fast.fast_inference`), as the eager path."""
+    from regionpaint.engines.common.fast import fast_inference
 
     return BackgroundCompiler(module, lambda: fast_inference(device, allow_tf32), name, backend)
 

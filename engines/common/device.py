@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import torch
 
-from engines.base import EngineError
+from regionpaint.engines.base import EngineError
 
 
 def resolve_device(name: str | None = "auto") -> torch.device:

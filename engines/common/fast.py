@@ -1,10 +1,10 @@
 """The render math of a request: exact float32 (the default, parity with the official code) or fast.
 
-``fast`` is :attr:`engines.base.RenderRequest.fast`, an explicit choice (the editor's "Fast preview", the
+``fast`` is :attr:`regionpaint.engines.base.RenderRequest.fast`, an explicit choice (the editor's "Fast preview", the
 CLI's ``--fast``). Every engine wraps its generator call in :func:`render_math`, so the choice is made here
 once:
 
-* exact: float32; on CUDA no TF32 (see :func:`engines.common.device.float32_math`).
+* exact: float32; on CUDA no TF32 (see :func:`regionpaint.engines.common.device.float32_math`).
 * fast on CPU: bfloat16 autocast (convolutions and matmuls in bf16 where the CPU has bf16 instructions,
   AVX-512-BF16 / AMX; element-wise ops stay float32) with channels-last inputs (oneDNN's preferred layout).
 * fast on CUDA: float16 autocast (bfloat16 where the GPU has no fast fp16), channels-last, TF32 allowed
@@ -22,7 +22,7 @@ from contextlib import contextmanager, nullcontext
 
 import torch
 
-from engines.common.device import float32_math
+from regionpaint.engines.common.device import float32_math
 
 
 def fast_dtype(device: torch.device | str) -> torch.dtype:

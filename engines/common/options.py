@@ -54,7 +54,7 @@ POSITIVE_OPTIONS = {
 
 def check_opt_values(opt: Mapping[str, str], where: str | Path) -> None:
     """Raise CheckpointError naming ``where`` for a numeric option outside what any checkpoint uses."""
-    from engines.base import CheckpointError
+    from regionpaint.engines.base import CheckpointError
 
     for key, largest in POSITIVE_OPTIONS.items():
         text = opt.get(key)
@@ -73,7 +73,7 @@ def read_opt_txt(path: str | Path) -> dict[str, str]:
 
     Regular files only: a FIFO named opt.txt is refused by name instead of blocking the reader.
     """
-    from engines.base import CheckpointError
+    from regionpaint.engines.base import CheckpointError
     from regionpaint.untrusted import UntrustedFileError, open_regular
 
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from engines.base import CheckpointError
-from engines.common.checkpoint import check_state_dict, load_weights, locate_files, read_sidecar
-from engines.common.options import read_opt_txt
+from regionpaint.engines.base import CheckpointError
+from regionpaint.engines.common.checkpoint import check_state_dict, load_weights, locate_files, read_sidecar
+from regionpaint.engines.common.options import read_opt_txt
 
 
 @dataclass
@@ -24,7 +24,7 @@ class CheckpointContents:
     """Everything read from a checkpoint before any network is built."""
 
     path: Path
-    files: dict[str, Path]  # roles -> files (see engines.common.checkpoint.locate_files)
+    files: dict[str, Path]  # roles -> files (see regionpaint.engines.common.checkpoint.locate_files)
     weights: dict[str, dict[str, torch.Tensor]]  # role ("G", "E", ...) -> state dict, float32
     opt: dict[str, str]  # opt.txt, then the sidecar's options on top
     label_set: str | None = None  # from a sidecar
@@ -95,7 +95,7 @@ def build_checked(
     network built without spectral hooks); ``fold_state`` folds spectral norm on the state dict for such
     a network. Without it, spectral-norm hooks the network carries are folded after loading.
     """
-    from engines.common.spectral import fold_spectral_norm
+    from regionpaint.engines.common.spectral import fold_spectral_norm
 
     with torch.device("meta"):
         net = make()

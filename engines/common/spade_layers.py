@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.common import region_conv
+from regionpaint.engines.common import region_conv
 
 LAYOUTS = region_conv.LayoutCache()
 
@@ -85,7 +85,7 @@ class SPADE(nn.Module):
         """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it.
 
         At inference the one-hot segmap is piecewise constant, so gamma/beta depend only on each pixel's 5x5
-        window of labels: computed once per distinct window (:mod:`engines.common.region_conv`), same
+        window of labels: computed once per distinct window (:mod:`regionpaint.engines.common.region_conv`), same
         values up to float summation order, a fraction of the arithmetic. Training (autograd) takes the
         plain convs.
         """
@@ -110,7 +110,7 @@ class SPADE(nn.Module):
     def _structural_modulation(
         self, layout: region_conv.RegionLayout, vectors: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(gamma, beta) from the layout alone: see :mod:`engines.common.region_conv`."""
+        """(gamma, beta) from the layout alone: see :mod:`regionpaint.engines.common.region_conv`."""
         rc = region_conv
         shared = rc.cached_matrices(self, "shared", [self.mlp_shared[0]])
         gamma_beta = rc.cached_matrices(self, "gamma_beta", [self.mlp_gamma, self.mlp_beta])

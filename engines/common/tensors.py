@@ -33,7 +33,7 @@ def tensor_to_image(output: torch.Tensor) -> np.ndarray:
     array = output[0].detach().float().cpu().numpy()
     array = (np.transpose(array, (1, 2, 0)) + 1) / 2.0 * 255.0
     # NaN casts to 0 with a RuntimeWarning on stderr; the render service reports it instead, naming the
-    # checkpoint (app.render.service.check_finite). The pixels are unchanged.
+    # checkpoint (regionpaint.app.render.service.check_finite). The pixels are unchanged.
     with np.errstate(invalid="ignore"):
         return np.clip(array, 0, 255).astype(np.uint8)
 

@@ -1,13 +1,13 @@
 """Checking render inputs once for every engine: id maps, RGB images, label ids against a checkpoint.
 
-Torch-free. Errors are :class:`engines.base.InputError` messages that say what is wrong and what fits.
+Torch-free. Errors are :class:`regionpaint.engines.base.InputError` messages that say what is wrong and what fits.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engines.base import InputError
+from regionpaint.engines.base import InputError
 
 DONTCARE_ID = 255  # the official "unknown" id; with a don't-care channel it renders as label_nc
 _MAX_LISTED = 10

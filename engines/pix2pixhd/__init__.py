@@ -8,6 +8,6 @@ Modules (only ``engine``, ``plugin``, ``architecture``, ``preprocess`` and ``clu
 * ``features``: per-instance averaging of encoder outputs and cluster sampling of feature maps.
 * ``clusters``: the ``features_clustered_*.npy`` file (safe reading, writing, numpy k-means).
 * ``loading``: checkpoint folder / .pth / .safetensors -> built networks.
-* ``engine``: :class:`~engines.pix2pixhd.engine.Pix2PixHDEngine`.
+* ``engine``: :class:`~regionpaint.engines.pix2pixhd.engine.Pix2PixHDEngine`.
 
 """

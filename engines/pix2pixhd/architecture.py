@@ -21,8 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engines.base import CheckpointError
-from engines.common.options import opt_bool, opt_int
+from regionpaint.engines.base import CheckpointError
+from regionpaint.engines.common.options import opt_bool, opt_int
 
 log = logging.getLogger(__name__)
 

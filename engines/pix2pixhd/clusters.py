@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.base import CheckpointError
+from regionpaint.engines.base import CheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def cluster_features(
     """The official clustering step: per class, keep rows whose area column > ``min_area``, drop that
     column, k-means into ``min(rows, n_clusters)`` centres. Classes without rows are left out.
 
-    rows: {class: (n, feat_num + 1)} as made by :func:`engines.pix2pixhd.features.instance_feature_rows`.
+    rows: {class: (n, feat_num + 1)} as made by :func:`regionpaint.engines.pix2pixhd.features.instance_feature_rows`.
     """
     centres: dict[int, np.ndarray] = {}
     for label in sorted(rows):

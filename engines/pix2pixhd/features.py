@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from engines.base import InputError
+from regionpaint.engines.base import InputError
 
 
 def class_of_instance(instance_id: int) -> int:

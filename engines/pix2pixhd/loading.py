@@ -1,7 +1,7 @@
 """Checkpoint (official folder, bare .pth, regionpaint .safetensors) -> built, checked pix2pixHD networks:
 pix2pixHD's steps of the shared load (engines/common/checkpoint_engine.py).
 
-Architecture comes from the tensor shapes (:mod:`engines.pix2pixhd.architecture`); opt.txt (or the
+Architecture comes from the tensor shapes (:mod:`regionpaint.engines.pix2pixhd.architecture`); opt.txt (or the
 safetensors sidecar's options) only decides the input-channel split and the preprocessing. Networks
 are built on the ``meta`` device, checked key by key against the state dict (so a wrong engine's file,
 missing/unexpected keys or wrong shapes raise :class:`CheckpointError` naming the file and the first
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from engines.base import CheckpointError
-from engines.common.pipeline import CheckpointContents, build_checked
-from engines.pix2pixhd.architecture import (
+from regionpaint.engines.base import CheckpointError
+from regionpaint.engines.common.pipeline import CheckpointContents, build_checked
+from regionpaint.engines.pix2pixhd.architecture import (
     EncoderArch,
     GeneratorArch,
     InputLayout,
@@ -30,9 +30,9 @@ from engines.pix2pixhd.architecture import (
     label_set_from_count,
     resolve_inputs,
 )
-from engines.pix2pixhd.clusters import clusters_feat_width, load_clusters
-from engines.pix2pixhd.networks import Encoder, build_encoder, build_generator
-from engines.pix2pixhd.preprocess import Preprocessing
+from regionpaint.engines.pix2pixhd.clusters import clusters_feat_width, load_clusters
+from regionpaint.engines.pix2pixhd.networks import Encoder, build_encoder, build_generator
+from regionpaint.engines.pix2pixhd.preprocess import Preprocessing
 
 log = logging.getLogger(__name__)
 

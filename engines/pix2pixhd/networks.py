@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.common.winograd import ConvRunner
-from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
+from regionpaint.engines.common.winograd import ConvRunner
+from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
 
 
 class BatchStatNorm2d(nn.BatchNorm2d):
@@ -61,7 +61,7 @@ def run_layers(
     """``layers(x)``, with every plain ``nn.Conv2d`` (residual blocks' too) called as ``conv(layer, x)``.
 
     head: the value of the first two layers (reflection pad, convolution) on ``x``, computed by the
-    caller (``engines.common.onehot_conv``: a lookup for one-hot labels); the rest runs from it.
+    caller (``regionpaint.engines.common.onehot_conv``: a lookup for one-hot labels); the rest runs from it.
     """
     if head is not None:
         x, layers = head, layers[2:]
@@ -236,7 +236,7 @@ class Encoder(nn.Module):
         return self.model(image)
 
     def forward(self, image: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        from engines.pix2pixhd.features import instance_mean
+        from regionpaint.engines.pix2pixhd.features import instance_mean
 
         return instance_mean(self.model(image), ids)
 

@@ -5,13 +5,13 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_engines(register):
-    from engines.pix2pixhd.engine import Pix2PixHDEngine
+    from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine
 
     register(Pix2PixHDEngine)
 
 
 @hookimpl
 def register_trainers(register):
-    from engines.pix2pixhd.training import Pix2PixHDTrainer
+    from regionpaint.engines.pix2pixhd.training import Pix2PixHDTrainer
 
     register(Pix2PixHDTrainer)

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from engines.pix2pixhd.clusters import cluster_features, merge_rows, save_clusters
-from engines.pix2pixhd.features import instance_feature_rows
-from engines.training.datasets import PairedDataset
-from engines.training.layouts import Sample
-from engines.training.options import TrainOptions
+from regionpaint.engines.pix2pixhd.clusters import cluster_features, merge_rows, save_clusters
+from regionpaint.engines.pix2pixhd.features import instance_feature_rows
+from regionpaint.engines.training.datasets import PairedDataset
+from regionpaint.engines.training.layouts import Sample
+from regionpaint.engines.training.options import TrainOptions
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
-from engines.pix2pixhd.networks import build_encoder, build_generator
-from engines.pix2pixhd.training import uses_features
-from engines.training.discriminators import Pix2PixHDDiscriminator
-from engines.training.losses import ImagePool, feature_matching, gan_loss
-from engines.training.model_base import Batch, Losses, TrainingModel, split_predictions
-from engines.training.options import TrainOptions
-from engines.training.weight_init import pix2pixhd_init
+from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
+from regionpaint.engines.pix2pixhd.networks import build_encoder, build_generator
+from regionpaint.engines.pix2pixhd.training import uses_features
+from regionpaint.engines.training.discriminators import Pix2PixHDDiscriminator
+from regionpaint.engines.training.losses import ImagePool, feature_matching, gan_loss
+from regionpaint.engines.training.model_base import Batch, Losses, TrainingModel, split_predictions
+from regionpaint.engines.training.options import TrainOptions
+from regionpaint.engines.training.weight_init import pix2pixhd_init
 
 
 def generator_arch(opt: TrainOptions) -> GeneratorArch:

@@ -3,18 +3,18 @@
 NVIDIA/pix2pixHD names that differ from the shared (SPADE) names are stored once under the shared name and
 written back under the pix2pixHD name in its ``opt.txt``: ``fineSize`` = ``crop_size``, ``loadSize`` =
 ``load_size``, ``resize_or_crop`` = ``preprocess_mode``, ``gan_mode ls`` = LSGAN (``no_lsgan`` False).
-The training model is in :mod:`engines.pix2pixhd.train_model`; the feature clusters written after a run
-with an encoder in :mod:`engines.pix2pixhd.train_features`.
+The training model is in :mod:`regionpaint.engines.pix2pixhd.train_model`; the feature clusters written after a run
+with an encoder in :mod:`regionpaint.engines.pix2pixhd.train_features`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engines.schema import Option
-from engines.training.contract import EngineTrainer
-from engines.training.official_opt import run_name_and_dir
-from engines.training.options import OptionError, TrainOptions
+from regionpaint.engines.schema import Option
+from regionpaint.engines.training.contract import EngineTrainer
+from regionpaint.engines.training.official_opt import run_name_and_dir
+from regionpaint.engines.training.options import OptionError, TrainOptions
 
 PIX2PIXHD_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -190,7 +190,7 @@ class Pix2PixHDTrainer(EngineTrainer):
 
     @classmethod
     def build_model(cls, opt: TrainOptions, device: Any, vgg: Any):
-        from engines.pix2pixhd.train_model import Pix2PixHDTrainingModel
+        from regionpaint.engines.pix2pixhd.train_model import Pix2PixHDTrainingModel
 
         return Pix2PixHDTrainingModel(opt, device, vgg)
 
@@ -199,7 +199,7 @@ class Pix2PixHDTrainer(EngineTrainer):
         """With an encoder: the official encode_features + k-means into the run folder."""
         if not uses_features(trainer.opt):
             return
-        from engines.pix2pixhd.train_features import encode_and_cluster
+        from regionpaint.engines.pix2pixhd.train_features import encode_and_cluster
 
         opt = trainer.opt
         samples = trainer.training_samples()

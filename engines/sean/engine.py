@@ -11,7 +11,7 @@ Pipeline of :meth:`SeanEngine.generate` (official test path / run_UI "UI_mode"):
    the official transform; codes averaged per region at H/2 x W/2) and cached by content hash, so a
    slider move re-encodes nothing. A source without a label is encoded under the render's label, as
    the official test.py pairs a photo with the label it renders.
-3. Per class: the weighted mix of the sources' codes (:mod:`engines.sean.styles`); per crossover block:
+3. Per class: the weighted mix of the sources' codes (:mod:`regionpaint.engines.sean.styles`); per crossover block:
    one source's codes for every class.
 4. The generator runs with those codes in every ACE; noise, when on, is ``torch.randn`` from a CPU
    generator seeded with ``request.seed`` right before the call (the official ``torch.manual_seed``),
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engines.base import (
+from regionpaint.engines.base import (
     CROSSOVER,
     MEAN_STYLE,
     NOISE,
@@ -44,16 +44,16 @@ from engines.base import (
     StyleMix,
     StyleSource,
 )
-from engines.common.checkpoint_engine import CheckpointEngine
-from engines.common.digest import Fingerprints
-from engines.common.lru import LRUCache
-from engines.common.validation import check_label_ids
-from engines.sean import preprocess, styles
-from engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
-from engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
+from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
+from regionpaint.engines.common.digest import Fingerprints
+from regionpaint.engines.common.lru import LRUCache
+from regionpaint.engines.common.validation import check_label_ids
+from regionpaint.engines.sean import preprocess, styles
+from regionpaint.engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
+from regionpaint.engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
 
 if TYPE_CHECKING:
-    from engines.common.pipeline import CheckpointContents
+    from regionpaint.engines.common.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ class SeanEngine(CheckpointEngine):
     release_before_loading = True  # free the previous network (and its GPU memory) before building the next
 
     def __init__(self) -> None:
-        self._loaded = None  # engines.sean.loading.LoadedSean
-        self._convs = None  # engines.common.winograd.WinogradConvs of the loaded generator
+        self._loaded = None  # regionpaint.engines.sean.loading.LoadedSean
+        self._convs = None  # regionpaint.engines.common.winograd.WinogradConvs of the loaded generator
         self._device = "cpu"
         self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._code_tensors: LRUCache[Any] = LRUCache(CODE_CACHE_SIZE)  # code tables on the device, by value
@@ -86,24 +86,24 @@ class SeanEngine(CheckpointEngine):
     def recognizes(cls, info: CheckpointInfo) -> bool:
         return info.declared_engine == cls.id or looks_like_sean(info.shapes)
 
-    # The steps engines.common.checkpoint_engine.CheckpointEngine.load leaves to SEAN (under the lock: renders
+    # The steps regionpaint.engines.common.checkpoint_engine.CheckpointEngine.load leaves to SEAN (under the lock: renders
     # and style encodings run on other threads).
     def _loading(self) -> threading.RLock:
         return self._lock
 
     def config_from(self, contents: CheckpointContents) -> SeanConfig:
-        from engines.sean.loading import sean_config
+        from regionpaint.engines.sean.loading import sean_config
 
         return sean_config(contents)
 
     def build_networks(self, config: SeanConfig, contents: CheckpointContents, device: Any) -> Any:
-        from engines.sean.loading import build_checked_generator
+        from regionpaint.engines.sean.loading import build_checked_generator
 
         return build_checked_generator(config, contents, device)
 
     def install(self, config: SeanConfig, networks: Any, contents: CheckpointContents, device: Any) -> None:
-        from engines.common.winograd import WinogradConvs
-        from engines.sean.loading import LoadedSean
+        from regionpaint.engines.common.winograd import WinogradConvs
+        from regionpaint.engines.sean.loading import LoadedSean
 
         self._loaded = LoadedSean(networks, config, contents.files, contents.opt, contents.stamp)
         self._convs = WinogradConvs()  # the blocks' 1024-channel convs at the coarse sizes by Winograd
@@ -111,7 +111,7 @@ class SeanEngine(CheckpointEngine):
 
     def _use_saved_mean_codes(self, checkpoint: str | Path) -> None:
         """A trained run's mean style codes (engines/sean/mean_codes.py) enable '@mean' with no source."""
-        from engines.sean.mean_codes import read_mean_codes
+        from regionpaint.engines.sean.mean_codes import read_mean_codes
 
         self._saved_stats = read_mean_codes(checkpoint, self._code_shape())
         self.set_mean_codes(self._saved_stats)
@@ -123,8 +123,8 @@ class SeanEngine(CheckpointEngine):
     def _save_contents(self, path: str | Path):
         """G re-read from the source file (the loaded network holds folded spectral-norm weights, not
         ``weight_orig``), so the file must be unchanged since :meth:`load`."""
-        from engines.common.pipeline import reread_weights
-        from engines.sean.config import guess_label_set
+        from regionpaint.engines.common.pipeline import reread_weights
+        from regionpaint.engines.sean.config import guess_label_set
 
         loaded = self._require()
         state = reread_weights(loaded.files, loaded.source_stamp, path)["G"]
@@ -241,8 +241,8 @@ class SeanEngine(CheckpointEngine):
     ) -> RegionCodes:
         import torch
 
-        from engines.common.device import float32_math
-        from engines.common.tensors import image_to_tensor
+        from regionpaint.engines.common.device import float32_math
+        from regionpaint.engines.common.tensors import image_to_tensor
 
         config = self.config
         photo = preprocess.transform(image, config, size)
@@ -268,7 +268,7 @@ class SeanEngine(CheckpointEngine):
         """(1, semantic_nc, H, W) one-hot float (+ edge channel) on the device, official transform."""
         import torch
 
-        from engines.common.tensors import ids_to_tensor, instance_edges, one_hot
+        from regionpaint.engines.common.tensors import ids_to_tensor, instance_edges, one_hot
 
         config = self.config
         ids = preprocess.as_ids(label, what)
@@ -293,7 +293,7 @@ class SeanEngine(CheckpointEngine):
     def _label_context(
         self, label: np.ndarray, instance: np.ndarray | None, size: tuple[int, int] | None, fast: bool = False
     ):
-        from engines.sean.networks import LabelContext
+        from regionpaint.engines.sean.networks import LabelContext
 
         # The context caches label-only results of the generator: a fast one is never used for exact.
         key = self._fingerprints.key(label, instance) + f"/{size}/{'fast' if fast else 'exact'}"
@@ -404,8 +404,8 @@ class SeanEngine(CheckpointEngine):
     ) -> RenderResult:
         import torch
 
-        from engines.common.fast import render_math
-        from engines.common.tensors import tensor_to_image
+        from regionpaint.engines.common.fast import render_math
+        from regionpaint.engines.common.tensors import tensor_to_image
 
         out_size, latent = self._render_size(size)
         context = self._label_context(label, instance, size, fast)
@@ -427,7 +427,7 @@ class SeanEngine(CheckpointEngine):
     def _code_tensor(self, table: np.ndarray) -> Any:
         """The (C, style_length) code table as a tensor on the device: the same tensor object as last time
         for the same values, so ACE keeps its per-tap style tables across renders that change only the label
-        (:meth:`engines.sean.networks.ACE.style_tap_tables`)."""
+        (:meth:`regionpaint.engines.sean.networks.ACE.style_tap_tables`)."""
         import torch
 
         array = np.ascontiguousarray(table, dtype=np.float32)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from engines.base import CheckpointError
-from engines.common.pipeline import CheckpointContents, build_checked
-from engines.common.spectral import fold_spectral_state, official_state_shapes
-from engines.sean.config import SeanConfig, infer_config, looks_like_sean
-from engines.sean.networks import SeanGenerator
+from regionpaint.engines.base import CheckpointError
+from regionpaint.engines.common.pipeline import CheckpointContents, build_checked
+from regionpaint.engines.common.spectral import fold_spectral_state, official_state_shapes
+from regionpaint.engines.sean.config import SeanConfig, infer_config, looks_like_sean
+from regionpaint.engines.sean.networks import SeanGenerator
 
 
 @dataclass

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.sean.styles import StyleStatistics
 from regionpaint import untrusted
+from regionpaint.engines.sean.styles import StyleStatistics
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ def mean_codes_path(checkpoint: str | Path) -> Path:
 def write_mean_codes(run_dir: str | Path, samples: Sequence, device: str = "cpu") -> tuple[Path, list[int]]:
     """Encode every sample's photo (with its label) through the SEAN engine loaded from ``run_dir``, save
     the per-class statistics and return (path, classes with a mean code). ``samples``: objects with
-    ``key``, ``image`` and ``label`` paths (:class:`engines.training.layouts.Sample`)."""
-    from engines.base import StyleSource
-    from engines.sean.engine import SeanEngine
+    ``key``, ``image`` and ``label`` paths (:class:`regionpaint.engines.training.layouts.Sample`)."""
+    from regionpaint.engines.base import StyleSource
+    from regionpaint.engines.sean.engine import SeanEngine
 
     engine = SeanEngine()
     engine.load(run_dir, device)

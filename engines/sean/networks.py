@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.base import InputError
-from engines.common import region_conv
-from engines.common.fast import fast_input
-from engines.common.spade_layers import SPADE, STRUCTURAL, modulate, resize_segmap
-from engines.common.spectral import fold_spectral_norm
-from engines.common.winograd import ConvRunner, call_conv
-from engines.sean.config import BLOCKS, SeanConfig
+from regionpaint.engines.base import InputError
+from regionpaint.engines.common import region_conv
+from regionpaint.engines.common.fast import fast_input
+from regionpaint.engines.common.spade_layers import SPADE, STRUCTURAL, modulate, resize_segmap
+from regionpaint.engines.common.spectral import fold_spectral_norm
+from regionpaint.engines.common.winograd import ConvRunner, call_conv
+from regionpaint.engines.sean.config import BLOCKS, SeanConfig
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class ACE(nn.Module):
 
         The style map is piecewise constant (one row of :meth:`style_table` per region), so at inference the
         convolutions depend only on each pixel's 3x3 window of regions: table lookups once per distinct
-        window, spread to the pixels (:mod:`engines.common.region_conv`); same values up to float
+        window, spread to the pixels (:mod:`regionpaint.engines.common.region_conv`); same values up to float
         summation order.
         """
         _, index, _ = context.at(size)
@@ -310,7 +310,7 @@ class SeanResnetBlock(nn.Module):
         noise: torch.Generator | None,
         conv: ConvRunner | None = None,
     ) -> torch.Tensor:
-        """``conv``: how the render runs conv_0/conv_1 (``engines.common.winograd``); None: directly."""
+        """``conv``: how the render runs conv_0/conv_1 (``regionpaint.engines.common.winograd``); None: directly."""
         # Order matters for the noise draws: shortcut ACE first, as the official forward.
         x_s = self.conv_s(self.ace_s(x, context, codes, noise)) if self.learned_shortcut else x
         dx = call_conv(conv, self.conv_0, F.leaky_relu(self.ace_0(x, context, codes, noise), 2e-1))
@@ -370,7 +370,7 @@ class SeanGenerator(nn.Module):
         codes: (C, style_length) used by every ACE, or {block name: (C, style_length)} covering every
         styled block (crossover). noise: CPU generator for the ACE noise, None for no noise.
         latent_size: (sw, sh) of the first feature map; default from the options. conv: how the blocks'
-        3x3 convolutions run (``engines.common.winograd.WinogradConvs``); None: directly.
+        3x3 convolutions run (``regionpaint.engines.common.winograd.WinogradConvs``); None: directly.
         Returns (1, 3, sh * 2**n, sw * 2**n) in [-1, 1].
         """
         if self.config.num_upsampling_layers == "most":

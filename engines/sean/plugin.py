@@ -5,13 +5,13 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_engines(register):
-    from engines.sean.engine import SeanEngine
+    from regionpaint.engines.sean.engine import SeanEngine
 
     register(SeanEngine)
 
 
 @hookimpl
 def register_trainers(register):
-    from engines.sean.training import SeanTrainer
+    from regionpaint.engines.sean.training import SeanTrainer
 
     register(SeanTrainer)

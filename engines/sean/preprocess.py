@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.base import InputError
-from engines.common import imageops
-from engines.common.validation import id_map, rgb_image
-from engines.sean.config import SeanConfig
+from regionpaint.engines.base import InputError
+from regionpaint.engines.common import imageops
+from regionpaint.engines.common.validation import id_map, rgb_image
+from regionpaint.engines.sean.config import SeanConfig
 
 
 def _crop_zero_padded(array: np.ndarray, size: int) -> np.ndarray:

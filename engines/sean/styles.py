@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engines.base import ENGINE_STYLE_SOURCES, MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE, InputError, StyleMix
+from regionpaint.engines.base import ENGINE_STYLE_SOURCES, MEAN_STYLE_SOURCE, RANDOM_STYLE_SOURCE, InputError, StyleMix
 
 # The engine-provided style names of the contract (engines/base.py), as SEAN's code calls them.
 MEAN = MEAN_STYLE_SOURCE

@@ -10,13 +10,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engines.sean.config import SeanConfig
-from engines.sean.train_generator import TrainableSeanGenerator
-from engines.spade.train_model import SpadeFamilyModel
-from engines.training.discriminators import MultiscaleDiscriminator
-from engines.training.model_base import Batch, Losses
-from engines.training.options import TrainOptions
-from engines.training.weight_init import spade_init
+from regionpaint.engines.sean.config import SeanConfig
+from regionpaint.engines.sean.train_generator import TrainableSeanGenerator
+from regionpaint.engines.spade.train_model import SpadeFamilyModel
+from regionpaint.engines.training.discriminators import MultiscaleDiscriminator
+from regionpaint.engines.training.model_base import Batch, Losses
+from regionpaint.engines.training.options import TrainOptions
+from regionpaint.engines.training.weight_init import spade_init
 
 OFFICIAL_STYLE_CLASSES = 19  # fc_mu0..fc_mu18, hard-coded in the official ACE
 

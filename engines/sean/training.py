@@ -3,7 +3,7 @@ checks and ``opt.txt``, and the per-class mean style codes written after a run.
 
 After training, every training photo is encoded by the trained generator's style encoder (through the
 SEAN engine, so the codes are exactly those a render computes) and the per-class mean and spread are saved
-beside the checkpoint (:data:`engines.sean.mean_codes.MEAN_CODES_FILE`), as the official
+beside the checkpoint (:data:`regionpaint.engines.sean.mean_codes.MEAN_CODES_FILE`), as the official
 ``calculate_mean_style_code.py`` step does; the SEAN engine loads them with the checkpoint, so the run
 renders with ``@mean`` styles without a style photo.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engines.schema import Option
-from engines.spade.training import (
+from regionpaint.engines.schema import Option
+from regionpaint.engines.spade.training import (
     SPADE_FAMILY_ARCHITECTURE,
     SPADE_FAMILY_OPTIONS,
     SPADE_FAMILY_PRESETS,
@@ -21,7 +21,7 @@ from engines.spade.training import (
     check_latent_grid,
     spade_family_opt,
 )
-from engines.training.options import OptionError, TrainOptions
+from regionpaint.engines.training.options import OptionError, TrainOptions
 
 SEAN_OPTIONS: tuple[Option, ...] = (
     *(option for option in SPADE_FAMILY_OPTIONS if option.name != "use_vae"),
@@ -82,13 +82,13 @@ class SeanTrainer(SpadeTrainer):
 
     @classmethod
     def build_model(cls, opt: TrainOptions, device: Any, vgg: Any):
-        from engines.sean.train_model import SeanTrainingModel
+        from regionpaint.engines.sean.train_model import SeanTrainingModel
 
         return SeanTrainingModel(opt, device, vgg)
 
     @classmethod
     def after_training(cls, trainer) -> None:
-        from engines.sean.mean_codes import write_mean_codes
+        from regionpaint.engines.sean.mean_codes import write_mean_codes
 
         path, classes = write_mean_codes(trainer.run_dir.path, trainer.training_samples(), str(trainer.device))
         trainer.emit("features", path=str(path), classes=classes)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engines.base import CheckpointError, InputError
+from regionpaint.engines.base import CheckpointError, InputError
 
 log = logging.getLogger(__name__)
 

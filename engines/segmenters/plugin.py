@@ -6,8 +6,8 @@ from regionpaint.markers import hookimpl
 @hookimpl
 def register_segmenters(register):
     # The segmenter modules import torch only inside load()/segment(), so listing stays light.
-    from engines.segmenters.bisenet.segmenter import BiSeNetFaceSegmenter
-    from engines.segmenters.drn.segmenter import DRNStreetSegmenter
+    from regionpaint.engines.segmenters.bisenet.segmenter import BiSeNetFaceSegmenter
+    from regionpaint.engines.segmenters.drn.segmenter import DRNStreetSegmenter
 
     register(BiSeNetFaceSegmenter)
     register(DRNStreetSegmenter)

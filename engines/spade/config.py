@@ -1,7 +1,7 @@
 """The resolved options of one SPADE checkpoint (torch-free).
 
 A :class:`SpadeConfig` holds every option the generator and encoder need, whether it came from the
-tensor shapes, from ``opt.txt`` / a sidecar, or from label-set defaults (see :mod:`engines.spade.loading`).
+tensor shapes, from ``opt.txt`` / a sidecar, or from label-set defaults (see :mod:`regionpaint.engines.spade.loading`).
 It also answers the size questions: the latent grid ``(sh, sw)`` and the network's input/output sizes.
 """
 

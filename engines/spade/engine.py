@@ -1,7 +1,7 @@
 """SPADE (GauGAN) engine: official NVlabs/SPADE checkpoints, with or without the VAE encoder.
 
 Torch is imported only inside the load steps and the render methods (via
-:mod:`engines.spade.runtime`), so listing engines stays torch-free.
+:mod:`regionpaint.engines.spade.runtime`), so listing engines stays torch-free.
 
 z for VAE checkpoints, first that applies: ``request.z`` > the encoded style photo (``default_style``'s
 first source, else the first/only source in ``request.styles``): ``mu``, or with ``request.sample``
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engines.base import (
+from regionpaint.engines.base import (
     INSTANCE_MAP,
     LATENT_Z,
     CheckpointInfo,
@@ -30,15 +30,15 @@ from engines.base import (
     RenderResult,
     StyleSource,
 )
-from engines.common.checkpoint_engine import CheckpointEngine
-from engines.common.lru import LRUCache
-from engines.schema import Option
-from engines.spade.config import SpadeConfig
-from engines.spade.inputs import prepare_instance, prepare_label, prepare_photo, render_sizes
-from engines.spade.loading import foreign_engine, infer_config
+from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
+from regionpaint.engines.common.lru import LRUCache
+from regionpaint.engines.schema import Option
+from regionpaint.engines.spade.config import SpadeConfig
+from regionpaint.engines.spade.inputs import prepare_instance, prepare_label, prepare_photo, render_sizes
+from regionpaint.engines.spade.loading import foreign_engine, infer_config
 
 if TYPE_CHECKING:
-    from engines.common.pipeline import CheckpointContents
+    from regionpaint.engines.common.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class SpadeEngine(CheckpointEngine):
         self.config: SpadeConfig | None = None
         self._generator: Any = None
         self._encoder: Any = None
-        self._compiler: Any = None  # engines.common.compiled.BackgroundCompiler of the loaded generator
-        self._convs: Any = None  # engines.common.winograd.WinogradConvs of the loaded generator
+        self._compiler: Any = None  # regionpaint.engines.common.compiled.BackgroundCompiler of the loaded generator
+        self._convs: Any = None  # regionpaint.engines.common.winograd.WinogradConvs of the loaded generator
         self._files: dict[str, Path] = {}
         self._stamp: tuple = ()
         self._device = "cpu"
@@ -105,7 +105,7 @@ class SpadeEngine(CheckpointEngine):
             return False
         return "fc.weight" in shapes and "conv_img.weight" in shapes and any(k.startswith("head_0.") for k in shapes)
 
-    # ---- loading: the steps engines.common.checkpoint_engine.CheckpointEngine.load leaves to SPADE ------
+    # ---- loading: the steps regionpaint.engines.common.checkpoint_engine.CheckpointEngine.load leaves to SPADE ------
     # An official folder (latest_net_G.pth + opt.txt [+ latest_net_E.pth]), a bare .pth or a regionpaint
     # .safetensors; every architectural option is read from the tensor shapes.
 
@@ -116,7 +116,7 @@ class SpadeEngine(CheckpointEngine):
 
     def build_networks(self, config: SpadeConfig, contents: CheckpointContents, device: Any) -> tuple[Any, Any]:
         """(generator, encoder or None) on ``device``."""
-        from engines.spade import runtime
+        from regionpaint.engines.spade import runtime
 
         weights, g_path, e_path = contents.weights, contents.source("G"), contents.source("E")
         generator = runtime.build_generator(config, weights["G"], g_path).to(device)
@@ -132,8 +132,8 @@ class SpadeEngine(CheckpointEngine):
     def install(
         self, config: SpadeConfig, networks: tuple[Any, Any], contents: CheckpointContents, device: Any
     ) -> None:
-        from engines.common.winograd import WinogradConvs
-        from engines.spade import runtime
+        from regionpaint.engines.common.winograd import WinogradConvs
+        from regionpaint.engines.spade import runtime
 
         self.config, (self._generator, self._encoder), self._files = config, networks, contents.files
         self._stamp = contents.stamp  # the save's check that the files are still what was loaded
@@ -161,7 +161,7 @@ class SpadeEngine(CheckpointEngine):
     def _save_contents(self, path: str | Path):
         """G (and E for a VAE) read again from the loaded files, so the copy is exact (the in-memory
         generator holds spectral norm folded)."""
-        from engines.common.pipeline import reread_weights
+        from regionpaint.engines.common.pipeline import reread_weights
 
         config = self._require_loaded()
         weights = reread_weights(self._files, self._stamp, path)
@@ -194,9 +194,9 @@ class SpadeEngine(CheckpointEngine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
-        from engines.common.fast import fast_input, render_math
-        from engines.common.tensors import tensor_to_image
-        from engines.spade import runtime
+        from regionpaint.engines.common.fast import fast_input, render_math
+        from regionpaint.engines.common.tensors import tensor_to_image
+        from regionpaint.engines.spade import runtime
 
         config = self._require_loaded()
         start = time.perf_counter()
@@ -241,7 +241,7 @@ class SpadeEngine(CheckpointEngine):
         return out.float().cpu().contiguous(), True
 
     def _cache_modulations(self, cache: Any, latent: tuple[int, int]) -> None:
-        from engines.spade import runtime
+        from regionpaint.engines.spade import runtime
 
         if cache.modulations is None:
             if runtime.modulation_bytes(self._generator, latent) <= self.modulation_cache_limit:
@@ -254,7 +254,7 @@ class SpadeEngine(CheckpointEngine):
         computed eagerly and passed in; the compiled graph is the image path: convolutions, norms and
         element-wise ops of fixed shapes.
         """
-        from engines.common.compiled import fast_compiler, shape_key
+        from regionpaint.engines.common.compiled import fast_compiler, shape_key
 
         self._cache_modulations(cache, latent)
         if cache.modulations is None:
@@ -266,7 +266,7 @@ class SpadeEngine(CheckpointEngine):
 
     def _choose_z(self, request: RenderRequest) -> tuple[Any, str]:
         """(1, z_dim) CPU z and where it came from (see the module docstring for the order)."""
-        from engines.spade import runtime
+        from regionpaint.engines.spade import runtime
 
         config = self._require_loaded()
         seed = request.seed or 0
@@ -296,7 +296,7 @@ class SpadeEngine(CheckpointEngine):
     def _encode(self, source: StyleSource) -> tuple[Any, Any]:
         import torch
 
-        from engines.spade import runtime
+        from regionpaint.engines.spade import runtime
 
         config = self._require_loaded()
         if not config.use_vae:
@@ -327,8 +327,8 @@ class SpadeEngine(CheckpointEngine):
         """
         import torch
 
-        from engines.common.tensors import tensor_to_image
-        from engines.spade import runtime
+        from regionpaint.engines.common.tensors import tensor_to_image
+        from regionpaint.engines.spade import runtime
 
         config = self._require_loaded()
         if any(request.fast for request in requests):  # fast mode renders one by one, exactly as render --fast

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.base import InputError
-from engines.common.imageops import resize_bicubic, resize_nearest
-from engines.common.validation import DONTCARE_ID, id_map
-from engines.common.validation import check_label_ids as check_label_ids_of
-from engines.spade.config import SpadeConfig
+from regionpaint.engines.base import InputError
+from regionpaint.engines.common.imageops import resize_bicubic, resize_nearest
+from regionpaint.engines.common.validation import DONTCARE_ID, id_map
+from regionpaint.engines.common.validation import check_label_ids as check_label_ids_of
+from regionpaint.engines.spade.config import SpadeConfig
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines.base import CheckpointError
-from engines.common.options import opt_bool, opt_float, opt_int, opt_str
-from engines.spade.config import NUM_UP_LAYERS, EncoderConfig, SpadeConfig
+from regionpaint.engines.base import CheckpointError
+from regionpaint.engines.common.options import opt_bool, opt_float, opt_int, opt_str
+from regionpaint.engines.spade.config import NUM_UP_LAYERS, EncoderConfig, SpadeConfig
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ from regionpaint.markers import hookimpl
 
 @hookimpl
 def register_engines(register):
-    from engines.spade.engine import SpadeEngine
+    from regionpaint.engines.spade.engine import SpadeEngine
 
     register(SpadeEngine)
 
 
 @hookimpl
 def register_trainers(register):
-    from engines.spade.training import SpadeTrainer
+    from regionpaint.engines.spade.training import SpadeTrainer
 
     register(SpadeTrainer)

@@ -1,6 +1,6 @@
 """Torch side of the SPADE engine: building networks from state dicts, inputs, z, and the caches.
 
-Imported lazily by :mod:`engines.spade.engine` so that listing engines never imports torch.
+Imported lazily by :mod:`regionpaint.engines.spade.engine` so that listing engines never imports torch.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engines.base import InputError
-from engines.common.device import float32_math  # noqa: F401  (used as runtime.float32_math)
-from engines.common.digest import array_digest  # noqa: F401  (used as runtime.array_digest)
-from engines.common.pipeline import build_checked
-from engines.common.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
-from engines.spade.config import EncoderConfig, SpadeConfig
-from engines.spade.networks import (
+from regionpaint.engines.base import InputError
+from regionpaint.engines.common.device import float32_math  # noqa: F401  (used as runtime.float32_math)
+from regionpaint.engines.common.digest import array_digest  # noqa: F401  (used as runtime.array_digest)
+from regionpaint.engines.common.pipeline import build_checked
+from regionpaint.engines.common.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
+from regionpaint.engines.spade.config import EncoderConfig, SpadeConfig
+from regionpaint.engines.spade.networks import (
     ConvEncoder,
     Modulations,
     SPADEGenerator,

@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.spade.config import EncoderConfig, SpadeConfig
-from engines.spade.networks import ConvEncoder, SPADEGenerator
-from engines.training.discriminators import MultiscaleDiscriminator
-from engines.training.losses import feature_matching, gan_loss, kld_loss
-from engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
-from engines.training.options import TrainOptions
-from engines.training.weight_init import spade_init
+from regionpaint.engines.spade.config import EncoderConfig, SpadeConfig
+from regionpaint.engines.spade.networks import ConvEncoder, SPADEGenerator
+from regionpaint.engines.training.discriminators import MultiscaleDiscriminator
+from regionpaint.engines.training.losses import feature_matching, gan_loss, kld_loss
+from regionpaint.engines.training.model_base import Batch, Losses, TrainingModel, discriminate_fake_and_real
+from regionpaint.engines.training.options import TrainOptions
+from regionpaint.engines.training.weight_init import spade_init
 
 _DATASET_LABEL_SETS = {"cityscapes": "cityscapes", "ade20k": "ade20k", "coco-stuff": "coco-stuff"}
 

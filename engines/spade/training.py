@@ -1,8 +1,8 @@
 """SPADE's training declarations (torch-free): its options, official defaults, presets, checks and ``opt.txt``.
 
 The option set is NVlabs/SPADE's ``train_options.py`` minus what every trainer shares
-(:mod:`engines.training.schema`). SEAN, a fork of SPADE, trains with the same set plus its own
-(``engines/sean/training.py``). The training model is in :mod:`engines.spade.train_model`.
+(:mod:`regionpaint.engines.training.schema`). SEAN, a fork of SPADE, trains with the same set plus its own
+(``engines/sean/training.py``). The training model is in :mod:`regionpaint.engines.spade.train_model`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engines.schema import Option
-from engines.training.contract import EngineTrainer
-from engines.training.official_opt import DATASET_MODES, run_name_and_dir
-from engines.training.options import OptionError, TrainOptions
+from regionpaint.engines.schema import Option
+from regionpaint.engines.training.contract import EngineTrainer
+from regionpaint.engines.training.official_opt import DATASET_MODES, run_name_and_dir
+from regionpaint.engines.training.options import OptionError, TrainOptions
 
 SPADE_FAMILY_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -177,7 +177,7 @@ class SpadeTrainer(EngineTrainer):
 
     @classmethod
     def build_model(cls, opt: TrainOptions, device: Any, vgg: Any):
-        from engines.spade.train_model import SpadeTrainingModel
+        from regionpaint.engines.spade.train_model import SpadeTrainingModel
 
         return SpadeTrainingModel(opt, device, vgg)
 

@@ -27,9 +27,9 @@ from typing import Any
 
 import torch
 
-from engines.base import CheckpointError
-from engines.common.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
 from regionpaint import untrusted
+from regionpaint.engines.base import CheckpointError
+from regionpaint.engines.common.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
 
 log = logging.getLogger(__name__)
 

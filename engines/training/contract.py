@@ -4,7 +4,7 @@ A trainer is a class registered through the ``register_trainers`` plugin hook, l
 ``register_engines``. Registering classes keeps listing (``regionpaint train --help``, the Train dialog)
 free of torch: only class attributes are read until :meth:`EngineTrainer.build_model` runs.
 
-The shared loop (:mod:`engines.training.trainer`) owns data, schedule, optimisers, checkpoints and events;
+The shared loop (:mod:`regionpaint.engines.training.trainer`) owns data, schedule, optimisers, checkpoints and events;
 the trainer owns what differs per engine: its training-only options, its defaults and dataset presets, its
 option checks, its ``opt.txt``, its training model (networks + objectives) and what runs after training.
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engines.common.options import format_opt_text
-from engines.schema import Option
+from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.schema import Option
 
 if TYPE_CHECKING:  # torch-only types
-    from engines.training.model_base import TrainingModel
-    from engines.training.options import TrainOptions
-    from engines.training.trainer import Trainer
+    from regionpaint.engines.training.model_base import TrainingModel
+    from regionpaint.engines.training.options import TrainOptions
+    from regionpaint.engines.training.trainer import Trainer
 
 
 class EngineTrainer:

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from engines.training.layouts import Sample
-from engines.training.options import DONTCARE_ID, TrainOptions
-from engines.training.transforms import Params, Preprocess, apply, draw_params
-from engines.training.validation import read_label
 from regionpaint import untrusted
+from regionpaint.engines.training.layouts import Sample
+from regionpaint.engines.training.options import DONTCARE_ID, TrainOptions
+from regionpaint.engines.training.transforms import Params, Preprocess, apply, draw_params
+from regionpaint.engines.training.validation import read_label
 
 
 def preprocess_for(opt: TrainOptions) -> Preprocess:

@@ -45,7 +45,7 @@ def launched_by_torchrun() -> bool:
 
 def init_distributed(device: str = "auto") -> tuple[DistContext, torch.device]:
     """Join the torchrun process group if there is one; returns the context and this rank's device."""
-    from engines.common.device import resolve_device
+    from regionpaint.engines.common.device import resolve_device
 
     if not launched_by_torchrun():
         return DistContext(), resolve_device(device)

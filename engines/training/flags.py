@@ -1,6 +1,6 @@
 """The ``regionpaint train`` flags, generated from the training schema (torch-free).
 
-Every shared option (:data:`engines.training.schema.SHARED_OPTIONS`: official names such as ``--niter``,
+Every shared option (:data:`regionpaint.engines.training.schema.SHARED_OPTIONS`: official names such as ``--niter``,
 ``--batchSize`` plus hyphenated aliases such as ``--batch-size``) and every option of every registered
 trainer becomes a flag. Every flag defaults to None, so :func:`given_options` returns exactly what the user
 passed and the presets fill the rest. :func:`command_line` writes option values back as an argv.
@@ -12,9 +12,9 @@ import argparse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from engines.schema import Option
-from engines.training.contract import EngineTrainer
-from engines.training.schema import GROUP_TITLES, SHARED_OPTIONS, flag_names, merged
+from regionpaint.engines.schema import Option
+from regionpaint.engines.training.contract import EngineTrainer
+from regionpaint.engines.training.schema import GROUP_TITLES, SHARED_OPTIONS, flag_names, merged
 
 _TYPES = {"int": int, "float": float, "str": str, "path": str}
 _METAVARS = {"int": "N", "float": "X", "str": "TEXT", "path": "PATH"}
@@ -23,7 +23,7 @@ _METAVARS = {"int": "N", "float": "X", "str": "TEXT", "path": "PATH"}
 def all_options(trainers: Iterable[type[EngineTrainer]] | None = None) -> tuple[Option, ...]:
     """The shared options, then each trainer's own (registered trainers when ``trainers`` is None)."""
     if trainers is None:
-        from engines.training.options import registered_trainers
+        from regionpaint.engines.training.options import registered_trainers
 
         trainers = registered_trainers().values()
     return merged(SHARED_OPTIONS, *(t.options for t in trainers))
@@ -43,7 +43,7 @@ def option_engines(trainers: Iterable[type[EngineTrainer]]) -> dict[str, tuple[s
 def add_arguments(parser: argparse.ArgumentParser, trainers: Iterable[type[EngineTrainer]] | None = None) -> None:
     """Declare every training flag on ``parser`` (defaults None: presets fill what is not given)."""
     if trainers is None:
-        from engines.training.options import registered_trainers
+        from regionpaint.engines.training.options import registered_trainers
 
         trainers = registered_trainers().values()
     trainers = list(trainers)

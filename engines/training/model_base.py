@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engines.common.tensors import instance_edges, one_hot
-from engines.training.distributed import DistContext, convert_sync_batchnorm, unwrap, wrap_ddp
-from engines.training.losses import VGGLoss
-from engines.training.options import TrainOptions
+from regionpaint.engines.common.tensors import instance_edges, one_hot
+from regionpaint.engines.training.distributed import DistContext, convert_sync_batchnorm, unwrap, wrap_ddp
+from regionpaint.engines.training.losses import VGGLoss
+from regionpaint.engines.training.options import TrainOptions
 
 Losses = dict[str, torch.Tensor]
 

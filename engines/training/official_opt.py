@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engines.training.options import TrainOptions
+from regionpaint.engines.training.options import TrainOptions
 
 # Official ``dataset_mode`` per regionpaint layout (others: "custom").
 DATASET_MODES = {"cityscapes": "cityscapes", "ade20k": "ade20k", "coco-stuff": "coco"}

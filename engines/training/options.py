@@ -1,9 +1,9 @@
 """Training options under their official names, with the official defaults and dataset presets (torch-free).
 
 Precedence, lowest first, as in the official option parsers: the shared schema's defaults
-(:mod:`engines.training.schema`, NVlabs/SPADE's ``train_options.py``), the engine trainer's own options and
+(:mod:`regionpaint.engines.training.schema`, NVlabs/SPADE's ``train_options.py``), the engine trainer's own options and
 ``defaults`` (its official ``train_options.py``), the trainer's preset for the dataset layout (the official
-dataset classes' ``modify_commandline_options``), then what the user passed (:mod:`engines.training.flags`
+dataset classes' ``modify_commandline_options``), then what the user passed (:mod:`regionpaint.engines.training.flags`
 declares every flag with a ``None`` default, so "given" differs from "default").
 
 Trainers come from the plugins (``register_trainers``); :func:`find_trainer` looks one up by engine id.
@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engines.schema import Option
-from engines.training.contract import EngineTrainer
-from engines.training.schema import LAYOUTS, PREPROCESS_MODES, SHARED_ARCHITECTURE, SHARED_OPTIONS, merged
+from regionpaint.engines.schema import Option
+from regionpaint.engines.training.contract import EngineTrainer
+from regionpaint.engines.training.schema import LAYOUTS, PREPROCESS_MODES, SHARED_ARCHITECTURE, SHARED_OPTIONS, merged
 
 __all__ = ["LAYOUTS", "PREPROCESS_MODES", "OptionError", "TrainOptions", "find_trainer", "resolve_options"]
 
@@ -35,7 +35,7 @@ class OptionError(ValueError):
 def registered_trainers() -> dict[str, type[EngineTrainer]]:
     """Trainers by engine id, from every loaded plugin (built-ins included)."""
     # The one look-up from the training room into the plugin layer, done late so importing stays cheap.
-    from plugins.manager import get_plugin_manager
+    from regionpaint.plugins.manager import get_plugin_manager
 
     return {engine: entry.trainer_class for engine, entry in get_plugin_manager().trainers().items()}
 
@@ -137,7 +137,7 @@ def resolve_options(
     """Build the options of a run: defaults < preset of ``layout`` < ``given``; then check them.
 
     ``layout`` must already be resolved (not ``auto``) for the preset to apply; see
-    :func:`engines.training.layouts.detect_layout`. ``label_nc`` may stay None (filled from the data).
+    :func:`regionpaint.engines.training.layouts.detect_layout`. ``label_nc`` may stay None (filled from the data).
     """
     layout = layout or given.get("layout") or "custom"
     opt = defaults_for(engine, layout)

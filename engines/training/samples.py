@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engines.training.checkpoints import atomic_write
+from regionpaint.engines.training.checkpoints import atomic_write
 
 MAX_ROWS = 4
 

@@ -2,7 +2,7 @@
 
 :data:`SHARED_OPTIONS` holds what every trainer shares (dataset, run control, schedule, the shared losses
 and discriminators); each trainer adds its own (:attr:`EngineTrainer.options`). :class:`TrainingOption` is
-an :class:`engines.schema.Option` with what the ``train`` command line and the dialog need besides: the
+an :class:`regionpaint.engines.schema.Option` with what the ``train`` command line and the dialog need besides: the
 official flag names and aliases, the help group, and whether the Train dialog shows it. A plain ``Option``
 from a plugin's trainer gets ``--name`` (and ``--name-with-dashes``) and is always shown in the dialog.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engines.schema import Option
+from regionpaint.engines.schema import Option
 
 LAYOUTS = ("auto", "custom", "flat", "cityscapes", "celebamask-hq", "coco-stuff", "ade20k")
 PREPROCESS_MODES = (

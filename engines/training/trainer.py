@@ -4,12 +4,12 @@ Per iteration: a generator step (every ``D_steps_per_G``-th batch of the epoch) 
 each with its own Adam. Per epoch: the learning rate ``lr * (1 - max(0, epoch - 1 - niter) / niter_decay)``
 (the official decrement after each epoch past ``niter``), halved for G and doubled for D under TTUR
 (SPADE/SEAN). On one process G's optimiser steps inside G's backward, parameter by parameter, and D's
-parameters take no gradients in G's step (:mod:`engines.training.step_in_backward`; the same updates, less
+parameters take no gradients in G's step (:mod:`regionpaint.engines.training.step_in_backward`; the same updates, less
 memory). Checkpoints every ``save_every`` iterations, every ``save_epoch_freq`` epochs (plus an
 ``<epoch>_net_*`` copy), on a stop request and at the end; all written by rank 0.
 
 ``Trainer(opt, emit).run()`` returns a :class:`RunResult`; ``emit`` receives the events of
-:mod:`engines.training.events` (rank 0 only).
+:mod:`regionpaint.engines.training.events` (rank 0 only).
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from engines.base import EngineError
-from engines.common.memory import release_free_memory
-from engines.training import distributed
-from engines.training.checkpoints import RunDir, TrainState
-from engines.training.datasets import PairedDataset, ResumableSampler
-from engines.training.events import Emit, RateMeter, make_event
-from engines.training.model_base import Batch, TrainingModel, make_batch
-from engines.training.official_opt import official_opt
-from engines.training.options import TrainOptions
-from engines.training.samples import sample_grid, write_sample
-from engines.training.step_in_backward import StepInBackward
-from engines.training.stopping import StopRequest
-from engines.training.validation import DatasetReport, validate_dataset
+from regionpaint.engines.base import EngineError
+from regionpaint.engines.common.memory import release_free_memory
+from regionpaint.engines.training import distributed
+from regionpaint.engines.training.checkpoints import RunDir, TrainState
+from regionpaint.engines.training.datasets import PairedDataset, ResumableSampler
+from regionpaint.engines.training.events import Emit, RateMeter, make_event
+from regionpaint.engines.training.model_base import Batch, TrainingModel, make_batch
+from regionpaint.engines.training.official_opt import official_opt
+from regionpaint.engines.training.options import TrainOptions
+from regionpaint.engines.training.samples import sample_grid, write_sample
+from regionpaint.engines.training.step_in_backward import StepInBackward
+from regionpaint.engines.training.stopping import StopRequest
+from regionpaint.engines.training.validation import DatasetReport, validate_dataset
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class Trainer:
         return self.run_dir.load_state()
 
     def _vgg(self):
-        from engines.training.vgg import VGGWeightsError, find_vgg19_weights, load_vgg19
+        from regionpaint.engines.training.vgg import VGGWeightsError, find_vgg19_weights, load_vgg19
 
         opt = self.opt
         if opt.no_vgg_loss:

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engines.training.layouts import LayoutError, LayoutScan, Sample, scan_layout
-from engines.training.options import DONTCARE_ID
 from regionpaint import untrusted
+from regionpaint.engines.training.layouts import LayoutError, LayoutScan, Sample, scan_layout
+from regionpaint.engines.training.options import DONTCARE_ID
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ class TinyEngine(Engine):
     def load(self, checkpoint, device: str = "auto") -> None:
         import torch
 
-        from engines.common.options import read_opt_txt
+        from regionpaint.engines.common.options import read_opt_txt
 
         folder = Path(checkpoint)
         opt = read_opt_txt(folder / "opt.txt")
@@ -71,7 +71,7 @@ class TinyTrainer(EngineTrainer):
 
     @classmethod
     def build_model(cls, opt, device, vgg):
-        from engines.training.model_base import TrainingModel
+        from regionpaint.engines.training.model_base import TrainingModel
 
         class TinyTrainingModel(TrainingModel):
             def __init__(self) -> None:

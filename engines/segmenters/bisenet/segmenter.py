@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.segmenters.base import Segmenter
+from regionpaint.engines.segmenters.base import Segmenter
 
 #: face-parsing.PyTorch's class names, by network output index.
 BISENET_CLASSES = (
@@ -61,7 +61,7 @@ class BiSeNetFaceSegmenter(Segmenter):
     weights_hint = "face-parsing.PyTorch's 79999_iter.pth"
 
     def build_network(self) -> Any:
-        from engines.segmenters.bisenet.network import FaceBiSeNet
+        from regionpaint.engines.segmenters.bisenet.network import FaceBiSeNet
 
         return FaceBiSeNet()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.segmenters.base import Segmenter
+from regionpaint.engines.segmenters.base import Segmenter
 
 #: Cityscapes train id (0..18) -> label id, from cityscapesScripts helpers/labels.py.
 TRAIN_ID_TO_LABEL_ID = np.array(
@@ -46,7 +46,7 @@ class DRNStreetSegmenter(Segmenter):
     input_width = TRAINED_WIDTH
 
     def build_network(self) -> Any:
-        from engines.segmenters.drn.network import DRNSegmentation
+        from regionpaint.engines.segmenters.drn.network import DRNSegmentation
 
         return DRNSegmentation()
 

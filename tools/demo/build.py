@@ -1,8 +1,8 @@
 """Rebuild the bundled demo: procedural datasets -> ``regionpaint train`` on CPU -> compact models + documents.
 
-    python -m app.demo.build --work /tmp/regionpaint-demo            # everything (hours on 2 CPU cores)
-    python -m app.demo.build --work DIR --export-only                # models + documents from finished runs
-    python -m app.demo.build --documents-only faces.rpaint          # rewrite one demo document (no training)
+    python -m tools.demo.build --work /tmp/regionpaint-demo            # everything (hours on 2 CPU cores)
+    python -m tools.demo.build --work DIR --export-only                # models + documents from finished runs
+    python -m tools.demo.build --documents-only faces.rpaint          # rewrite one demo document (no training)
 
 Each model is trained by the project's own ``regionpaint train`` (the commands are in :data:`MODELS`),
 exported as a float16 ``.safetensors`` file with its JSON sidecar under ``assets/demo/models``, and the
@@ -99,7 +99,7 @@ def train_command(name: str, work: Path, steps: int | None = None) -> list[str]:
 
 
 def make_datasets(work: Path) -> None:
-    from app.demo.dataset import write_dataset
+    from tools.demo.dataset import write_dataset
 
     for key, spec in DATASETS.items():
         folder = work / f"{key}_data"
@@ -109,7 +109,7 @@ def make_datasets(work: Path) -> None:
 
 def train(name: str, work: Path, steps: int | None = None) -> None:
     """Run ``regionpaint train`` for one model in a subprocess (one thread: CPU runs share the machine)."""
-    argv = [sys.executable, "-m", "app.cli", *train_command(name, work, steps)]
+    argv = [sys.executable, "-m", "regionpaint", *train_command(name, work, steps)]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     with open(work / f"{name}.log", "a", encoding="utf-8") as out:
         subprocess.run(argv, check=True, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
@@ -147,8 +147,8 @@ def export_model(name: str, work: Path) -> Path:
     """Load a finished run with its engine and write ``models/<name>.safetensors`` in float16."""
     import torch
 
-    from engines.common.checkpoint import convert_safetensors_dtype
-    from plugins.manager import get_plugin_manager
+    from regionpaint.engines.common.checkpoint import convert_safetensors_dtype
+    from regionpaint.plugins.manager import get_plugin_manager
 
     engine = get_plugin_manager().engine_class(MODELS[name].engine)()
     engine.load(work / name, "cpu")
@@ -162,8 +162,8 @@ def export_model(name: str, work: Path) -> Path:
 
 def _street_sources(folder: Path, count: int = 100) -> list:
     """The first ``count`` training pairs of a street dataset as style sources (photo, labels, instances)."""
-    from app.model.imports import read_instance_map, read_label_map, read_photo
-    from engines.base import StyleSource
+    from regionpaint.app.model.imports import read_instance_map, read_label_map, read_photo
+    from regionpaint.engines.base import StyleSource
 
     sources = []
     for photo in sorted((folder / "train_img").glob("*.png"))[:count]:
@@ -175,7 +175,7 @@ def _street_sources(folder: Path, count: int = 100) -> list:
 
 def _face_with_hair(family: int, dark: bool):
     """The first held-out face (seed family ``family``) with plenty of dark (or light) hair."""
-    from app.demo import make_face
+    from tools.demo import make_face
 
     for index in range(200):
         face = make_face(seed=[family, index], size=FACE_SIZE)
@@ -189,9 +189,9 @@ def face_document():
     """The face demo opens as a photo being edited: its photo, its own segmentation as the baseline, the photo
     as every region's style (source ``photo``) and sources A and B to restyle regions with; renders are
     composited onto the photo (feather, colours matched around the edit)."""
-    from app.model import Document, StyleSourceData, edits
-    from app.model.edit_mask import start_photo_edit
-    from app.model.labelsets import CELEBAMASK_HQ
+    from regionpaint.app.model import Document, StyleSourceData, edits
+    from regionpaint.app.model.edit_mask import start_photo_edit
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ
 
     face, source_a, source_b = _face_with_hair(1, dark=True), _face_with_hair(2, dark=True), _face_with_hair(3, False)
     doc = Document(face.label, CELEBAMASK_HQ.id, photo=face.photo)
@@ -205,9 +205,9 @@ def face_document():
 
 
 def street_document(engine_id: str, checkpoint: str):
-    from app.demo import make_street
-    from app.model import Document, edits
-    from app.model.labelsets import CITYSCAPES
+    from regionpaint.app.model import Document, edits
+    from regionpaint.app.model.labelsets import CITYSCAPES
+    from tools.demo import make_street
 
     street = make_street(seed=[1, 0], size=STREET_SIZE)
     doc = Document(street.label, CITYSCAPES.id, photo=street.photo, instance=street.instance)
@@ -225,7 +225,7 @@ DOCUMENTS = {
 
 def write_documents(names: list[str] | None = None) -> list[Path]:
     """Write the demo documents (all, or those named) into ``assets/demo``."""
-    from app.model.project import save_project
+    from regionpaint.app.model.project import save_project
 
     names = list(DOCUMENTS) if names is None else names
     for name in names:
@@ -234,7 +234,7 @@ def write_documents(names: list[str] | None = None) -> list[Path]:
 
 
 def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
-    manifest = {"how": "python -m app.demo.build (see its docstring)", "datasets": {}, "models": {}}
+    manifest = {"how": "python -m tools.demo.build (see its docstring)", "datasets": {}, "models": {}}
     for key, spec in DATASETS.items():
         manifest["datasets"][key] = {"kind": spec.kind, "count": spec.count, "size": spec.size, "seed": spec.seed}
     for name, model in MODELS.items():
@@ -258,7 +258,7 @@ def write_manifest(work: Path, seconds: dict[str, float]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.demo.build", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.demo.build", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--work", type=Path, help="datasets and training runs go here (required unless --documents-only)"
     )

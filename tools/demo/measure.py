@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.demo.streets import make_street
+from tools.demo.streets import make_street
 
 
 def world_colours(class_id: int, count: int = 4000) -> np.ndarray:

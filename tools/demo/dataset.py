@@ -12,8 +12,8 @@ Layouts (``phase`` is ``train`` unless told otherwise; ``NNNNNN`` is the zero-pa
 Sample ``i`` of a dataset is generated from the seed sequence ``[seed, i]``, so it does not depend on
 ``count`` or on how many workers wrote the set, and the same arguments always give the same bytes.
 
-Command line: ``python -m app.demo.dataset faces OUT --count 100 --size 128 --seed 0`` (or ``streets``), and
-``python -m app.demo.dataset sheet OUT.png`` for a contact sheet of photos over their label maps.
+Command line: ``python -m tools.demo.dataset faces OUT --count 100 --size 128 --seed 0`` (or ``streets``), and
+``python -m tools.demo.dataset sheet OUT.png`` for a contact sheet of photos over their label maps.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ KINDS = ("faces", "streets")
 LAYOUTS = ("celebamask-hq", "flat", "cityscapes")
 DEFAULT_LAYOUT = {"faces": "celebamask-hq", "streets": "flat"}
 DEFAULT_SIZE = {"faces": 256, "streets": 512}
-LABEL_SET = {"faces": "celebamask-hq", "streets": "cityscapes"}  # ids of app.model.labelsets
+LABEL_SET = {"faces": "celebamask-hq", "streets": "cityscapes"}  # ids of regionpaint.app.model.labelsets
 INFO_FILE = "demo_dataset.json"
 
 Sample = FaceSample | StreetSample
@@ -219,7 +219,7 @@ def _write_info(
 
 def _colorize(label: np.ndarray, kind: str) -> np.ndarray:
     """(H, W, 3) uint8 official label colours of a label map."""
-    from app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # the sheet only; keeps generation light
+    from regionpaint.app.model.labelsets import CELEBAMASK_HQ, CITYSCAPES  # the sheet only; keeps generation light
 
     colours = np.zeros((256, 3), np.uint8)
     table = (CELEBAMASK_HQ if kind == "faces" else CITYSCAPES).colors
@@ -260,7 +260,7 @@ def save_sheet(sheet: np.ndarray, path: Path, zoom: int = 2) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.demo.dataset", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.demo.dataset", description=__doc__.split("\n\n")[0])
     parser.add_argument("kind", choices=[*KINDS, "sheet"], help="what to write ('sheet': a contact sheet PNG)")
     parser.add_argument("out", help="dataset folder (or the sheet's PNG path)")
     parser.add_argument("--count", type=int, default=100, help="number of samples (default 100)")

@@ -1,6 +1,6 @@
 """Procedural street scenes in the Cityscapes ``labelIds`` scheme, for training the demo SPADE/pix2pixHD models.
 
-Like :mod:`app.demo.faces`, a sample is made in two steps:
+Like :mod:`tools.demo.faces`, a sample is made in two steps:
 
 1. :func:`random_street_scene` + :func:`street_label` place a camera over a straight street (road, sidewalks,
    building facades, a far skyline, trees, poles, signs, cars, persons, bicycles) and project it with a

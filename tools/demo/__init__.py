@@ -51,7 +51,7 @@ _DATASET_NAMES = ("PairPaths", "contact_sheet", "make_sample", "write_dataset", 
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use so that `python -m app.demo.dataset` does not find its module already loaded.
+    # Imported on first use so that `python -m tools.demo.dataset` does not find its module already loaded.
     if name in _DATASET_NAMES:
         from . import dataset
 

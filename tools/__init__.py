@@ -1,0 +1,1 @@
+"""Build tools that are not part of the installed app (the demo builder, screenshot scripts)."""
