@@ -53,7 +53,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "regionpaint.app.commands",
 )
 # Hooks called once per plugin with a `register` callable, and the attribute each registers under.
-_REGISTER_HOOKS = ("register_engines", "register_trainers", "register_label_sets", "register_segmenters")
+_REGISTER_HOOKS = (
+    "register_engines",
+    "register_trainers",
+    "register_label_sets",
+    "register_segmenters",
+    "register_models",
+)
 
 
 class PluginError(Exception):
@@ -137,6 +143,7 @@ class PluginManager:
         self._trainers: dict[str, TrainerEntry] = {}
         self._label_sets: dict[str, tuple[Any, str]] = {}
         self._segmenters: dict[str, SegmenterEntry] = {}
+        self._model_catalogs: list[tuple[Any, str]] = []  # (catalog document, "plugin NAME"), checked by app.models
         for module_name in default_plugins:
             self._load_builtin(module_name)
         if load_entry_points:
@@ -215,6 +222,7 @@ class PluginManager:
             "register_trainers": self._register_trainer,
             "register_label_sets": self._register_label_set,
             "register_segmenters": self._register_segmenter,
+            "register_models": self._register_models,
         }
         for hook_name in _REGISTER_HOOKS:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -277,6 +285,11 @@ class PluginManager:
         self._segmenters[segmenter_id] = SegmenterEntry(segmenter_class, plugin)
         self.plugins[plugin].segmenters.append(segmenter_id)
 
+    def _register_models(self, plugin: str, document: Any) -> None:
+        if not isinstance(document, dict):
+            raise PluginError(f"register_models expects a catalog document (a dict), got {type(document).__name__}")
+        self._model_catalogs.append((document, f"plugin {plugin}"))
+
     # -- queries ---------------------------------------------------------------------------------
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -319,6 +332,10 @@ class PluginManager:
     def trainers(self) -> dict[str, TrainerEntry]:
         """Trainers by the engine id they train."""
         return dict(self._trainers)
+
+    def model_catalogs(self) -> list[tuple[Any, str]]:
+        """Catalog documents plugins registered through ``register_models``, with "plugin NAME" as their origin."""
+        return list(self._model_catalogs)
 
     def segmenters(self) -> dict[str, SegmenterEntry]:
         return dict(self._segmenters)

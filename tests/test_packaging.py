@@ -73,7 +73,8 @@ def test_the_wheel_installs_one_top_level_package_with_the_demo(wheel):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"regionpaint"}
     for member in ("regionpaint/assets/demo/faces.rpaint", "regionpaint/assets/demo/models/sean_faces.safetensors",
-                   "regionpaint/app/cli.py", "regionpaint/__main__.py", "regionpaint/app/model/labelsets.py"):
+                   "regionpaint/app/cli.py", "regionpaint/__main__.py", "regionpaint/app/model/labelsets.py",
+                   "regionpaint/app/models/catalog.json", "regionpaint/app/models/layouts/sean_celebahq.json"):
         assert member in names, member
     assert not any(n.startswith(("regionpaint/app/demo/", "tools/", "tests/")) for n in names)
 

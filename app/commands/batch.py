@@ -36,7 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from regionpaint.app.batch.discovery import LAYOUTS
     from regionpaint.app.batch.styles import STYLE_MODES
 
-    parser.add_argument("--checkpoint", required=True, metavar="PATH", help="official folder, .pth or .safetensors")
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="PATH",
+        help="official folder, .pth or .safetensors, or an installed model's name (`regionpaint models list`)",
+    )
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
     parser.add_argument("--labels", required=True, metavar="DIR", help="folder of label maps (searched recursively)")
     parser.add_argument("--instances", metavar="DIR", help="instance maps mirroring --labels (default: the layout's)")
@@ -133,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
 
     if getattr(args, "compile", False) and not args.fast:
         raise ValueError("--compile compiles the fast mode's generator: add --fast")
+    from regionpaint.app.models.manager import resolve_checkpoint
+
+    args.checkpoint = resolve_checkpoint(args.checkpoint)  # an installed model's name -> its folder
     sink = JsonLinesSink(sys.stdout) if args.json else _tqdm_sink()
     stop = threading.Event()
     ranks = sharding.Ranks()

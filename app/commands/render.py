@@ -39,7 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="take label, styles, engine and checkpoint from a project file; the other flags override it",
     )
     parser.add_argument(
-        "--checkpoint", metavar="PATH", help="official folder, .pth or .safetensors (engines without weights: none)"
+        "--checkpoint",
+        metavar="PATH",
+        help="official folder, .pth or .safetensors, or an installed model's name (`regionpaint models list`); "
+        "engines without weights: none",
     )
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
     parser.add_argument("--label", metavar="LABEL.png", help="label map (index or colour PNG)")
@@ -289,6 +292,10 @@ def run(args: argparse.Namespace) -> int:
         doc, doc_engine, doc_checkpoint, doc_device = _load_project(args, manager)
         engine_id, checkpoint = engine_id or doc_engine or None, checkpoint or doc_checkpoint
         device = device or doc_device
+    if checkpoint:
+        from regionpaint.app.models.manager import resolve_checkpoint
+
+        checkpoint = resolve_checkpoint(checkpoint)  # an installed model's name -> its folder
     if (args.photo_label or args.photo_instance) and not args.photo:
         raise ValueError("--photo-label and --photo-instance describe a --photo; give the photo too")
     if args.photo and not args.photo_label:

@@ -30,7 +30,12 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
 
 def _add_segmenter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segmenter", required=True, metavar="ID", help="segmenter id (see `regionpaint segmenters`)")
-    parser.add_argument("--weights", metavar="FILE", help="the segmenter's weights (.pth or .safetensors)")
+    parser.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="the segmenter's weights (.pth or .safetensors, or an installed model's name); "
+        "default: the installed catalog model for this segmenter (`regionpaint models list`)",
+    )
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
 
@@ -76,11 +81,20 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _check_weights(args: argparse.Namespace) -> None:
+    """``--weights`` as given, an installed model's name resolved, or the installed catalog model by default."""
+    from regionpaint.app.models.manager import installed_segmenter_weights, resolve_checkpoint, segmenter_hint
     from regionpaint.app.segmenting import segmenter_class
 
     cls = segmenter_class(args.segmenter)
-    if cls.needs_weights and not args.weights:
-        raise ValueError(f"segmenter {args.segmenter} needs --weights FILE ({cls.weights_hint})")
+    if args.weights:
+        args.weights = resolve_checkpoint(args.weights)
+    elif cls.needs_weights:
+        installed = installed_segmenter_weights(args.segmenter)
+        if installed is None:
+            raise ValueError(
+                f"segmenter {args.segmenter} needs --weights FILE ({cls.weights_hint}){segmenter_hint(args.segmenter)}"
+            )
+        args.weights = str(installed)
 
 
 def run_segment(args: argparse.Namespace) -> int:

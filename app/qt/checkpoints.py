@@ -1,7 +1,10 @@
 """Finding checkpoints for the picker: the models folder, folders a person added, the document's own.
 
 Only file names are looked at (no weights are read, torch is not imported): an official folder has
-``*_net_G.pth``; a regionpaint checkpoint is a ``.safetensors`` file (with its JSON sidecar).
+``*_net_G.pth``; a regionpaint checkpoint is a ``.safetensors`` file (with its JSON sidecar). A folder the
+model manager installed (``regionpaint models get``, File › Models…) carries a manifest: it is listed by its
+catalog title ("SPADE · Cityscapes (official)"), before the checkpoints listed by path; segmenter weights and
+the manager's ``.downloads`` are not checkpoints and are skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +23,21 @@ MAX_DEPTH = 3  # models/<name>/checkpoints/<case> is as deep as official layouts
 class CheckpointChoice:
     path: Path
     title: str
+    catalog: bool = False  # installed by the model manager: listed first, by its catalog title
+
+
+def installed_title(folder: Path) -> tuple[str, str] | None:
+    """(title, kind) from an installed model's manifest; None for any other folder."""
+    from regionpaint.app.models.store import MANIFEST, read_manifest
+
+    if not (folder / MANIFEST).is_file():
+        return None
+    try:
+        manifest = read_manifest(folder)
+    except ValueError as exc:  # a damaged manifest: the folder is listed by its name, as before
+        log.info("%s", exc)
+        return None
+    return (manifest.title, manifest.kind) if manifest is not None else None
 
 
 def is_checkpoint(path: Path) -> bool:
@@ -36,6 +54,10 @@ def scan_folder(folder: Path, depth: int = MAX_DEPTH) -> list[CheckpointChoice]:
     """Checkpoints inside ``folder`` (itself included), sorted by title; unreadable folders are skipped."""
     if not folder.is_dir():
         return []
+    installed = installed_title(folder)
+    if installed is not None:
+        title, kind = installed
+        return [CheckpointChoice(folder, title, catalog=True)] if kind == "engine" and is_checkpoint(folder) else []
     if is_checkpoint(folder):
         tensors = sorted(folder.glob("*.safetensors"))
         if len(tensors) > 1 and not any(folder.glob("*_net_G.pth")):
@@ -51,18 +73,22 @@ def scan_folder(folder: Path, depth: int = MAX_DEPTH) -> list[CheckpointChoice]:
         log.info("cannot list %s: %s", folder, exc)
         return found
     for child in children:
+        if child.name.startswith("."):
+            continue  # .downloads and other hidden folders: partial files, never checkpoints
         if child.is_dir():
             found += scan_folder(child, depth - 1)
         elif is_checkpoint(child):
             found.append(CheckpointChoice(child, child.stem))
-    return sorted(found, key=lambda choice: choice.title.lower())
+    return sorted(found, key=lambda choice: (not choice.catalog, choice.title.lower()))
 
 
 def checkpoint_choices(models_folder: Path, added: Iterable[Path], current: str = "") -> list[CheckpointChoice]:
     """Everything the picker offers, without duplicates: the document's checkpoint first."""
     choices: list[CheckpointChoice] = []
     if current:
-        choices.append(CheckpointChoice(Path(current), Path(current).name or current))
+        installed = installed_title(Path(current)) if Path(current).is_dir() else None
+        title = installed[0] if installed else Path(current).name or current
+        choices.append(CheckpointChoice(Path(current), title, catalog=installed is not None))
     choices += scan_folder(models_folder)
     for path in added:
         if path.is_dir():

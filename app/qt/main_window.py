@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.plugin_notice = PluginNotice()  # plugin load errors, once per session
         self.plugin_notice.showPlugins.connect(self.show_plugins)
         self.plugins_dialog: PluginsDialog | None = None
+        self.models_dialog = None  # File › Models…, made on first use
         self._engine_choice: tuple[str, str] | None = None  # gui --engine/--checkpoint, for the next document
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
         self.demo_menu = file_menu.addMenu("Open &demo")
         self.demo_menu.aboutToShow.connect(lambda: self.files.fill_demo_menu(self.demo_menu))
         self.actions["recover"] = file_menu.addAction("Re&cover unsaved work…", self.recover_sessions)
+        self.actions["models"] = file_menu.addAction("&Models (official checkpoints)…", self.show_models)
         file_menu.addSeparator()
         for name in ("save", "save_as"):
             file_menu.addAction(self.actions[name])
@@ -333,6 +335,7 @@ class MainWindow(QMainWindow):
         self.start_screen.newRequested.connect(lambda: self.files.new_document())
         self.start_screen.openRequested.connect(self.files.ask_open)
         self.start_screen.openPath.connect(self.files.open_project)
+        self.start_screen.modelsRequested.connect(self.show_models)
         self.state.documentReplaced.connect(self._show_start_or_canvas)
         # A style thumbnail dropped on a region, on the canvas or on its table row, styles that region.
         self.style_drops = (
@@ -605,6 +608,19 @@ class MainWindow(QMainWindow):
         self.plugins_dialog.show()
         self.plugins_dialog.raise_()
         return self.plugins_dialog
+
+    # -- models ------------------------------------------------------------------------------
+    def show_models(self):
+        """The Models dialog (non-modal): the official checkpoints, downloads, what is installed."""
+        if self.models_dialog is None:
+            from regionpaint.app.qt.models_dialog import ModelsDialog
+
+            self.models_dialog = ModelsDialog(self, models_dir(self.data_folder))
+            self.models_dialog.modelsChanged.connect(self.engine_panel.choices.rescan)
+        self.models_dialog.refresh()
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
 
     def _on_plugins_changed(self) -> None:
         self.engine_panel.choices.reload_engines()

@@ -1,12 +1,15 @@
 """File › New from photo: a document from a photo alone, labelled by a segmenter or starting all background.
 
 The segmenter runs on a worker thread (DRN-D-105 takes tens of seconds on a CPU); the dialog shows a
-busy bar meanwhile and stays responsive. The weights file picked for a segmenter is remembered.
+busy bar meanwhile and stays responsive. The weights file picked for a segmenter is remembered; without
+one, the weights installed by the model manager are used, and when there are none the dialog offers to get
+them (the Models dialog) and points to the smart fill meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -60,6 +63,33 @@ class FileField(QWidget):
         return Path(text) if text else None
 
 
+def installed_weights(segmenter_id: str) -> Path | None:
+    """The weights the model manager installed for a segmenter (None without)."""
+    from regionpaint.app.models.manager import installed_segmenter_weights
+
+    try:
+        return installed_segmenter_weights(segmenter_id)
+    except ValueError as exc:  # a damaged catalog or record: the person can still browse for a file
+        log.info("installed weights for %s: %s", segmenter_id, exc)
+        return None
+
+
+def catalog_entry_for(segmenter_id: str):
+    from regionpaint.app.models.catalog import load_catalog
+
+    entries = load_catalog().entries_for("segmenter", segmenter_id)
+    return entries[0] if entries else None
+
+
+def open_models_dialog(parent: QWidget, entry_name: str) -> None:
+    """The Models dialog, modal over this one, scrolled to the entry to download."""
+    from regionpaint.app.qt.models_dialog import ModelsDialog
+
+    dialog = ModelsDialog(parent)
+    dialog.focus_entry(entry_name)
+    dialog.exec()
+
+
 def segmenter_entries() -> dict:
     from regionpaint.plugins.manager import get_plugin_manager
 
@@ -86,6 +116,16 @@ class NewFromPhotoDialog(QDialog):
         for segmenter_id, cls in self.segmenters.items():
             self.start.addItem(f"Segment with {cls.display_name}", segmenter_id)
         self.weights = FileField("Segmenter weights", WEIGHTS_FILTER)
+        self.offer = QLabel()
+        self.offer.setObjectName("getWeightsOffer")
+        self.offer.setWordWrap(True)
+        self.get_weights = QPushButton("Get the weights…")
+        self.get_weights.setObjectName("getWeights")
+        self.get_weights.clicked.connect(self._get_weights)
+        self.get_models: Callable[[QWidget, str], None] = open_models_dialog  # tests replace it
+        offer_row = QHBoxLayout()
+        offer_row.addWidget(self.offer, 1)
+        offer_row.addWidget(self.get_weights)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -98,6 +138,7 @@ class NewFromPhotoDialog(QDialog):
         form.addRow("Start with", self.start)
         form.addRow("Label set", self.label_set)
         form.addRow("Weights", self.weights)
+        form.addRow("", offer_row)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -135,8 +176,29 @@ class NewFromPhotoDialog(QDialog):
         if cls is not None:
             self.label_set.setCurrentIndex(max(0, self.label_set.findData(cls.label_set)))
             remembered = self.settings.segmenter_weights(cls.id)
+            if remembered is None and cls.needs_weights:
+                remembered = installed_weights(cls.id)
             self.weights.edit.setText("" if remembered is None else str(remembered))
         self.weights.edit.setPlaceholderText(cls.weights_hint if cls is not None and cls.needs_weights else "")
+        self._show_offer(cls)
+
+    def _show_offer(self, cls) -> None:
+        """No weights for the chosen segmenter: offer the catalog's download, and the smart fill meanwhile."""
+        missing = cls is not None and cls.needs_weights and self.weights.path is None
+        entry = catalog_entry_for(cls.id) if missing else None
+        self.offer_entry = entry.name if entry is not None else ""
+        self.offer.setVisible(entry is not None)
+        self.get_weights.setVisible(entry is not None)
+        if entry is not None:
+            self.offer.setText(
+                f"No weights yet: {entry.title} can be downloaded (File › Models…). Meanwhile, start with an "
+                "empty map and label it with the Smart fill tool (S), which follows the photo's edges."
+            )
+
+    def _get_weights(self) -> None:
+        if self.offer_entry:
+            self.get_models(self, self.offer_entry)
+            self._start_changed()  # picks up the weights if they were installed
 
     # -- creating the document ---------------------------------------------------------------------
     def accept(self) -> None:

@@ -1,4 +1,5 @@
-"""The start screen, shown while no document is open: open a demo, a recent file, or start from a photo.
+"""The start screen, shown while no document is open: open a demo, a recent file, start from a photo, or get
+the official models.
 
 Plain widgets and signals; the window connects them to its file actions. Demo thumbnails are read from
 the photo inside each ``.rpaint`` file (a zip), so nothing is decoded but that one picture.
@@ -52,6 +53,7 @@ class StartScreen(QWidget):
     newRequested = Signal()  # a new document from a photo and its label map
     openRequested = Signal()  # File › Open…
     openPath = Signal(Path)  # a demo or a recent file
+    modelsRequested = Signal()  # File › Models…: the official checkpoints
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,7 +69,12 @@ class StartScreen(QWidget):
         self.new_button.setToolTip("A photo and its segmentation (label map) — Ctrl+N")
         self.open_button = QPushButton("Open a project…")
         self.open_button.setToolTip("A .rpaint project — Ctrl+O")
-        for button in (self.new_button, self.open_button):
+        self.models_button = QPushButton("Get the official models…")
+        self.models_button.setObjectName("startModels")
+        self.models_button.setToolTip(
+            "SPADE, SEAN and pix2pixHD as their authors trained them, and the segmenters that label photos"
+        )
+        for button in (self.new_button, self.open_button, self.models_button):
             button.setMinimumHeight(34)
         self.demos = QHBoxLayout()
         self.demos.setSpacing(12)
@@ -80,6 +87,7 @@ class StartScreen(QWidget):
         start_row = QHBoxLayout()
         start_row.addWidget(self.new_button)
         start_row.addWidget(self.open_button)
+        start_row.addWidget(self.models_button)
         start_row.addStretch(1)
         column = QVBoxLayout()
         column.addWidget(title)
@@ -105,6 +113,7 @@ class StartScreen(QWidget):
         outer.addStretch(1)
         self.new_button.clicked.connect(self.newRequested)
         self.open_button.clicked.connect(self.openRequested)
+        self.models_button.clicked.connect(self.modelsRequested)
         self.recent.itemClicked.connect(self._open_item)
 
     def refresh(self, recent: list[Path]) -> None:
