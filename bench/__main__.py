@@ -51,7 +51,7 @@ def run_benchmark(module: ModuleType, args: argparse.Namespace) -> tuple[str, li
     accepted = inspect.signature(module.run).parameters
     kwargs = {key: value for key, value in (("device", args.device), ("repeats", args.repeats)) if key in accepted}
     if kwargs.get("device") == "auto":
-        from regionpaint.engines.common.device import resolve_device
+        from regionpaint.engines.device import resolve_device
 
         kwargs["device"] = str(resolve_device("auto"))
     title, header, rows = module.run(**kwargs)

@@ -1,6 +1,7 @@
 """Distinct-window share of real label maps per feature size, and one SPADE modulation timed plain vs by pattern.
 
-The exact structural SPADE modulation (:mod:`regionpaint.engines.common.region_conv`) computes once per distinct 3x3
+The exact structural SPADE modulation (:mod:`regionpaint.engines.acceleration.region_patterns`) computes once per
+distinct 3x3
 and 5x5 window of labels; this measures how many there are per pixel on the Cityscapes fixtures (512x256,
 the SPADE Cityscapes network size, ``more`` upsampling) and the CelebAMask-HQ label (256x256), and times the
 official-width norm at each size both ways (random weights; median of the repeats). It is how
@@ -44,9 +45,10 @@ def _labels() -> list[tuple[str, np.ndarray, int, tuple]]:
 def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
-    from regionpaint.engines.common import region_conv, spade_layers
-    from regionpaint.engines.common.region_conv import region_layout
-    from regionpaint.engines.common.spade_layers import SPADE, resize_segmap
+    from regionpaint.engines.acceleration import region_patterns
+    from regionpaint.engines.acceleration.region_patterns import region_layout
+    from regionpaint.engines.layers import spade_norm
+    from regionpaint.engines.layers.spade_norm import SPADE, resize_segmap
 
     repeats = max(1, getattr(args, "repeats", 3))
     rows = []
@@ -60,20 +62,21 @@ def run(args: argparse.Namespace) -> list[dict]:
             layout = region_layout(index, classes)
             norm = SPADE("spadesyncbatch3x3", channels, classes).eval()
             with torch.inference_mode():
-                spade_layers.STRUCTURAL.enabled = False
+                spade_norm.STRUCTURAL.enabled = False
                 plain = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
-                spade_layers.STRUCTURAL.enabled = True
-                limit, region_conv.MAX_PATTERN_SHARE = region_conv.MAX_PATTERN_SHARE, 1.0  # always the pattern path
+                spade_norm.STRUCTURAL.enabled = True
+                # always the pattern path
+                limit, region_patterns.MAX_PATTERN_SHARE = region_patterns.MAX_PATTERN_SHARE, 1.0
                 try:
                     by_pattern = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, True)
                 finally:
-                    region_conv.MAX_PATTERN_SHARE = limit
+                    region_patterns.MAX_PATTERN_SHARE = limit
                 # Finding the patterns: once per label and feature size, shared by every norm of that size.
                 patterns = median_seconds(lambda i=index, k=classes: region_layout(i, k).patterns(2), repeats, True)
             rows.append({
                 "label": name, "size": f"{w}x{h}", "channels": channels,
                 "pattern_share_5x5": layout.share(2), "pattern_share_3x3": layout.share(1),
                 "plain_s": plain, "pattern_s": by_pattern, "speedup": plain / by_pattern, "find_patterns_s": patterns,
-                "engine_uses": "pattern" if layout.share(2) <= region_conv.MAX_PATTERN_SHARE else "plain",
+                "engine_uses": "pattern" if layout.share(2) <= region_patterns.MAX_PATTERN_SHARE else "plain",
             })  # fmt: skip
     return rows

@@ -138,7 +138,7 @@ def _two_devices(device: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    from regionpaint.engines.common.device import resolve_device
+    from regionpaint.engines.device import resolve_device
 
     device = str(resolve_device(args.device))
     device = "cuda" if device.startswith("cuda") else device

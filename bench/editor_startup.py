@@ -4,7 +4,8 @@
     python -m bench --only editor_startup --startup-baseline 5c5becf       # and an older commit, side by side
 
 Each run launches the real editor (``python -m regionpaint gui --demo``, ``QT_QPA_PLATFORM=offscreen``, a
-scratch data folder) in a child process with ``REGIONPAINT_STARTUP_PROBE`` set (:mod:`regionpaint.app.qt.startup_probe`)
+scratch data folder) in a child process with ``REGIONPAINT_STARTUP_PROBE`` set
+(:mod:`regionpaint.app.qt.workers.startup_probe`)
 and reads the times it writes, relative to the moment this process launched it:
 
 * ``startup_s``: the window's first paint; ``first_render_s``: the first rendered pixels on the canvas;
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 PROBE_FILE = REPO / "app" / "qt" / "startup_probe.py"
 RUN_TIMEOUT_S = 240
 
-# For a tree without app/qt/startup_probe.py: this tree's probe, attached just before the window shows.
+# For a tree without app/qt/workers/startup_probe.py: this tree's probe, attached just before the window shows.
 ATTACH_PROBE = r"""
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("_regionpaint_startup_probe", sys.argv[1])

@@ -2,7 +2,8 @@
 
 Each case (full-size official networks with random weights, real label maps from ``../shared/fixtures``)
 runs in a child process per allocator setting, so the old allocator behaviour (``default``: glibc as it
-comes) and the new one (``keep``: :func:`regionpaint.engines.common.memory.keep_working_memory`) are measured in the
+comes) and the new one (``keep``: :func:`regionpaint.engines.acceleration.memory.keep_working_memory`) are measured in
+the
 same run. In each child the official-style forward (:mod:`bench.official`) and the engine's ``generate``
 run on the same inputs and weights, alternately, so machine load affects them alike.
 
@@ -228,7 +229,7 @@ class Child:
 
     def _sean_photo(self) -> Any:
         """SEAN's style photo as the official test path feeds it (preprocessed, a [-1, 1] tensor)."""
-        from regionpaint.engines.common.tensors import image_to_tensor
+        from regionpaint.engines.layers.tensors import image_to_tensor
         from regionpaint.engines.sean import preprocess
 
         return image_to_tensor(np.array(preprocess.transform(self.inputs["photo"], self.engine.config, self.size)))
@@ -255,8 +256,8 @@ class Child:
     def time_mode(self, mode: str) -> dict[str, Any]:
         import torch
 
-        from regionpaint.engines.common.memory import peak_rss_mb, reset_peak_rss
-        from regionpaint.engines.common.tensors import tensor_to_image
+        from regionpaint.engines.acceleration.memory import peak_rss_mb, reset_peak_rss
+        from regionpaint.engines.layers.tensors import tensor_to_image
 
         reset_peak_rss()
         if mode in ("official", BARE):
@@ -267,7 +268,7 @@ class Child:
         else:
             fast, compiled = mode != "exact", mode in (COMPILED, OPENVINO)
             if compiled:
-                from regionpaint.engines.common.compiled import BACKEND_ENV
+                from regionpaint.engines.acceleration.compiled import BACKEND_ENV
 
                 os.environ[BACKEND_ENV] = "openvino" if mode == OPENVINO else "inductor"
                 self.engine._compiler = None  # a compiler of this mode's backend
@@ -334,7 +335,7 @@ def child_main(argv: list[str]) -> int:
     parser.add_argument("--edits", type=int, default=3, help="SEAN style-only and label-edit renders timed")
     args = parser.parse_args(argv)
     if args.allocator == "keep":
-        from regionpaint.engines.common.memory import keep_working_memory
+        from regionpaint.engines.acceleration.memory import keep_working_memory
 
         keep_working_memory()
     import torch
@@ -379,7 +380,7 @@ def run_child(
 def run(args: argparse.Namespace) -> list[dict]:
     from bench.render_speed import CASES as SPEED_CASES
     from bench.render_speed import write_checkpoint
-    from regionpaint.engines.common.compiled import openvino_available
+    from regionpaint.engines.acceleration.compiled import openvino_available
 
     repeats = getattr(args, "repeats", 3)
     engines = [e.strip() for e in getattr(args, "engines", ",".join(CASES)).split(",") if e.strip()]

@@ -204,8 +204,8 @@ class Seeds:
         """The SPADE demo model as an official folder: latest_net_G.pth (zip) + legacy copy + opt.txt."""
         import torch
 
-        from regionpaint.engines.common.checkpoint import load_safetensors, read_sidecar
-        from regionpaint.engines.common.options import format_opt_text
+        from regionpaint.engines.loading.checkpoint import load_safetensors, read_sidecar
+        from regionpaint.engines.loading.options import format_opt_text
 
         source = DEMO / "models" / "spade_streets.safetensors"
         roles = load_safetensors(source)
@@ -535,7 +535,7 @@ def _safetensors_strategy():
 
 
 def _run_safetensors(case, folder):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint, load_weights
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint, load_weights
 
     source, data = case
     path = _write(folder, source.name, materialize(data))
@@ -556,7 +556,7 @@ def _sidecar_strategy():
 
 
 def _load_engine(path: Path):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint
     from regionpaint.plugins.manager import get_plugin_manager
 
     info = inspect_checkpoint(path)
@@ -581,7 +581,7 @@ def _pth_strategy():
 
 
 def _run_pth(case, folder):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint, load_torch_file
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint, load_torch_file
 
     name, data = case
     path = _write(folder, "latest_net_G.pth" if "latest" in name else "legacy_net_G.pth", materialize(data))

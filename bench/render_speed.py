@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.loading.options import format_opt_text
 
 SPECS = Path(os.environ.get("REGIONPAINT_SPECS", Path(__file__).resolve().parents[1].parent / "shared" / "specs"))
 

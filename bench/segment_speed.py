@@ -51,7 +51,7 @@ def random_weights(listing: Path, path: Path) -> None:
 def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
-    from regionpaint.app.segmenting import segmenter_class
+    from regionpaint.app.segmentation import segmenter_class
 
     repeats = max(1, getattr(args, "repeats", 3))
     wanted = getattr(args, "segmenter", None)

@@ -33,7 +33,7 @@ def _options(spec: dict, out: Path):
 
 
 def run_regionpaint(spec: dict, out: Path) -> dict:
-    from regionpaint.engines.common.memory import keep_working_memory
+    from regionpaint.engines.acceleration.memory import keep_working_memory
     from regionpaint.engines.training.trainer import Trainer
 
     if spec.get("keep_memory", True):
@@ -64,9 +64,9 @@ def run_official(spec: dict, out: Path) -> dict:
     import torch
 
     from bench import official_train
-    from regionpaint.engines.common.spade_layers import STRUCTURAL
+    from regionpaint.engines.layers.spade_norm import STRUCTURAL
+    from regionpaint.engines.torchrun import DistContext
     from regionpaint.engines.training.datasets import PairedDataset
-    from regionpaint.engines.training.distributed import DistContext
     from regionpaint.engines.training.losses import VGGLoss
     from regionpaint.engines.training.model_base import make_batch
     from regionpaint.engines.training.trainer import Trainer
@@ -122,7 +122,7 @@ def run_official(spec: dict, out: Path) -> dict:
 def main(argv: list[str]) -> int:
     import tempfile
 
-    from regionpaint.engines.common.memory import peak_rss_mb
+    from regionpaint.engines.acceleration.memory import peak_rss_mb
 
     spec = json.loads(argv[0])
     with tempfile.TemporaryDirectory(prefix="regionpaint-train-child-") as tmp:

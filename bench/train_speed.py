@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 def run_small(args: argparse.Namespace) -> list[dict]:
     import torch
 
-    from regionpaint.engines.common.device import resolve_device
+    from regionpaint.engines.device import resolve_device
     from regionpaint.engines.training.synthetic import write_dataset
 
     device = getattr(args, "device", "auto")

@@ -1,5 +1,6 @@
 """Winograd F(2x2, 3x3) against the direct convolution, per layer shape and dtype; the one-hot input head
-against its convolution. Where ``regionpaint.engines.common.winograd.worth_winograd`` draws its line comes from here.
+against its convolution. Where ``regionpaint.engines.acceleration.winograd.worth_winograd`` draws its line comes from
+here.
 
     python -m bench --only winograd
 """
@@ -32,7 +33,7 @@ def conv_rows(repeats: int) -> list[dict]:
     import torch
     import torch.nn.functional as F
 
-    from regionpaint.engines.common.winograd import transform_filters, winograd_conv3x3, worth_winograd
+    from regionpaint.engines.acceleration.winograd import transform_filters, winograd_conv3x3, worth_winograd
 
     rows = []
     torch.manual_seed(0)
@@ -61,7 +62,7 @@ def head_rows(repeats: int) -> list[dict]:
     import torch
     import torch.nn.functional as F
 
-    from regionpaint.engines.common.onehot_conv import OneHotConv, one_hot_codes
+    from regionpaint.engines.acceleration.onehot_conv import OneHotConv, one_hot_codes
 
     torch.manual_seed(0)
     labels, h, w = 35, 256, 512

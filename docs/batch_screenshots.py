@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QApplication
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))
 
-from regionpaint.app.qt.batch_dialog import BatchDialog  # noqa: E402
-from regionpaint.app.qt.jobs_panel import JobsPanel  # noqa: E402
+from regionpaint.app.qt.dialogs.batch import BatchDialog  # noqa: E402
+from regionpaint.app.qt.panels.jobs import JobsPanel  # noqa: E402
 from tests.test_batch_cli import SPADE, write_street_maps  # noqa: E402
 
 

@@ -293,7 +293,7 @@ def run(out: Path, scratch: Path) -> dict:
     launcher = scratch / "python"
     launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{trainer}"\n')
     launcher.chmod(0o755)
-    from regionpaint.app.jobs import TrainingJob
+    from regionpaint.app.training.jobs import TrainingJob
 
     job = TrainingJob(["train", "--engine", "spade"], scratch / "run", python=str(launcher)).start()
     window.jobs_panel.add_job(job)
@@ -341,7 +341,7 @@ def run(out: Path, scratch: Path) -> dict:
     if photo is not None:
         from PIL import Image
 
-        from regionpaint.app.qt.dialogs import NewDocumentDialog
+        from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
         from regionpaint.app.qt.file_actions import label_sets
 
         label_name = photo.name.replace("leftImg8bit", "gtFine_labelIds")

@@ -62,8 +62,8 @@ def wait_until(condition, seconds: float = 300) -> None:
 
 
 def smart_fill_shot(scratch: Path) -> None:
+    from regionpaint.app.qt.dialogs.new_from_photo import NewFromPhotoDialog
     from regionpaint.app.qt.file_actions import label_sets
-    from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
 
     window = make_window(scratch)
     dialog = NewFromPhotoDialog(label_sets(), window.settings, window)

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from regionpaint.app.qt.dialogs.train import TrainDialog  # noqa: E402
 from regionpaint.app.qt.settings import EditorSettings  # noqa: E402
-from regionpaint.app.qt.train_dialog import TrainDialog  # noqa: E402
 
 
 def main() -> int:

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QApplication
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))
 
-from regionpaint.app.qt.jobs_panel import JobsPanel  # noqa: E402
-from regionpaint.app.qt.train_dialog import TrainDialog  # noqa: E402
+from regionpaint.app.qt.dialogs.train import TrainDialog  # noqa: E402
+from regionpaint.app.qt.panels.jobs import JobsPanel  # noqa: E402
 from regionpaint.engines.training.synthetic import write_dataset  # noqa: E402
 
 

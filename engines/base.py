@@ -119,7 +119,7 @@ class RenderRequest:
     # Fast mode: reduced precision / compiled paths allowed (PSNR >= 40 dB against exact); exact by default.
     fast: bool = False
     # With ``fast``: use a torch.compile'd forward of this input shape once it is ready (compiled on a
-    # background thread: engines/common/compiled.py); the eager fast path renders until then.
+    # background thread: engines/acceleration/compiled.py); the eager fast path renders until then.
     compile: bool = False
 
 
@@ -207,7 +207,7 @@ class Engine(abc.ABC):
 
         ``checkpoint`` is None for an engine with ``needs_checkpoint = False`` when none was chosen.
         Raises :class:`CheckpointError` naming the file and the first offending key. The built-in engines
-        inherit it from :class:`regionpaint.engines.common.checkpoint_engine.CheckpointEngine` (the shared pipeline).
+        inherit it from :class:`regionpaint.engines.loading.checkpoint_engine.CheckpointEngine` (the shared pipeline).
         """
 
     @abc.abstractmethod
@@ -257,7 +257,7 @@ class Engine(abc.ABC):
     def save(self, path: str | Path) -> Path:
         """Write the loaded weights as ``.safetensors`` + JSON sidecar (official keys under role prefixes,
         the engine id, label set and options); returns the file written. Engines provide the contents."""
-        from regionpaint.engines.common.checkpoint import save_safetensors
+        from regionpaint.engines.loading.checkpoint import save_safetensors
 
         networks, label_set, options = self._save_contents(path)
         return save_safetensors(path, networks, self.id, label_set, options)

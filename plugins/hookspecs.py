@@ -58,7 +58,7 @@ def register_models(register):
     """Add entries to the model catalog (``regionpaint models``, the editor's Models dialog).
 
     Call ``register(document)`` with a catalog document: the same JSON object as the built-in
-    ``app/models/catalog.json`` (``schema``, ``entries``, and optionally ``licences``, ``archives`` and inline
+    ``app/model_manager/catalog.json`` (``schema``, ``entries``, and optionally ``licences``, ``archives`` and inline
     ``layouts``), as a dict. Data, not code: each entry names its files, their sources (URLs, Hugging Face Hub
     mirrors, archive members), a licence and the key/shape layout its weights must match. The documents are
     checked when the catalog loads; a malformed one is logged and skipped, and an entry name already in the

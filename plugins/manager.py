@@ -49,7 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "regionpaint.engines.sean.plugin",
     "regionpaint.engines.pix2pixhd.plugin",
     "regionpaint.engines.segmenters.plugin",
-    "regionpaint.plugins.builtin_label_sets",
+    "regionpaint.app.model.builtin_label_sets",
     "regionpaint.app.commands",
 )
 # Hooks called once per plugin with a `register` callable, and the attribute each registers under.
@@ -143,7 +143,8 @@ class PluginManager:
         self._trainers: dict[str, TrainerEntry] = {}
         self._label_sets: dict[str, tuple[Any, str]] = {}
         self._segmenters: dict[str, SegmenterEntry] = {}
-        self._model_catalogs: list[tuple[Any, str]] = []  # (catalog document, "plugin NAME"), checked by app.models
+        # (catalog document, "plugin NAME"), checked by app.model_manager
+        self._model_catalogs: list[tuple[Any, str]] = []
         for module_name in default_plugins:
             self._load_builtin(module_name)
         if load_entry_points:

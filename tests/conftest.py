@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _collect_garbage_on_the_main_thread():
-    """After an editor window switched automatic collection off (app/qt/main_thread_gc.py), collect after each
+    """After an editor window switched automatic collection off (app/qt/workers/main_thread_gc.py), collect after each
     test here on the main thread, so tests that run no event loop do not pile up garbage cycles."""
     yield
     import gc

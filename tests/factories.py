@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.loading.options import format_opt_text
 from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
 from regionpaint.engines.pix2pixhd.clusters import save_clusters
 from regionpaint.engines.pix2pixhd.loading import architecture_options

@@ -56,7 +56,7 @@ def face_demo_document() -> Document:
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves a render thread or any Python thread running."""
-    from regionpaint.app.qt.render_controller import live_pools
+    from regionpaint.app.qt.workers.render_controller import live_pools
 
     before = set(threading.enumerate())
     yield

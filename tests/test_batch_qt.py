@@ -9,9 +9,9 @@ import pytest
 pytest.importorskip("PySide6")
 
 from regionpaint.app.commands.batch import configure  # noqa: E402
-from regionpaint.app.jobs import BatchJob, JobState  # noqa: E402
-from regionpaint.app.qt.batch_dialog import BatchDialog  # noqa: E402
-from regionpaint.app.qt.jobs_panel import JobsPanel  # noqa: E402
+from regionpaint.app.qt.dialogs.batch import BatchDialog  # noqa: E402
+from regionpaint.app.qt.panels.jobs import JobsPanel  # noqa: E402
+from regionpaint.app.training.jobs import BatchJob, JobState  # noqa: E402
 from tests.test_batch_cli import SPADE, records, write_street_maps  # noqa: E402
 
 

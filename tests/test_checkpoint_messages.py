@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from regionpaint.engines.base import CheckpointError
-from regionpaint.engines.common.checkpoint import load_torch_file, load_weights, locate_files, read_sidecar
+from regionpaint.engines.loading.checkpoint import load_torch_file, load_weights, locate_files, read_sidecar
 
 REPO = Path(__file__).resolve().parents[1]
 UNSAFE_ADVICE = ("weights_only", "will likely succeed", "add_safe_globals", "arbitrary code")
@@ -133,7 +133,7 @@ def test_the_cli_refuses_a_checkpoint_with_code_in_one_line(tmp_path):
 @pytest.mark.parametrize("line", ["aspect_ratio: 0", "crop_size: -4", "ngf: 1e12", "aspect_ratio: inf"])
 def test_an_opt_txt_with_impossible_numbers_is_refused_naming_it(tmp_path, line):
     """Found by the fuzz suite: aspect_ratio 0 divided by zero inside the SPADE config."""
-    from regionpaint.engines.common.options import read_opt_txt
+    from regionpaint.engines.loading.options import read_opt_txt
 
     path = tmp_path / "opt.txt"
     path.write_text(f"----------------- Options ---------------\n  label_nc: 35\n  {line}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from regionpaint.engines.common.checkpoint import convert_safetensors_dtype, load_safetensors
+from regionpaint.engines.loading.checkpoint import convert_safetensors_dtype, load_safetensors
 from regionpaint.plugins.manager import get_plugin_manager
 from tests.conftest import require_shared
 from tests.test_render_cli import _render

@@ -1,4 +1,4 @@
-"""torch.compile'd fast forwards (engines/common/compiled.py): compiled in the background, never blocking.
+"""torch.compile'd fast forwards (engines/acceleration/compiled.py): compiled in the background, never blocking.
 
 The plumbing is tested with ``torch.compile`` replaced by a recording wrapper (a real compile takes 20-60 s
 per shape, too long for the default run); ``-m compile`` runs a real compile of a demo model.
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from regionpaint.engines.common import compiled
-from regionpaint.engines.common.compiled import COMPILING, FAILED, READY, BackgroundCompiler, shape_key
-from regionpaint.engines.common.fast import fast_inference
+from regionpaint.engines.acceleration import compiled
+from regionpaint.engines.acceleration.compiled import COMPILING, FAILED, READY, BackgroundCompiler, shape_key
+from regionpaint.engines.acceleration.fast import fast_inference
 
 
 class RecordingCompile:
@@ -189,7 +189,7 @@ import dataclasses, sys
 import numpy as np
 from bench.engine_speed import psnr
 from regionpaint.engines.base import RenderRequest
-from regionpaint.engines.common.compiled import preferred_backend
+from regionpaint.engines.acceleration.compiled import preferred_backend
 from tests.test_compiled import _demo_engine, _label
 
 import os

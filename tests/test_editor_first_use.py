@@ -146,7 +146,7 @@ def test_size_boxes_show_the_rendered_size_and_typing_edits_once(qtbot, tmp_path
     import numpy as np
     from PySide6.QtTest import QTest
 
-    from regionpaint.app.qt.engine_panel import SIZE_DEBOUNCE_MS
+    from regionpaint.app.qt.panels.engine import SIZE_DEBOUNCE_MS
 
     doc = face_document()
     window = quiet_window(qtbot, tmp_path, doc)
@@ -193,7 +193,7 @@ def test_new_document_refuses_to_squash_and_offers_crop_or_pad(qtbot, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from regionpaint.app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
     from regionpaint.app.qt.file_actions import label_sets
 
     label = np.full((64, 64), 7, np.uint8)  # 1:1 Cityscapes map (road)
@@ -254,7 +254,7 @@ def test_open_in_editor_of_another_label_set_asks_and_opens_a_new_document(qtbot
     from PIL import Image
 
     from regionpaint.app.model import edits
-    from regionpaint.app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
 
     doc = styled_face()
     edits.set_engine_settings(doc, engine_id="sean", checkpoint="/somewhere/sean_faces")
@@ -305,8 +305,8 @@ def test_a_job_that_stopped_is_reaped(qtbot, tmp_path):
 
     if not os.path.isdir("/proc/self"):
         pytest.skip("needs /proc")
-    from regionpaint.app.jobs import TrainingJob
-    from regionpaint.app.qt.jobs_panel import POLL_MS, JobsPanel
+    from regionpaint.app.qt.panels.jobs import POLL_MS, JobsPanel
+    from regionpaint.app.training.jobs import TrainingJob
 
     # A stand-in trainer: reports "stopped" (as after Stop) and exits a moment later, as the real one does.
     trainer = tmp_path / "trainer.py"
@@ -500,7 +500,7 @@ def test_the_start_screen_opens_a_demo_a_recent_file_or_a_new_document(qtbot, tm
     start.recent.itemClicked.emit(start.recent.item(0))
     assert window.state.project_path == mine.resolve()
     window.state.set_document(None, None)
-    from regionpaint.app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
 
     asked = []
     monkeypatch.setattr(NewDocumentDialog, "exec", lambda dialog: asked.append(dialog.windowTitle()) or 0)

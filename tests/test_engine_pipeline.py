@@ -1,5 +1,5 @@
-"""The load pipeline every engine shares (engines/common/pipeline.py, driven by the template in
-engines/common/checkpoint_engine.py) and the base's save()."""
+"""The load pipeline every engine shares (engines/loading/pipeline.py, driven by the template in
+engines/loading/checkpoint_engine.py) and the base's save()."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 import regionpaint
 from regionpaint.engines.base import CheckpointError, RenderRequest, RenderResult
-from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
+from regionpaint.engines.loading.checkpoint_engine import CheckpointEngine
 from regionpaint.plugins.manager import get_plugin_manager
 from tests.conftest import REPO
 from tests.factories import make_tiny_checkpoint
@@ -50,7 +50,7 @@ def test_every_engine_refuses_a_sidecar_of_another_engine(tmp_path, engine_id):
         get_plugin_manager().engine_class(engine_id)().load(model, "cpu")
 
 
-# ---- Engine.load written once: engines/common/checkpoint_engine.py ------------------------------------
+# ---- Engine.load written once: engines/loading/checkpoint_engine.py ------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -60,11 +60,11 @@ def test_every_builtin_engine_loads_through_the_template(engine_id, model, caplo
     engine_class = get_plugin_manager().engine_class(engine_id)
     assert issubclass(engine_class, CheckpointEngine)
     assert engine_class.load is CheckpointEngine.load  # no engine assembles its own load any more
-    caplog.set_level(logging.INFO, logger="regionpaint.engines.common.checkpoint_engine")
+    caplog.set_level(logging.INFO, logger="regionpaint.engines.loading.checkpoint_engine")
     engine = engine_class()
     engine.load(MODELS / f"{model}.safetensors", "cpu")
     assert engine.device == "cpu"
-    lines = [r.getMessage() for r in caplog.records if r.name == "regionpaint.engines.common.checkpoint_engine"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "regionpaint.engines.loading.checkpoint_engine"]
     assert len(lines) == 1 and lines[0].startswith(f"loaded {engine.display_name} ") and lines[0].endswith(" on cpu")
 
 
@@ -92,7 +92,7 @@ class ConvImgOnly(CheckpointEngine):
     def build_networks(self, config, contents, device):
         from torch import nn
 
-        from regionpaint.engines.common.pipeline import build_checked
+        from regionpaint.engines.loading.pipeline import build_checked
 
         self.steps.append("build_networks")
         out_c, in_c, kh, _kw = config

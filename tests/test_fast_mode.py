@@ -1,6 +1,6 @@
 """Fast mode (RenderRequest.fast): close to exact on the bundled demo models, and never leaks into exact.
 
-Fast runs bf16 autocast on CPU (engines/common/fast.py); the issue's bar is PSNR >= 40 dB against the exact
+Fast runs bf16 autocast on CPU (engines/acceleration/fast.py); the issue's bar is PSNR >= 40 dB against the exact
 float32 render. Caches key on the mode, so an exact render after a fast one is the exact render.
 """
 
@@ -25,7 +25,7 @@ def test_fast_render_of_the_demo_is_within_40_db_of_exact_and_exact_stays_exact(
 def test_render_math_autocasts_only_when_fast():
     import torch
 
-    from regionpaint.engines.common.fast import render_math
+    from regionpaint.engines.acceleration.fast import render_math
 
     x = torch.randn(1, 4, 8, 8)
     conv = torch.nn.Conv2d(4, 4, 3, padding=1)

@@ -120,7 +120,7 @@ def test_the_editor_reports_broken_engines_and_keeps_rendering_with_the_others(q
 
 
 def test_a_hanging_render_can_be_given_up_on_and_a_fresh_worker_takes_the_next(qtbot, tmp_path, broken_registry):
-    from regionpaint.app.qt.render_controller import _abandoned
+    from regionpaint.app.qt.workers.render_controller import _abandoned
 
     broken_engines.RELEASE_HANG.clear()
     window = faces_window(qtbot, tmp_path)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from regionpaint.app.model.fidelity import confusion, region_iou
-from regionpaint.app.segmenting import pair_folders, pairing_key
+from regionpaint.app.segmentation import pair_folders, pairing_key
 from regionpaint.plugins.manager import LOAD_PLUGINS_ENV
 from tests.conftest import REPO
 from tests.test_segmenters import random_state

@@ -48,7 +48,7 @@ def broken_registry(monkeypatch):
 @pytest.fixture
 def hang_released_after():
     """Hangs in this process last until the test ends (no thread may be left behind)."""
-    from regionpaint.app.qt.render_controller import _abandoned
+    from regionpaint.app.qt.workers.render_controller import _abandoned
 
     broken_engines.RELEASE_HANG.clear()
     yield
@@ -60,7 +60,7 @@ def hang_released_after():
 
 # -- the engine cache: a load that never returns blocks nobody else -----------------------------------------
 def test_a_hung_load_does_not_block_loading_another_engine(broken_registry, hang_released_after):
-    from regionpaint.engines.cache import EngineCache
+    from regionpaint.engines.caching.engine_cache import EngineCache
 
     cache = EngineCache()
     hanging = broken_registry.engine_class("broken-hang-load")
@@ -115,7 +115,7 @@ def test_a_hung_warm_up_is_watched_and_another_engine_renders_after_stop_waiting
 
 
 def test_shutdown_does_not_wait_for_a_hung_render(qtbot, tmp_path, broken_registry, hang_released_after):
-    from regionpaint.app.qt.render_controller import _abandoned, render_threads_stuck
+    from regionpaint.app.qt.workers.render_controller import _abandoned, render_threads_stuck
 
     window, _good = _faces_window(qtbot, tmp_path, "broken-hang")
     controller = window.render_controller

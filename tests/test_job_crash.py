@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from regionpaint.app.jobs import JobState, TrainingJob
-from regionpaint.app.qt.jobs_panel import JobsPanel
+from regionpaint.app.qt.panels.jobs import JobsPanel
+from regionpaint.app.training.jobs import JobState, TrainingJob
 from regionpaint.engines.training.synthetic import write_dataset
 from tests.test_jobs import tiny_argv
 

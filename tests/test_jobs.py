@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from regionpaint.app.jobs import JobState, TrainingJob, with_json, with_resume
+from regionpaint.app.training.jobs import JobState, TrainingJob, with_json, with_resume
 from regionpaint.engines.training.synthetic import write_dataset
 
 TIMEOUT = 120

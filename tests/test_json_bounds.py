@@ -110,7 +110,7 @@ def test_a_deep_json_engine_option_from_a_pix2pixhd_project_is_one_error_line(tm
 @pytest.mark.parametrize(("text", "problem"), [(deep_under("options"), "nested too deeply"), (HUGE, "400-digit")])
 def test_a_deep_or_huge_sidecar_is_a_checkpoint_error(tmp_path, text, problem):
     from regionpaint.engines.base import CheckpointError
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 
     weights = tmp_path / "m.safetensors"
     shutil.copy(SEAN_MODEL, weights)
@@ -167,7 +167,7 @@ def test_a_deep_plugins_json_reads_as_empty_and_every_command_still_runs(tmp_pat
 # -- training job events and run files -------------------------------------------------------------
 def test_a_deep_event_line_from_a_job_is_kept_as_a_log_line(tmp_path):
     """The reader thread used to die on RecursionError, so the job never saw its stdout close."""
-    from regionpaint.app.jobs import JobState, TrainingJob
+    from regionpaint.app.training.jobs import JobState, TrainingJob
 
     fake_python = tmp_path / "python"  # the job runs "<python> -m regionpaint train ..."; this one ignores them
     lines = ['{"event": ' + DEEP + "}", '{"event": "start", "step": ' + HUGE + "}", '{"event": "step", "step": "x"}']

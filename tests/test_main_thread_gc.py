@@ -1,11 +1,11 @@
-"""Garbage cycles are collected on the UI thread (app/qt/main_thread_gc.py), never on a render thread."""
+"""Garbage cycles are collected on the UI thread (app/qt/workers/main_thread_gc.py), never on a render thread."""
 
 from __future__ import annotations
 
 import gc
 import threading
 
-from regionpaint.app.qt import main_thread_gc
+from regionpaint.app.qt.workers import main_thread_gc
 
 
 class Cycle:

@@ -1,4 +1,4 @@
-"""engines/common/memory.py: the render/train processes keep their working memory (glibc mallopt)."""
+"""engines/acceleration/memory.py: the render/train processes keep their working memory (glibc mallopt)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 SCRIPT = """
 import ctypes, sys
-from regionpaint.engines.common.memory import keep_working_memory, peak_rss_mb, reset_peak_rss
+from regionpaint.engines.acceleration.memory import keep_working_memory, peak_rss_mb, reset_peak_rss
 applied = keep_working_memory()
 assert keep_working_memory() == applied  # idempotent
 # With mmap off, a freed 64 MiB block stays in the heap: the next one of the same size faults nothing in.

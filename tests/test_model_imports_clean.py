@@ -13,7 +13,8 @@ FORBIDDEN = ("torch", "PySide6", "engines", "plugins")
 
 def test_importing_the_model_loads_neither_torch_nor_qt():
     code = (
-        "import sys, regionpaint.app.model, regionpaint.app.model.edits, regionpaint.app.model.imports, regionpaint.app.model.project;"
+        "import sys, regionpaint.app.model, regionpaint.app.model.edits, regionpaint.app.model.imports, "
+        "regionpaint.app.model.project;"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {set(FORBIDDEN)!r}))"
     )
     result = subprocess.run(

@@ -9,9 +9,9 @@ import math
 import pytest
 import torch
 
-from regionpaint.app.models.catalog import CATALOG_FILE, SCHEMA_FILE, Catalog, load_catalog
-from regionpaint.app.models.errors import ModelError
-from regionpaint.app.models.layouts import builtin_layout, builtin_layout_names, first_mismatch
+from regionpaint.app.model_manager.catalog import CATALOG_FILE, SCHEMA_FILE, Catalog, load_catalog
+from regionpaint.app.model_manager.errors import ModelError
+from regionpaint.app.model_manager.layouts import builtin_layout, builtin_layout_names, first_mismatch
 from tests.conftest import require_shared
 
 SEVEN = {

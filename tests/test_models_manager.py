@@ -14,10 +14,10 @@ from threading import Event
 import pytest
 import torch
 
-from regionpaint.app.models import store
-from regionpaint.app.models.catalog import Catalog, load_catalog
-from regionpaint.app.models.errors import Cancelled, ModelError
-from regionpaint.app.models.manager import LicenceRequired, ModelManager
+from regionpaint.app.model_manager import store
+from regionpaint.app.model_manager.catalog import Catalog, load_catalog
+from regionpaint.app.model_manager.errors import Cancelled, ModelError
+from regionpaint.app.model_manager.manager import LicenceRequired, ModelManager
 from tests.model_fixtures import bare_state, make_test_models, pth_bytes, tar_bytes
 from tests.model_server import ModelServer
 
@@ -341,7 +341,7 @@ def test_a_file_matching_nothing_names_the_closest_entry(models, tmp_path):
 
 
 def test_installed_models_resolve_for_render_and_segment(models, tmp_path, monkeypatch):
-    from regionpaint.app.models.manager import installed_segmenter_weights, resolve_checkpoint
+    from regionpaint.app.model_manager.manager import installed_segmenter_weights, resolve_checkpoint
 
     manager = manager_for(models, tmp_path / "models")
     manager.add(models.spade_folder)

@@ -105,7 +105,7 @@ def safetensors_copy(tmp_path: Path, fifo_role: str) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("role", ["G", "E", "opt"])
 def test_an_official_folder_with_a_fifo_is_refused_in_process(tmp_path, role):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 
     folder, fifo = official_folder(tmp_path, role)
     with unblocking(fifo) as blocked, pytest.raises(CheckpointError) as caught:
@@ -116,7 +116,7 @@ def test_an_official_folder_with_a_fifo_is_refused_in_process(tmp_path, role):
 
 @pytest.mark.parametrize("role", ["weights", "sidecar"])
 def test_a_safetensors_checkpoint_with_a_fifo_is_refused_in_process(tmp_path, role):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 
     weights, fifo = safetensors_copy(tmp_path, role)
     with unblocking(fifo) as blocked, pytest.raises(CheckpointError) as caught:
@@ -126,7 +126,7 @@ def test_a_safetensors_checkpoint_with_a_fifo_is_refused_in_process(tmp_path, ro
 
 
 def test_a_bare_pth_that_is_a_fifo_is_refused_by_every_reader(tmp_path):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint, torch_load_tensors
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint, torch_load_tensors
 
     fifo = tmp_path / "latest_net_G.pth"
     os.mkfifo(fifo)
@@ -137,7 +137,7 @@ def test_a_bare_pth_that_is_a_fifo_is_refused_by_every_reader(tmp_path):
 
 
 def test_a_device_named_as_a_checkpoint_is_refused(tmp_path):
-    from regionpaint.engines.common.checkpoint import inspect_checkpoint
+    from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 
     link = tmp_path / "zeros_net_G.pth"
     link.symlink_to("/dev/zero")

@@ -207,7 +207,7 @@ def test_square_photo_and_style_pairs_stored_turned_render_as_the_upright_ones(f
 
 # -- the editor -------------------------------------------------------------------------------------------
 def test_the_new_document_dialog_shows_what_it_turned(qtbot, tmp_path, street, monkeypatch):
-    from regionpaint.app.qt.dialogs import NewDocumentDialog
+    from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
     from tests.qt_support import make_window
 
     window = make_window(qtbot, tmp_path)

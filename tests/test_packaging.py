@@ -74,7 +74,8 @@ def test_the_wheel_installs_one_top_level_package_with_the_demo(wheel):
     assert tops == {"regionpaint"}
     for member in ("regionpaint/assets/demo/faces.rpaint", "regionpaint/assets/demo/models/sean_faces.safetensors",
                    "regionpaint/app/cli.py", "regionpaint/__main__.py", "regionpaint/app/model/labelsets.py",
-                   "regionpaint/app/models/catalog.json", "regionpaint/app/models/layouts/sean_celebahq.json"):
+                   "regionpaint/app/model_manager/catalog.json",
+                   "regionpaint/app/model_manager/layouts/sean_celebahq.json"):
         assert member in names, member
     assert not any(n.startswith(("regionpaint/app/demo/", "tools/", "tests/")) for n in names)
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from regionpaint.engines.base import InputError, RenderRequest, StyleSource
-from regionpaint.engines.common.tensors import image_to_tensor
+from regionpaint.engines.layers.tensors import image_to_tensor
 from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch, InputLayout
 from regionpaint.engines.pix2pixhd.clusters import load_clusters
 from regionpaint.engines.pix2pixhd.engine import Pix2PixHDEngine

@@ -125,7 +125,7 @@ def test_safetensors_round_trip_gives_identical_output(engine, tmp_path):
 
 
 def test_device_side_image_conversion_is_bit_identical_to_tensor2im():
-    from regionpaint.engines.common.tensors import tensor_to_image
+    from regionpaint.engines.layers.tensors import tensor_to_image
     from regionpaint.engines.pix2pixhd.engine import output_to_image
 
     gen = torch.Generator().manual_seed(0)

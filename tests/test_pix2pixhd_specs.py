@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from regionpaint.engines.common.checkpoint import check_state_dict
+from regionpaint.engines.loading.checkpoint import check_state_dict
 from regionpaint.engines.pix2pixhd.architecture import (
     EncoderArch,
     GeneratorArch,

@@ -141,7 +141,8 @@ def test_a_broken_plugin_is_reported_once_and_the_rest_works(tmp_path):
 def test_render_without_a_checkpoint_needs_an_engine_without_weights(tmp_path):
     paths = _inputs(tmp_path)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "REGIONPAINT_LOAD_PLUGINS": ""}
-    base = [sys.executable, "-m", "regionpaint", "render", "--label", str(paths["label"]), "--out", str(tmp_path / "o.png")]
+    base = [sys.executable, "-m", "regionpaint", "render", "--label", str(paths["label"])]
+    base += ["--out", str(tmp_path / "o.png")]
     plain = subprocess.run(base, capture_output=True, text=True, env=env, cwd=REPO)
     assert plain.returncode == 2 and "--engine ID for an engine that needs no weights" in plain.stderr
     spade = subprocess.run([*base, "--engine", "spade"], capture_output=True, text=True, env=env, cwd=REPO)

@@ -125,7 +125,10 @@ OPTION_ENGINE = TOY_ENGINE.replace(
     'label_sets = ("cityscapes",)',
     'label_sets = ("cityscapes",)\n'
     '    options = (Option("size", "str", flag=True), Option("toy_gain", "float", 1.0, flag=True))',
-).replace("from regionpaint.plugins import hookimpl", "from regionpaint.plugins import hookimpl\nfrom regionpaint.engines.schema import Option")
+).replace(
+    "from regionpaint.plugins import hookimpl",
+    "from regionpaint.plugins import hookimpl\nfrom regionpaint.engines.schema import Option",
+)
 
 
 def test_an_engine_option_named_like_a_render_flag_is_refused_and_every_command_registers(tmp_path):

@@ -84,7 +84,8 @@ def test_a_missing_engine_names_its_package():
     manager = PluginManager(load_entry_points=False)
     message = manager.missing_engine_message("transfer", "regionpaint-transfer")
     assert "`regionpaint plugins install regionpaint-transfer`" in message
-    assert manager.engine_provider("sean") == ("regionpaint", manager.plugins["regionpaint.engines.sean.plugin"].version)
+    sean_plugin = manager.plugins["regionpaint.engines.sean.plugin"]
+    assert manager.engine_provider("sean") == ("regionpaint", sean_plugin.version)
 
 
 def _example_distribution(site):
@@ -96,7 +97,8 @@ def _example_distribution(site):
 def test_broken_plugins_are_skipped_while_the_example_engine_works(site):
     _example_distribution(site)
     raising_hook = (
-        "from regionpaint.plugins import hookimpl\n@hookimpl\ndef register_engines(register):\n    raise OSError('hook')\n"
+        "from regionpaint.plugins import hookimpl\n"
+        "@hookimpl\ndef register_engines(register):\n    raise OSError('hook')\n"
     )
     make_distribution(
         site,

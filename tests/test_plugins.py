@@ -209,7 +209,8 @@ def test_cli_engines_and_plugins_list_the_builtins():
 
 def test_listing_engines_does_not_import_torch_or_qt():
     code = (
-        "import sys; from regionpaint.plugins.manager import PluginManager; m = PluginManager(load_entry_points=False); "
+        "import sys; from regionpaint.plugins.manager import PluginManager; "
+        "m = PluginManager(load_entry_points=False); "
         "assert len(m.engines()) >= 3; "
         "[(c.engine_class.display_name, c.engine_class.capabilities) for c in m.engines().values()]; "
         "print(sorted(k for k in ('torch', 'PySide6') if k in sys.modules))"

@@ -19,7 +19,7 @@ def _finished_modes(controller) -> list[bool]:
 
 
 def test_an_edit_renders_fast_then_exact_and_the_exact_render_stays(qtbot, tmp_path, monkeypatch):
-    import regionpaint.app.qt.render_controller as render_controller
+    import regionpaint.app.qt.workers.render_controller as render_controller
 
     monkeypatch.setattr(render_controller, "FAST_PREVIEW_WORTH", 1e9)  # preview whatever the measured times
     window = make_window(qtbot, tmp_path, sean_document())
@@ -45,7 +45,7 @@ def test_an_edit_renders_fast_then_exact_and_the_exact_render_stays(qtbot, tmp_p
 
 
 def test_fast_preview_pays_only_where_fast_is_measured_faster():
-    from regionpaint.app.qt.render_controller import fast_preview_pays
+    from regionpaint.app.qt.workers.render_controller import fast_preview_pays
 
     assert fast_preview_pays(None, None) and fast_preview_pays(0.5, None), "until both are measured"
     assert fast_preview_pays(0.5, 1.0)
@@ -65,8 +65,8 @@ def test_where_fast_is_not_faster_an_edit_renders_exact_only(qtbot, tmp_path):
 
 
 def test_compile_is_opt_in_follows_fast_preview_and_reaches_only_the_fast_render(qtbot, tmp_path, monkeypatch):
-    import regionpaint.app.qt.render_controller as render_controller
-    from regionpaint.app.qt.engine_panel import COMPILE_SETTING
+    import regionpaint.app.qt.workers.render_controller as render_controller
+    from regionpaint.app.qt.panels.engine import COMPILE_SETTING
 
     monkeypatch.setattr(render_controller, "FAST_PREVIEW_WORTH", 1e9)
     window = make_window(qtbot, tmp_path, sean_document())

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings
 
-from regionpaint.app.models.catalog import load_catalog
-from regionpaint.app.models.manager import ModelManager
+from regionpaint.app.model_manager.catalog import load_catalog
+from regionpaint.app.model_manager.manager import ModelManager
 from regionpaint.app.qt.settings import EditorSettings
 from tests.model_fixtures import make_test_models, pth_bytes
 from tests.model_server import ModelServer
@@ -29,7 +29,7 @@ def served(tmp_path, monkeypatch):
 
 
 def _dialog(qtbot, served, tmp_path):
-    from regionpaint.app.qt.models_dialog import ModelsDialog
+    from regionpaint.app.qt.dialogs.models import ModelsDialog
 
     dialog = ModelsDialog(root=tmp_path / "data" / "models")
     qtbot.addWidget(dialog)
@@ -133,9 +133,9 @@ def test_start_screen_and_file_menu_open_the_models_dialog(qtbot, served, tmp_pa
 
 
 def test_new_from_photo_offers_the_segmenter_weights_and_points_to_smart_fill(qtbot, served, tmp_path):
-    from regionpaint.app.models import store
+    from regionpaint.app.model_manager import store
+    from regionpaint.app.qt.dialogs.new_from_photo import NewFromPhotoDialog
     from regionpaint.app.qt.file_actions import label_sets
-    from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
 
     photo = tmp_path / "face.png"
     Image.fromarray(np.full((32, 32, 3), 100, np.uint8)).save(photo)

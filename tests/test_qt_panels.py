@@ -10,10 +10,10 @@ from PySide6.QtTest import QTest
 
 from regionpaint.app.model import edits, open_project
 from regionpaint.app.model.labelsets import CELEBAMASK_HQ
-from regionpaint.app.qt.dialogs import NewDocumentDialog, ShortcutsDialog
+from regionpaint.app.model.shortcuts import SHORTCUTS
+from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog, ShortcutsDialog
 from regionpaint.app.qt.file_actions import label_sets
 from regionpaint.app.qt.settings import EditorSettings
-from regionpaint.app.qt.shortcuts import SHORTCUTS
 from tests.qt_support import face_document, make_window, no_leaked_threads, style_source  # noqa: F401
 
 HAIR, SKIN = 13, 1

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from regionpaint.app.model import edits
-from regionpaint.app.qt import plugins_dialog
+from regionpaint.app.qt.dialogs import manage_plugins
 from regionpaint.plugins.manager import LOAD_PLUGINS_ENV, get_plugin_manager, reload_plugin_manager
 from regionpaint.plugins.scaffold import create_plugin
 from tests.plugin_env import OFFLINE, example_copy, make_plugin_env
@@ -55,7 +55,7 @@ def plugins_from(monkeypatch):
 @pytest.fixture
 def env_data(example_env, monkeypatch):
     monkeypatch.setenv("REGIONPAINT_DATA_DIR", str(example_env.data))
-    monkeypatch.setattr(plugins_dialog, "_errors_shown", True)  # notices are tested on their own
+    monkeypatch.setattr(manage_plugins, "_errors_shown", True)  # notices are tested on their own
     return example_env
 
 
@@ -161,7 +161,7 @@ def test_load_errors_show_once_per_session_without_blocking(qtbot, tmp_path, mon
     site = tmp_path / "site"
     make_distribution(site, "rp-fail", "0.1", {"failing": "rp_test_failing"}, {"rp_test_failing": "1 / 0\n"})
     plugins_from(site)
-    monkeypatch.setattr(plugins_dialog, "_errors_shown", False)
+    monkeypatch.setattr(manage_plugins, "_errors_shown", False)
     first = make_window(qtbot, tmp_path / "one")
     qtbot.waitUntil(lambda: bool(first.plugin_notice.message), timeout=5000)
     assert "failing" in first.plugin_notice.message and "ZeroDivisionError" in first.plugin_notice.message
@@ -175,7 +175,7 @@ def test_load_errors_show_once_per_session_without_blocking(qtbot, tmp_path, mon
 
 def test_an_engine_crashing_in_generate_is_reported_and_the_editor_lives_on(qtbot, tmp_path, monkeypatch, plugins_from):
     monkeypatch.setenv("REGIONPAINT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(plugins_dialog, "_errors_shown", True)
+    monkeypatch.setattr(manage_plugins, "_errors_shown", True)
     crashing = TOY_ENGINE.format(engine_id="crashy").replace("raise NotImplementedError", "raise KeyError('oops')")
     crashing = crashing.replace('display_name = "Toy"', 'display_name = "Crashy"\n    needs_checkpoint = False')
     make_distribution(tmp_path / "site", "rp-crashy", "0.1", {"crashy": "rp_test_crashy"}, {"rp_test_crashy": crashing})
@@ -191,7 +191,7 @@ def test_an_engine_crashing_in_generate_is_reported_and_the_editor_lives_on(qtbo
 
 
 def test_opening_a_project_whose_engine_is_missing_names_the_package(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(plugins_dialog, "_errors_shown", True)
+    monkeypatch.setattr(manage_plugins, "_errors_shown", True)
     doc = face_document()
     edits.set_engine_settings(doc, engine_id="transfer", package="regionpaint-transfer", package_version="0.1.0")
     window = make_window(qtbot, tmp_path, doc)
@@ -205,7 +205,7 @@ def test_opening_a_project_whose_engine_is_missing_names_the_package(qtbot, tmp_
 
 
 def test_gui_engine_choice_applies_to_the_document_opened_next(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(plugins_dialog, "_errors_shown", True)
+    monkeypatch.setattr(manage_plugins, "_errors_shown", True)
     window = make_window(qtbot, tmp_path)
     checkpoint = tmp_path / "model.safetensors"
     window.choose_engine("sean", str(checkpoint))  # `regionpaint gui --engine sean --checkpoint …`

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from regionpaint.app.model import edits
-from regionpaint.app.qt.render_controller import DEBOUNCE_MS
+from regionpaint.app.qt.workers.render_controller import DEBOUNCE_MS
 from tests.qt_support import (  # noqa: F401
     SEAN_CHECKPOINT,
     drag,

@@ -79,8 +79,8 @@ def _photo_file(tmp_path):
 
 
 def test_new_from_photo_with_an_empty_map(qtbot, tmp_path):
+    from regionpaint.app.qt.dialogs.new_from_photo import NewFromPhotoDialog
     from regionpaint.app.qt.file_actions import label_sets
-    from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
 
     path, photo = _photo_file(tmp_path)
     dialog = NewFromPhotoDialog(label_sets(), _settings(tmp_path))
@@ -99,8 +99,8 @@ def test_new_from_photo_with_an_empty_map(qtbot, tmp_path):
 
 
 def test_new_from_photo_with_a_segmenter_remembers_its_weights(qtbot, tmp_path, face_weights):
+    from regionpaint.app.qt.dialogs.new_from_photo import NewFromPhotoDialog
     from regionpaint.app.qt.file_actions import label_sets
-    from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
     from regionpaint.engines.segmenters.bisenet.segmenter import BiSeNetFaceSegmenter
 
     path, photo = _photo_file(tmp_path)
@@ -125,8 +125,8 @@ def test_new_from_photo_with_a_segmenter_remembers_its_weights(qtbot, tmp_path, 
 
 
 def test_new_from_photo_shows_a_bad_weights_file_in_the_dialog(qtbot, tmp_path):
+    from regionpaint.app.qt.dialogs.new_from_photo import NewFromPhotoDialog
     from regionpaint.app.qt.file_actions import label_sets
-    from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
 
     path, _ = _photo_file(tmp_path)
     bad = tmp_path / "bad.pth"
@@ -141,7 +141,7 @@ def test_new_from_photo_shows_a_bad_weights_file_in_the_dialog(qtbot, tmp_path):
 
 
 def test_fidelity_readout_scores_every_region_after_a_render(qtbot, tmp_path, face_weights):
-    from regionpaint.app.segmenting import load_segmenter
+    from regionpaint.app.segmentation import load_segmenter
 
     doc, disc = disc_document()
     doc.label[disc] = HAIR

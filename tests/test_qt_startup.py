@@ -103,7 +103,8 @@ def test_gui_screenshot_without_a_checkpoint(tmp_path):
 
 
 def test_many_qt_calls_do_not_exhaust_the_references_to_none():
-    """PySide6 6.12.0 on CPython 3.11 drops a reference to None per void call (see regionpaint.app.qt.pyside_workarounds)."""
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None per void call
+    (see regionpaint.app.qt.pyside_workarounds)."""
     code = (
         "import regionpaint.app.qt, sys\n"
         "from PySide6.QtCore import QObject\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regionpaint.app.qt.jobs_panel import JobsPanel
+from regionpaint.app.qt.panels.jobs import JobsPanel
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
 
 

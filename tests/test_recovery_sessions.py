@@ -84,7 +84,8 @@ def test_an_editor_that_gets_the_crashed_ones_pid_keeps_its_work(qtbot, tmp_path
     first.ask_recover = lambda parent, what, saved_at: offers.append(what) or "later"
     first.offer_recovery()
     assert len(offers) == 1, "offered although this editor has the crashed one's pid"
-    first.state.label_edit(__import__("regionpaint.app.model.edits", fromlist=["edits"]).fill_rectangle, (0, 0), (9, 9), 17)
+    fill_rectangle = __import__("regionpaint.app.model.edits", fromlist=["edits"]).fill_rectangle
+    first.state.label_edit(fill_rectangle, (0, 0), (9, 9), 17)
     first.close()  # a normal open, edit and close
 
     second = make_window(qtbot, tmp_path, autosave=True)

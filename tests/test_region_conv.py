@@ -1,4 +1,4 @@
-"""The exact structural SPADE/SEAN modulation (engines/common/region_conv.py) equals the plain convolutions.
+"""The exact structural SPADE/SEAN modulation (engines/acceleration/region_patterns.py) equals the plain convolutions.
 
 Table lookups once per distinct 3x3 window and a gathered matmul once per distinct 5x5 window: the same
 values as ``mlp_gamma(relu(mlp_shared(seg)))`` and ``conv_gamma(style map)`` up to float summation order.
@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from regionpaint.engines.common import region_conv, spade_layers
-from regionpaint.engines.common.spade_layers import SPADE
+from regionpaint.engines.acceleration import region_patterns
+from regionpaint.engines.layers import spade_norm
+from regionpaint.engines.layers.spade_norm import SPADE
 
 # The pattern path and the plain convolutions sum the same float32 products (3x3 taps of the label or style
 # channels, then of the hidden layer) in other orders. Rounding scales with the values, so they are compared
@@ -49,7 +50,7 @@ def _randomise(module: torch.nn.Module, seed: int) -> None:
 
 @pytest.fixture
 def band_everywhere(monkeypatch):
-    monkeypatch.setattr(region_conv, "MAX_PATTERN_SHARE", 1.0)
+    monkeypatch.setattr(region_patterns, "MAX_PATTERN_SHARE", 1.0)
 
 
 @pytest.mark.parametrize(("h", "w", "classes", "edges"), [(37, 53, 6, True), (64, 32, 4, False), (9, 7, 3, True)])
@@ -60,11 +61,11 @@ def test_spade_modulation_equals_the_plain_convolutions(band_everywhere, h, w, c
     for size in [(h, w), (h // 2 + 1, w // 2 + 1), (4, 4)]:
         with torch.inference_mode():
             gamma, beta = norm.modulation(seg, size)
-            spade_layers.STRUCTURAL.enabled = False
+            spade_norm.STRUCTURAL.enabled = False
             try:
                 plain_gamma, plain_beta = norm.modulation(seg, size)
             finally:
-                spade_layers.STRUCTURAL.enabled = True
+                spade_norm.STRUCTURAL.enabled = True
         assert gamma.shape == plain_gamma.shape == (1, 24, *size)
         assert close(gamma, plain_gamma) and close(beta, plain_beta)
 
@@ -81,11 +82,11 @@ def _windows(code: np.ndarray, reach: int, pad: int) -> np.ndarray:
 @pytest.mark.parametrize("reach", [1, 2])
 def test_patterns_are_the_distinct_windows(reach, key_limit, monkeypatch):
     if key_limit:
-        monkeypatch.setattr(region_conv, "_KEY_LIMIT", key_limit)
+        monkeypatch.setattr(region_patterns, "_KEY_LIMIT", key_limit)
     rng = np.random.default_rng(reach)
     code = np.kron(rng.integers(0, 4, size=(5, 6)), np.ones((3, 4), np.int64))[:14, :21]
     code[rng.integers(0, 14, 5), rng.integers(0, 21, 5)] = 4  # single pixels
-    patterns = region_conv.region_layout(torch.from_numpy(code), 5).patterns(reach)
+    patterns = region_patterns.region_layout(torch.from_numpy(code), 5).patterns(reach)
     windows = _windows(code, reach, pad=5)
     _, expected = np.unique(windows, axis=0, return_inverse=True)
     ids = patterns.ids.numpy()
@@ -100,7 +101,7 @@ def test_patterns_are_the_distinct_windows(reach, key_limit, monkeypatch):
 def test_a_region_interior_is_one_pattern():
     code = torch.zeros(10, 12, dtype=torch.long)
     code[:, 6:] = 1
-    patterns = region_conv.region_layout(code, 2).patterns(2)
+    patterns = region_patterns.region_layout(code, 2).patterns(2)
     ids = patterns.ids.reshape(10, 12)
     # Two away from the border and from the boundary between columns 5 and 6: one pattern per region.
     assert len(set(ids[2:8, 2:4].reshape(-1).tolist())) == 1 and len(set(ids[2:8, 8:10].reshape(-1).tolist())) == 1
@@ -142,11 +143,11 @@ def test_a_batch_of_label_maps_takes_one_layout_per_map(band_everywhere):
     with torch.inference_mode():
         gamma, beta = norm.modulation(batch, (20, 28))
         singles = [norm.modulation(seg, (20, 28)) for seg in (first, second)]
-        spade_layers.STRUCTURAL.enabled = False
+        spade_norm.STRUCTURAL.enabled = False
         try:
             plain_gamma, plain_beta = norm.modulation(batch, (20, 28))
         finally:
-            spade_layers.STRUCTURAL.enabled = True
+            spade_norm.STRUCTURAL.enabled = True
     assert close(gamma, plain_gamma) and close(beta, plain_beta)
     # Bit for bit, by construction: a batch runs each map's own layout through the same ops on the same shapes
     # as that map alone, then concatenates (the plain path would batch the convolution: other kernels).

@@ -14,8 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from regionpaint.engines.common.onehot_conv import OneHotConv, one_hot_codes, reflect_indices
-from regionpaint.engines.common.winograd import (
+from regionpaint.engines.acceleration.onehot_conv import OneHotConv, one_hot_codes, reflect_indices
+from regionpaint.engines.acceleration.winograd import (
     WinogradConv3x3,
     WinogradConvs,
     supports,
@@ -142,7 +142,7 @@ def test_transformed_filters_stay_within_the_budget_and_fast_mode_comes_first():
 
 
 def test_the_budget_comes_from_the_environment(monkeypatch):
-    from regionpaint.engines.common.winograd import BUDGET_ENV, default_budget_bytes
+    from regionpaint.engines.acceleration.winograd import BUDGET_ENV, default_budget_bytes
 
     monkeypatch.setenv(BUDGET_ENV, "0")
     assert WinogradConvs().budget_bytes == 0

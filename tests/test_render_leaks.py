@@ -15,7 +15,7 @@ import pytest
 from bench.long_session import STREETS, rss_bytes, scripted_edit
 from regionpaint.app.model import edits
 from regionpaint.app.model.project import open_project
-from regionpaint.app.qt.render_worker import RenderJob
+from regionpaint.app.qt.workers.render_worker import RenderJob
 from regionpaint.app.render_spec import parse_size
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 

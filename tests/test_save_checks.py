@@ -117,7 +117,7 @@ def test_a_save_with_every_member_asks_nothing(qtbot, tmp_path):
 
 
 def test_the_save_over_question_offers_save_anyway_save_as_and_cancel(qtbot, tmp_path):
-    from regionpaint.app.qt.save_prompts import ask_save_over
+    from regionpaint.app.qt.dialogs.save_prompts import ask_save_over
 
     answers = []
     for label in ("Save anyway", "Save as…", "Cancel"):

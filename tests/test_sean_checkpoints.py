@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from regionpaint.engines.base import CheckpointError, InputError, RenderRequest, StyleSource
-from regionpaint.engines.common.checkpoint import inspect_checkpoint
+from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 from regionpaint.engines.sean.config import SeanConfig, infer_config
 from regionpaint.engines.sean.engine import SeanEngine
 from regionpaint.engines.sean.loading import build_generator

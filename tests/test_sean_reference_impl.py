@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from regionpaint.engines.base import InputError, RenderRequest, StyleSource
-from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.loading.options import format_opt_text
 from regionpaint.engines.sean.config import SeanConfig
 from regionpaint.engines.sean.engine import SeanEngine
 from regionpaint.engines.sean.loading import build_generator

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from regionpaint.engines.base import InputError, RenderRequest, StyleSource
-from regionpaint.engines.common import imageops
+from regionpaint.engines.layers import imageops
 from regionpaint.engines.sean.engine import SeanEngine
 from regionpaint.engines.sean.styles import MEAN, RANDOM
 
@@ -237,7 +237,7 @@ def test_in_place_label_edit_is_seen(engine, label, sources):
 
 
 def test_frozen_arrays_are_hashed_once():
-    from regionpaint.engines.common.digest import Fingerprints, is_frozen
+    from regionpaint.engines.caching.digest import Fingerprints, is_frozen
 
     frozen = np.asarray(Image.new("RGB", (8, 8)))  # read-only over an immutable bytes buffer
     writable = np.zeros((8, 8, 3), np.uint8)

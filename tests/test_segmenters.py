@@ -214,7 +214,8 @@ def test_builtins_register_through_the_hook_and_clashes_name_both_plugins():
 
 def test_listing_segmenters_does_not_import_torch():
     code = (
-        "import sys; from regionpaint.plugins.manager import PluginManager; m = PluginManager(load_entry_points=False); "
+        "import sys; from regionpaint.plugins.manager import PluginManager; "
+        "m = PluginManager(load_entry_points=False); "
         "[(c.segmenter_class.display_name, c.segmenter_class.label_set) for c in m.segmenters().values()]; "
         "print(sorted(k for k in ('torch', 'PySide6') if k in sys.modules))"
     )

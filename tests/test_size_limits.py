@@ -128,7 +128,7 @@ def test_a_checkpoint_whose_own_size_is_huge_is_refused_before_rendering(face_fi
 )
 def test_sizes_in_options_files_are_range_checked(key, value):
     from regionpaint.engines.base import CheckpointError
-    from regionpaint.engines.common.options import check_opt_values
+    from regionpaint.engines.loading.options import check_opt_values
 
     with pytest.raises(CheckpointError, match=f"option {key} = '{value}' is out of range"):
         check_opt_values({key: value}, "opt.txt")

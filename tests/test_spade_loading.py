@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from regionpaint.engines.base import CheckpointError, CheckpointInfo, RenderRequest
-from regionpaint.engines.common.checkpoint import inspect_checkpoint
+from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 from regionpaint.engines.spade.engine import SpadeEngine
 from regionpaint.engines.spade.loading import infer_config
 from tests.conftest import REPO
@@ -248,7 +248,10 @@ def test_plugin_registers_the_engine():
 
 
 def test_engine_module_imports_without_torch():
-    code = "import sys, regionpaint.engines.spade.engine, regionpaint.engines.spade.plugin; print('torch' in sys.modules)"
+    code = (
+        "import sys, regionpaint.engines.spade.engine, regionpaint.engines.spade.plugin; "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -256,7 +259,7 @@ def test_engine_module_imports_without_torch():
 def test_state_dict_folding_equals_torch_spectral_norm_in_eval(tmp_path):
     """The engine folds weight_orig/u/v on the state dict; torch's spectral_norm hooks in eval mode (the
     official forward) and fold_spectral_norm give bit-identical weights."""
-    from regionpaint.engines.common.spectral import fold_spectral_norm
+    from regionpaint.engines.loading.spectral import fold_spectral_norm
     from regionpaint.engines.spade.networks import SPADEGenerator
 
     folder = make_tiny_checkpoint(tmp_path / "t", seed=4)

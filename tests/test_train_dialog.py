@@ -12,9 +12,9 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QDialog  # noqa: E402
 
+from regionpaint.app.qt.dialogs.train import TrainDialog, suggested_run_folder  # noqa: E402
 from regionpaint.app.qt.settings import EditorSettings  # noqa: E402
-from regionpaint.app.qt.train_dialog import TrainDialog, suggested_run_folder  # noqa: E402
-from regionpaint.app.training_estimate import Estimate, seconds_per_step, timing_command  # noqa: E402
+from regionpaint.app.training.estimate import Estimate, seconds_per_step, timing_command  # noqa: E402
 from regionpaint.engines.training.synthetic import write_dataset  # noqa: E402
 
 SCREEN_HEIGHT = 1000

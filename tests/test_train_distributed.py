@@ -13,8 +13,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from regionpaint.app.cli import main as cli_main
+from regionpaint.engines.torchrun import GlooSyncBatchNorm2d, convert_sync_batchnorm
 from regionpaint.engines.training.checkpoints import RunDir
-from regionpaint.engines.training.distributed import GlooSyncBatchNorm2d, convert_sync_batchnorm
 from regionpaint.engines.training.synthetic import write_dataset
 
 # Renders full-size reference networks, trains or starts processes: `./dev test -m "not slow"` skips it.
@@ -66,7 +66,8 @@ def test_gloo_sync_batchnorm_matches_one_batch_norm_over_all_ranks(tmp_path):
 def test_torchrun_two_cpu_processes(tmp_path):
     data = write_dataset(tmp_path / "data", "flat", count=4, size=(32, 32), label_nc=4)
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "regionpaint"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    command += ["-m", "regionpaint"]
     command += ["train", "--engine", "spade", "--data", str(data), "--out", str(run), "--json", "--device", "cpu"]
     command += ["--steps", "2", "--batch-size", "4", "--crop-size", "32", "--ngf", "4", "--ndf", "4"]
     command += ["--log-every", "1"]

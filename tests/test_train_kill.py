@@ -10,8 +10,8 @@ import time
 import pytest
 
 from regionpaint.app.cli import main as cli_main
-from regionpaint.app.jobs import TrainingJob, with_resume
-from regionpaint.engines.common.checkpoint import inspect_checkpoint, load_torch_file
+from regionpaint.app.training.jobs import TrainingJob, with_resume
+from regionpaint.engines.loading.checkpoint import inspect_checkpoint, load_torch_file
 from regionpaint.engines.training.checkpoints import RunDir
 from regionpaint.engines.training.synthetic import write_dataset
 from tests.test_jobs import tiny_argv, wait_for

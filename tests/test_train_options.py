@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from regionpaint.engines.common.options import parse_opt_text, read_opt_txt
+from regionpaint.engines.loading.options import parse_opt_text, read_opt_txt
 from regionpaint.engines.training.flags import add_arguments, command_line, given_options
 from regionpaint.engines.training.official_opt import official_opt
 from regionpaint.engines.training.options import OptionError, architecture_differences, defaults_for, resolve_options

@@ -12,9 +12,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
-from regionpaint.app.jobs import JobState, TrainingJob  # noqa: E402
-from regionpaint.app.qt.jobs_panel import JobsPanel, LossPlot, format_duration  # noqa: E402
-from regionpaint.app.qt.train_dialog import TrainDialog  # noqa: E402
+from regionpaint.app.qt.dialogs.train import TrainDialog  # noqa: E402
+from regionpaint.app.qt.panels.jobs import JobsPanel, LossPlot, format_duration  # noqa: E402
+from regionpaint.app.training.jobs import JobState, TrainingJob  # noqa: E402
 from regionpaint.engines.training.flags import add_arguments, given_options  # noqa: E402
 from regionpaint.engines.training.options import resolve_options  # noqa: E402
 from regionpaint.engines.training.synthetic import write_dataset  # noqa: E402

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from regionpaint.app.cli import main as cli_main
-from regionpaint.engines.common.options import read_opt_txt
+from regionpaint.engines.loading.options import read_opt_txt
 from regionpaint.engines.training.checkpoints import RunDir, read_iter_txt
 from regionpaint.engines.training.events import EVENT_TYPES
 from regionpaint.engines.training.options import resolve_options

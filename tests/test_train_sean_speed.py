@@ -45,7 +45,7 @@ def batch_for(opt, seed: int = 1) -> Batch:
     instance = label * 1000 + torch.randint(0, 2, label.shape, generator=g)
     semantics = torch.zeros(2, opt.semantic_nc, h, w).scatter_(1, label, 1.0)
     if not opt.no_instance:  # the edge channel overlaps class pixels: later channels win in the style map
-        from regionpaint.engines.common.tensors import instance_edges
+        from regionpaint.engines.layers.tensors import instance_edges
 
         semantics = torch.cat([semantics[:, : opt.label_channels], instance_edges(instance)], dim=1)
     image = torch.rand(2, 3, h, w, generator=g) * 2 - 1

@@ -7,6 +7,6 @@
 * :mod:`regionpaint.app.batch.manifest`: ``manifest.jsonl`` records, written per output; a rerun skips outputs whose
   record matches.
 * :mod:`regionpaint.app.batch.pipeline`: loader threads, batched generation, a writer thread, atomic writes.
-* :mod:`regionpaint.app.batch.sharding`: torchrun ranks, each file once, one global progress count.
+* :mod:`regionpaint.app.batch.torchrun_sharding`: torchrun ranks, each file once, one global progress count.
 * :mod:`regionpaint.app.batch.engine`: the engine and checkpoint a batch renders with.
 """

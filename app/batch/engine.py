@@ -26,7 +26,7 @@ def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
     ``args.label_set``, else the one with the checkpoint's ``label_nc``."""
     from regionpaint.app.render.service import default_service
     from regionpaint.app.render_spec import label_set_for_classes
-    from regionpaint.engines.common.options import opt_int
+    from regionpaint.engines.loading.options import opt_int
 
     service = default_service()
     manager = service.manager

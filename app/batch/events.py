@@ -1,7 +1,7 @@
 """Batch events: JSON lines (``--json``, what the editor's Jobs panel reads) or a tqdm bar.
 
 Same envelope as training events (``event``, ``v``, ``time``) and the same progress fields, so
-:class:`regionpaint.app.jobs.TrainingJob` follows a batch as it follows training. Types:
+:class:`regionpaint.app.training.jobs.TrainingJob` follows a batch as it follows training. Types:
 
 * ``start``: engine, checkpoint, out, layout, device, world_size, batch_size, total_steps (outputs of the
   whole batch), start_step (outputs already done and skipped), todo.

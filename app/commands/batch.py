@@ -130,7 +130,7 @@ def _render_defaults() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from regionpaint.app.batch import sharding
+    from regionpaint.app.batch import torchrun_sharding
     from regionpaint.app.batch.events import make_event
     from regionpaint.app.cli import _user_errors
     from regionpaint.app.commands.output_checks import check_folder_output
@@ -138,16 +138,16 @@ def run(args: argparse.Namespace) -> int:
 
     if getattr(args, "compile", False) and not args.fast:
         raise ValueError("--compile compiles the fast mode's generator: add --fast")
-    from regionpaint.app.models.manager import resolve_checkpoint
+    from regionpaint.app.model_manager.manager import resolve_checkpoint
 
     args.checkpoint = resolve_checkpoint(args.checkpoint)  # an installed model's name -> its folder
     sink = JsonLinesSink(sys.stdout) if args.json else _tqdm_sink()
     stop = threading.Event()
-    ranks = sharding.Ranks()
+    ranks = torchrun_sharding.Ranks()
     try:
         check_folder_output(args.out)  # every rank checks the same: they all stop, or none
         with _stop_on_signals(stop):
-            ranks, device = sharding.join(args.device)
+            ranks, device = torchrun_sharding.join(args.device)
             with _holding_output_folder(Path(args.out), ranks):
                 return _run(args, ranks, device, stop, _Emitter(sink, ranks.is_main))
     except _user_errors() as exc:
@@ -155,14 +155,14 @@ def run(args: argparse.Namespace) -> int:
             sink(make_event("error", message=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)))
         raise
     finally:
-        sharding.leave(ranks)
+        torchrun_sharding.leave(ranks)
 
 
 @contextlib.contextmanager
 def _holding_output_folder(out: Path, ranks):
     """Rank 0 holds ``out``'s batch lock for the whole run (app/batch/lock.py); every rank learns whether it
     got it, so a refused torchrun batch stops on all ranks instead of leaving them waiting."""
-    from regionpaint.app.batch import sharding
+    from regionpaint.app.batch import torchrun_sharding
     from regionpaint.app.batch.lock import FolderLock, FolderLocked
 
     lock, refusal = FolderLock(out), None
@@ -171,7 +171,7 @@ def _holding_output_folder(out: Path, ranks):
             lock.acquire()
         except FolderLocked as exc:
             refusal = str(exc)
-    refusal = sharding.gather(refusal, ranks)[0]
+    refusal = torchrun_sharding.gather(refusal, ranks)[0]
     if refusal is not None:
         raise FolderLocked(refusal)
     try:
@@ -188,7 +188,7 @@ def _tqdm_sink():
 
 def _plan(args, loaded, ranks, emit):
     """(layout, all items, this rank's jobs, failures while planning, skipped count, planner)."""
-    from regionpaint.app.batch import manifest, sharding
+    from regionpaint.app.batch import manifest, torchrun_sharding
     from regionpaint.app.batch.discovery import discover, photo_index
     from regionpaint.app.batch.pipeline import Job
     from regionpaint.app.batch.styles import StylePlanner, StylesError, read_styles_manifest
@@ -214,7 +214,7 @@ def _plan(args, loaded, ranks, emit):
     stamp = manifest.checkpoint_stamp(loaded.checkpoint)
     records = {} if args.overwrite else manifest.read_records(out)
     jobs, failed, skipped = [], [], 0
-    for item in sharding.shard(items, ranks.rank, ranks.world_size):
+    for item in torchrun_sharding.shard(items, ranks.rank, ranks.world_size):
         try:
             settings = planner.settings_for(item, mean_z)
         except StylesError as exc:
@@ -267,7 +267,7 @@ def _mean_z(loaded, out: Path) -> str | None:
 
 
 def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
-    from regionpaint.app.batch import manifest, sharding
+    from regionpaint.app.batch import manifest, torchrun_sharding
     from regionpaint.app.batch.engine import load_engine
     from regionpaint.app.batch.pipeline import BatchPipeline, default_batch_size
     from regionpaint.app.batch.styles import render_argv
@@ -289,7 +289,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     batch_size = args.batch_size or default_batch_size(device)
     if batch_size < 1:
         raise ValueError(f"--batch-size {batch_size}: must be at least 1")
-    total_skipped = sum(sharding.gather(skipped, ranks))
+    total_skipped = sum(torchrun_sharding.gather(skipped, ranks))
     emit.total, emit.first_done = len(items), total_skipped
     ranks.add_done(total_skipped if ranks.is_main else 0)  # the global count starts at what is done
     emit(
@@ -376,8 +376,8 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     ranks.finish()
     if ranks.is_main:
         ranks.wait_for_all(on_tick=emit.step)
-    outcomes = sharding.gather((outcome.rendered, failed + outcome.failed, outcome.stopped), ranks)
-    sharding.barrier(ranks)
+    outcomes = torchrun_sharding.gather((outcome.rendered, failed + outcome.failed, outcome.stopped), ranks)
+    torchrun_sharding.barrier(ranks)
     rendered = sum(o[0] for o in outcomes)
     all_failed = sorted(f for o in outcomes for f in o[1])
     stopped = any(o[2] for o in outcomes)
@@ -394,7 +394,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
         }
         # A stopped batch is resumable (a rerun renders the rest): it ends with "stopped", not "done".
         emit("stopped", reason="interrupted", **summary) if stopped else emit("done", **summary)
-    sharding.barrier(ranks)
+    torchrun_sharding.barrier(ranks)
     from regionpaint.app.render.service import default_service
 
     default_service().release()  # through the service's cache, which holds the engine

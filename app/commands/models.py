@@ -17,6 +17,8 @@ import json
 import sys
 from typing import Any
 
+from regionpaint.app.model_manager.catalog import human_size
+
 ACTIONS = ("list", "get", "add", "verify", "remove", "where")
 
 
@@ -77,22 +79,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _manager(args: argparse.Namespace, report=None):
-    from regionpaint.app.models.manager import ModelManager, offline_from_env
+    from regionpaint.app.model_manager.manager import ModelManager, offline_from_env
 
     manager = ModelManager(offline=bool(getattr(args, "offline", False)) or offline_from_env())
     if report is not None:
         manager.report = report
     return manager
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
 
 
 def entry_row(manager, entry) -> dict[str, Any]:
@@ -200,7 +192,7 @@ class _ProgressBars:
 
 
 def _ask_licence(manager, entry, accept: bool) -> None:
-    from regionpaint.app.models.manager import LicenceRequired
+    from regionpaint.app.model_manager.manager import LicenceRequired
 
     if manager.licence_accepted(entry):
         return

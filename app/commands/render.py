@@ -194,7 +194,7 @@ def _read_z(path: str) -> np.ndarray:
         except (OSError, ValueError, EOFError) as exc:
             raise DocumentError(f"{path}: not a readable .npy array of numbers ({type(exc).__name__})") from exc
     else:
-        from regionpaint.engines.common.checkpoint import torch_load_tensors
+        from regionpaint.engines.loading.checkpoint import torch_load_tensors
 
         z = torch_load_tensors(path, "z vector")
         z = z.numpy() if hasattr(z, "numpy") else z
@@ -280,7 +280,7 @@ def _load_project(args: argparse.Namespace, manager):
 def run(args: argparse.Namespace) -> int:
     from regionpaint.app.render.from_document import document_request
     from regionpaint.app.render.service import RenderJob, default_service
-    from regionpaint.engines.common.options import opt_int
+    from regionpaint.engines.loading.options import opt_int
     from regionpaint.engines.schema import parse_key_values
     from regionpaint.plugins.manager import PluginError
 
@@ -293,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
         engine_id, checkpoint = engine_id or doc_engine or None, checkpoint or doc_checkpoint
         device = device or doc_device
     if checkpoint:
-        from regionpaint.app.models.manager import resolve_checkpoint
+        from regionpaint.app.model_manager.manager import resolve_checkpoint
 
         checkpoint = resolve_checkpoint(checkpoint)  # an installed model's name -> its folder
     if (args.photo_label or args.photo_instance) and not args.photo:
@@ -331,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
         photo_edit, base, args = _photo_edit_inputs(args, doc, label_set, base)
     request = build_request(args, engine_cls, label_set, base)
     request.fast = bool(getattr(args, "fast", False))
-    from regionpaint.engines.common.memory import keep_working_memory
+    from regionpaint.engines.acceleration.memory import keep_working_memory
 
     keep_working_memory()  # the forward reuses its large temporaries instead of faulting them in again
     options = dict(doc.engine.options) if doc is not None else {}

@@ -82,8 +82,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _check_weights(args: argparse.Namespace) -> None:
     """``--weights`` as given, an installed model's name resolved, or the installed catalog model by default."""
-    from regionpaint.app.models.manager import installed_segmenter_weights, resolve_checkpoint, segmenter_hint
-    from regionpaint.app.segmenting import segmenter_class
+    from regionpaint.app.model_manager.manager import installed_segmenter_weights, resolve_checkpoint, segmenter_hint
+    from regionpaint.app.segmentation import segmenter_class
 
     cls = segmenter_class(args.segmenter)
     if args.weights:
@@ -102,7 +102,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
     from regionpaint.app.model.imports import read_upright_photo
     from regionpaint.app.model.orientation import ORIENTATION_TAG
-    from regionpaint.app.segmenting import label_set_of, load_segmenter, segmenter_class
+    from regionpaint.app.segmentation import label_set_of, load_segmenter, segmenter_class
 
     _check_weights(args)
     upright = read_upright_photo(args.photo)
@@ -125,7 +125,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from regionpaint.app.segmenting import evaluate_pairs, label_set_of, load_segmenter, pair_folders, segmenter_class
+    from regionpaint.app.segmentation import evaluate_pairs, label_set_of, load_segmenter, pair_folders, segmenter_class
 
     _check_weights(args)
     pairs = pair_folders(Path(args.labels), Path(args.images))

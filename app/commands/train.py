@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sink(make_event("error", message=str(exc)))
         raise
-    from regionpaint.engines.common.memory import keep_working_memory
+    from regionpaint.engines.acceleration.memory import keep_working_memory
 
-    keep_working_memory()  # every iteration reuses the same large temporaries (engines/common/memory.py)
+    keep_working_memory()  # every iteration reuses the same large temporaries (engines/acceleration/memory.py)
     try:
         result = Trainer(opt, emit=sink).run()
     except TrainingError:

@@ -129,7 +129,7 @@ def scale_id_map(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     Done with index arithmetic rather than cv2 so that every integer dtype (int32 included)
     keeps its exact values. (Engines resize with PIL NEAREST, as the official code does:
-    ``regionpaint.engines.common.imageops.resize_nearest``; this one fits a document's own layers.)
+    ``regionpaint.engines.layers.imageops.resize_nearest``; this one fits a document's own layers.)
     """
     width, height = size
     rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(np.intp), array.shape[0] - 1)

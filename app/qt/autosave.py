@@ -1,7 +1,7 @@
 """Autosave and crash recovery, driven by the editor.
 
 Every editor session keeps its recovery files in the autosave folder under a session id of its own
-(:mod:`regionpaint.app.qt.autosave_store`: never keyed on the pid). From the first unsaved edit, every finished edit
+(:mod:`regionpaint.app.model.recovery`: never keyed on the pid). From the first unsaved edit, every finished edit
 (stroke, fill, style, engine or composite change, undo, redo) is appended to the journal
 (:mod:`regionpaint.app.model.journal`) and handed to the OS at once, so a crash loses at most the stroke in
 progress; the journal's base is the whole document as it was when last clean, every member and setting,
@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QTimer
 from regionpaint.app.model.document import Document
 from regionpaint.app.model.file_stamp import FileStamp
 from regionpaint.app.model.journal import EditJournal
-from regionpaint.app.qt.autosave_store import (  # noqa: F401 - re-exported: where callers have always found them
+from regionpaint.app.model.recovery import (  # noqa: F401 - re-exported: where callers have always found them
     AutosaveStore,
     Recoverable,
     Recovered,

@@ -30,7 +30,7 @@ from regionpaint.app.model.project import (
     open_project,
     save_project,
 )
-from regionpaint.app.qt.dialogs import NewDocumentDialog
+from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
 
 if TYPE_CHECKING:
     from regionpaint.app.qt.main_window import MainWindow
@@ -114,7 +114,7 @@ class FileActions(QObject):
 
     def new_from_photo(self) -> None:
         """File › New from photo: a photo alone, labelled by a segmenter or starting all background."""
-        from regionpaint.app.qt.photo_dialog import NewFromPhotoDialog
+        from regionpaint.app.qt.dialogs.new_from_photo import NewFromPhotoDialog
 
         if not self.may_replace_document():
             return

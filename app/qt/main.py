@@ -51,7 +51,7 @@ def run_editor(
 def _exit_if_render_threads_stuck(status: int) -> None:
     # The window has closed, the autosave has stopped and the settings are written: a hung engine's thread
     # (it cannot be killed) must not keep the process alive, nor a release of the engine it still runs in.
-    from regionpaint.app.qt.render_controller import exit_if_render_threads_stuck
+    from regionpaint.app.qt.workers.render_controller import exit_if_render_threads_stuck
 
     exit_if_render_threads_stuck(status)
 
@@ -60,14 +60,14 @@ def _attach_startup_probe(window) -> None:
     # REGIONPAINT_STARTUP_PROBE=out.json (bench/editor_startup.py): start-up times; nothing without it.
     import os
 
-    from regionpaint.app.qt.startup_probe import PROBE_ENV, attach_from_env
+    from regionpaint.app.qt.workers.startup_probe import PROBE_ENV, attach_from_env
 
     if os.environ.get(PROBE_ENV):
         window._startup_probe = attach_from_env(window)
 
 
 def _release_engines() -> None:
-    from regionpaint.app.qt.render_worker import release_engines
+    from regionpaint.app.qt.workers.render_worker import release_engines
 
     release_engines()
 

@@ -24,40 +24,40 @@ from PySide6.QtWidgets import (
 )
 
 from regionpaint.app.model.document import Document
-from regionpaint.app.qt import main_thread_gc
+from regionpaint.app.model.shortcuts import SHORTCUTS
 from regionpaint.app.qt.autosave import AutosaveManager, AutosaveStore
-from regionpaint.app.qt.batch_dialog import BatchDialog
-from regionpaint.app.qt.canvas import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
-from regionpaint.app.qt.dialogs import (
+from regionpaint.app.qt.canvas.navigator import Navigator
+from regionpaint.app.qt.canvas.style_drops import StyleDropTarget
+from regionpaint.app.qt.canvas.tools import ToolController
+from regionpaint.app.qt.canvas.view import VIEW_MODES, VIEW_SIDE_BY_SIDE, CanvasView
+from regionpaint.app.qt.dialogs.batch import BatchDialog
+from regionpaint.app.qt.dialogs.manage_plugins import PluginNotice, PluginsDialog, load_error_message
+from regionpaint.app.qt.dialogs.new_document import (
     ShortcutsDialog,
     ask_new_document_for_run,
     ask_recover,
     ask_unsaved,
     choose_recovery,
 )
+from regionpaint.app.qt.dialogs.save_prompts import ask_save_over
+from regionpaint.app.qt.dialogs.train import TrainDialog
 from regionpaint.app.qt.editor_state import EditorState
-from regionpaint.app.qt.engine_panel import EnginePanel
-from regionpaint.app.qt.fidelity_panel import FidelityPanel
 from regionpaint.app.qt.file_actions import FileActions, label_set_for
-from regionpaint.app.qt.history_panel import HistoryPanel
-from regionpaint.app.qt.jobs_panel import JobsPanel
-from regionpaint.app.qt.navigator import Navigator
 from regionpaint.app.qt.notice import NoticeBar
-from regionpaint.app.qt.palette import QUICK_SLOTS, LabelPalette
-from regionpaint.app.qt.photo_edit_view import Recompositor
-from regionpaint.app.qt.plugins_dialog import PluginNotice, PluginsDialog, load_error_message
-from regionpaint.app.qt.regions_panel import RegionsPanel
-from regionpaint.app.qt.render_controller import DEBOUNCE_MS, RenderController
-from regionpaint.app.qt.render_worker import RenderOutcome
-from regionpaint.app.qt.save_prompts import ask_save_over
+from regionpaint.app.qt.panels.engine import EnginePanel
+from regionpaint.app.qt.panels.fidelity import FidelityPanel
+from regionpaint.app.qt.panels.history import HistoryPanel
+from regionpaint.app.qt.panels.jobs import JobsPanel
+from regionpaint.app.qt.panels.palette import QUICK_SLOTS, LabelPalette
+from regionpaint.app.qt.panels.photo_edit import Recompositor
+from regionpaint.app.qt.panels.regions import RegionsPanel
+from regionpaint.app.qt.panels.styles import StylesPanel
+from regionpaint.app.qt.panels.tool_bar import VIEW_TITLES, EditorToolBar
 from regionpaint.app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
-from regionpaint.app.qt.shortcuts import SHORTCUTS
 from regionpaint.app.qt.start_screen import StartScreen
-from regionpaint.app.qt.style_drops import StyleDropTarget
-from regionpaint.app.qt.styles_panel import StylesPanel
-from regionpaint.app.qt.tool_bar import VIEW_TITLES, EditorToolBar
-from regionpaint.app.qt.tools import ToolController
-from regionpaint.app.qt.train_dialog import TrainDialog
+from regionpaint.app.qt.workers import main_thread_gc
+from regionpaint.app.qt.workers.render_controller import DEBOUNCE_MS, RenderController
+from regionpaint.app.qt.workers.render_worker import RenderOutcome
 
 log = logging.getLogger(__name__)
 
@@ -486,8 +486,8 @@ class MainWindow(QMainWindow):
         """ "Open in editor" of a finished job: list its folder and render with it, engine and checkpoint
         together. A run for another label set gets a new document (after asking), never the open one."""
         from regionpaint.app.model import edits
-        from regionpaint.app.qt.jobs_panel import engine_of
-        from regionpaint.app.qt.trained_run import read_run
+        from regionpaint.app.qt.panels.jobs import engine_of
+        from regionpaint.app.training.trained_run import read_run
 
         path = Path(run_folder)
         self.settings.add_checkpoint_path(path)
@@ -613,7 +613,7 @@ class MainWindow(QMainWindow):
     def show_models(self):
         """The Models dialog (non-modal): the official checkpoints, downloads, what is installed."""
         if self.models_dialog is None:
-            from regionpaint.app.qt.models_dialog import ModelsDialog
+            from regionpaint.app.qt.dialogs.models import ModelsDialog
 
             self.models_dialog = ModelsDialog(self, models_dir(self.data_folder))
             self.models_dialog.modelsChanged.connect(self.engine_panel.choices.rescan)
@@ -675,7 +675,7 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).show()
 
     def _about(self) -> None:
-        from regionpaint.app.qt.about_dialog import AboutDialog
+        from regionpaint.app.qt.dialogs.about import AboutDialog
 
         self.about_dialog = AboutDialog(self)
         self.about_dialog.show()

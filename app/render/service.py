@@ -76,7 +76,7 @@ class RenderService:
     """Resolves, fits, loads and renders; one instance per process is shared by every front end."""
 
     def __init__(self, manager: Any = None) -> None:
-        from regionpaint.engines.cache import EngineCache
+        from regionpaint.engines.caching.engine_cache import EngineCache
 
         self._manager = manager
         self._cache = EngineCache()
@@ -114,7 +114,7 @@ class RenderService:
     def inspect(self, checkpoint: str | Path):
         """The checkpoint's files, options and key shapes (from headers), read once per file version:
         recognising the engine and deciding its capabilities ask for the same facts."""
-        from regionpaint.engines.common.checkpoint import inspect_checkpoint
+        from regionpaint.engines.loading.checkpoint import inspect_checkpoint
 
         key = _file_key(checkpoint)
         with self._lock:

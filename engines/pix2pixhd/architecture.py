@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from regionpaint.engines.base import CheckpointError
-from regionpaint.engines.common.options import opt_bool, opt_int
+from regionpaint.engines.loading.options import opt_bool, opt_int
 
 log = logging.getLogger(__name__)
 

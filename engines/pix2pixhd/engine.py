@@ -32,16 +32,16 @@ from regionpaint.engines.base import (
     RenderResult,
     StyleSource,
 )
-from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
-from regionpaint.engines.common.digest import content_digest
-from regionpaint.engines.common.imageops import resize_bicubic, resize_nearest
-from regionpaint.engines.common.lru import LRUCache
-from regionpaint.engines.common.validation import check_label_ids, id_map, rgb_image
+from regionpaint.engines.caching.digest import content_digest
+from regionpaint.engines.caching.lru import LRUCache
+from regionpaint.engines.inputs import check_label_ids, id_map, rgb_image
+from regionpaint.engines.layers.imageops import resize_bicubic, resize_nearest
+from regionpaint.engines.loading.checkpoint_engine import CheckpointEngine
 from regionpaint.engines.pix2pixhd.architecture import is_pix2pixhd_keys
 from regionpaint.engines.schema import Option
 
 if TYPE_CHECKING:
-    from regionpaint.engines.common.pipeline import CheckpointContents
+    from regionpaint.engines.loading.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ _ENCODER_CACHE_SIZE = 4
 def output_to_image(out):
     """The official ``tensor2im`` computed where ``out`` (1, 3, H, W) lives -> (H, W, 3) uint8 numpy.
 
-    Same float32 operations as :func:`regionpaint.engines.common.tensors.tensor_to_image` (``(x + 1) / 2 * 255``,
+    Same float32 operations as :func:`regionpaint.engines.layers.tensors.tensor_to_image` (``(x + 1) / 2 * 255``,
     clip to [0, 255], truncating cast), hence bit-identical, but on the GPU it avoids a numpy pass over
     a float image (~45 ms at 2048x1024) and copies back a quarter of the bytes.
     """
@@ -104,9 +104,10 @@ class Pix2PixHDEngine(CheckpointEngine):
 
     def __init__(self) -> None:
         self._loaded = None  # regionpaint.engines.pix2pixhd.loading.LoadedCheckpoint
-        self._compiler = None  # regionpaint.engines.common.compiled.BackgroundCompiler of the loaded generator
-        self._convs = None  # regionpaint.engines.common.winograd.WinogradConvs of the loaded generator
-        self._head = None  # regionpaint.engines.common.onehot_conv.OneHotConv of its input convolution, built on first use
+        self._compiler = None  # regionpaint.engines.acceleration.compiled.BackgroundCompiler of the loaded generator
+        self._convs = None  # regionpaint.engines.acceleration.winograd.WinogradConvs of the loaded generator
+        # regionpaint.engines.acceleration.onehot_conv.OneHotConv of its input convolution, built on first use
+        self._head = None
         self._device = "cpu"
         self._torch_device = None
         self._encoded: LRUCache[Any] = LRUCache(_ENCODER_CACHE_SIZE)  # raw encoder outputs by photo
@@ -146,7 +147,7 @@ class Pix2PixHDEngine(CheckpointEngine):
             return info.declared_engine == cls.id
         return is_pix2pixhd_keys(list(info.shapes))
 
-    # The steps regionpaint.engines.common.checkpoint_engine.CheckpointEngine.load leaves to pix2pixHD.
+    # The steps regionpaint.engines.loading.checkpoint_engine.CheckpointEngine.load leaves to pix2pixHD.
     def config_from(self, contents: CheckpointContents) -> Any:
         """regionpaint.engines.pix2pixhd.loading.CheckpointPlan: architectures, input channels, cluster centres."""
         from regionpaint.engines.pix2pixhd.loading import plan_checkpoint
@@ -160,7 +161,7 @@ class Pix2PixHDEngine(CheckpointEngine):
         return build_networks(config, contents, device)
 
     def install(self, config: Any, networks: Any, contents: CheckpointContents, device: Any) -> None:
-        from regionpaint.engines.common.winograd import WinogradConvs
+        from regionpaint.engines.acceleration.winograd import WinogradConvs
 
         self._loaded, self._torch_device = networks, device
         self._compiler = self._head = None
@@ -244,7 +245,7 @@ class Pix2PixHDEngine(CheckpointEngine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
-        from regionpaint.engines.common.fast import fast_input, render_math
+        from regionpaint.engines.acceleration.fast import fast_input, render_math
 
         start = time.perf_counter()
         loaded = self._require()
@@ -270,7 +271,7 @@ class Pix2PixHDEngine(CheckpointEngine):
         """
         import torch
 
-        from regionpaint.engines.common.onehot_conv import OneHotConv
+        from regionpaint.engines.acceleration.onehot_conv import OneHotConv
         from regionpaint.engines.pix2pixhd.networks import input_head
 
         if codes is None or codes.device.type != "cpu":
@@ -283,7 +284,7 @@ class Pix2PixHDEngine(CheckpointEngine):
 
     def _compiled(self, net_input: Any) -> Any | None:
         """The compiled fast generator's output when its compile for this shape is done, else None."""
-        from regionpaint.engines.common.compiled import fast_compiler, preferred_backend, shape_key
+        from regionpaint.engines.acceleration.compiled import fast_compiler, preferred_backend, shape_key
 
         if self._compiler is None:
             device = self._torch_device
@@ -381,7 +382,7 @@ class Pix2PixHDEngine(CheckpointEngine):
         """Encoder output averaged per id of ``ids``: (1, feat_num, H, W). The raw output is cached."""
         import torch
 
-        from regionpaint.engines.common.tensors import ids_to_tensor, image_to_tensor
+        from regionpaint.engines.layers.tensors import ids_to_tensor, image_to_tensor
         from regionpaint.engines.pix2pixhd.features import instance_mean
 
         loaded = self._require()
@@ -410,7 +411,7 @@ class Pix2PixHDEngine(CheckpointEngine):
         """
         import torch
 
-        from regionpaint.engines.common.device import float32_math
+        from regionpaint.engines.device import float32_math
 
         net_ids, photo = self._source_at_network_size(source)
         with torch.inference_mode(), float32_math(self._torch_device, self.allow_tf32):
@@ -451,7 +452,7 @@ class Pix2PixHDEngine(CheckpointEngine):
         """
         import torch
 
-        from regionpaint.engines.common.device import float32_math
+        from regionpaint.engines.device import float32_math
         from regionpaint.engines.pix2pixhd.clusters import cluster_features, merge_rows, save_clusters
         from regionpaint.engines.pix2pixhd.features import instance_feature_rows
 
@@ -479,7 +480,7 @@ class Pix2PixHDEngine(CheckpointEngine):
         """
         import torch
 
-        from regionpaint.engines.common.device import float32_math
+        from regionpaint.engines.device import float32_math
 
         if any(request.fast for request in requests):  # fast mode renders one by one, exactly as render --fast
             return [self.generate(request) for request in requests]
@@ -514,8 +515,8 @@ class Pix2PixHDEngine(CheckpointEngine):
         """
         import torch
 
-        from regionpaint.engines.common.onehot_conv import one_hot_codes
-        from regionpaint.engines.common.tensors import ids_to_tensor, instance_edges, one_hot
+        from regionpaint.engines.acceleration.onehot_conv import one_hot_codes
+        from regionpaint.engines.layers.tensors import ids_to_tensor, instance_edges, one_hot
 
         loaded = self._require()
         layout, arch = loaded.layout, loaded.generator_arch

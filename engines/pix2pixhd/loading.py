@@ -1,5 +1,5 @@
 """Checkpoint (official folder, bare .pth, regionpaint .safetensors) -> built, checked pix2pixHD networks:
-pix2pixHD's steps of the shared load (engines/common/checkpoint_engine.py).
+pix2pixHD's steps of the shared load (engines/loading/checkpoint_engine.py).
 
 Architecture comes from the tensor shapes (:mod:`regionpaint.engines.pix2pixhd.architecture`); opt.txt (or the
 safetensors sidecar's options) only decides the input-channel split and the preprocessing. Networks
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from regionpaint.engines.base import CheckpointError
-from regionpaint.engines.common.pipeline import CheckpointContents, build_checked
+from regionpaint.engines.loading.pipeline import CheckpointContents, build_checked
 from regionpaint.engines.pix2pixhd.architecture import (
     EncoderArch,
     GeneratorArch,

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regionpaint.engines.common.winograd import ConvRunner
+from regionpaint.engines.acceleration.winograd import ConvRunner
 from regionpaint.engines.pix2pixhd.architecture import EncoderArch, GeneratorArch
 
 
@@ -61,7 +61,7 @@ def run_layers(
     """``layers(x)``, with every plain ``nn.Conv2d`` (residual blocks' too) called as ``conv(layer, x)``.
 
     head: the value of the first two layers (reflection pad, convolution) on ``x``, computed by the
-    caller (``regionpaint.engines.common.onehot_conv``: a lookup for one-hot labels); the rest runs from it.
+    caller (``regionpaint.engines.acceleration.onehot_conv``: a lookup for one-hot labels); the rest runs from it.
     """
     if head is not None:
         x, layers = head, layers[2:]

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from regionpaint.engines.common.imageops import resize_bicubic, resize_nearest, scale_width_size
-from regionpaint.engines.common.options import opt_int, opt_str
+from regionpaint.engines.layers.imageops import resize_bicubic, resize_nearest, scale_width_size
+from regionpaint.engines.loading.options import opt_int, opt_str
 
 Resize = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
 

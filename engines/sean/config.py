@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from regionpaint.engines.common.options import opt_bool, opt_float, opt_int, opt_str
+from regionpaint.engines.loading.options import opt_bool, opt_float, opt_int, opt_str
 
 log = logging.getLogger(__name__)
 

@@ -44,16 +44,16 @@ from regionpaint.engines.base import (
     StyleMix,
     StyleSource,
 )
-from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
-from regionpaint.engines.common.digest import Fingerprints
-from regionpaint.engines.common.lru import LRUCache
-from regionpaint.engines.common.validation import check_label_ids
+from regionpaint.engines.caching.digest import Fingerprints
+from regionpaint.engines.caching.lru import LRUCache
+from regionpaint.engines.inputs import check_label_ids
+from regionpaint.engines.loading.checkpoint_engine import CheckpointEngine
 from regionpaint.engines.sean import preprocess, styles
 from regionpaint.engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
 from regionpaint.engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
 
 if TYPE_CHECKING:
-    from regionpaint.engines.common.pipeline import CheckpointContents
+    from regionpaint.engines.loading.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SeanEngine(CheckpointEngine):
 
     def __init__(self) -> None:
         self._loaded = None  # regionpaint.engines.sean.loading.LoadedSean
-        self._convs = None  # regionpaint.engines.common.winograd.WinogradConvs of the loaded generator
+        self._convs = None  # regionpaint.engines.acceleration.winograd.WinogradConvs of the loaded generator
         self._device = "cpu"
         self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._code_tensors: LRUCache[Any] = LRUCache(CODE_CACHE_SIZE)  # code tables on the device, by value
@@ -86,7 +86,8 @@ class SeanEngine(CheckpointEngine):
     def recognizes(cls, info: CheckpointInfo) -> bool:
         return info.declared_engine == cls.id or looks_like_sean(info.shapes)
 
-    # The steps regionpaint.engines.common.checkpoint_engine.CheckpointEngine.load leaves to SEAN (under the lock: renders
+    # The steps regionpaint.engines.loading.checkpoint_engine.CheckpointEngine.load leaves to SEAN (under the lock:
+    # renders
     # and style encodings run on other threads).
     def _loading(self) -> threading.RLock:
         return self._lock
@@ -102,7 +103,7 @@ class SeanEngine(CheckpointEngine):
         return build_checked_generator(config, contents, device)
 
     def install(self, config: SeanConfig, networks: Any, contents: CheckpointContents, device: Any) -> None:
-        from regionpaint.engines.common.winograd import WinogradConvs
+        from regionpaint.engines.acceleration.winograd import WinogradConvs
         from regionpaint.engines.sean.loading import LoadedSean
 
         self._loaded = LoadedSean(networks, config, contents.files, contents.opt, contents.stamp)
@@ -123,7 +124,7 @@ class SeanEngine(CheckpointEngine):
     def _save_contents(self, path: str | Path):
         """G re-read from the source file (the loaded network holds folded spectral-norm weights, not
         ``weight_orig``), so the file must be unchanged since :meth:`load`."""
-        from regionpaint.engines.common.pipeline import reread_weights
+        from regionpaint.engines.loading.pipeline import reread_weights
         from regionpaint.engines.sean.config import guess_label_set
 
         loaded = self._require()
@@ -241,8 +242,8 @@ class SeanEngine(CheckpointEngine):
     ) -> RegionCodes:
         import torch
 
-        from regionpaint.engines.common.device import float32_math
-        from regionpaint.engines.common.tensors import image_to_tensor
+        from regionpaint.engines.device import float32_math
+        from regionpaint.engines.layers.tensors import image_to_tensor
 
         config = self.config
         photo = preprocess.transform(image, config, size)
@@ -268,7 +269,7 @@ class SeanEngine(CheckpointEngine):
         """(1, semantic_nc, H, W) one-hot float (+ edge channel) on the device, official transform."""
         import torch
 
-        from regionpaint.engines.common.tensors import ids_to_tensor, instance_edges, one_hot
+        from regionpaint.engines.layers.tensors import ids_to_tensor, instance_edges, one_hot
 
         config = self.config
         ids = preprocess.as_ids(label, what)
@@ -404,8 +405,8 @@ class SeanEngine(CheckpointEngine):
     ) -> RenderResult:
         import torch
 
-        from regionpaint.engines.common.fast import render_math
-        from regionpaint.engines.common.tensors import tensor_to_image
+        from regionpaint.engines.acceleration.fast import render_math
+        from regionpaint.engines.layers.tensors import tensor_to_image
 
         out_size, latent = self._render_size(size)
         context = self._label_context(label, instance, size, fast)

@@ -1,4 +1,4 @@
-"""SEAN's steps of the shared load (engines/common/checkpoint_engine.py): official folders, bare ``.pth``
+"""SEAN's steps of the shared load (engines/loading/checkpoint_engine.py): official folders, bare ``.pth``
 files and regionpaint ``.safetensors``.
 
 The generator is built on the ``meta`` device from the inferred :class:`SeanConfig`, its own state-dict
@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from regionpaint.engines.base import CheckpointError
-from regionpaint.engines.common.pipeline import CheckpointContents, build_checked
-from regionpaint.engines.common.spectral import fold_spectral_state, official_state_shapes
+from regionpaint.engines.loading.pipeline import CheckpointContents, build_checked
+from regionpaint.engines.loading.spectral import fold_spectral_state, official_state_shapes
 from regionpaint.engines.sean.config import SeanConfig, infer_config, looks_like_sean
 from regionpaint.engines.sean.networks import SeanGenerator
 

@@ -24,12 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from regionpaint.engines.acceleration import region_patterns
+from regionpaint.engines.acceleration.fast import fast_input
+from regionpaint.engines.acceleration.winograd import ConvRunner, call_conv
 from regionpaint.engines.base import InputError
-from regionpaint.engines.common import region_conv
-from regionpaint.engines.common.fast import fast_input
-from regionpaint.engines.common.spade_layers import SPADE, STRUCTURAL, modulate, resize_segmap
-from regionpaint.engines.common.spectral import fold_spectral_norm
-from regionpaint.engines.common.winograd import ConvRunner, call_conv
+from regionpaint.engines.layers.spade_norm import SPADE, STRUCTURAL, modulate, resize_segmap
+from regionpaint.engines.loading.spectral import fold_spectral_norm
 from regionpaint.engines.sean.config import BLOCKS, SeanConfig
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class LabelContext:
         self._sizes: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, list[int]]] = {}
         self._modulation: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._modulation_bytes = 0
-        self._style_layouts: dict[tuple[int, int], region_conv.RegionLayout] = {}
+        self._style_layouts: dict[tuple[int, int], region_patterns.RegionLayout] = {}
 
     def at(self, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
         """(segmap (1, C, h, w), index map (h, w) int64, present channel ids) at feature ``size``."""
@@ -122,12 +122,12 @@ class LabelContext:
             self._sizes[size] = (seg, index, present)
         return self._sizes[size]
 
-    def style_layout(self, size: tuple[int, int]) -> region_conv.RegionLayout:
+    def style_layout(self, size: tuple[int, int]) -> region_patterns.RegionLayout:
         """The index map at ``size`` as a region layout (codes 0..C: the rows of ACE style tables)."""
         size = tuple(size)
         if size not in self._style_layouts:
             _, index, _ = self.at(size)
-            self._style_layouts[size] = region_conv.region_layout(index, self.seg.shape[1] + 1)
+            self._style_layouts[size] = region_patterns.region_layout(index, self.seg.shape[1] + 1)
         return self._style_layouts[size]
 
     def modulation(self, ace: ACE, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -232,15 +232,15 @@ class ACE(nn.Module):
 
         The style map is piecewise constant (one row of :meth:`style_table` per region), so at inference the
         convolutions depend only on each pixel's 3x3 window of regions: table lookups once per distinct
-        window, spread to the pixels (:mod:`regionpaint.engines.common.region_conv`); same values up to float
+        window, spread to the pixels (:mod:`regionpaint.engines.acceleration.region_patterns`); same values up to float
         summation order.
         """
         _, index, _ = context.at(size)
         layout = context.style_layout(size) if not torch.is_grad_enabled() and STRUCTURAL.enabled else None
-        if layout is None or layout.share(1) > region_conv.MAX_PATTERN_SHARE:
+        if layout is None or layout.share(1) > region_patterns.MAX_PATTERN_SHARE:
             middle = self.style_table(codes, present)[index].permute(2, 0, 1).unsqueeze(0).contiguous()
             return self.conv_gamma(middle), self.conv_beta(middle)
-        rc = region_conv
+        rc = region_patterns
         first, dtype = layout.patterns(1), rc.map_dtype(codes.device)
         with rc.float32_tables(codes.device):  # lookups only, no big matmul: float32 in fast mode too
             tables, bias = self.style_tap_tables(codes)
@@ -256,14 +256,14 @@ class ACE(nn.Module):
         block), so the tables are kept for the ``codes`` tensor they were made from: the engine hands the
         same tensor while the styles are unchanged, so a brush stroke does not rebuild them.
         """
-        convs = region_conv.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
+        convs = region_patterns.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
         cached = self.__dict__.get("_style_tap_tables")
         version = None if codes.is_inference() else codes._version  # inference tensors have no version
         if cached is not None and cached[0]() is codes and version is not None and cached[1:3] == (version, convs):
             return cached[3], convs.bias
         classes = list(range(min(codes.shape[0], self.style_classes)))
         table = self.style_table(codes, classes).float()
-        tables = region_conv.tap_tables(region_conv.with_zero_row(table), convs)
+        tables = region_patterns.tap_tables(region_patterns.with_zero_row(table), convs)
         self.__dict__["_style_tap_tables"] = (weakref.ref(codes), version, convs, tables)
         return tables, convs.bias
 
@@ -310,7 +310,8 @@ class SeanResnetBlock(nn.Module):
         noise: torch.Generator | None,
         conv: ConvRunner | None = None,
     ) -> torch.Tensor:
-        """``conv``: how the render runs conv_0/conv_1 (``regionpaint.engines.common.winograd``); None: directly."""
+        """``conv``: how the render runs conv_0/conv_1 (``regionpaint.engines.acceleration.winograd``);
+        None: directly."""
         # Order matters for the noise draws: shortcut ACE first, as the official forward.
         x_s = self.conv_s(self.ace_s(x, context, codes, noise)) if self.learned_shortcut else x
         dx = call_conv(conv, self.conv_0, F.leaky_relu(self.ace_0(x, context, codes, noise), 2e-1))
@@ -350,7 +351,7 @@ class SeanGenerator(nn.Module):
         return [f"{name}.{conv}" for name in blocks for conv in getattr(self, name).spectral_layers()]
 
     def fold_spectral_norm(self) -> None:
-        """Replace each spectral-norm reparametrisation by its eval weight (engines/common/spectral.py)."""
+        """Replace each spectral-norm reparametrisation by its eval weight (engines/loading/spectral.py)."""
         fold_spectral_norm(self)
 
     def encode(self, image: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -370,7 +371,7 @@ class SeanGenerator(nn.Module):
         codes: (C, style_length) used by every ACE, or {block name: (C, style_length)} covering every
         styled block (crossover). noise: CPU generator for the ACE noise, None for no noise.
         latent_size: (sw, sh) of the first feature map; default from the options. conv: how the blocks'
-        3x3 convolutions run (``regionpaint.engines.common.winograd.WinogradConvs``); None: directly.
+        3x3 convolutions run (``regionpaint.engines.acceleration.winograd.WinogradConvs``); None: directly.
         Returns (1, 3, sh * 2**n, sw * 2**n) in [-1, 1].
         """
         if self.config.num_upsampling_layers == "most":

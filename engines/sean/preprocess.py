@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from regionpaint.engines.base import InputError
-from regionpaint.engines.common import imageops
-from regionpaint.engines.common.validation import id_map, rgb_image
+from regionpaint.engines.inputs import id_map, rgb_image
+from regionpaint.engines.layers import imageops
 from regionpaint.engines.sean.config import SeanConfig
 
 
@@ -63,7 +63,7 @@ def transform(array: np.ndarray, config: SeanConfig, size: tuple[int, int] | Non
 
 
 def as_rgb(image: np.ndarray, what: str) -> np.ndarray:
-    """(H, W, 3) uint8 from RGB, RGBA or grey input (engines/common/validation.py)."""
+    """(H, W, 3) uint8 from RGB, RGBA or grey input (engines/inputs.py)."""
     return rgb_image(image, what)
 
 

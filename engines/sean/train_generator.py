@@ -1,6 +1,7 @@
 """SEAN's training forward (ZPdesu/SEAN ``SPADEGenerator.forward(input, rgb_img)``) on the inference modules.
 
-:class:`TrainableSeanGenerator` subclasses the engine's :class:`~regionpaint.engines.sean.networks.SeanGenerator`, so the
+:class:`TrainableSeanGenerator` subclasses the engine's :class:`~regionpaint.engines.sean.networks.SeanGenerator`, so
+the
 parameters, buffers and state-dict keys are the engine's (= the official ones, spectral norm kept unfolded);
 only ``forward`` differs: the inference path renders one label with externally chosen codes, this one runs a
 batch with every image's own Zencoder codes, as the official training does:
@@ -28,7 +29,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from regionpaint.engines.common.spade_layers import resize_segmap
+from regionpaint.engines.layers.spade_norm import resize_segmap
 from regionpaint.engines.sean.config import BLOCKS
 from regionpaint.engines.sean.networks import ACE, SeanGenerator, SeanResnetBlock
 

@@ -30,15 +30,15 @@ from regionpaint.engines.base import (
     RenderResult,
     StyleSource,
 )
-from regionpaint.engines.common.checkpoint_engine import CheckpointEngine
-from regionpaint.engines.common.lru import LRUCache
+from regionpaint.engines.caching.lru import LRUCache
+from regionpaint.engines.loading.checkpoint_engine import CheckpointEngine
 from regionpaint.engines.schema import Option
 from regionpaint.engines.spade.config import SpadeConfig
 from regionpaint.engines.spade.inputs import prepare_instance, prepare_label, prepare_photo, render_sizes
 from regionpaint.engines.spade.loading import foreign_engine, infer_config
 
 if TYPE_CHECKING:
-    from regionpaint.engines.common.pipeline import CheckpointContents
+    from regionpaint.engines.loading.pipeline import CheckpointContents
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,9 @@ class SpadeEngine(CheckpointEngine):
         self.config: SpadeConfig | None = None
         self._generator: Any = None
         self._encoder: Any = None
-        self._compiler: Any = None  # regionpaint.engines.common.compiled.BackgroundCompiler of the loaded generator
-        self._convs: Any = None  # regionpaint.engines.common.winograd.WinogradConvs of the loaded generator
+        # regionpaint.engines.acceleration.compiled.BackgroundCompiler of the loaded generator
+        self._compiler: Any = None
+        self._convs: Any = None  # regionpaint.engines.acceleration.winograd.WinogradConvs of the loaded generator
         self._files: dict[str, Path] = {}
         self._stamp: tuple = ()
         self._device = "cpu"
@@ -105,7 +106,7 @@ class SpadeEngine(CheckpointEngine):
             return False
         return "fc.weight" in shapes and "conv_img.weight" in shapes and any(k.startswith("head_0.") for k in shapes)
 
-    # ---- loading: the steps regionpaint.engines.common.checkpoint_engine.CheckpointEngine.load leaves to SPADE ------
+    # ---- loading: the steps regionpaint.engines.loading.checkpoint_engine.CheckpointEngine.load leaves to SPADE ------
     # An official folder (latest_net_G.pth + opt.txt [+ latest_net_E.pth]), a bare .pth or a regionpaint
     # .safetensors; every architectural option is read from the tensor shapes.
 
@@ -132,7 +133,7 @@ class SpadeEngine(CheckpointEngine):
     def install(
         self, config: SpadeConfig, networks: tuple[Any, Any], contents: CheckpointContents, device: Any
     ) -> None:
-        from regionpaint.engines.common.winograd import WinogradConvs
+        from regionpaint.engines.acceleration.winograd import WinogradConvs
         from regionpaint.engines.spade import runtime
 
         self.config, (self._generator, self._encoder), self._files = config, networks, contents.files
@@ -161,7 +162,7 @@ class SpadeEngine(CheckpointEngine):
     def _save_contents(self, path: str | Path):
         """G (and E for a VAE) read again from the loaded files, so the copy is exact (the in-memory
         generator holds spectral norm folded)."""
-        from regionpaint.engines.common.pipeline import reread_weights
+        from regionpaint.engines.loading.pipeline import reread_weights
 
         config = self._require_loaded()
         weights = reread_weights(self._files, self._stamp, path)
@@ -194,8 +195,8 @@ class SpadeEngine(CheckpointEngine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
-        from regionpaint.engines.common.fast import fast_input, render_math
-        from regionpaint.engines.common.tensors import tensor_to_image
+        from regionpaint.engines.acceleration.fast import fast_input, render_math
+        from regionpaint.engines.layers.tensors import tensor_to_image
         from regionpaint.engines.spade import runtime
 
         config = self._require_loaded()
@@ -250,11 +251,11 @@ class SpadeEngine(CheckpointEngine):
     def _compiled(self, cache: Any, z: Any, latent: tuple[int, int]) -> Any | None:
         """The compiled fast generator's output once its compile for these shapes is done, else None.
 
-        The label-only modulations (region_conv: data-dependent shapes a static graph cannot hold) are
+        The label-only modulations (region_patterns: data-dependent shapes a static graph cannot hold) are
         computed eagerly and passed in; the compiled graph is the image path: convolutions, norms and
         element-wise ops of fixed shapes.
         """
-        from regionpaint.engines.common.compiled import fast_compiler, shape_key
+        from regionpaint.engines.acceleration.compiled import fast_compiler, shape_key
 
         self._cache_modulations(cache, latent)
         if cache.modulations is None:
@@ -327,7 +328,7 @@ class SpadeEngine(CheckpointEngine):
         """
         import torch
 
-        from regionpaint.engines.common.tensors import tensor_to_image
+        from regionpaint.engines.layers.tensors import tensor_to_image
         from regionpaint.engines.spade import runtime
 
         config = self._require_loaded()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from regionpaint.engines.base import InputError
-from regionpaint.engines.common.imageops import resize_bicubic, resize_nearest
-from regionpaint.engines.common.validation import DONTCARE_ID, id_map
-from regionpaint.engines.common.validation import check_label_ids as check_label_ids_of
+from regionpaint.engines.inputs import DONTCARE_ID, id_map
+from regionpaint.engines.inputs import check_label_ids as check_label_ids_of
+from regionpaint.engines.layers.imageops import resize_bicubic, resize_nearest
 from regionpaint.engines.spade.config import SpadeConfig
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def render_sizes(config: SpadeConfig, size: tuple[int, int] | None) -> RenderSiz
 
 
 def check_label_ids(label: np.ndarray, config: SpadeConfig) -> None:
-    """Raise InputError naming the ids this checkpoint has no channel for (engines/common/validation.py)."""
+    """Raise InputError naming the ids this checkpoint has no channel for (engines/inputs.py)."""
     dontcare = config.contain_dontcare_label
     check_label_ids_of(label, config.label_nc, "SPADE", dontcare=dontcare, label_set=config.label_set)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regionpaint.engines.base import CheckpointError
-from regionpaint.engines.common.options import opt_bool, opt_float, opt_int, opt_str
+from regionpaint.engines.loading.options import opt_bool, opt_float, opt_int, opt_str
 from regionpaint.engines.spade.config import NUM_UP_LAYERS, EncoderConfig, SpadeConfig
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """SPADE generator and VAE encoder with the official NVlabs/SPADE module structure and state-dict keys.
 
 Forward arithmetic follows ``models/networks/{generator,architecture,encoder}.py``; the SPADE
-normalisation itself lives in :mod:`regionpaint.engines.common.spade_layers`. Inference extras:
+normalisation itself lives in :mod:`regionpaint.engines.layers.spade_norm`. Inference extras:
 
 * Spectral norm: built with ``spectral_hooks=True`` the modules carry torch's ``spectral_norm`` (the
   official training layout). For inference they are built without hooks and the checkpoint's
@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from regionpaint.engines.common.spade_layers import SPADE, SPADE_HIDDEN, modulate, resize_segmap
-from regionpaint.engines.common.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
-from regionpaint.engines.common.spectral import official_state_shapes as spectral_state_shapes
-from regionpaint.engines.common.winograd import ConvRunner, call_conv
+from regionpaint.engines.acceleration.winograd import ConvRunner, call_conv
+from regionpaint.engines.layers.spade_norm import SPADE, SPADE_HIDDEN, modulate, resize_segmap
+from regionpaint.engines.loading.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
+from regionpaint.engines.loading.spectral import official_state_shapes as spectral_state_shapes
 from regionpaint.engines.spade.config import EncoderConfig, SpadeConfig
 
 LEAKY_SLOPE = 0.2
@@ -96,7 +96,8 @@ class SPADEResnetBlock(nn.Module):
         mods: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
         conv: ConvRunner | None = None,
     ) -> torch.Tensor:
-        """``conv``: how the render runs conv_0/conv_1 (``regionpaint.engines.common.winograd``); None: directly."""
+        """``conv``: how the render runs conv_0/conv_1 (``regionpaint.engines.acceleration.winograd``);
+        None: directly."""
         if self.learned_shortcut:
             x_s = self.conv_s(self._modulate("norm_s", x, seg, mods))
         else:
@@ -191,7 +192,8 @@ class SPADEGenerator(nn.Module):
         """seg: (B, semantic_nc, H, W) float; z: (B, z_dim) (VAE only) -> (B, 3, sh*2^n, sw*2^n) in [-1, 1].
 
         ``latent_size`` (sh, sw) renders at another size (non-VAE: any; VAE: fixed by ``fc``). ``conv``:
-        how the blocks' 3x3 convolutions run (``regionpaint.engines.common.winograd.WinogradConvs``); None: directly.
+        how the blocks' 3x3 convolutions run (``regionpaint.engines.acceleration.winograd.WinogradConvs``); None:
+        directly.
         """
         latent_size = latent_size or (self.sh, self.sw)
         x = self.initial(seg, z, latent_size)
@@ -258,5 +260,5 @@ class ConvEncoder(nn.Module):
 
 def official_state_shapes(net: SPADEGenerator | ConvEncoder) -> dict[str, tuple[int, ...]]:
     """Key -> shape of the official state dict of ``net``, in the official order, hooked or not
-    (:func:`regionpaint.engines.common.spectral.official_state_shapes`)."""
+    (:func:`regionpaint.engines.loading.spectral.official_state_shapes`)."""
     return spectral_state_shapes(net, net.spectral_layers())

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from regionpaint.engines.base import InputError
-from regionpaint.engines.common.device import float32_math  # noqa: F401  (used as runtime.float32_math)
-from regionpaint.engines.common.digest import array_digest  # noqa: F401  (used as runtime.array_digest)
-from regionpaint.engines.common.pipeline import build_checked
-from regionpaint.engines.common.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
+from regionpaint.engines.caching.digest import array_digest  # noqa: F401  (used as runtime.array_digest)
+from regionpaint.engines.device import float32_math  # noqa: F401  (used as runtime.float32_math)
+from regionpaint.engines.layers.tensors import ids_to_tensor, image_to_tensor, instance_edges, one_hot
+from regionpaint.engines.loading.pipeline import build_checked
 from regionpaint.engines.spade.config import EncoderConfig, SpadeConfig
 from regionpaint.engines.spade.networks import (
     ConvEncoder,
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def _build(make, state: Mapping[str, torch.Tensor], path: Path | str, what: str):
     """Built without spectral hooks on meta (no random init, no random u), the official keys checked,
-    spectral norm folded on the state dict (engines/common/pipeline.py)."""
+    spectral norm folded on the state dict (engines/loading/pipeline.py)."""
     return build_checked(
         make,
         state,

@@ -29,7 +29,7 @@ import torch
 
 from regionpaint import untrusted
 from regionpaint.engines.base import CheckpointError
-from regionpaint.engines.common.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
+from regionpaint.engines.loading.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from regionpaint.engines.common.options import format_opt_text
+from regionpaint.engines.loading.options import format_opt_text
 from regionpaint.engines.schema import Option
 
 if TYPE_CHECKING:  # torch-only types

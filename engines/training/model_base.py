@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from regionpaint.engines.common.tensors import instance_edges, one_hot
-from regionpaint.engines.training.distributed import DistContext, convert_sync_batchnorm, unwrap, wrap_ddp
+from regionpaint.engines.layers.tensors import instance_edges, one_hot
+from regionpaint.engines.torchrun import DistContext, convert_sync_batchnorm, unwrap, wrap_ddp
 from regionpaint.engines.training.losses import VGGLoss
 from regionpaint.engines.training.options import TrainOptions
 

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from regionpaint.engines import torchrun
+from regionpaint.engines.acceleration.memory import release_free_memory
 from regionpaint.engines.base import EngineError
-from regionpaint.engines.common.memory import release_free_memory
-from regionpaint.engines.training import distributed
 from regionpaint.engines.training.checkpoints import RunDir, TrainState
 from regionpaint.engines.training.datasets import PairedDataset, ResumableSampler
 from regionpaint.engines.training.events import Emit, RateMeter, make_event
@@ -86,7 +86,7 @@ class Trainer:
 
     # ---- entry point ---------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        ctx, device = distributed.init_distributed(self.opt.device)
+        ctx, device = torchrun.init_distributed(self.opt.device)
         self.ctx, self.device = ctx, device
         try:
             with self.stop.signal_handlers():  # a stop during set-up is honoured before the first step
@@ -98,7 +98,7 @@ class Trainer:
             self.emit("error", message=f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            distributed.shutdown()
+            torchrun.shutdown()
 
     def emit(self, kind: str, **fields: Any) -> None:
         if self.ctx.is_main:
@@ -151,7 +151,7 @@ class Trainer:
             )
             self.report = report
             verdict = self._dataset_verdict(report)
-        verdict = distributed.broadcast_object(verdict, ctx)
+        verdict = torchrun.broadcast_object(verdict, ctx)
         if "error" in verdict:
             raise TrainingError(verdict["error"])
         for key in ("label_nc", "contain_dontcare_label", "no_instance", "layout"):
@@ -288,7 +288,7 @@ class Trainer:
         self._start_event(state)
         meter, started, losses = RateMeter(), time.perf_counter(), {}
         meter.mark(state.step)
-        if distributed.any_rank(self.stop.requested, ctx, self.device):
+        if torchrun.any_rank(self.stop.requested, ctx, self.device):
             return self._stopped(state, optimizers)
         while state.step < self.total_steps:
             optimizers = self._begin_epoch(state, optimizers)
@@ -301,7 +301,7 @@ class Trainer:
                 state.epoch_batches += 1
                 meter.mark(state.step)
                 self._after_iteration(state, batch, fake, losses, meter, optimizers)
-                if distributed.any_rank(self.stop.requested, ctx, self.device):
+                if torchrun.any_rank(self.stop.requested, ctx, self.device):
                     return self._stopped(state, optimizers)
                 if state.step >= self.total_steps:
                     break
@@ -310,7 +310,7 @@ class Trainer:
         self._save(state, optimizers, "final")
         if self.ctx.is_main:
             opt.trainer.after_training(self)
-        distributed.barrier(ctx)
+        torchrun.barrier(ctx)
         self.emit("done", step=state.step, checkpoint=str(self.run_dir.path), seconds=time.perf_counter() - started)
         return RunResult("done", state.step, state.epoch, self.run_dir.path, self._floats(losses))
 
@@ -354,7 +354,7 @@ class Trainer:
 
     def _iteration(self, batch: Batch, optimizers: dict, index_in_epoch: int):
         model = self.model
-        # The training process keeps freed memory in the heap (engines/common/memory.py), so a step reuses
+        # The training process keeps freed memory in the heap (engines/acceleration/memory.py), so a step reuses
         # the last one's pages; the holes left between them would add to the next step's peak (full-size
         # SEAN: ~400 MB, above the official process's). One trim per iteration returns them.
         release_free_memory()
@@ -398,7 +398,7 @@ class Trainer:
     def _after_iteration(self, state, batch, fake, losses, meter: RateMeter, optimizers) -> None:
         opt, step = self.opt, state.step
         if step % opt.log_every == 0 or step == 1 or step == self.total_steps:
-            values = distributed.all_reduce_mean(self._floats(losses), self.ctx, self.device)
+            values = torchrun.all_reduce_mean(self._floats(losses), self.ctx, self.device)
             record = {
                 "step": step,
                 "total_steps": self.total_steps,
@@ -427,7 +427,7 @@ class Trainer:
 
     def _stopped(self, state: TrainState, optimizers: dict) -> RunResult:
         self._save(state, optimizers, "stop")
-        distributed.barrier(self.ctx)
+        torchrun.barrier(self.ctx)
         reason = self.stop.reason or "requested"
         self.emit("stopped", step=state.step, reason=reason, checkpoint=str(self.run_dir.path))
         return RunResult("stopped", state.step, state.epoch, self.run_dir.path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from regionpaint.engines.common.imageops import resize_bicubic, resize_nearest, scale_width_size
+from regionpaint.engines.layers.imageops import resize_bicubic, resize_nearest, scale_width_size
 
 
 @dataclass(frozen=True)

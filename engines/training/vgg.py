@@ -86,7 +86,7 @@ def load_vgg19(path: str | Path, device: torch.device | str = "cpu") -> VGG19Fea
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for unreadable files; its advice is never passed on
-        from regionpaint.engines.common.checkpoint import describe_torch_load_error
+        from regionpaint.engines.loading.checkpoint import describe_torch_load_error
 
         raise VGGWeightsError(describe_torch_load_error(path, exc, "VGG19 weights")) from exc
     if not isinstance(state, Mapping):

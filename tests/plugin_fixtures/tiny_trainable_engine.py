@@ -41,7 +41,7 @@ class TinyEngine(Engine):
     def load(self, checkpoint, device: str = "auto") -> None:
         import torch
 
-        from regionpaint.engines.common.options import read_opt_txt
+        from regionpaint.engines.loading.options import read_opt_txt
 
         folder = Path(checkpoint)
         opt = read_opt_txt(folder / "opt.txt")

@@ -147,7 +147,7 @@ def export_model(name: str, work: Path) -> Path:
     """Load a finished run with its engine and write ``models/<name>.safetensors`` in float16."""
     import torch
 
-    from regionpaint.engines.common.checkpoint import convert_safetensors_dtype
+    from regionpaint.engines.loading.checkpoint import convert_safetensors_dtype
     from regionpaint.plugins.manager import get_plugin_manager
 
     engine = get_plugin_manager().engine_class(MODELS[name].engine)()

@@ -1,4 +1,4 @@
-"""Write the official key/shape layouts the model catalog names (``app/models/layouts/*.json``).
+"""Write the official key/shape layouts the model catalog names (``app/model_manager/layouts/*.json``).
 
 A build-time tool (the runtime never imports it). Sources:
 

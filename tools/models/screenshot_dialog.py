@@ -37,9 +37,9 @@ def main() -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from regionpaint.app.models.catalog import load_catalog
-    from regionpaint.app.models.manager import ModelManager
-    from regionpaint.app.qt.models_dialog import ModelsDialog
+    from regionpaint.app.model_manager.catalog import load_catalog
+    from regionpaint.app.model_manager.manager import ModelManager
+    from regionpaint.app.qt.dialogs.models import ModelsDialog
 
     app = QApplication.instance() or QApplication(sys.argv)
     root = tmp / "data" / "models"

@@ -1,0 +1,1 @@
+"""The editor's dialogs: new document, new from photo, batch, training, plugins, about."""

@@ -1,0 +1,1 @@
+"""Qt adapters for background work: the render controller and worker, start-up probe, UI-thread GC."""

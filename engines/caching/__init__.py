@@ -1,0 +1,1 @@
+"""Content-keyed caches: array digests, the LRU every engine uses, the loaded-engine cache."""

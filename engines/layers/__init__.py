@@ -1,0 +1,1 @@
+"""Network layers and tensor helpers shared by the engines (official key layouts)."""

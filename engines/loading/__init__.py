@@ -1,0 +1,1 @@
+"""The load pipeline every engine shares: locate files, read options and weights, check, fold."""
