@@ -155,7 +155,8 @@ def test_a_small_project_of_huge_solid_images_is_refused_from_their_headers(face
         tmp_path / "solid.rpaint", {**face_demo, **dict.fromkeys(names, big)}, with_style_sources(face_demo, names)
     )
     assert project.stat().st_size < 12 * 1024**2
-    code, peak, stderr = cli_peak("render", "--project", str(project), "--device", "cpu", "--out", str(tmp_path / "o"))
+    out = str(tmp_path / "o.png")
+    code, peak, stderr = cli_peak("render", "--project", str(project), "--device", "cpu", "--out", out)
     assert code == 2, stderr
     assert re.search(rf"{re.escape(str(project))}: its 37 images would take the project to 2999\.\d megapixels", stderr)
     assert limits.PROJECT_ENV in stderr and "600.0 megapixels" in stderr

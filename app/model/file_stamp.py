@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from regionpaint import untrusted
+
 _CHUNK = 1024 * 1024
 
 
@@ -30,14 +32,15 @@ class FileStamp:
 
     @classmethod
     def of(cls, path: str | os.PathLike[str]) -> FileStamp | None:
-        """The stamp of ``path`` now; None when it does not exist or cannot be read."""
+        """The stamp of ``path`` now; None when it does not exist, cannot be read, or is no regular file (a FIFO
+        would block the read forever: opening it is refused without blocking, see regionpaint.untrusted)."""
         try:
-            with open(path, "rb") as handle:
+            with untrusted.open_regular(path) as handle:
                 info = os.fstat(handle.fileno())
                 digest = hashlib.sha256()
                 while chunk := handle.read(_CHUNK):
                     digest.update(chunk)
-        except OSError:
+        except (OSError, untrusted.UntrustedFileError):
             return None
         return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, digest.hexdigest())
 
