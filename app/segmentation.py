@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,11 +143,3 @@ def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=N
             raise DocumentError(f"segmenter {segmenter.id} labels {segmenter.label_set}, not {label_set.id}")
         label = segmenter.segment(photo)
     return Document(label, label_set.id, photo=photo, names={"photo": str(photo_path)})
-
-
-def iter_region_iou(segmenter, render: np.ndarray, label: np.ndarray) -> Iterator[dict[int, float]]:
-    """The editor's readout as a generator (for superqt's thread_worker): {class id: IoU}."""
-    from regionpaint.app.model.fidelity import region_iou
-
-    predicted = segmenter.segment(render)
-    yield region_iou(predicted, resize_nearest(label, render.shape[1::-1]))

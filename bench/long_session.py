@@ -54,10 +54,10 @@ def live_render_jobs() -> int:
     """Render jobs still alive (after a collection): the editor keeps the last shown one, not one per render."""
     import gc
 
-    from regionpaint.app.qt.workers.render_worker import RenderJob
+    from regionpaint.app.qt.workers.render_worker import EditorRenderJob
 
     gc.collect()
-    return sum(1 for obj in gc.get_objects() if type(obj) is RenderJob)
+    return sum(1 for obj in gc.get_objects() if type(obj) is EditorRenderJob)
 
 
 def scripted_edit(window, number: int, rng: np.random.Generator) -> None:

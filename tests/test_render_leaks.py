@@ -15,7 +15,7 @@ import pytest
 from bench.long_session import STREETS, rss_bytes, scripted_edit
 from regionpaint.app.model import edits
 from regionpaint.app.model.project import open_project
-from regionpaint.app.qt.workers.render_worker import RenderJob
+from regionpaint.app.qt.workers.render_worker import EditorRenderJob
 from regionpaint.app.render_spec import parse_size
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 
@@ -64,7 +64,7 @@ def test_hundreds_of_edits_and_renders_keep_no_render_inputs_alive(qtbot, tmp_pa
             break
         scripted_edit(window, number, rng)
         render()
-    jobs = live(RenderJob)
+    jobs = live(EditorRenderJob)
     assert jobs <= MAX_LIVE_JOBS, f"{jobs} render jobs alive after {EDITS} renders"
     x, y = np.array(samples, float).T
     growth = np.polyfit(x, y, 1)[0] / 1024  # least squares over every sample after the warm-up, kB per edit

@@ -64,10 +64,3 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("render", "Ctrl+R", "Render now", "Render"),
     Shortcut("shortcuts", "F1", "Keyboard shortcuts", "Help"),
 )
-
-
-def keys_for(action: str) -> str:
-    for shortcut in SHORTCUTS:
-        if shortcut.action == action:
-            return shortcut.keys
-    raise KeyError(action)

@@ -57,7 +57,7 @@ from regionpaint.app.qt.settings import EditorSettings, autosave_dir, data_dir, 
 from regionpaint.app.qt.start_screen import StartScreen
 from regionpaint.app.qt.workers import main_thread_gc
 from regionpaint.app.qt.workers.render_controller import DEBOUNCE_MS, RenderController
-from regionpaint.app.qt.workers.render_worker import RenderOutcome
+from regionpaint.app.qt.workers.render_worker import EditorRenderOutcome
 
 log = logging.getLogger(__name__)
 
@@ -538,7 +538,7 @@ class MainWindow(QMainWindow):
         if busy:
             self.render_label.setText("Rendering…")
 
-    def _show_render(self, outcome: RenderOutcome) -> None:
+    def _show_render(self, outcome: EditorRenderOutcome) -> None:
         self.notice.hide()
         latency = self.render_controller.last_latency
         engine_class = self.state.engine_class()

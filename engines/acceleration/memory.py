@@ -92,14 +92,3 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
-
-
-def current_rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None

@@ -209,20 +209,6 @@ def lookup_conv(
     return out if bias is None else out + bias
 
 
-def gathered_conv(rows: torch.Tensor, taps: torch.Tensor, conv: ConvMatrices) -> torch.Tensor:
-    """(N, C_out): the 3x3 conv at N pixels of a map given as padded rows (P, C_in) and the (9, N) row
-    index of each pixel's taps: im2col of those pixels only (one row gather), then one matmul."""
-    c_in = conv.im2col.shape[0] // 9
-    parts = []
-    for start in range(0, taps.shape[1], CHUNK):
-        chunk = taps[:, start : start + CHUNK]
-        columns = rows.index_select(0, chunk.t().reshape(-1)).reshape(chunk.shape[1], 9 * c_in)
-        parts.append(columns @ conv.im2col if conv.bias is None else torch.addmm(conv.bias, columns, conv.im2col))
-    if not parts:
-        return rows.new_empty((0, conv.out_channels))
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
-
-
 def map_dtype(device: torch.device) -> torch.dtype:
     """The dtype of the gamma/beta maps: the autocast dtype in fast mode (so the modulation and the next
     convolution stay in it, with no casts of full-size maps), float32 otherwise."""

@@ -1,6 +1,6 @@
 """Photo editing in the editor: the compositing controls of the engine panel, and re-compositing without a render.
 
-Compositing happens in the render worker (``RenderJob.photo_edit``); when only the blend changes (mode, band
+Compositing happens in the render worker (``EditorRenderJob.photo_edit``); when only the blend changes (mode, band
 width, colour harmonisation) :class:`Recompositor` puts the last network output onto the photo again on the
 UI thread, in milliseconds, without running the network.
 """

@@ -41,8 +41,8 @@ from superqt.utils import QSignalDebouncer, create_worker
 from regionpaint.app.qt.editor_state import EditorState
 from regionpaint.app.qt.workers.render_worker import (
     CheckpointFacts,
-    RenderJob,
-    RenderOutcome,
+    EditorRenderJob,
+    EditorRenderOutcome,
     WarmUp,
     WarmUpOutcome,
     render_steps,
@@ -131,12 +131,12 @@ def exit_if_render_threads_stuck(status: int) -> None:
 
 
 class RenderController(QObject):
-    renderStarted = Signal(object)  # RenderJob
-    renderFinished = Signal(object)  # RenderOutcome, shown on the canvas
+    renderStarted = Signal(object)  # EditorRenderJob
+    renderFinished = Signal(object)  # EditorRenderOutcome, shown on the canvas
     renderFailed = Signal(str)
     busyChanged = Signal(bool)
     idle = Signal()  # nothing running and nothing queued
-    renderOverdue = Signal(object)  # RenderJob running longer than timeout_s: the UI offers to stop waiting
+    renderOverdue = Signal(object)  # EditorRenderJob running longer than timeout_s: the UI offers to stop waiting
     warmedUp = Signal(object)  # WarmUpOutcome: torch imported and (with a checkpoint) the engine loaded
 
     def __init__(self, state: EditorState, debounce_ms: int = DEBOUNCE_MS, parent: QObject | None = None) -> None:
@@ -170,14 +170,14 @@ class RenderController(QObject):
         # One thread that lives as long as the controller: torch keeps per-thread state (threads, caches).
         self._pool: QThreadPool | None = None
         self._worker = None  # the superqt worker of the running job
-        self._running: RenderJob | None = None
+        self._running: EditorRenderJob | None = None
         self._warming: WarmUp | None = None  # the warm-up on the render thread (watched like a render)
         self._warming_since = 0.0
         self._warm_worker = None  # the superqt worker of the warm-up
-        self._pending: RenderJob | None = None
+        self._pending: EditorRenderJob | None = None
         self._edited_at: float | None = None
         self.dropped = 0  # stale requests replaced before they ran
-        self.last_outcome: RenderOutcome | None = None
+        self.last_outcome: EditorRenderOutcome | None = None
         self.last_latency: float | None = None  # edit -> result on screen, seconds
         # Fault containment: a render running past timeout_s can be abandoned (cancel_render).
         self.timeout_s: float = DEFAULT_RENDER_TIMEOUT_S
@@ -285,11 +285,11 @@ class RenderController(QObject):
         # self._live_workers keeps the worker alive until its run() has returned.
         pool.start(worker.run)
 
-    def render_now(self) -> RenderJob | None:
+    def render_now(self) -> EditorRenderJob | None:
         """Build a job from the document and run it now, or queue it behind the running render."""
         return self._render(preview=True)
 
-    def _render(self, preview: bool) -> RenderJob | None:
+    def _render(self, preview: bool) -> EditorRenderJob | None:
         self._open_timer.stop()
         self._debouncer.cancel()
         self._debounce_pending = False
@@ -305,7 +305,7 @@ class RenderController(QObject):
             self._edited_at = None
             self.renderFailed.emit(str(exc))
             return None
-        job = RenderJob(
+        job = EditorRenderJob(
             next(self._ids),
             self.state.document_serial,
             service_job,
@@ -332,7 +332,7 @@ class RenderController(QObject):
             live_pools.add(self._pool)
         return self._pool
 
-    def _start(self, job: RenderJob, announce: bool = True) -> None:
+    def _start(self, job: EditorRenderJob, announce: bool = True) -> None:
         self._ensure_pool()
         self._running = job
         if self._warming is None:  # behind a warm-up, the render's time starts when the warm-up is done
@@ -351,13 +351,13 @@ class RenderController(QObject):
     def _on_render_errored(self, exc: BaseException) -> None:
         # render_steps reports its failures in its outcome; this is the net for one that escaped it.
         if self._running is not None and self._sent_by(self._worker):
-            self._on_done(RenderOutcome(self._running, error=str(exc) or "render failed"))
+            self._on_done(EditorRenderOutcome(self._running, error=str(exc) or "render failed"))
 
     def _on_facts(self, facts: CheckpointFacts) -> None:
         self.state.note_checkpoint_facts(facts.checkpoint, facts.engine_id, facts.capabilities)
 
     # -- results -----------------------------------------------------------------------------
-    def _on_done(self, outcome: RenderOutcome) -> None:
+    def _on_done(self, outcome: EditorRenderOutcome) -> None:
         if outcome.job is not self._running:
             return  # a job of before shutdown(), or the answer of a render given up on
         self._watchdog.stop()
@@ -414,18 +414,18 @@ class RenderController(QObject):
         times = self.render_times.get(self._timing_key(job), {})
         return fast_preview_pays(times.get(True), times.get(False))
 
-    def _fast_unmeasured(self, job: RenderJob) -> bool:
+    def _fast_unmeasured(self, job: EditorRenderJob) -> bool:
         """An exact render of a checkpoint whose fast time is not known yet (the render on opening is exact)."""
         times = self.render_times.get(self._timing_key(job.job), {})
         return self.fast_preview and not job.request.fast and True not in times
 
-    def _fast_trial_job(self, job: RenderJob) -> RenderJob:
-        """The fast render of an exact render's request, timed and not shown (see ``RenderJob.trial``)."""
+    def _fast_trial_job(self, job: EditorRenderJob) -> EditorRenderJob:
+        """The fast render of an exact render's request, timed and not shown (see ``EditorRenderJob.trial``)."""
         request = dataclasses.replace(job.request, fast=True, compile=self.compile_fast)
         trial = dataclasses.replace(job.job, request=request)
         return dataclasses.replace(job, job_id=next(self._ids), job=trial, trial=True)
 
-    def _exact_job(self, job: RenderJob) -> RenderJob:
+    def _exact_job(self, job: EditorRenderJob) -> EditorRenderJob:
         """The exact render of a fast preview's request (a new job id; same document and edit time)."""
         exact = dataclasses.replace(job.job, request=dataclasses.replace(job.request, fast=False, compile=False))
         return dataclasses.replace(job, job_id=next(self._ids), job=exact)
@@ -439,7 +439,7 @@ class RenderController(QObject):
             self.renderOverdue.emit(overdue)
 
     @staticmethod
-    def _describe(work: RenderJob | WarmUp) -> str:
+    def _describe(work: EditorRenderJob | WarmUp) -> str:
         if isinstance(work, WarmUp):
             return f"loading {work.engine_id or work.checkpoint or 'the engine'}"
         return f"render {work.job_id}"

@@ -1,14 +1,12 @@
 """The editor's side of a render: what runs on the render thread, as a superqt generator worker.
 
-:class:`regionpaint.app.qt.workers.render_controller.RenderController` turns the document into a :class:`RenderJob` on
-the UI
-thread and hands it to :func:`render_steps` on its one-thread pool. Everything there goes through the
-process's Qt-free :class:`regionpaint.app.render.service.RenderService` (the same one ``regionpaint render`` uses):
-it resolves the engine, says what the checkpoint offers (yielded first, so panels can show the right
-controls while the model loads), fits the request, loads through the engine cache and renders. Every
-error becomes a one-line message in the :class:`RenderOutcome`: the editor survives a bad checkpoint or
-running out of memory.
-"""
+:class:`regionpaint.app.qt.workers.render_controller.RenderController` turns the document into a
+:class:`EditorRenderJob` on the UI thread and hands it to :func:`render_steps` on its one-thread pool. Everything
+there goes through the process's Qt-free :class:`regionpaint.app.render.service.RenderService` (the same one
+``regionpaint render`` uses): it resolves the engine, says what the checkpoint offers (yielded first, so panels can
+show the right controls while the model loads), fits the request, loads through the engine cache and renders. Every
+error becomes a one-line message in the :class:`EditorRenderOutcome`: the editor survives a bad checkpoint or
+running out of memory. """
 
 from __future__ import annotations
 
@@ -20,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from regionpaint.app.render.service import RenderJob as ServiceJob
+from regionpaint.app.render.service import RenderJob as ServiceJob  # the service's job, wrapped here
 from regionpaint.app.render.torch_preload import preload_torch_libraries
 from regionpaint.engines.base import EngineError, RenderRequest
 from regionpaint.plugins.manager import PluginError
@@ -29,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class RenderJob:
+class EditorRenderJob:
     """One render the editor asked for: the service job plus when and for which document it was made."""
 
     job_id: int
@@ -60,8 +58,8 @@ class RenderJob:
 
 
 @dataclass
-class RenderOutcome:
-    job: RenderJob
+class EditorRenderOutcome:
+    job: EditorRenderJob
     image: np.ndarray | None = None  # (H, W, 3) uint8 RGB
     seconds: float = 0.0  # the engine's own time (generate only)
     engine_id: str = ""
@@ -120,8 +118,8 @@ def describe_error(exc: BaseException, device: str = "") -> str:
     return f"{name}: {text}" if text else name
 
 
-def render_steps(ticket: RenderJob, service: Any = None) -> Iterator[CheckpointFacts]:
-    """The render thread's work: yields the checkpoint's facts, returns a :class:`RenderOutcome`."""
+def render_steps(ticket: EditorRenderJob, service: Any = None) -> Iterator[CheckpointFacts]:
+    """The render thread's work: yields the checkpoint's facts, returns a :class:`EditorRenderOutcome`."""
     from regionpaint.app.render.service import default_service
 
     preload_torch_libraries()  # once: keeps the first render from freezing the window
@@ -141,8 +139,8 @@ def render_steps(ticket: RenderJob, service: Any = None) -> Iterator[CheckpointF
     except Exception as exc:  # every failure is reported; the thread and the editor live on
         if not isinstance(exc, (EngineError, PluginError)):
             log.exception("render %d failed", ticket.job_id)
-        return RenderOutcome(ticket, capabilities=caps, error=describe_error(exc, job.device))
-    return RenderOutcome(
+        return EditorRenderOutcome(ticket, capabilities=caps, error=describe_error(exc, job.device))
+    return EditorRenderOutcome(
         ticket,
         image=image,
         raw=raw,
