@@ -13,20 +13,11 @@ import os
 from pathlib import Path
 
 from regionpaint import untrusted
+from regionpaint.locations import data_dir
 
 log = logging.getLogger(__name__)
 
-DATA_DIR_ENV = "REGIONPAINT_DATA_DIR"  # the same override the editor's settings use
 STATE_FILE = "plugins.json"
-
-
-def data_dir() -> Path:
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("regionpaint"))
 
 
 def state_path() -> Path:

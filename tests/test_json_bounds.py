@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from regionpaint.locations import DATA_DIR_ENV
+
 REPO = Path(__file__).resolve().parents[1]
 FACE_DEMO = REPO / "assets" / "demo" / "faces.rpaint"
 SEAN_MODEL = REPO / "assets" / "demo" / "models" / "sean_faces.safetensors"
@@ -157,9 +159,9 @@ def test_a_deep_plugins_json_reads_as_empty_and_every_command_still_runs(tmp_pat
     from regionpaint.plugins import state
 
     (tmp_path / state.STATE_FILE).write_text(deep_under("disabled"))
-    monkeypatch.setenv(state.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     assert state.disabled_plugins() == set()
-    done = run_cli("engines", env={**os.environ, state.DATA_DIR_ENV: str(tmp_path)})
+    done = run_cli("engines", env={**os.environ, DATA_DIR_ENV: str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "sean" in done.stdout and "Traceback" not in done.stderr
 

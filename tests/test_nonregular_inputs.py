@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from regionpaint.engines.base import CheckpointError
+from regionpaint.locations import DATA_DIR_ENV
 from tests.factories import make_tiny_checkpoint
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX-only")
@@ -168,7 +169,7 @@ def test_a_fifo_as_styles_manifest_or_plugins_json_is_refused_without_blocking(t
         read_styles_manifest(manifest)
     assert not blocked()
     os.mkfifo(tmp_path / state.STATE_FILE)  # read by every command: a FIFO there must not stop them all
-    monkeypatch.setenv(state.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     with unblocking(tmp_path / state.STATE_FILE) as blocked:
         assert state.disabled_plugins() == set()
     assert not blocked()

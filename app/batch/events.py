@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 EVENT_TYPES = ("start", "step", "bad_input", "warning", "stopped", "done", "error")
 
 
-def make_event(kind: str, **fields: Any) -> dict[str, Any]:
+def batch_event(kind: str, **fields: Any) -> dict[str, Any]:
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown batch event type {kind!r}")
     return {"event": kind, "v": SCHEMA_VERSION, "time": round(time.time(), 3), **fields}

@@ -83,11 +83,11 @@ class _Emitter:
         self.first_done = 0
 
     def __call__(self, kind: str, **fields: Any) -> None:
-        from regionpaint.app.batch.events import make_event
+        from regionpaint.app.batch.events import batch_event
 
         if self.enabled:
             with self._lock:
-                self.sink(make_event(kind, **fields))
+                self.sink(batch_event(kind, **fields))
 
     def step(self, done: int, force: bool = False) -> None:
         now = time.perf_counter()
@@ -131,7 +131,7 @@ def _render_defaults() -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     from regionpaint.app.batch import torchrun_sharding
-    from regionpaint.app.batch.events import make_event
+    from regionpaint.app.batch.events import batch_event
     from regionpaint.app.cli import _user_errors
     from regionpaint.app.commands.output_checks import check_folder_output
     from regionpaint.engines.training.events import JsonLinesSink
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 return _run(args, ranks, device, stop, _Emitter(sink, ranks.is_main))
     except _user_errors() as exc:
         if args.json and ranks.is_main:  # the editor shows it; the CLI prints the one-line error too
-            sink(make_event("error", message=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)))
+            sink(batch_event("error", message=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)))
         raise
     finally:
         torchrun_sharding.leave(ranks)

@@ -80,7 +80,7 @@ def build_options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from regionpaint.engines.training.events import JsonLinesSink, TqdmSink, make_event
+    from regionpaint.engines.training.events import JsonLinesSink, TqdmSink, training_event
     from regionpaint.engines.training.trainer import Trainer, TrainingError
 
     sink = JsonLinesSink(sys.stdout) if args.json else TqdmSink(sys.stderr)
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         opt = build_options(args)
     except ValueError as exc:
         if args.json:
-            sink(make_event("error", message=str(exc)))
+            sink(training_event("error", message=str(exc)))
         raise
     from regionpaint.engines.acceleration.memory import keep_working_memory
 

@@ -29,7 +29,7 @@ MANIFEST_SCHEMA = 1
 
 
 def models_root() -> Path:
-    from regionpaint.plugins.state import data_dir
+    from regionpaint.locations import data_dir
 
     return data_dir() / "models"
 

@@ -13,22 +13,12 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from regionpaint.locations import APP_NAME, DATA_DIR_ENV, data_dir  # noqa: F401 - data_dir: the editor's callers
+
 log = logging.getLogger(__name__)
 
-APP_NAME = "regionpaint"
-DATA_DIR_ENV = "REGIONPAINT_DATA_DIR"
 MAX_RECENT_FILES = 10
 DEFAULT_AUTOSAVE_SECONDS = 60
-
-
-def data_dir() -> Path:
-    """The folder for models, autosaves and (with the env override) settings."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME))
 
 
 def models_dir(root: Path | None = None) -> Path:

@@ -29,7 +29,7 @@ EVENT_TYPES = ("start", "warning", "step", "sample", "checkpoint", "features", "
 Emit = Callable[[dict[str, Any]], None]
 
 
-def make_event(kind: str, **fields: Any) -> dict[str, Any]:
+def training_event(kind: str, **fields: Any) -> dict[str, Any]:
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r}")
     return {"event": kind, "v": SCHEMA_VERSION, "time": round(time.time(), 3), **fields}

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from regionpaint.engines.schema import Option
+# One error for an option that does not fit, whether a render option or a training flag (its message names it).
+from regionpaint.engines.schema import Option, OptionError
 from regionpaint.engines.training.contract import EngineTrainer
 from regionpaint.engines.training.schema import LAYOUTS, PREPROCESS_MODES, SHARED_ARCHITECTURE, SHARED_OPTIONS, merged
 
@@ -26,10 +27,6 @@ __all__ = ["LAYOUTS", "PREPROCESS_MODES", "OptionError", "TrainOptions", "find_t
 DONTCARE_ID = 255
 # Set from the command's own arguments, not flags of the schema.
 RUN_FIELDS = {"engine": "", "dataroot": "", "out": "", "device": "auto", "resume": False}
-
-
-class OptionError(ValueError):
-    """An option (or combination) the training cannot run with; the message names the flag."""
 
 
 def registered_trainers() -> dict[str, type[EngineTrainer]]:

@@ -30,7 +30,7 @@ from regionpaint.engines.acceleration.memory import release_free_memory
 from regionpaint.engines.base import EngineError
 from regionpaint.engines.training.checkpoints import RunDir, TrainState
 from regionpaint.engines.training.datasets import PairedDataset, ResumableSampler
-from regionpaint.engines.training.events import Emit, RateMeter, make_event
+from regionpaint.engines.training.events import Emit, RateMeter, training_event
 from regionpaint.engines.training.model_base import Batch, TrainingModel, make_batch
 from regionpaint.engines.training.official_opt import official_opt
 from regionpaint.engines.training.options import TrainOptions
@@ -102,7 +102,7 @@ class Trainer:
 
     def emit(self, kind: str, **fields: Any) -> None:
         if self.ctx.is_main:
-            self._emit(make_event(kind, **fields))
+            self._emit(training_event(kind, **fields))
 
     def _run(self) -> RunResult:
         opt, ctx = self.opt, self.ctx
