@@ -22,31 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from regionpaint.file_lock import try_lock
+
 LOCK_NAME = ".regionpaint-batch.lock"
 _WINDOWS_LOCK_OFFSET = 1 << 20  # a byte past the owner note: locked bytes cannot be read by others on Windows
 
 
 class FolderLocked(ValueError):
     """Another batch holds the output folder; the message names the folder and that batch."""
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 class FolderLock:
@@ -61,7 +44,11 @@ class FolderLock:
         self.folder.mkdir(parents=True, exist_ok=True)
         for _attempt in range(10):  # a retry only when a holder released between our open and our lock
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-            if not _try_lock(fd):
+            locked = try_lock(fd, windows_offset=_WINDOWS_LOCK_OFFSET)
+            if locked is None:
+                os.close(fd)
+                raise OSError(f"{str(self.folder)!r}: this file system cannot lock {LOCK_NAME}; choose another --out")
+            if not locked:
                 owner = self._read_owner(fd)
                 os.close(fd)
                 raise FolderLocked(

@@ -38,6 +38,7 @@ from regionpaint.app.model.file_stamp import FileStamp
 from regionpaint.app.model.journal import JournalContents, JournalError, read_journal, replay_journal
 from regionpaint.app.model.labelsets import LabelSet
 from regionpaint.app.model.project import ProjectError, open_project, save_project
+from regionpaint.file_lock import try_lock
 from regionpaint.untrusted import UntrustedFileError, read_json
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,8 @@ class SessionLock:
 
     ``flock`` (POSIX) or ``msvcrt.locking`` (Windows), taken without waiting. The ``filelock`` package does
     the same but adds ~60 ms to the editor's start-up (measured: ``python -X importtime -c "import filelock"``,
-    filelock 4.3); these few lines are what it would do here. Locks belong to an open file, so two sessions
-    in one process (tests) exclude each other too.
+    filelock 4.3); :func:`regionpaint.file_lock.try_lock` is what it would do here (the batch lock uses it
+    too). Locks belong to an open file, so two sessions in one process (tests) exclude each other too.
     """
 
     def __init__(self, path: Path):
@@ -132,7 +133,7 @@ class SessionLock:
             fd = os.open(self.path, flags, 0o600)
         except OSError:
             return False
-        if _try_lock(fd):
+        if try_lock(fd):
             self._fd = fd
             return True
         os.close(fd)
@@ -160,37 +161,12 @@ class SessionLock:
         except OSError:
             return None
         try:
-            locked = _try_lock(fd)
+            locked = try_lock(fd)
             if locked is None:
                 return None
             return not locked  # taking it succeeded: nobody held it (closing below lets it go again)
         finally:
             os.close(fd)
-
-
-def _try_lock(fd: int) -> bool | None:
-    """Lock ``fd`` without waiting: True (locked now), False (another holds it), None (locking unsupported)."""
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None
-    if fcntl is not None:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        except OSError:
-            return None
-        return True
-    try:
-        import msvcrt
-    except ImportError:
-        return None
-    try:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
-    return True
 
 
 # -- what a crashed session left ----------------------------------------------------------------
