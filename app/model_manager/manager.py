@@ -324,27 +324,9 @@ class ModelManager:
                 target.symlink_to(item.path.resolve())
             else:
                 os.replace(item.path, target)
-            stat = target.stat()
-            files[name] = store.InstalledFile(
-                role=roles[name],
-                size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns,
-                sha256=item.sha256,
-                hash_from_catalog=item.hash_from_catalog,
-                linked_to=str(item.path.resolve()) if name in links else None,
-            )
-        manifest = store.Manifest(
-            entry=entry.name,
-            title=entry.title,
-            kind=entry.kind,
-            target=entry.target,
-            label_set=entry.label_set,
-            layout=entry.layout,
-            source=source,
-            installed=store.now(),
-            verified=store.now(),
-            files=files,
-        )
+            linked_to = str(item.path.resolve()) if name in links else None
+            files[name] = store.InstalledFile.at(target, roles[name], item, linked_to)
+        manifest = store.Manifest.for_entry(entry, files, source, installed=store.now())
         store.write_manifest(folder, manifest)
         self.report({"event": "installed", "entry": entry.name, "folder": str(folder)})
         return manifest
@@ -503,28 +485,15 @@ class ModelManager:
             )
         files = {}
         for name, item in checked.items():
-            stat = (folder / name).stat()
             old = manifest.files.get(name) if manifest else None
-            files[name] = store.InstalledFile(
-                role=next(f.role for f in entry.files if f.path == name),
-                size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns,
-                sha256=item.sha256,
-                hash_from_catalog=item.hash_from_catalog,
-                linked_to=old.linked_to if old else None,
-            )
+            role = next(f.role for f in entry.files if f.path == name)
+            files[name] = store.InstalledFile.at(folder / name, role, item, old.linked_to if old else None)
         adopted = manifest is None
-        manifest = store.Manifest(
-            entry=entry.name,
-            title=entry.title,
-            kind=entry.kind,
-            target=entry.target,
-            label_set=entry.label_set,
-            layout=entry.layout,
+        manifest = store.Manifest.for_entry(
+            entry,
+            files,
             source=manifest.source if manifest else f"placed by hand in {folder}",
             installed=manifest.installed if manifest else store.now(),
-            verified=store.now(),
-            files=files,
         )
         store.write_manifest(folder, manifest)
         how = "sha256 matches the catalog" if all(f.hash_from_catalog for f in files.values()) else "sha256 recorded"

@@ -55,6 +55,12 @@ class InstalledFile:
     hash_from_catalog: bool = False
     linked_to: str | None = None
 
+    @classmethod
+    def at(cls, path: Path, role: str, checked: Any, linked_to: str | None = None) -> InstalledFile:
+        """The record of an installed file now on disk at ``path``; ``checked`` carries its verified sha256."""
+        stat = path.stat()
+        return cls(role, stat.st_size, stat.st_mtime_ns, checked.sha256, checked.hash_from_catalog, linked_to)
+
 
 @dataclass
 class Manifest:
@@ -68,6 +74,12 @@ class Manifest:
     installed: str
     verified: str
     files: dict[str, InstalledFile] = field(default_factory=dict)
+
+    @classmethod
+    def for_entry(cls, entry: Entry, files: dict[str, InstalledFile], source: str, installed: str) -> Manifest:
+        """What an install folder records for a catalog entry, verified now."""
+        return cls(entry.name, entry.title, entry.kind, entry.target, entry.label_set, entry.layout, source,
+                   installed, now(), files)
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "files"}
