@@ -11,37 +11,15 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from regionpaint.app.qt.autosave import AutosaveStore, pid_alive
 from regionpaint.app.qt.settings import autosave_dir
 from tests.editor_crash_session import loop_stroke
 from tests.qt_support import face_document, make_window, no_leaked_threads  # noqa: F401
+from tests.recovery_support import read_until, start_session
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120
-
-
-def start_session(data: Path, mode: str) -> subprocess.Popen:
-    data.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.editor_crash_session", str(data), mode],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
-
-
-def read_until(process: subprocess.Popen, prefix: str) -> list[str]:
-    lines = []
-    for line in process.stdout:
-        lines.append(line.strip())
-        if line.startswith(prefix):
-            return lines
-    pytest.fail(f"the editor session ended before {prefix!r}: {lines}")
 
 
 def recover_in_new_editor(qtbot, tmp_path: Path):
