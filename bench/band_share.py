@@ -1,11 +1,10 @@
 """Distinct-window share of real label maps per feature size, and one SPADE modulation timed plain vs by pattern.
 
 The exact structural SPADE modulation (:mod:`regionpaint.engines.acceleration.region_patterns`) computes once per
-distinct 3x3
-and 5x5 window of labels; this measures how many there are per pixel on the Cityscapes fixtures (512x256,
+distinct 3x3 and 5x5 window of labels; this measures how many there are per pixel on the Cityscapes fixtures (512x256,
 the SPADE Cityscapes network size, ``more`` upsampling) and the CelebAMask-HQ label (256x256), and times the
-official-width norm at each size both ways (random weights; median of the repeats). It is how
-``MAX_PATTERN_SHARE`` was chosen.
+official-width norm at each size both ways (random weights; median of the repeats). It is how ``MAX_PATTERN_SHARE`` was
+chosen.
 """
 
 from __future__ import annotations

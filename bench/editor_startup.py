@@ -3,10 +3,9 @@
     python -m bench --only editor_startup                                  # this tree
     python -m bench --only editor_startup --startup-baseline 5c5becf       # and an older commit, side by side
 
-Each run launches the real editor (``python -m regionpaint gui --demo``, ``QT_QPA_PLATFORM=offscreen``, a
-scratch data folder) in a child process with ``REGIONPAINT_STARTUP_PROBE`` set
-(:mod:`regionpaint.app.qt.workers.startup_probe`)
-and reads the times it writes, relative to the moment this process launched it:
+Each run launches the real editor (``python -m regionpaint gui --demo``, ``QT_QPA_PLATFORM=offscreen``, a scratch data
+folder) in a child process with ``REGIONPAINT_STARTUP_PROBE`` set (:mod:`regionpaint.app.qt.workers.startup_probe`) and
+reads the times it writes, relative to the moment this process launched it:
 
 * ``startup_s``: the window's first paint; ``first_render_s``: the first rendered pixels on the canvas;
   ``first_exact_s``: the exact render (the one that stays); ``torch_s`` / ``loaded_s``: the warm-up's torch

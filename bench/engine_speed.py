@@ -1,11 +1,10 @@
 """Engine × size × mode: the official forward (old code) and regionpaint's exact and fast paths, side by side.
 
-Each case (full-size official networks with random weights, real label maps from ``../shared/fixtures``)
-runs in a child process per allocator setting, so the old allocator behaviour (``default``: glibc as it
-comes) and the new one (``keep``: :func:`regionpaint.engines.acceleration.memory.keep_working_memory`) are measured in
-the
-same run. In each child the official-style forward (:mod:`bench.official`) and the engine's ``generate``
-run on the same inputs and weights, alternately, so machine load affects them alike.
+Each case (full-size official networks with random weights, real label maps from ``../shared/fixtures``) runs in a child
+process per allocator setting, so the old allocator behaviour (``default``: glibc as it comes) and the new one
+(``keep``: :func:`regionpaint.engines.acceleration.memory.keep_working_memory`) are measured in the same run. In each
+child the official-style forward (:mod:`bench.official`) and the engine's ``generate`` run on the same inputs and
+weights, alternately, so machine load affects them alike.
 
 Row fields: engine, size, mode (official, exact, fast, fast+compile), allocator, first_s (first call, includes
 kernel warm-up; for fast+compile the seconds from the first request to the first compiled render, a first

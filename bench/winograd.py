@@ -1,6 +1,5 @@
-"""Winograd F(2x2, 3x3) against the direct convolution, per layer shape and dtype; the one-hot input head
-against its convolution. Where ``regionpaint.engines.acceleration.winograd.worth_winograd`` draws its line comes from
-here.
+"""Winograd F(2x2, 3x3) against the direct convolution, per layer shape and dtype; the one-hot input head against its
+convolution. Where ``regionpaint.engines.acceleration.winograd.worth_winograd`` draws its line comes from here.
 
     python -m bench --only winograd
 """

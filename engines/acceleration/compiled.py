@@ -173,9 +173,8 @@ def _openvino_forward(module: Callable[..., Any], example: tuple[Any, ...]) -> C
 def fast_compiler(
     module: Callable[..., Any], device: torch.device | str, allow_tf32: bool, name: str, backend: str = "inductor"
 ) -> BackgroundCompiler:
-    """A :class:`BackgroundCompiler` of an engine's fast forward: traced and run under inference mode and
-    the fast render math of ``device``
-    (:func:`regionpaint.engines.acceleration.fast.fast_inference`), as the eager path."""
+    """A :class:`BackgroundCompiler` of an engine's fast forward: traced and run under inference mode and the fast
+    render math of ``device`` (:func:`regionpaint.engines.acceleration.fast.fast_inference`), as the eager path."""
     from regionpaint.engines.acceleration.fast import fast_inference
 
     return BackgroundCompiler(module, lambda: fast_inference(device, allow_tf32), name, backend)

@@ -84,11 +84,9 @@ class SPADE(nn.Module):
     def modulation(self, segmap: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """(gamma, beta) for a feature map of spatial ``size``; label-only, so callers may cache it.
 
-        At inference the one-hot segmap is piecewise constant, so gamma/beta depend only on each pixel's 5x5
-        window of labels: computed once per distinct window (:mod:`regionpaint.engines.acceleration.region_patterns`),
-        same
-        values up to float summation order, a fraction of the arithmetic. Training (autograd) takes the
-        plain convs.
+        At inference the one-hot segmap is piecewise constant, so gamma/beta depend only on each pixel's 5x5 window of
+        labels: computed once per distinct window (:mod:`regionpaint.engines.acceleration.region_patterns`), same values
+        up to float summation order, a fraction of the arithmetic. Training (autograd) takes the plain convs.
         """
         seg = resize_segmap(segmap, size)
         if self._structural_applies(seg):

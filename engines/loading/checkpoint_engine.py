@@ -76,8 +76,8 @@ class CheckpointEngine(Engine):
     @abc.abstractmethod
     def build_networks(self, config: Any, contents: CheckpointContents, device: torch.device) -> Any:
         """The networks of ``config`` with the checkpoint's weights
-        (regionpaint.engines.loading.pipeline.build_checked),
-        in eval mode on ``device``; CheckpointError naming the file and the first bad key."""
+        (regionpaint.engines.loading.pipeline.build_checked), in eval mode on ``device``; CheckpointError naming the
+        file and the first bad key."""
 
     @abc.abstractmethod
     def install(self, config: Any, networks: Any, contents: CheckpointContents, device: torch.device) -> None:

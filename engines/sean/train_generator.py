@@ -1,10 +1,9 @@
 """SEAN's training forward (ZPdesu/SEAN ``SPADEGenerator.forward(input, rgb_img)``) on the inference modules.
 
 :class:`TrainableSeanGenerator` subclasses the engine's :class:`~regionpaint.engines.sean.networks.SeanGenerator`, so
-the
-parameters, buffers and state-dict keys are the engine's (= the official ones, spectral norm kept unfolded);
-only ``forward`` differs: the inference path renders one label with externally chosen codes, this one runs a
-batch with every image's own Zencoder codes, as the official training does:
+the parameters, buffers and state-dict keys are the engine's (= the official ones, spectral norm kept unfolded); only
+``forward`` differs: the inference path renders one label with externally chosen codes, this one runs a batch with every
+image's own Zencoder codes, as the official training does:
 
 1. per-region codes: the Zencoder code map (B, L, H/2, W/2) averaged over each segmap channel (legacy-nearest
    resized), zeros for channels absent at that size;

@@ -191,9 +191,8 @@ class SPADEGenerator(nn.Module):
     ) -> torch.Tensor:
         """seg: (B, semantic_nc, H, W) float; z: (B, z_dim) (VAE only) -> (B, 3, sh*2^n, sw*2^n) in [-1, 1].
 
-        ``latent_size`` (sh, sw) renders at another size (non-VAE: any; VAE: fixed by ``fc``). ``conv``:
-        how the blocks' 3x3 convolutions run (``regionpaint.engines.acceleration.winograd.WinogradConvs``); None:
-        directly.
+        ``latent_size`` (sh, sw) renders at another size (non-VAE: any; VAE: fixed by ``fc``). ``conv``: how the blocks'
+        3x3 convolutions run (``regionpaint.engines.acceleration.winograd.WinogradConvs``); None: directly.
         """
         latent_size = latent_size or (self.sh, self.sw)
         x = self.initial(seg, z, latent_size)

@@ -1,10 +1,9 @@
 """The jobs panel: one card per training job with progress, ETA, a live loss plot and the latest sample.
 
 Jobs are :class:`regionpaint.app.training.jobs.TrainingJob` subprocesses; a timer polls their events on the GUI thread
-(no Qt
-object is touched from another thread). Stop asks the trainer to save and stop; Resume starts the same run
-with ``--resume``; "Open in editor" emits :attr:`JobsPanel.open_in_editor` with the run folder (an official
-checkpoint folder the engines load) once the job has a checkpoint.
+(no Qt object is touched from another thread). Stop asks the trainer to save and stop; Resume starts the same run with
+``--resume``; "Open in editor" emits :attr:`JobsPanel.open_in_editor` with the run folder (an official checkpoint folder
+the engines load) once the job has a checkpoint.
 """
 
 from __future__ import annotations

@@ -497,9 +497,8 @@ class RenderController(QObject):
         """Drop queued work, give a running render (or warm-up) up to ``wait_s`` seconds to finish (default:
         :meth:`shutdown_wait_s`), and stop the thread (the loaded model stays in the process-wide cache;
         :func:`regionpaint.app.qt.workers.render_worker.release_engines` frees it). Never waits longer: a render still
-        running then
-        is given up on (see :meth:`cancel_render`), and False is returned (:func:`exit_if_render_threads_stuck`
-        ends the process at exit)."""
+        running then is given up on (see :meth:`cancel_render`), and False is returned
+        (:func:`exit_if_render_threads_stuck` ends the process at exit)."""
         wait_s = self.shutdown_wait_s() if wait_s is None else wait_s
         self._debouncer.cancel()
         self._debounce_pending = False
