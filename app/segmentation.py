@@ -63,6 +63,36 @@ def load_segmenter(segmenter_id: str, weights: str | Path | None, device: str = 
     return segmenter
 
 
+def missing_weights_message(segmenter_cls) -> str:
+    """What to tell someone who chose a segmenter that needs weights they do not have: what the file is,
+    where to get it (the model manager's catalog entry: a download, or ``models add`` for a file with no
+    download left) and that smart fill needs no weights at all."""
+    from regionpaint.app.model_manager.catalog import load_catalog
+
+    entries = load_catalog().entries_for("segmenter", segmenter_cls.id)
+    what = f"{segmenter_cls.display_name} needs its weights file"
+    hint = segmenter_cls.weights_hint
+    text = f"{what}, {hint}" if hint else what
+    if not entries:
+        where = "choose it with Browse…"
+    else:
+        entry = entries[0]
+        files = entry.weight_files()
+        downloadable = any(source.kind != "page" for file in files for source in file.sources)
+        if downloadable:
+            where = f"download “{entry.title}” with File › Models… or `regionpaint models get {entry.name}`"
+        else:
+            name = files[0].path if files else "the file"
+            where = (
+                f"there is no download for it (File › Models… says why); if you have {name}, choose it with "
+                f"Browse… or add it with `regionpaint models add {name}`"
+            )
+    return (
+        f"{text}: {where}. Smart fill needs no weights: start with an empty map and label it with the Smart fill "
+        "tool (S), which follows the photo's edges."
+    )
+
+
 def resize_nearest(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W) ids resampled to ``size`` (W, H) without inventing ids."""
     if label.shape[::-1] == tuple(size):

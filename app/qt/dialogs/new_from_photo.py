@@ -170,6 +170,7 @@ class NewFromPhotoDialog(QDialog):
 
     def _start_changed(self) -> None:
         cls = self.segmenters.get(self.segmenter_id)
+        self.error.clear()  # a message about the previous choice does not stay
         # A segmenter decides the label set; an empty map can use any.
         self.label_set.setEnabled(cls is None)
         self.weights.setEnabled(cls is not None and cls.needs_weights)
@@ -183,17 +184,16 @@ class NewFromPhotoDialog(QDialog):
         self._show_offer(cls)
 
     def _show_offer(self, cls) -> None:
-        """No weights for the chosen segmenter: offer the catalog's download, and the smart fill meanwhile."""
+        """No weights for the chosen segmenter: say where to get them (the catalog's entry, with a button to
+        its download) and that the smart fill needs none."""
+        from regionpaint.app.segmentation import missing_weights_message
+
         missing = cls is not None and cls.needs_weights and self.weights.path is None
         entry = catalog_entry_for(cls.id) if missing else None
         self.offer_entry = entry.name if entry is not None else ""
-        self.offer.setVisible(entry is not None)
+        self.offer.setText(missing_weights_message(cls) if missing else "")
+        self.offer.setVisible(missing)
         self.get_weights.setVisible(entry is not None)
-        if entry is not None:
-            self.offer.setText(
-                f"No weights yet: {entry.title} can be downloaded (File › Models…). Meanwhile, start with an "
-                "empty map and label it with the Smart fill tool (S), which follows the photo's edges."
-            )
 
     def _get_weights(self) -> None:
         if self.offer_entry:
@@ -218,7 +218,10 @@ class NewFromPhotoDialog(QDialog):
             return
         weights = self.weights.path
         if cls.needs_weights and weights is None:
-            self.error.setText(f"{cls.display_name} needs its weights file ({cls.weights_hint}).")
+            from regionpaint.app.segmentation import missing_weights_message
+
+            self.offer.hide()  # the error line says the same, in red: once is enough
+            self.error.setText(missing_weights_message(cls))
             return
         self._run_segmenter(photo, label_set, cls, weights)
 
