@@ -161,9 +161,13 @@ def empty_label(label_set: LabelSet, size: tuple[int, int]) -> np.ndarray:
 def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=None):
     """A new document from a photo alone: labelled by ``segmenter`` (loaded), or all background.
 
-    The segmenter's label set must be ``label_set``.
+    The segmenter's label set must be ``label_set``. Segmented, the document is a photo edit at once: the
+    labels the person accepts by creating it are its baseline, as a given segmentation would be. All
+    background, it has no baseline yet: the person labels the photo (smart fill) and then accepts the labels
+    (:func:`regionpaint.app.model.edit_mask.accept_photo_labels`).
     """
     from regionpaint.app.model.document import Document, DocumentError
+    from regionpaint.app.model.edit_mask import start_photo_edit
 
     photo = read_photo(photo_path)
     if segmenter is None:
@@ -172,4 +176,7 @@ def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=N
         if segmenter.label_set != label_set.id:
             raise DocumentError(f"segmenter {segmenter.id} labels {segmenter.label_set}, not {label_set.id}")
         label = segmenter.segment(photo)
-    return Document(label, label_set.id, photo=photo, names={"photo": str(photo_path)})
+    doc = Document(label, label_set.id, photo=photo, names={"photo": str(photo_path)})
+    if segmenter is not None:
+        start_photo_edit(doc)
+    return doc

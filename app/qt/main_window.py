@@ -53,6 +53,7 @@ from regionpaint.app.qt.panels.photo_edit import Recompositor
 from regionpaint.app.qt.panels.regions import RegionsPanel
 from regionpaint.app.qt.panels.styles import StylesPanel
 from regionpaint.app.qt.panels.tool_bar import VIEW_TITLES, EditorToolBar
+from regionpaint.app.qt.photo_labels_bar import PhotoLabelsBar
 from regionpaint.app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
 from regionpaint.app.qt.start_screen import StartScreen
 from regionpaint.app.qt.workers import main_thread_gc
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.plugin_notice)
         layout.addWidget(self.notice)
+        self.photo_labels_bar = PhotoLabelsBar(self.state)  # a photo alone: label it, then accept the labels
+        layout.addWidget(self.photo_labels_bar)
         # No document: the start screen (demos, recent files, new from a photo) instead of an empty canvas.
         self.start_screen = StartScreen()
         self.central_pages = QStackedWidget()
@@ -245,6 +248,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         for name in ("undo", "redo", "find_label"):
             edit_menu.addAction(self.actions[name])
+        edit_menu.addAction(self.photo_labels_bar.action)
         tools_menu = bar.addMenu("&Tools")
         for tool_id in self.tools.tools:
             tools_menu.addAction(self.actions[f"tool_{tool_id}"])
