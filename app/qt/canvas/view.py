@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from regionpaint.app.model.history import Box
+from regionpaint.app.model.shortcuts import canvas_click
 from regionpaint.app.qt.canvas.items import EditMaskItem, LabelOverlayItem, ResultItem, photo_pixmap
 from regionpaint.app.qt.canvas.region_highlight import RegionHighlight
 from regionpaint.app.qt.canvas.tools import ToolController
@@ -39,8 +40,17 @@ ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 GAP = 16  # scene pixels between the two halves of a side-by-side view
 PEEK_KEY = Qt.Key.Key_Backslash
-PICK_MODIFIER = Qt.KeyboardModifier.AltModifier  # Alt-click: eyedropper with any tool
-SELECT_MODIFIER = Qt.KeyboardModifier.ControlModifier  # Ctrl-click: select the region (Ctrl+Shift adds)
+# Modifier keys by the names of the click table (app/model/shortcuts.py: CANVAS_CLICKS, which F1 lists too).
+MODIFIER_NAMES = (
+    (Qt.KeyboardModifier.AltModifier, "Alt"),
+    (Qt.KeyboardModifier.ControlModifier, "Ctrl"),
+    (Qt.KeyboardModifier.ShiftModifier, "Shift"),
+    (Qt.KeyboardModifier.MetaModifier, "Meta"),
+)
+
+
+def held_modifiers(modifiers: Qt.KeyboardModifier) -> frozenset[str]:
+    return frozenset(name for flag, name in MODIFIER_NAMES if modifiers & flag)
 
 
 class CanvasView(QGraphicsView):
@@ -334,10 +344,11 @@ class CanvasView(QGraphicsView):
             ):
                 self._dragging_wipe = True
                 self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
-            elif event.modifiers() & PICK_MODIFIER:  # Alt-click picks the label whatever the tool
-                self.tools.tools["eyedropper"].press(point)
-            elif event.modifiers() & SELECT_MODIFIER:  # Ctrl-click selects the region in the table
-                self.regionClicked.emit(point, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            elif (click := canvas_click(held_modifiers(event.modifiers()))) is not None:
+                if click.action == "pick_label":  # with any tool
+                    self.tools.tools["eyedropper"].press(point)
+                else:  # "select_region" / "add_to_selection": the region in the table
+                    self.regionClicked.emit(point, click.action == "add_to_selection")
             else:
                 self._tool_pressed = True
                 self.tools.active.press(point)
