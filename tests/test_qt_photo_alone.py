@@ -85,20 +85,25 @@ def test_a_segmented_photo_is_a_photo_edit_against_the_labels_accepted_in_the_di
     np.testing.assert_array_equal(doc.baseline, doc.label)
     assert PHOTO_SOURCE in doc.style_sources and doc.history.entries == []
     window = make_window(qtbot, tmp_path, _with_demo_engine(doc, demo))
+    window.photo_labels_bar.offer()  # as File › New from photo does
     assert not window.photo_labels_bar.isVisible(), "nothing to accept: the dialog's labels are the baseline"
     wait_for_render(qtbot, window)
     _edit_composites_onto_the_photo(qtbot, window)
 
 
-def test_an_empty_map_labelled_by_smart_fill_becomes_the_baseline_when_accepted(qtbot, tmp_path, demo):
-    from regionpaint.app.qt.dialogs.new_from_photo import EMPTY_MAP
+def test_an_empty_map_labelled_by_smart_fill_becomes_the_baseline_when_accepted(qtbot, tmp_path, demo, monkeypatch):
+    from regionpaint.app.qt.dialogs.new_from_photo import EMPTY_MAP, NewFromPhotoDialog
 
-    dialog = _new_from_photo(tmp_path, demo, segmenter_id=EMPTY_MAP, label_set_id=CELEBAMASK_HQ.id)
-    qtbot.addWidget(dialog)
-    dialog.accept()
-    doc = _with_demo_engine(dialog.document, demo)
+    def run(dialog) -> int:  # File › New from photo, filled in and OK pressed
+        dialog.choose(photo=_photo_file(tmp_path, demo), segmenter_id=EMPTY_MAP, label_set_id=CELEBAMASK_HQ.id)
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(NewFromPhotoDialog, "exec", run)
+    window = make_window(qtbot, tmp_path)
+    window.files.new_from_photo()
+    doc = _with_demo_engine(window.document, demo)
     assert not doc.is_photo_edit, "an all-background map is not the photo's segmentation yet"
-    window = make_window(qtbot, tmp_path, doc)
     bar = window.photo_labels_bar
     assert bar.isVisible() and "Smart fill" in bar.text.text()
 
@@ -120,3 +125,20 @@ def test_an_empty_map_labelled_by_smart_fill_becomes_the_baseline_when_accepted(
     assert window.state.dirty, "accepting changed the document: saving is offered"
     wait_for_render(qtbot, window)
     _edit_composites_onto_the_photo(qtbot, window)
+
+
+def test_a_photo_document_without_a_baseline_gets_no_bar_unless_made_from_a_photo_alone(qtbot, tmp_path):
+    """The street demo has a photo and edits labels only: it is not asked to accept labels."""
+    from regionpaint.app.bundled_demo import DEMO_DIR
+
+    street = DEMO_DIR / "streets.rpaint"
+    if not street.is_file():
+        pytest.skip(f"{street} is not built")
+    from regionpaint.app.model.project import open_project
+
+    doc = open_project(street)
+    assert doc.photo is not None and doc.baseline is None
+    window = make_window(qtbot, tmp_path)
+    window.render_controller.auto_render = False  # the bar is the point here, not a render
+    window.set_document(doc)
+    assert not window.photo_labels_bar.isVisible() and window.photo_labels_bar.action.isEnabled()

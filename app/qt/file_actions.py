@@ -119,8 +119,8 @@ class FileActions(QObject):
         if not self.may_replace_document():
             return
         dialog = NewFromPhotoDialog(label_sets(), self.window.settings, self.window)
-        if dialog.exec() and dialog.document is not None:
-            self.window.set_document(dialog.document, None)
+        if dialog.exec() and dialog.document is not None and self.window.set_document(dialog.document, None):
+            self.window.photo_labels_bar.offer()  # an empty map: label it, then accept the labels
 
     def ask_open(self) -> None:
         if not self.may_replace_document():

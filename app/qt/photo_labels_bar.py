@@ -21,7 +21,9 @@ MESSAGE = (
 
 
 class PhotoLabelsBar(QFrame):
-    """Shown while the document awaits its photo labels; :meth:`accept_labels` makes them the baseline."""
+    """Shown after File › New from photo made an empty map, until :meth:`accept_labels` makes the labels the
+    baseline. Other documents with a photo and no baseline (a street demo that edits labels only, a project
+    saved before its labels were accepted) get no bar; Edit › Accept labels (:attr:`action`) serves them."""
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,12 +45,18 @@ class PhotoLabelsBar(QFrame):
         layout.setContentsMargins(10, 4, 6, 4)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.accept_button)
+        self._offered_serial = -1  # the document (EditorState.document_serial) the bar was offered for
         state.documentReplaced.connect(self.refresh)
+        self.refresh()
+
+    def offer(self) -> None:
+        """Show the bar for the current document (just made from a photo alone) while it awaits its labels."""
+        self._offered_serial = self.state.document_serial
         self.refresh()
 
     def refresh(self) -> None:
         waiting = awaits_photo_labels(self.state.document)
-        self.setVisible(waiting)
+        self.setVisible(waiting and self._offered_serial == self.state.document_serial)
         self.action.setEnabled(waiting)
 
     def accept_labels(self) -> bool:
