@@ -131,6 +131,10 @@ class TrainDialog(QDialog):
         self._field_rows: dict[str, tuple[QFormLayout, QWidget, tuple[str, ...] | None]] = {}
         self._out_chosen = run_folder is not None  # the user (or caller) chose the run folder: stop suggesting
         self._estimate_job: TrainingJob | None = None
+        self.estimate: Estimate | None = None
+        # The timed run's seconds per step and steps per epoch: they hold for any run length, so changing only
+        # the length gives a new estimate at once; any other option makes them stale (None).
+        self._timed: tuple[float, int | None] | None = None
         self._estimate_dir: Path | None = None
         self._estimate_timer = QTimer(self, interval=200)
         self._estimate_timer.timeout.connect(self._poll_estimate)
@@ -236,9 +240,11 @@ class TrainDialog(QDialog):
         self.out.textChanged.connect(self._update_start)
         self.size_box.currentIndexChanged.connect(self._apply_size)
         self.estimate_button.clicked.connect(self.start_estimate)
-        for widget in (self.length, self.length_kind, self.device, self.engine, self.data):
-            signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None)
+        for widget in (self.device, self.engine, self.data):
+            signal = getattr(widget, "currentIndexChanged", None)
             (signal or widget.textChanged).connect(self._estimate_stale)
+        self.length.valueChanged.connect(self._length_changed)
+        self.length_kind.currentIndexChanged.connect(self._length_changed)
 
     def _browse_button(self, target: QLineEdit, title: str) -> QPushButton:
         button = QPushButton("Browse…")
@@ -487,13 +493,27 @@ class TrainDialog(QDialog):
         self._estimate_timer.stop()
         rate = seconds_per_step(job.events)
         start = next((e for e in job.events if e.get("event") == "start"), {})
-        steps = planned_steps(self.length_kind.currentText(), self.length.value(), start.get("iters_per_epoch"))
-        if rate is not None and steps:
-            self.estimate = Estimate(rate, steps)
-            self.estimate_label.setText(self.estimate.describe())
-        else:
+        self._timed = None if rate is None else (rate, start.get("iters_per_epoch"))
+        if not self._show_estimate():
             self.estimate_label.setText(f"could not time the run: {job.progress.error or 'no steps reported'}")
         self._end_estimate()
+
+    def _show_estimate(self) -> bool:
+        """The timed rate × the steps the run is set to now; False when that cannot be said."""
+        if self._timed is None:
+            return False
+        rate, iters_per_epoch = self._timed
+        steps = planned_steps(self.length_kind.currentText(), self.length.value(), iters_per_epoch)
+        if not steps:
+            return False
+        self.estimate = Estimate(rate, steps)
+        self.estimate_label.setText(self.estimate.describe())
+        return True
+
+    def _length_changed(self, *_args) -> None:
+        """A time per step does not depend on how many steps: only the total changes."""
+        if self._estimate_job is None and not self._show_estimate():
+            self._estimate_stale()
 
     def _end_estimate(self) -> None:
         job, self._estimate_job = self._estimate_job, None
@@ -508,6 +528,7 @@ class TrainDialog(QDialog):
 
     def _estimate_stale(self, *_args) -> None:
         if self._estimate_job is None and self.estimate_label.text():
+            self._timed = None
             self.estimate_label.setText("options changed: estimate again")
 
     def done(self, result: int) -> None:
