@@ -123,8 +123,8 @@ class NewFromPhotoDialog(QDialog):
         self.get_weights.setObjectName("getWeights")
         self.get_weights.clicked.connect(self._get_weights)
         self.get_models: Callable[[QWidget, str], None] = open_models_dialog  # tests replace it
-        offer_row = QHBoxLayout()
-        offer_row.addWidget(self.offer, 1)
+        offer_row = QHBoxLayout()  # the button under the message, on the right: the message has the full width
+        offer_row.addStretch(1)
         offer_row.addWidget(self.get_weights)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -138,7 +138,8 @@ class NewFromPhotoDialog(QDialog):
         form.addRow("Start with", self.start)
         form.addRow("Label set", self.label_set)
         form.addRow("Weights", self.weights)
-        form.addRow("", offer_row)
+        form.addRow(self.offer)
+        form.addRow(offer_row)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -194,6 +195,7 @@ class NewFromPhotoDialog(QDialog):
         self.offer.setText(missing_weights_message(cls) if missing else "")
         self.offer.setVisible(missing)
         self.get_weights.setVisible(entry is not None)
+        self.adjustSize()  # wrapped messages come and go: keep every line in view
 
     def _get_weights(self) -> None:
         if self.offer_entry:
@@ -222,6 +224,7 @@ class NewFromPhotoDialog(QDialog):
 
             self.offer.hide()  # the error line says the same, in red: once is enough
             self.error.setText(missing_weights_message(cls))
+            self.adjustSize()
             return
         self._run_segmenter(photo, label_set, cls, weights)
 
