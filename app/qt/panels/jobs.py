@@ -77,10 +77,10 @@ class LossPlot(QWidget):
         painter.fillRect(self.rect(), self.palette().base())
         curves = self.series()
         legend_height = 16
-        area = QRectF(self.rect()).adjusted(48, 6, -6, -(6 + legend_height))
-        painter.setPen(QPen(self.palette().mid().color(), 1))
-        painter.drawRect(area)
         if not curves:
+            area = QRectF(self.rect()).adjusted(48, 6, -6, -(6 + legend_height))
+            painter.setPen(QPen(self.palette().mid().color(), 1))
+            painter.drawRect(area)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "losses appear here")
             return
         steps = [s for points in curves.values() for s, _ in points]
@@ -89,9 +89,15 @@ class LossPlot(QWidget):
         if high - low < 1e-9:
             low, high = low - 1, high + 1
         first, last = min(steps), max(max(steps), min(steps) + 1)
+        labels = (f"{high:.3g}", f"{low:.3g}")
+        # The axis labels get the room they need ("0.000466" is wider than "23.1").
+        label_width = max(44, *(painter.fontMetrics().horizontalAdvance(text) for text in labels))
+        area = QRectF(self.rect()).adjusted(label_width + 4, 6, -6, -(6 + legend_height))
+        painter.setPen(QPen(self.palette().mid().color(), 1))
+        painter.drawRect(area)
         painter.setPen(self.palette().text().color())
-        painter.drawText(QRectF(0, area.top() - 2, 44, 14), Qt.AlignmentFlag.AlignRight, f"{high:.3g}")
-        painter.drawText(QRectF(0, area.bottom() - 12, 44, 14), Qt.AlignmentFlag.AlignRight, f"{low:.3g}")
+        painter.drawText(QRectF(0, area.top() - 2, label_width, 14), Qt.AlignmentFlag.AlignRight, labels[0])
+        painter.drawText(QRectF(0, area.bottom() - 12, label_width, 14), Qt.AlignmentFlag.AlignRight, labels[1])
 
         def point(step: int, value: float) -> QPointF:
             x = area.left() + (step - first) / (last - first) * area.width()
