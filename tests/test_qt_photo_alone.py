@@ -23,7 +23,8 @@ from tests.test_qt_segmenters import face_weights  # noqa: F401  (the random-wei
 
 HAIR, SKIN = 13, 1
 # The composite keeps the photo bit for bit outside the edit grown by the engine's reach and half the band
-# (docs/compositing.md); 40 px on this 256² photo is beyond both (reach 3 network px of 128² = 6 px, band 32).
+# (docs/compositing.md); 40 px on this 256² photo is well beyond both (reach: 3 network px of the 128² render =
+# 6 px; half the default 12-px band = 6 px).
 FAR = 40
 
 
