@@ -73,7 +73,7 @@ class EngineChoices(QWidget):
         self.recognised.setObjectName("recognisedEngine")
         self.recognised.setWordWrap(True)
         self._filled_for: tuple[str, bool] | None = None  # (checkpoint, weightless) the picker was filled for
-        layout = QFormLayout(self)
+        layout = self._form = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow("Engine", self.engine)
         layout.addRow("Model", self.checkpoint)
@@ -174,6 +174,7 @@ class EngineChoices(QWidget):
             self.recognised.setText(f"Recognised: {engine_class.display_name}")
         else:
             self.recognised.setText("Recognised when the checkpoint first loads")
+        self._form.setRowVisible(self.recognised, bool(self.recognised.text()))  # no empty row: nothing to say
 
     def _on_engine(self, index: int) -> None:
         from regionpaint.plugins.manager import get_plugin_manager
