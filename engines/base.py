@@ -160,6 +160,9 @@ class Engine(abc.ABC):
     label_sets: ClassVar[tuple[str, ...]] = ()  # label set ids the engine is known to be used with
     # Residual block names, in forward order, for engines with CROSSOVER.
     style_blocks: ClassVar[tuple[str, ...]] = ()
+    # What each style block changes, in a person's words ("Coarse shape", "Fine texture"); front ends show
+    # these and keep the block name for the tooltip. Blocks left out get a title from their place in the order.
+    style_block_titles: ClassVar[Mapping[str, str]] = {}
     # Engine-specific render options (engines/schema.py); front ends generate flags and controls from it.
     options: ClassVar[tuple[Option, ...]] = ()
     # False for engines that render without trained weights: front ends then run them with no checkpoint.

@@ -59,8 +59,12 @@ from regionpaint.app.qt.start_screen import StartScreen
 from regionpaint.app.qt.workers import main_thread_gc
 from regionpaint.app.qt.workers.render_controller import DEBOUNCE_MS, RenderController
 from regionpaint.app.qt.workers.render_worker import EditorRenderOutcome
+from regionpaint.app.render import status_words
 
 log = logging.getLogger(__name__)
+
+#: The result pane before a model is chosen: what is missing and where to fix it.
+NO_MODEL_PLACEHOLDER = "No model chosen.\nPick one under Engine › Model,\nor get official ones with File › Models…"
 
 DEFAULT_SIZE = (1440, 900)
 
@@ -91,6 +95,9 @@ class MainWindow(QMainWindow):
         self.state = EditorState(self)
         self.tools = ToolController(self.state, self)
         self.render_controller = RenderController(self.state, debounce_ms, self)
+        # (engine id, checkpoint) pairs rendered this session: a render of another one loads its model first.
+        self._rendered_with: set[tuple[str, str]] = set()
+        self._last_render_fast = False
         self.files = FileActions(self)
         self.canvas = CanvasView(self.state, self.tools)
         self.navigator = Navigator(self.canvas, self.state)
@@ -117,7 +124,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.palette_panel = LabelPalette(self.state)
         self.regions_panel = RegionsPanel(self.state)
-        self.styles_panel = StylesPanel(self.state)
+        self.styles_panel = StylesPanel(self.state, self.settings)
         self.engine_panel = EnginePanel(self.state, self.settings, models_dir(self.data_folder))
         self.history_panel = HistoryPanel(self.state)
         self.jobs_panel = JobsPanel()
@@ -320,6 +327,8 @@ class MainWindow(QMainWindow):
         self.tools.toolChanged.connect(self._show_tool_hint)
         controller = self.render_controller
         controller.busyChanged.connect(self._show_busy)
+        controller.renderStarted.connect(self._show_render_started)
+        controller.warmedUp.connect(self._note_warmed_up)
         controller.renderFinished.connect(self._show_render)
         controller.renderFailed.connect(self._show_render_error)
         # Fault containment: a render past the limit can be given up on (app/render/guard.py).
@@ -539,26 +548,48 @@ class MainWindow(QMainWindow):
 
     def _show_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
-        if busy:
-            self.render_label.setText("Rendering…")
+
+    def _show_render_started(self, job) -> None:
+        """Say what the engine is doing now: loading the model, a quick preview, refining."""
+        key = (job.job.engine_id, job.checkpoint, job.request.fast)
+        step = status_words.RenderStep(
+            fast=bool(job.request.fast),
+            model_loaded=key[:2] in self._rendered_with,
+            after_preview=not job.request.fast and self._last_render_fast,
+        )
+        self.render_label.setText(status_words.while_rendering(step))
+
+    def _note_warmed_up(self, outcome) -> None:
+        if outcome.ok and outcome.warm.checkpoint:  # the model is loaded: the first render only renders
+            self._rendered_with.add((outcome.warm.engine_id, outcome.warm.checkpoint))
 
     def _show_render(self, outcome: EditorRenderOutcome) -> None:
         self.notice.hide()
         latency = self.render_controller.last_latency
         engine_class = self.state.engine_class()
         engine = engine_class.display_name if engine_class is not None else outcome.engine_id
-        text = f"{engine} on {outcome.device}: {outcome.seconds:.2f} s"
-        if latency is not None:
-            text += f" · on screen {latency:.2f} s after the edit"
-        self.render_label.setText(text)
+        fast = bool(outcome.job.request.fast)
+        self._rendered_with.add((outcome.job.job.engine_id, outcome.job.checkpoint))
+        if self.state.document is not None and outcome.job.checkpoint:  # a new document of this kind starts here
+            self.settings.set_last_checkpoint(self.state.document.label_set_id, outcome.job.checkpoint)
+        self._last_render_fast = fast
+        self.render_label.setText(status_words.when_done(engine, fast, outcome.seconds, latency))
+        self.render_label.setToolTip(status_words.details(engine, outcome.device, fast, outcome.seconds))
 
     def _show_render_state(self) -> None:
-        """Say why nothing renders before the first render (or after the checkpoint was cleared)."""
+        """Say why nothing renders before the first render (or after the checkpoint was cleared), in the
+        status line and where the result will be."""
         doc = self.state.document
         if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.render_label.setText("No checkpoint chosen")
+            self.canvas.result_item.set_placeholder_text(NO_MODEL_PLACEHOLDER)
         elif doc is not None and doc.last_render is None and not self.render_controller.busy:
             self.render_label.setText("Not rendered yet")
+            self.canvas.result_item.set_placeholder_text(
+                "Not rendered yet.\nRender › Render now (Ctrl+R)"
+                if not self.render_controller.auto_render
+                else "Not rendered yet"
+            )
 
     def _offer_cancel_render(self, job) -> None:
         from regionpaint.app.render.guard import engine_label
@@ -578,7 +609,10 @@ class MainWindow(QMainWindow):
         if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.statusBar().showMessage(message, 10000)  # not an error: nothing chosen yet
             self.render_label.setText("No checkpoint chosen")
+            self.canvas.result_item.set_placeholder_text(NO_MODEL_PLACEHOLDER)
             return
+        if doc is not None and doc.last_render is None:
+            self.canvas.result_item.set_placeholder_text("The render failed.\nSee the message above the canvas.")
         self.show_error(f"Render failed: {message}")
 
     def _show_cursor(self, x: int, y: int) -> None:

@@ -66,6 +66,28 @@ RUN_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+
+def preset_in_words(preset) -> str:
+    """A training preset as a person reads it: "35 labels, trained at 512×256, no instance maps"."""
+    load, crop, aspect = preset.load_size, preset.crop_size, preset.aspect_ratio or 1.0
+    sizes = {
+        "fixed": f"trained at {crop}×{round(crop / aspect)}",
+        "resize_and_crop": f"photos resized to {load}×{load}, trained on {crop}×{crop} crops",
+        "crop": f"trained on {crop}×{crop} crops",
+        "scale_width_and_crop": f"photos scaled to {load} wide, trained on {crop}×{crop} crops",
+        "scale_width": f"photos scaled to {load} wide",
+        "scale_shortside_and_crop": f"short side scaled to {load}, trained on {crop}×{crop} crops",
+        "scale_shortside": f"short side scaled to {load}",
+        "none": "photos at their own size",
+    }
+    labels = f"{preset.label_nc} labels" if preset.label_nc is not None else "labels counted from the data"
+    words = [labels, sizes.get(preset.preprocess_mode, f"{preset.preprocess_mode} {load}/{crop}")]
+    if preset.no_instance:
+        words.append("no instance maps")
+    if preset.contain_dontcare_label:
+        words.append("label 255 ignored")
+    return ", ".join(words)
+
 class _Validator(QObject):
     """Runs validate_dataset on a thread; ``finished(token, report)`` arrives on the GUI thread."""
 
@@ -353,12 +375,15 @@ class TrainDialog(QDialog):
         self.custom_box.setVisible(self.layout_box.currentText() == "custom")
         ups = getattr(preset, "num_upsampling_layers", None)
         self.preset_note.setText(
-            f"Preset {self.resolved_layout()} for {self.engine.currentText()}: label_nc "
-            f"{preset.label_nc if preset.label_nc is not None else 'from the data'}, {preset.preprocess_mode} "
-            f"{preset.load_size}/{preset.crop_size}, aspect {preset.aspect_ratio:g}"
-            + (f", {ups} upsampling" if ups else "")
-            + (", no instance maps" if preset.no_instance else "")
-            + (", 255 = don't care" if preset.contain_dontcare_label else "")
+            f"Preset {self.resolved_layout()} for {self.engine.currentText()}: {preset_in_words(preset)}"
+        )
+        self.preset_note.setToolTip(  # the same preset in the official options' names
+            f"label_nc {preset.label_nc if preset.label_nc is not None else 'from the data'}, "
+            f"preprocess_mode {preset.preprocess_mode}, load_size {preset.load_size}, crop_size {preset.crop_size}, "
+            f"aspect_ratio {preset.aspect_ratio:g}"
+            + (f", num_upsampling_layers {ups}" if ups else "")
+            + (", no_instance" if preset.no_instance else "")
+            + (", contain_dontcare_label" if preset.contain_dontcare_label else "")
         )
         self._update_start()
 

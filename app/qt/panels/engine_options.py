@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +31,8 @@ _SIMPLE_KINDS = ("choice", "bool", "int", "float", "str", "path")
 
 class EngineOptions(QGroupBox):
     """A form of the engine's own options; hidden when the engine (with this checkpoint) has none."""
+
+    availabilityChanged = Signal(bool)  # whether the engine has options to show (a folding section follows it)
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__("Engine options", parent)
@@ -58,6 +61,7 @@ class EngineOptions(QGroupBox):
         if options != self._shown:
             self._rebuild(options)
         self.setVisible(bool(options))
+        self.availabilityChanged.emit(bool(options))
         doc = self.state.document
         if doc is None:
             return
