@@ -8,6 +8,7 @@ checkpoints), so front ends hide it otherwise. Torch-free.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,55 @@ class Option:
             if self.maximum is not None and parsed > self.maximum:
                 raise OptionError(f"option {self.name}: {parsed} is above the maximum {self.maximum}")
         return parsed
+
+
+def option_text(option: Option, value: Any) -> str:
+    """``value`` (already parsed) as the text ``--option NAME=TEXT`` takes: ``option.parse(text) == value``.
+
+    Written one way per value (``true``, not ``1``; compact sorted JSON), so a batch record's replay command
+    and its fingerprint do not depend on how the value was typed.
+    """
+    if option.kind == "bool":
+        return "true" if value else "false"
+    if option.kind == "json":
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    if option.kind == "float":
+        return repr(float(value))
+    return str(value)
+
+
+def describe_option(option: Option) -> dict[str, Any]:
+    """An option as plain JSON for listings (``regionpaint engines --json``): what it is, what it takes."""
+    return {
+        "name": option.name,
+        "type": option.kind,
+        "default": option.default,
+        "help": option.help,
+        "choices": list(option.choices) if option.kind == "choice" else None,
+        "minimum": option.minimum,
+        "maximum": option.maximum,
+        "requires": option.requires,
+        "flag": option.cli_flag if option.flag else None,
+        "advanced": option.advanced,
+        "label": option.display_label,
+    }
+
+
+def accepted_values(option: Option) -> str:
+    """What an option takes, in a few words: ``0 to 128``, ``lab | rgb``, ``true/false``, ``>= 1``."""
+    if option.kind == "choice":
+        return " | ".join(str(c) for c in option.choices)
+    if option.kind == "bool":
+        return "true/false"
+    if option.kind in ("int", "float"):
+        if option.minimum is not None and option.maximum is not None:
+            return f"{option.minimum:g} to {option.maximum:g}"
+        if option.minimum is not None:
+            return f">= {option.minimum:g}"
+        if option.maximum is not None:
+            return f"<= {option.maximum:g}"
+        return f"any {option.kind}"
+    return {"json": "JSON value", "path": "file path"}.get(option.kind, "text")
 
 
 def option_map(options: Iterable[Option]) -> dict[str, Option]:

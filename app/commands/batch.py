@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from regionpaint.app.commands.engine_options import add_option_flags
+
 log = logging.getLogger(__name__)
 
 EXIT_SOME_FAILED = 1
@@ -69,6 +71,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loaders", type=int, default=2, metavar="N", help="threads reading inputs ahead")
     parser.add_argument("--overwrite", action="store_true", help="render every output again")
     parser.add_argument("--json", action="store_true", help="JSON-lines events on stdout instead of a progress bar")
+    # Last, as in render: an engine option's flag that clashes with any of the above is refused, not fatal.
+    add_option_flags(parser, "batch")
 
 
 class _Emitter:
@@ -186,12 +190,16 @@ def _tqdm_sink():
     return TqdmBatchSink(sys.stderr)
 
 
-def _plan(args, loaded, ranks, emit):
-    """(layout, all items, this rank's jobs, failures while planning, skipped count, planner)."""
+def _plan(args, loaded, ranks, emit, options: dict[str, str], styles):
+    """(layout, all items, this rank's jobs, failures while planning, skipped count, planner).
+
+    ``options``: the engine options of ``--option`` and the dedicated flags (checked, as ``render --option``
+    texts); ``styles``: the styles manifest read by :func:`read_checked_inputs`, or None.
+    """
     from regionpaint.app.batch import manifest, torchrun_sharding
     from regionpaint.app.batch.discovery import discover, photo_index
     from regionpaint.app.batch.pipeline import Job
-    from regionpaint.app.batch.styles import StylePlanner, StylesError, read_styles_manifest
+    from regionpaint.app.batch.styles import StylePlanner, StylesError
 
     out = Path(args.out)
     layout, items = discover(args.labels, args.layout, args.instances, out=out)
@@ -204,8 +212,8 @@ def _plan(args, loaded, ranks, emit):
         "size": args.size,
         "label_set": args.label_set,
         "mean_styles": str(Path(args.mean_styles).resolve()) if args.mean_styles else None,
+        "options": options,
     }
-    styles = read_styles_manifest(args.styles) if args.styles else None
     mode = args.style_mode
     if mode is None and args.photos:
         mode = "from-photos"
@@ -231,6 +239,20 @@ def _plan(args, loaded, ranks, emit):
     for target in planner.unused_entries() if ranks.is_main else ():
         emit("warning", message=f"styles manifest entry {target!r} matches no label map")
     return layout, items, jobs, failed, skipped, stamp
+
+
+def read_checked_inputs(args) -> tuple[dict[str, str], Any]:
+    """(engine options of the command line, styles manifest or None), both checked against the engine's
+    option schema before its model is loaded: a bad value stops the batch in a second with one line naming
+    the option (and the manifest's file and entry), not after the load."""
+    from regionpaint.app.batch.styles import read_styles_manifest
+    from regionpaint.app.commands.engine_options import checked_options, given_options, option_texts
+    from regionpaint.app.render.service import default_service
+
+    engine_class = default_service().engine_class(args.engine or "", args.checkpoint)
+    options = option_texts(engine_class, checked_options(engine_class, given_options(args, engine_class)))
+    styles = read_styles_manifest(args.styles, engine_class) if args.styles else None
+    return options, styles
 
 
 def _refuse_outputs_over_inputs(items, out: Path) -> None:
@@ -275,9 +297,11 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     from regionpaint.app.render.service import RenderJob as ServiceJob
     from regionpaint.app.render.service import fit_job, mean_style_sources
     from regionpaint.engines.base import MEAN_STYLE
+    from regionpaint.engines.schema import parse_key_values
 
     start = time.perf_counter()
     out = Path(args.out)
+    options, styles = read_checked_inputs(args)
     loaded = load_engine(args, str(device))
     if args.mean_styles:
         if MEAN_STYLE not in loaded.capabilities:
@@ -285,7 +309,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
                 f"--mean-styles: the {loaded.engine_class.display_name} engine has no per-class style codes"
             )
         loaded.engine.set_mean_styles(read_style_folder(Path(args.mean_styles), loaded.label_set))
-    layout, items, jobs, failed, skipped, stamp = _plan(args, loaded, ranks, emit)
+    layout, items, jobs, failed, skipped, stamp = _plan(args, loaded, ranks, emit, options, styles)
     batch_size = args.batch_size or default_batch_size(device)
     if batch_size < 1:
         raise ValueError(f"--batch-size {batch_size}: must be at least 1")
@@ -325,8 +349,11 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
         request.label_set = loaded.label_set.id if loaded.label_set is not None else None
         request.fast = bool(job.settings.get("fast"))
         request.compile = request.fast and bool(getattr(args, "compile", False))
-        # Fitted as the render service fits every request: nothing the checkpoint does not offer.
-        return fit_job(ServiceJob(request=request), loaded.engine_class, loaded.capabilities)
+        # Fitted as the render service fits every request: nothing the checkpoint does not offer, and the
+        # engine options checked and applied as `render --option` applies them (what the replay runs).
+        options = parse_key_values(job.settings.get("option") or [])
+        job_options = ServiceJob(request=request, options=options, strict_options=True)
+        return fit_job(job_options, loaded.engine_class, loaded.capabilities)
 
     def record(job, result, digest: str) -> dict[str, Any]:
         entry = {
