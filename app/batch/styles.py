@@ -101,9 +101,7 @@ def _resolve_style(spec: str, base: Path) -> str:
     return resolved + (f":{_resolve_path(label, base)}" if label else "")
 
 
-def normalise_entry(
-    raw: Mapping[str, Any], base: Path, where: str, engine_class: type | None = None
-) -> dict[str, Any]:
+def normalise_entry(raw: Mapping[str, Any], base: Path, where: str, engine_class: type | None = None) -> dict[str, Any]:
     """A manifest entry as render flags (lists, booleans, ints; paths made absolute). Its ``options`` become
     ``{name: text}``, checked against ``engine_class``'s schema when given (the error names the option)."""
     unknown = sorted(set(raw) - {*ENTRY_FIELDS, "output", "label"})
@@ -258,7 +256,13 @@ class StylePlanner:
             settings.update({k: v for k, v in source.items() if k != OPTIONS_FIELD})
             options.update(source.get(OPTIONS_FIELD) or {})  # name by name: a row changes only what it names
         settings["option"] = [f"{name}={text}" for name, text in sorted(options.items())]
-        return {k: settings.get(k) for k in RENDER_FIELDS if settings.get(k) not in (None, [], False)}
+        # Seed 0 is a seed (`0 == False` would drop it): without it the replay renders seed None, which
+        # engines with noise draw at random (SEAN, the transfer example), and the record would not replay.
+        return {
+            k: settings.get(k)
+            for k in RENDER_FIELDS
+            if settings.get(k) not in (None, [], False) or (k == "seed" and settings.get(k) is not None)
+        }
 
     def _apply_mode(self, settings: dict[str, Any], item: BatchItem, mean_z: str | None) -> None:
         if self.mode == "random":
@@ -286,7 +290,7 @@ def render_argv(record: Mapping[str, Any]) -> list[str]:
     for field in RENDER_FIELDS:
         value = settings.get(field)
         flag = "--" + field.replace("_", "-")
-        if value in (None, [], False):
+        if value is None or value is False or value == []:  # not `in (None, [], False)`: --seed 0 is a flag
             continue
         if value is True:
             argv.append(flag)
