@@ -23,7 +23,7 @@ from tests.plugin_env import EXAMPLE, REPO
 
 pytest.importorskip("cv2")  # the example plugin's one dependency beyond numpy
 
-# A weights file the batch is given (it always takes --checkpoint); the transfer engine ignores it.
+# A checkpoint whose engine (SPADE) is not the transfer engine: its flags are refused there.
 SPADE = REPO / "assets" / "demo" / "models" / "spade_streets.safetensors"
 
 
@@ -122,10 +122,8 @@ def test_batch_takes_option_flags_and_manifest_row_options_and_its_records_repla
         "batch",
         "--device",
         "cpu",
-        "--checkpoint",
-        str(SPADE),
         "--engine",
-        "transfer",
+        "transfer",  # an engine without weights: no --checkpoint
         "--labels",
         str(labels),
         "--out",
@@ -151,7 +149,7 @@ def test_batch_takes_option_flags_and_manifest_row_options_and_its_records_repla
     assert records["m0.png"]["info"]["patch_size"] == 8, "the flag reached the engine"
     for key, record in records.items():
         replay = record["render"]
-        assert replay[:6] == ["render", "--checkpoint", str(SPADE.resolve()), "--engine", "transfer", "--label"]
+        assert replay[:4] == ["render", "--engine", "transfer", "--label"] and "--checkpoint" not in replay
         assert replay.count("--option") == len(record["settings"]["option"])
         again = tmp_path / f"again_{key}"
         rendered = cli(env, *replay[:-1], str(again))
@@ -171,8 +169,9 @@ def test_batch_takes_option_flags_and_manifest_row_options_and_its_records_repla
 
 def test_bad_options_stop_the_batch_in_one_line_naming_file_entry_and_option(env, tmp_path):
     labels = write_inputs(tmp_path)
-    base = ["batch", "--device", "cpu", "--checkpoint", str(SPADE), "--labels", str(labels)]
+    base = ["batch", "--device", "cpu", "--labels", str(labels)]
     transfer = [*base, "--engine", "transfer"]
+    spade = [*base, "--checkpoint", str(SPADE)]
     styles = tmp_path / "styles.json"
     styles.write_text(json.dumps([{"label": "m0.png"}, {"label": "m1.png", "options": {"overlap": 3}}]))
     cases = {
@@ -189,7 +188,9 @@ def test_bad_options_stop_the_batch_in_one_line_naming_file_entry_and_option(env
             "patch=3",
         ],
         # Another engine's flag is refused, not ignored (the checkpoint's engine is SPADE).
-        "--patch-size: the SPADE (GauGAN) engine has no option patch_size": [*base, "--patch-size", "8"],
+        "--patch-size: the SPADE (GauGAN) engine has no option patch_size": [*spade, "--patch-size", "8"],
+        "the SPADE (GauGAN) engine needs --checkpoint": [*base, "--engine", "spade"],
+        "batch needs --checkpoint, or --engine ID for an engine that needs no weights": base,
     }
     csv_styles = tmp_path / "styles.csv"
     csv_styles.write_text("label,options\nm0.png,overlap=0.3;colour_space=hsv\n")

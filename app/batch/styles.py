@@ -285,7 +285,8 @@ class StylePlanner:
 
 def render_argv(record: Mapping[str, Any]) -> list[str]:
     """The ``regionpaint render`` arguments that re-render a manifest record's output exactly."""
-    argv = ["render", "--checkpoint", str(record["checkpoint"]), "--engine", str(record["engine"])]
+    argv = ["render", "--checkpoint", str(record["checkpoint"])] if record.get("checkpoint") else ["render"]
+    argv += ["--engine", str(record["engine"])]  # an engine without weights: no --checkpoint
     settings = record["settings"]
     for field in RENDER_FIELDS:
         value = settings.get(field)

@@ -2,6 +2,10 @@
 
     regionpaint batch --checkpoint CK --labels DIR --out DIR [--layout cityscapes] [--style-mode random]
     torchrun --nproc_per_node 4 -m regionpaint batch --checkpoint CK --labels DIR --out DIR
+    regionpaint batch --engine transfer --labels DIR --out DIR --patch-size 8 --option texture=false
+
+Engine options are taken as ``render`` takes them (app/commands/engine_options.py), checked before the model
+loads, merged with a styles manifest's per-output ``options`` and recorded in each output's replay command.
 
 Outputs mirror the label tree (named the dataset's way), each with a record in ``OUT/manifest.jsonl`` holding
 the ``render`` command that reproduces it. A rerun renders only what is missing or changed; Ctrl+C stops
@@ -40,9 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--checkpoint",
-        required=True,
         metavar="PATH",
-        help="official folder, .pth or .safetensors, or an installed model's name (`regionpaint models list`)",
+        help="official folder, .pth or .safetensors, or an installed model's name (`regionpaint models list`); "
+        "left out for an engine without weights, named by --engine",
     )
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
     parser.add_argument("--labels", required=True, metavar="DIR", help="folder of label maps (searched recursively)")
@@ -144,7 +148,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--compile compiles the fast mode's generator: add --fast")
     from regionpaint.app.model_manager.manager import resolve_checkpoint
 
-    args.checkpoint = resolve_checkpoint(args.checkpoint)  # an installed model's name -> its folder
+    if not args.checkpoint and not args.engine:
+        raise ValueError("batch needs --checkpoint, or --engine ID for an engine that needs no weights")
+    if args.checkpoint:
+        args.checkpoint = resolve_checkpoint(args.checkpoint)  # an installed model's name -> its folder
     sink = JsonLinesSink(sys.stdout) if args.json else _tqdm_sink()
     stop = threading.Event()
     ranks = torchrun_sharding.Ranks()
@@ -219,7 +226,7 @@ def _plan(args, loaded, ranks, emit, options: dict[str, str], styles):
         mode = "from-photos"
     planner = StylePlanner(Path(args.labels), frozenset(caps), base, mode, photos, styles)
     mean_z = _mean_z(loaded, out) if mode == "mean" else None
-    stamp = manifest.checkpoint_stamp(loaded.checkpoint)
+    stamp = manifest.checkpoint_stamp(loaded.checkpoint) if loaded.checkpoint else []
     records = {} if args.overwrite else manifest.read_records(out)
     jobs, failed, skipped = [], [], 0
     for item in torchrun_sharding.shard(items, ranks.rank, ranks.world_size):
@@ -249,7 +256,9 @@ def read_checked_inputs(args) -> tuple[dict[str, str], Any]:
     from regionpaint.app.commands.engine_options import checked_options, given_options, option_texts
     from regionpaint.app.render.service import default_service
 
-    engine_class = default_service().engine_class(args.engine or "", args.checkpoint)
+    engine_class = default_service().engine_class(args.engine or "", args.checkpoint or "")
+    if engine_class.needs_checkpoint and not args.checkpoint:
+        raise ValueError(f"the {engine_class.display_name} engine needs --checkpoint (a trained folder or file)")
     options = option_texts(engine_class, checked_options(engine_class, given_options(args, engine_class)))
     styles = read_styles_manifest(args.styles, engine_class) if args.styles else None
     return options, styles
@@ -319,7 +328,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     emit(
         "start",
         engine=loaded.engine_class.id,
-        checkpoint=str(loaded.checkpoint),
+        checkpoint=str(loaded.checkpoint or ""),
         out=str(out),
         layout=layout,
         device=str(device),
@@ -361,7 +370,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
             "rank": ranks.rank,
             "path": str(job.output.resolve()),
             "engine": loaded.engine_class.id,
-            "checkpoint": str(loaded.checkpoint.resolve()),
+            "checkpoint": str(loaded.checkpoint.resolve()) if loaded.checkpoint else "",
             "checkpoint_stamp": stamp,
             "settings": job.settings,
             "fingerprint": job.fingerprint,
@@ -434,7 +443,7 @@ class _FiniteChecked:
     """The batch's engine, its every output checked as the render service checks its own (``check_finite``):
     a map whose render is NaN fails with a message instead of being written black."""
 
-    def __init__(self, engine: Any, engine_id: str, checkpoint: Path) -> None:
+    def __init__(self, engine: Any, engine_id: str, checkpoint: Path | None) -> None:
         self.engine, self.engine_id, self.checkpoint = engine, engine_id, checkpoint
 
     def generate_batch(self, requests: list) -> list:
@@ -442,7 +451,7 @@ class _FiniteChecked:
 
         results = self.engine.generate_batch(requests)
         for request, result in zip(requests, results, strict=True):
-            check_finite(result, self.engine_id, self.checkpoint, fast=bool(getattr(request, "fast", False)))
+            check_finite(result, self.engine_id, self.checkpoint or "", fast=bool(getattr(request, "fast", False)))
         return results
 
     def __getattr__(self, name: str) -> Any:
