@@ -153,6 +153,22 @@ def parse_options(schema: Iterable[Option], values: Mapping[str, Any], *, fill_d
     return parsed
 
 
+def checked_engine_options(engine_class: Any, values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``values`` parsed against ``engine_class.options`` (no defaults added); the OptionError names ``where``
+    (e.g. a styles manifest's file and entry), the engine and the option."""
+    try:
+        return parse_options(engine_class.options, values, fill_defaults=False)
+    except OptionError as exc:
+        prefix = f"{where}: " if where else ""
+        raise OptionError(f"{prefix}the {engine_class.display_name} engine: {exc}") from None
+
+
+def option_texts(schema: Iterable[Option], values: Mapping[str, Any]) -> dict[str, str]:
+    """Parsed values as the texts ``--option NAME=TEXT`` reads back to the same values, sorted by name."""
+    by_name = option_map(schema)
+    return {name: option_text(by_name[name], value) for name, value in sorted(values.items())}
+
+
 def parse_key_values(pairs: Iterable[str]) -> dict[str, str]:
     """``["a=1", "b=x"]`` from ``--option a=1 --option b=x`` as a dict (values still strings)."""
     out: dict[str, str] = {}

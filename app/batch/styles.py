@@ -132,8 +132,7 @@ def normalise_entry(raw: Mapping[str, Any], base: Path, where: str, engine_class
 def _entry_options(value: Any, where: str, engine_class: type | None) -> dict[str, Any]:
     """An entry's ``options`` (``{"NAME": VALUE}``, or ``NAME=VALUE`` items: a CSV cell ``a=1;b=x``) as
     ``{name: text}`` in ``render --option``'s spelling, checked against the engine's schema."""
-    from regionpaint.app.commands.engine_options import checked_options, option_texts
-    from regionpaint.engines.schema import OptionError, parse_key_values
+    from regionpaint.engines.schema import OptionError, checked_engine_options, option_texts, parse_key_values
 
     try:
         if isinstance(value, Mapping):
@@ -142,7 +141,7 @@ def _entry_options(value: Any, where: str, engine_class: type | None) -> dict[st
             given = parse_key_values(_as_list(value, OPTIONS_FIELD, where))
         if engine_class is None:
             return {name: str(v) for name, v in given.items()}
-        return option_texts(engine_class, checked_options(engine_class, given))
+        return option_texts(engine_class.options, checked_engine_options(engine_class, given))
     except OptionError as exc:
         raise StylesError(f"{where}: {OPTIONS_FIELD}: {exc}") from None
 

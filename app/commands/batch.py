@@ -253,13 +253,16 @@ def read_checked_inputs(args) -> tuple[dict[str, str], Any]:
     option schema before its model is loaded: a bad value stops the batch in a second with one line naming
     the option (and the manifest's file and entry), not after the load."""
     from regionpaint.app.batch.styles import read_styles_manifest
-    from regionpaint.app.commands.engine_options import checked_options, given_options, option_texts
+    from regionpaint.app.commands.engine_options import given_options
     from regionpaint.app.render.service import default_service
+    from regionpaint.engines.schema import checked_engine_options, option_texts
 
     engine_class = default_service().engine_class(args.engine or "", args.checkpoint or "")
     if engine_class.needs_checkpoint and not args.checkpoint:
         raise ValueError(f"the {engine_class.display_name} engine needs --checkpoint (a trained folder or file)")
-    options = option_texts(engine_class, checked_options(engine_class, given_options(args, engine_class)))
+    options = option_texts(
+        engine_class.options, checked_engine_options(engine_class, given_options(args, engine_class))
+    )
     styles = read_styles_manifest(args.styles, engine_class) if args.styles else None
     return options, styles
 

@@ -3,14 +3,14 @@
 Every engine option is ``--option NAME=VALUE``; an option declared with ``flag=True`` is also its own flag
 (``--patch-size 8``), added for every registered engine's such options when the parser is built, since the
 engine is known only once the arguments are parsed. :func:`given_options` then picks this engine's values
-(a dedicated flag of another engine's option is an error, not silently ignored) and :func:`checked_options`
-checks them against the engine's schema, so a bad value stops the command before a model is loaded.
+(a dedicated flag of another engine's option is an error, not silently ignored) and
+:func:`regionpaint.engines.schema.checked_engine_options` checks them against the engine's schema, so a bad
+value stops the command before a model is loaded.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import Any
 
 FLAG_PREFIX = "engine_option_"  # argparse destinations of the dedicated flags
@@ -66,7 +66,7 @@ def flag_dest(option) -> str:
 
 def given_options(args: argparse.Namespace, engine_class) -> dict[str, Any]:
     """``{name: value}`` given on the command line for ``engine_class``: ``--option`` pairs, then its
-    dedicated flags. Values are as typed (strings); :func:`checked_options` parses them.
+    dedicated flags. Values are as typed (strings); ``schema.checked_engine_options`` parses them.
 
     Raises OptionError for a dedicated flag that is not this engine's (``--patch-size`` with SPADE).
     """
@@ -88,23 +88,3 @@ def given_options(args: argparse.Namespace, engine_class) -> dict[str, Any]:
             )
         values[option.name] = value
     return values
-
-
-def checked_options(engine_class, values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """``values`` parsed against the engine's schema (no defaults added); OptionError names ``where``
-    (e.g. a styles manifest's file and entry), the engine and the option."""
-    from regionpaint.engines.schema import OptionError, parse_options
-
-    try:
-        return parse_options(engine_class.options, values, fill_defaults=False)
-    except OptionError as exc:
-        prefix = f"{where}: " if where else ""
-        raise OptionError(f"{prefix}the {engine_class.display_name} engine: {exc}") from None
-
-
-def option_texts(engine_class, values: Mapping[str, Any]) -> dict[str, str]:
-    """Parsed values as the texts ``--option NAME=TEXT`` reads back to the same values (one spelling each)."""
-    from regionpaint.engines.schema import option_map, option_text
-
-    schema = option_map(engine_class.options)
-    return {name: option_text(schema[name], value) for name, value in sorted(values.items())}

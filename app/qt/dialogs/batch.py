@@ -72,12 +72,14 @@ class _EngineProbe(QObject):
     finished = Signal(int, object)
 
     def start(self, token: int, engine_id: str, checkpoint: str) -> None:
-        def work() -> None:
-            from regionpaint.app.model_manager.manager import resolve_checkpoint
-            from regionpaint.app.render.service import default_service
+        from regionpaint.app.model_manager.manager import resolve_checkpoint
+        from regionpaint.app.render.service import default_service
 
+        service = default_service()
+        service.manager  # noqa: B018 - plugins load (once) here on the GUI thread, not on the probe's
+
+        def work() -> None:
             try:
-                service = default_service()
                 path = str(resolve_checkpoint(checkpoint))  # an installed model's name -> its folder
                 engine_class = service.engine_class(engine_id, path)
                 found = (engine_class, service.capabilities(engine_class.id, path))
