@@ -207,3 +207,19 @@ def test_bad_options_stop_the_batch_in_one_line_naming_file_entry_and_option(env
         assert len(lines) == 1 and lines[0].startswith("regionpaint: error: "), result.stderr
         assert expected in lines[0], lines[0]
         assert not list(out.glob("*.png")), "stopped before anything was rendered"
+
+    # render shares the plumbing: another engine's flag is refused there too (it used to be ignored).
+    result = cli(
+        env,
+        "render",
+        "--checkpoint",
+        str(SPADE),
+        "--label",
+        str(labels / "m0.png"),
+        "--patch-size",
+        "8",
+        "--out",
+        str(tmp_path / "spade.png"),
+    )
+    assert result.returncode == 2 and "--patch-size: the SPADE (GauGAN) engine has no option" in result.stderr
+    assert not (tmp_path / "spade.png").exists()
