@@ -488,7 +488,13 @@ class MainWindow(QMainWindow):
     def new_batch_job(self) -> None:
         """Ask for a folder of label maps, then run ``regionpaint batch`` as a job in the Jobs panel."""
         document = self.state.document
-        dialog = BatchDialog(self, checkpoint=document.engine.checkpoint if document is not None else None)
+        engine = document.engine if document is not None else None
+        dialog = BatchDialog(  # the document's engine and options are where the batch's start
+            self,
+            checkpoint=engine.checkpoint if engine is not None else None,
+            engine=engine.engine_id if engine is not None else "",
+            options=dict(engine.options) if engine is not None else None,
+        )
         argv = dialog.get_command()
         if argv is None:
             return

@@ -346,13 +346,17 @@ class StylesPanel(QWidget):
         self.gallery = StyleGallery(state)
         self.crossover = CrossoverStrip(state)
         self.engine_options = EngineOptions(state)
-        self.engine_options.setTitle("")  # the folding section carries the title
+        self.engine_options.titled = False  # the folding section carries the heading
+        self.engine_options.setTitle("")
         # An engine's own options are advanced: folded until opened (remembered), shown only when it has some.
         self.engine_options_section = RememberedSection(
             "Engine options", "engine_options", settings, self.engine_options
         )
         self.engine_options_section.setVisible(self.engine_options.isVisibleTo(self))
         self.engine_options.availabilityChanged.connect(self.engine_options_section.setVisible)
+        self.engine_options.availabilityChanged.connect(
+            lambda _shown: self.engine_options_section.setText(self.engine_options.heading)
+        )
         self.features = ObjectFeatures(state)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
