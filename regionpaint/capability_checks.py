@@ -11,6 +11,7 @@ that differ in one input only and compare the images:
 * ``style_interpolation``: the ends of a mix (A 1 + B 0, A 0 + B 1) equal the pure styles; mixes of A and B
   land between the two pure renders, further towards B as B's weight grows;
 * ``crossover``: every block from B equals the pure B render, and some block from B changes the A render;
+* ``mean_style``: with mean codes from A and B, ``@mean`` differs from A and ``@random`` follows the seed;
 * ``latent_z``: the z given is the z reported in ``info["z"]``; another z or another sampling seed gives
   another image;
 * ``instance_map``: splitting one region into two instances changes the image;
@@ -35,7 +36,10 @@ from regionpaint.engines.base import (
     INSTANCE_FEATURES,
     INSTANCE_MAP,
     LATENT_Z,
+    MEAN_STYLE,
+    MEAN_STYLE_SOURCE,
     NOISE,
+    RANDOM_STYLE_SOURCE,
     REGION_STYLES,
     STYLE_INTERPOLATION,
     Engine,
@@ -100,6 +104,7 @@ def capability_checks(engine: Engine, inputs: Inputs, offered: frozenset[str]) -
         REGION_STYLES: probe.region_styles,
         STYLE_INTERPOLATION: probe.interpolation,
         CROSSOVER: probe.crossover,
+        MEAN_STYLE: probe.mean_style,
         LATENT_Z: probe.latent_z,
         INSTANCE_MAP: probe.instance_map,
         INSTANCE_FEATURES: probe.instance_features,
@@ -222,6 +227,21 @@ class _Probe:
             if not np.array_equal(self.image(dataclasses.replace(styled, crossover={block: "B"})), pure_a):
                 return
         raise AssertionError(f"crossover of any one block ({', '.join(blocks)}) from B leaves the A render unchanged")
+
+    def mean_style(self) -> None:
+        styled = self.inputs.styled
+        self.engine.set_mean_styles(list(styled.styles.values()))
+        try:
+            pure_a = self.image(styled)
+            mean = self.image(dataclasses.replace(styled, default_style=((MEAN_STYLE_SOURCE, 1.0),)))
+            randoms = [
+                self.image(dataclasses.replace(styled, default_style=((RANDOM_STYLE_SOURCE, 1.0),), seed=seed))
+                for seed in (1, 2)
+            ]
+        finally:
+            self.engine.set_mean_styles(None)  # back to the checkpoint's own statistics
+        assert not np.array_equal(mean, pure_a), f"{MEAN_STYLE_SOURCE} of sources A and B renders as A alone"
+        assert not np.array_equal(*randoms), f"{RANDOM_STYLE_SOURCE} with seeds 1 and 2 gave the same image"
 
     def latent_z(self) -> None:
         base = self.baseline()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from regionpaint.capability_checks import capability_checks
-from regionpaint.engines.base import CROSSOVER, INSTANCE_MAP, REGION_STYLES, STYLE_INTERPOLATION
+from regionpaint.engines.base import CROSSOVER, INSTANCE_MAP, MEAN_STYLE, REGION_STYLES, STYLE_INTERPOLATION
 from regionpaint.testing import behaviour_inputs, check_engine
 from tests.broken_engines import SeedIgnoringEngine, ZIgnoringEngine
 from tests.conftest import REPO
@@ -60,7 +60,7 @@ def test_the_example_plugin_passes_every_behaviour_check(transfer_engine):
 @pytest.mark.parametrize(
     ("engine_module", "model", "label_set", "behaviours"),
     [
-        ("sean", "sean_faces", "celebamask-hq", ("seeded noise", REGION_STYLES, STYLE_INTERPOLATION, CROSSOVER)),
+        ("sean", "sean_faces", "celebamask-hq", ("seeded noise", STYLE_INTERPOLATION, CROSSOVER, MEAN_STYLE)),
         ("spade", "spade_streets", "cityscapes", (INSTANCE_MAP, "undeclared latent_z", "undeclared region_styles")),
         ("pix2pixhd", "pix2pixhd_streets", "cityscapes", (INSTANCE_MAP, "instance_features", "undeclared crossover")),
     ],
@@ -140,13 +140,21 @@ def test_each_style_check_fails_on_an_engine_breaking_it(transfer_engine, broken
         _run_check(engine, check, "cityscapes")
 
 
-def test_the_crossover_check_fails_when_crossover_is_ignored():
+@pytest.mark.parametrize(
+    ("change", "check", "message"),
+    [
+        (lambda r: dataclasses.replace(r, crossover={}), CROSSOVER, "every style block from B differs from the pure B"),
+        (lambda r: dataclasses.replace(r, seed=0), MEAN_STYLE, "@random with seeds 1 and 2 gave the same image"),
+    ],
+    ids=["crossover ignored", "random styles ignore the seed"],
+)
+def test_the_sean_checks_fail_when_sean_drops_an_input(change, check, message):
     from regionpaint.engines.sean.engine import SeanEngine
 
-    engine = _dropping(SeanEngine, lambda r: dataclasses.replace(r, crossover={}))()
+    engine = _dropping(SeanEngine, change)()
     engine.load(demo_model("sean_faces"), "cpu")
-    with pytest.raises(AssertionError, match="every style block from B differs from the pure B render"):
-        _run_check(engine, CROSSOVER, "celebamask-hq")
+    with pytest.raises(AssertionError, match=message):
+        _run_check(engine, check, "celebamask-hq")
 
 
 def test_the_instance_check_fails_when_the_instance_map_is_ignored():
