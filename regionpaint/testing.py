@@ -11,9 +11,11 @@ A plugin's test needs three lines::
 
 :func:`check_engine` checks that the class attributes are readable without importing torch, that the
 option schema is well formed, that ``generate`` returns the documented types for a plain request and for
-a request exercising every declared capability (and every option's extremes), that declared noise is
-seeded, and that bad input raises :class:`regionpaint.EngineError` rather than anything else. It raises
-one ``AssertionError`` listing every broken rule, and returns the names of the checks that ran.
+a request exercising every declared capability (and every option's extremes), that each capability the
+checkpoint offers changes the output the way it promises and inputs of the others are refused or ignored
+(:mod:`regionpaint.capability_checks`), and that bad input raises :class:`regionpaint.EngineError` rather
+than anything else. It raises one ``AssertionError`` listing every broken rule, and returns the names of the
+checks that passed.
 
 :func:`tiny_label_map`, :func:`tiny_style_source` and :func:`sample_requests` give small, real inputs
 (a few classes of a built-in label set, in bands and a block) for a plugin's own tests.
