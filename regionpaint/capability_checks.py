@@ -126,6 +126,7 @@ class _Probe:
         self.engine = engine
         self.inputs = inputs
         self._baseline: RenderRequest | None = None
+        self._undeclared_base: tuple[RenderRequest, np.ndarray] | None = None
         self.undeclared_inputs: dict[str, Callable[[RenderRequest], RenderRequest]] = {
             NOISE: lambda r: dataclasses.replace(r, noise=not r.noise),
             REGION_STYLES: lambda r: dataclasses.replace(r, region_styles={inputs.block_class: (("B", 1.0),)}),
@@ -280,22 +281,28 @@ class _Probe:
         )
 
     def undeclared(self, capability: str) -> None:
-        # The sources are given (and, without a default mix, unused) so that inputs naming B are well formed;
-        # an engine that refuses them (a SPADE VAE without an encoder) is asked without them.
-        base = dataclasses.replace(self.baseline(), styles=self.inputs.styled.styles)
-        try:
-            expected = self.image(base)
-        except EngineError:
-            base = self.baseline()
-            expected = self.image(base)
+        base, expected = self.undeclared_base()
         try:
             got = self.image(self.undeclared_inputs[capability](base))
         except EngineError:
             return  # refused, with a message for the person
         assert np.array_equal(expected, got), (
-            f"{capability} is not declared, but its inputs changed the image (mean {np.abs(expected - got).mean():.2f} "
-            "levels): declare it, or ignore or refuse (EngineError) those inputs"
+            f"{capability} is not declared, but its inputs changed the image (mean "
+            f"{np.abs(expected - got).mean():.2f} levels): declare it, or ignore or refuse (EngineError) those inputs"
         )
+
+    def undeclared_base(self) -> tuple[RenderRequest, np.ndarray]:
+        """The request undeclared inputs are added to, and its image (rendered once for every such check).
+
+        The sources are given (and, without a default mix, unused) so that inputs naming B are well formed;
+        an engine that refuses them (a SPADE VAE without an encoder) is asked without them."""
+        if self._undeclared_base is None:
+            base = dataclasses.replace(self.baseline(), styles=self.inputs.styled.styles)
+            try:
+                self._undeclared_base = base, self.image(base)
+            except EngineError:
+                self._undeclared_base = self.baseline(), self.image(self.baseline())
+        return self._undeclared_base
 
 
 def mask_at(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
