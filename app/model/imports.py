@@ -206,8 +206,10 @@ def read_style_pair(
 
     One rule for ``render --style``, ``batch`` and the editor's Style sources panel: a segmentation of another
     aspect ratio is refused, naming the file and both sizes (the engines scale both to the network's size,
-    which would squash it); one of the photo's shape at another resolution is scaled to the photo (nearest),
-    which keeps what the engines' own resize would pick. Projects store the pair at one size
+    which would squash it); one of the photo's shape at another resolution is scaled to the photo (nearest). By
+    a whole factor (CelebA-HQ's 1024 px photos with 512 px maps) that is pixel repetition, which gives the
+    engines' own resize the same network-size map as the original (the SEAN parity runs of
+    tests/test_render_cli.py pass such pairs). Projects store the pair at one size
     (:class:`~regionpaint.app.model.document.StyleSourceData`). ``name`` (the style source's) starts the message.
     """
     photo = read_upright_photo(image_path)
