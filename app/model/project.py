@@ -556,8 +556,8 @@ def _style_sources(
             sources[name] = StyleSourceData(
                 image, label, instance, _expect(entry.get("display_name", ""), str, f"{where}.display_name")
             )
-        except DocumentError as exc:
-            raise _Problem(str(exc)) from exc
+        except DocumentError as exc:  # e.g. a label map of another size than its photo
+            raise _Problem(f"{where}: {exc}") from exc
     return sources
 
 

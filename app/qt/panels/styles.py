@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from regionpaint.app.model import edits
-from regionpaint.app.model.document import DocumentError, StyleSourceData, scale_id_map
+from regionpaint.app.model.document import DocumentError, StyleSourceData
 from regionpaint.app.model.imports import ImportFileError, collected_notices, read_label_map, read_style_pair
 from regionpaint.app.qt.canvas.style_drops import STYLE_MIME, style_mime
 from regionpaint.app.qt.collapsible import RememberedSection
@@ -59,13 +59,10 @@ def next_source_name(taken: set[str]) -> str:
 
 
 def load_style_source(image_path: Path, label_path: Path | None, label_set) -> StyleSourceData:
-    """Read a style photo and (optionally) its segmentation, turned by the photo's EXIF orientation rule
-    (app/model/orientation.py); a segmentation of another aspect ratio is refused, one of another size
-    with the same shape is scaled (nearest) to the photo, which keeps what the engines' own resize would pick."""
+    """Read a style photo and (optionally) its segmentation by the rule the command line uses
+    (:func:`read_style_pair`: turned by the photo's EXIF orientation, scaled to the photo, another aspect
+    ratio refused)."""
     image, label = read_style_pair(image_path, label_path, label_set)
-    if label is not None and label.shape != image.shape[:2]:
-        log.info("scaling %s to the size of %s", Path(label_path).name, image_path.name)
-        label = scale_id_map(label, (image.shape[1], image.shape[0]))
     return StyleSourceData(image, label, None, display_name=image_path.name)
 
 
