@@ -31,7 +31,7 @@ def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
     service = default_service()
     manager = service.manager
     engine_cls = service.engine_class(args.engine or "", args.checkpoint)
-    info = service.inspect(args.checkpoint)
+    info = service.inspect(args.checkpoint, engine_cls.id)
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     else:

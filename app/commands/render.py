@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if engine_cls.needs_checkpoint and not checkpoint:
         raise ValueError(f"the {engine_cls.display_name} engine needs --checkpoint (a trained folder or file)")
-    info = service.inspect(checkpoint) if checkpoint else None
+    info = service.inspect(checkpoint, engine_cls.id) if checkpoint else None
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     elif doc is not None:

@@ -79,21 +79,13 @@ def plugin_of(engine_id: str) -> str:
 
 
 def engine_label(engine_id: str) -> str:
-    """``engine 'x' (plugin 'y')`` for messages; built-ins are named as such."""
-    plugin = plugin_of(engine_id)
-    if not plugin:
-        return f"engine {engine_id!r}"
-    if plugin.startswith("regionpaint.engines."):
-        return f"engine {engine_id!r} (built in)"
+    """``engine 'x' (plugin 'y', package z 1.0)`` for messages; built-ins are named as such."""
     try:
         from regionpaint.plugins.manager import get_plugin_manager
 
-        package, version = get_plugin_manager().engine_provider(engine_id)
-    except Exception:  # naming the package is a courtesy; the engine's own error matters more
-        package, version = "", ""
-    if package:  # which distribution to update or uninstall
-        return f"engine {engine_id!r} (plugin {plugin!r}, package {package} {version})".replace(" )", ")")
-    return f"engine {engine_id!r} (plugin {plugin!r})"
+        return get_plugin_manager().engine_origin(engine_id)
+    except Exception:  # the registry itself failing must not hide the engine's own error
+        return f"engine {engine_id!r}"
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
