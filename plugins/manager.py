@@ -424,6 +424,23 @@ class PluginManager:
                 raise refusals[0] from None
             raise
 
+    def claims_checkpoint(self, path: str | Path) -> bool:
+        """Whether an engine with a layout of its own takes ``path`` as its checkpoint (broken ones included,
+        so a picker lists them and the render says what is wrong); its bugs count as no."""
+        from regionpaint.plugins.checkpoint_claims import LocateFault, ask_engine, has_own_layout
+
+        for entry in self._engines.values():
+            if not has_own_layout(entry.engine_class):
+                continue
+            try:
+                if ask_engine(entry.engine_class, Path(path), self.engine_origin(entry.engine_class.id)) is not None:
+                    return True
+            except LocateFault as exc:
+                log.info("%s", exc)
+            except CheckpointError:
+                return True
+        return False
+
     def engine_for_checkpoint(self, info: CheckpointInfo) -> type[Engine]:
         """The registered engine that recognises a checkpoint (a sidecar's declared engine wins)."""
         if info.declared_engine:
