@@ -34,6 +34,11 @@ class EngineFault(EngineError):
     """A render failed inside an engine, or the engine returned something unusable."""
 
 
+class EngineCrash(EngineFault):
+    """``generate`` raised something that is not an ``EngineError``: a bug in the engine. The message is one
+    line; the traceback is logged at DEBUG level (``regionpaint --debug`` prints it)."""
+
+
 class RenderTimeout(EngineFault):
     """A render (load and generate) did not finish within the time it was given."""
 
@@ -215,9 +220,12 @@ def guarded_generate(engine: Any, request: RenderRequest) -> Any:
     except KeyboardInterrupt:  # the person pressed Ctrl+C: stop, as everywhere else
         raise
     except BaseException as exc:  # SystemExit/GeneratorExit from a plugin's engine is its fault, not a quit
-        if not is_out_of_memory(exc):
-            log.exception("%s failed", engine_label(engine_id))
         device = str(getattr(engine, "device", ""))
-        raise EngineFault(describe_fault(exc, engine_id, device, request, engine)) from exc
+        message = describe_fault(exc, engine_id, device, request, engine)
+        if is_out_of_memory(exc):
+            raise EngineFault(message) from exc
+        # The traceback is for the engine's author, not the person: logged where --debug shows it.
+        log.debug("%s failed", engine_label(engine_id), exc_info=True)
+        raise EngineCrash(message) from exc
     check_result(result, request, engine)
     return result
