@@ -309,17 +309,33 @@ class PluginManager:
             raise PluginError(self.missing_engine_message(engine_id, package)) from None
 
     def missing_engine_message(self, engine_id: str, package: str = "") -> str:
+        from regionpaint.plugins.install import normalize
+
         known = ", ".join(sorted(self._engines)) or "none"
         message = f"unknown engine {engine_id!r} (registered: {known})"
+        idle_plugins = [i for i in self.plugins.values() if i.status != "loaded"]
         if package and package != PROJECT_NAME:
-            message = (
-                f"engine {engine_id!r} comes from the package {package!r}, which is not installed or did not load; "
-                f"install it with `regionpaint plugins install {package}` (registered engines: {known})"
-            )
+            # The package may be installed with its plugin disabled or broken: say that, not "install it".
+            own = [i for i in idle_plugins if i.distribution and normalize(i.distribution) == normalize(package)]
+            if own and not own[0].enabled:
+                message = (
+                    f"engine {engine_id!r} comes from the package {package!r}, whose plugin {own[0].name!r} is "
+                    f"disabled: `regionpaint plugins enable {own[0].name}` (registered engines: {known})"
+                )
+            elif own:
+                message = (
+                    f"engine {engine_id!r} comes from the package {package!r}, whose plugin {own[0].name!r} failed "
+                    f"to load: {own[0].errors[0]} (see `regionpaint plugins list`; registered engines: {known})"
+                )
+            else:
+                message = (
+                    f"engine {engine_id!r} comes from the package {package!r}, which is not installed or did not "
+                    f"load; install it with `regionpaint plugins install {package}` (registered engines: {known})"
+                )
+            idle_plugins = [i for i in idle_plugins if i not in own]
         idle = [
             f"{i.name} (disabled: `regionpaint plugins enable {i.name}`)" if not i.enabled else f"{i.name} (failed)"
-            for i in self.plugins.values()
-            if i.status != "loaded"
+            for i in idle_plugins
         ]
         if idle:
             message += f"; plugins not loaded: {', '.join(idle)} (see `regionpaint plugins list`)"

@@ -84,6 +84,7 @@ def test_example_plugin_installs_lists_renders_and_uninstalls(plugin_env, tmp_pa
     removed = env.cli("plugins", "uninstall", "transfer")
     assert removed.returncode == 0, removed.stderr
     assert "Successfully uninstalled regionpaint-transfer" in removed.stdout
+    assert "Removed: transfer (package regionpaint-transfer)" in removed.stdout.splitlines()  # the plugin name given
     assert "transfer" not in _engines(env)
     gone = env.cli("render", "--engine", "transfer", "--label", str(paths["label"]), "--out", str(out))
     assert gone.returncode == 2 and "unknown engine 'transfer'" in gone.stderr and "Traceback" not in gone.stderr
