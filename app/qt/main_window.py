@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
             "fit": self.canvas.fit,
             "zoom_actual": self.canvas.zoom_actual,
             "render": self.render_controller.render_now,
+            "raw_render": lambda checked=False: self.canvas.set_raw_visible(bool(checked)),
             "shortcuts": self.show_shortcuts,
         }
         for tool_id in self.tools.tools:
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(handlers[shortcut.action])
             self.addAction(action)  # window-wide, even with the menus hidden
             self.actions[shortcut.action] = action
+        self.actions["raw_render"].setCheckable(True)  # triggered(checked) reaches the canvas
         self.actions["zoom_in"].setShortcuts([QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")])
         self.actions["zoom_out"].setShortcuts([QKeySequence("-"), QKeySequence("Ctrl+-")])
         self.quick_label_shortcuts = []
@@ -269,6 +271,12 @@ class MainWindow(QMainWindow):
         mask_action.setCheckable(True)
         mask_action.toggled.connect(mask_box.setChecked)
         mask_box.toggled.connect(mask_action.setChecked)
+        # The raw render: the menu item (Ctrl+Shift+R), the Engine panel's box and the canvas agree.
+        view_menu.addAction(self.actions["raw_render"])
+        raw_box = self.engine_panel.composite_controls.show_raw
+        raw_box.toggled.connect(self.canvas.set_raw_visible)
+        self.canvas.rawVisibleChanged.connect(raw_box.setChecked)
+        self.canvas.rawVisibleChanged.connect(self.actions["raw_render"].setChecked)
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
