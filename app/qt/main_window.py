@@ -390,13 +390,17 @@ class MainWindow(QMainWindow):
         star = "*" if self.state.dirty else ""
         self.setWindowTitle(f"{self.document_name()}{star} — regionpaint")
 
-    def open_at_start(self, open_path: Path | None) -> None:
-        """What ``regionpaint gui [--open DOC]`` does once the window shows: offer the unsaved work of crashed
-        sessions (of DOC, when one is named: opening it offers its own), then open DOC."""
-        if open_path is None:
+    def open_at_start(self, open_path: Path | None, document: Document | None = None) -> None:
+        """What ``regionpaint gui [--open DOC | --label MAP]`` does once the window shows: offer the unsaved work
+        of crashed sessions (of DOC, when one is named: opening it offers its own), then open DOC, or the new
+        ``document`` (made from MAP; crashed sessions are then only mentioned, as beside DOC)."""
+        if document is not None:
+            self.set_document(document, None)
+        elif open_path is None:
             self.offer_recovery()
             return
-        self.open_project(Path(open_path))
+        else:
+            self.open_project(Path(open_path))
         others = self.autosave.store.recoverable() if self.autosave is not None else []
         if others:
             count = "1 session" if len(others) == 1 else f"{len(others)} sessions"
