@@ -409,7 +409,7 @@ class PluginManager:
             try:
                 return engine_class, _generic_info(path)
             except CheckpointError as exc:
-                if not has_own_layout(engine_class):
+                if not has_own_layout(engine_class) or not os.path.lexists(path):
                     raise
                 raise CheckpointError(f"{exc}; nor is it in the {engine_id!r} engine's own layout") from exc
         claims: list[tuple[type[Engine], CheckpointInfo]] = []

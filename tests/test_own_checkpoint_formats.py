@@ -197,6 +197,9 @@ def test_a_named_engine_whose_layout_does_not_fit_says_both(manager, tmp_path):
         f"{tmp_path / 'empty'}: no *_net_G.pth or *.safetensors file in this folder; "
         "nor is it in the 'clade-lite' engine's own layout"
     )
+    with pytest.raises(CheckpointError) as raised:  # nothing there at all: nothing to say about layouts
+        manager.resolve_checkpoint(tmp_path / "nothing", "clade-lite")
+    assert str(raised.value) == f"{tmp_path / 'nothing'}: no such checkpoint file or folder"
 
 
 def test_two_engines_claiming_one_folder_ask_for_engine(tmp_path):
