@@ -388,74 +388,19 @@ class PluginManager:
         return f"engine {engine_id!r} (plugin {entry.plugin!r})"
 
     def resolve_checkpoint(self, path: str | Path, engine_id: str = "") -> tuple[type[Engine], CheckpointInfo]:
-        """The engine for a checkpoint and the checkpoint's facts as that engine reads them.
+        """The engine for a checkpoint and the checkpoint's facts as that engine reads them: engines with a
+        layout of their own (``Engine.locate``) first, then the generic rules and ``recognizes``
+        (:func:`regionpaint.plugins.checkpoint_claims.resolve`)."""
+        from regionpaint.plugins.checkpoint_claims import resolve
 
-        Engines with a layout of their own (``Engine.locate``) are asked before the generic rules (official
-        folders, ``.pth``, ``.safetensors`` with a sidecar; then ``recognizes``): with ``engine_id`` that engine
-        alone, whose ``None`` leaves the generic rules; without, every such engine, and one claim decides. An
-        engine's own :class:`CheckpointError` (its layout, but broken) reaches the caller in its words, unless
-        the generic rules find the checkpoint someone else's; its bugs are contained and logged (or, when it was
-        named, reported naming it and its plugin).
-        """
-        from regionpaint.plugins.checkpoint_claims import LocateFault, ask_engine, has_own_layout
-
-        path = Path(path)
-        if engine_id:
-            engine_class = self.engine_class(engine_id)
-            if has_own_layout(engine_class):
-                info = ask_engine(engine_class, path, self.engine_origin(engine_id))
-                if info is not None:
-                    return engine_class, info
-            try:
-                return engine_class, _generic_info(path)
-            except CheckpointError as exc:
-                if not has_own_layout(engine_class) or not os.path.lexists(path):
-                    raise
-                raise CheckpointError(f"{exc}; nor is it in the {engine_id!r} engine's own layout") from exc
-        claims: list[tuple[type[Engine], CheckpointInfo]] = []
-        refusals: list[CheckpointError] = []
-        for entry in self._engines.values():
-            if not has_own_layout(entry.engine_class):
-                continue
-            try:
-                info = ask_engine(entry.engine_class, path, self.engine_origin(entry.engine_class.id))
-            except LocateFault as exc:  # a third-party engine's bug must not hide the others
-                log.warning("%s", exc)
-                continue
-            except CheckpointError as exc:
-                refusals.append(exc)
-                continue
-            if info is not None:
-                claims.append((entry.engine_class, info))
-        if len(claims) > 1:
-            ids = ", ".join(engine_class.id for engine_class, _ in claims)
-            raise CheckpointError(f"{path}: several engines claim this checkpoint as their own ({ids}); pass --engine")
-        if claims:
-            return claims[0]
-        try:
-            info = _generic_info(path)
-            return self.engine_for_checkpoint(info), info
-        except CheckpointError:
-            if refusals:  # in an engine's own layout, and broken: its words say more than the generic rules'
-                raise refusals[0] from None
-            raise
+        return resolve(self, Path(path), engine_id)
 
     def claims_checkpoint(self, path: str | Path) -> bool:
         """Whether an engine with a layout of its own takes ``path`` as its checkpoint (broken ones included,
         so a picker lists them and the render says what is wrong); its bugs count as no."""
-        from regionpaint.plugins.checkpoint_claims import LocateFault, ask_engine, has_own_layout
+        from regionpaint.plugins.checkpoint_claims import claimed
 
-        for entry in self._engines.values():
-            if not has_own_layout(entry.engine_class):
-                continue
-            try:
-                if ask_engine(entry.engine_class, Path(path), self.engine_origin(entry.engine_class.id)) is not None:
-                    return True
-            except LocateFault as exc:
-                log.info("%s", exc)
-            except CheckpointError:
-                return True
-        return False
+        return claimed(self, Path(path))
 
     def engine_for_checkpoint(self, info: CheckpointInfo) -> type[Engine]:
         """The registered engine that recognises a checkpoint (a sidecar's declared engine wins)."""
@@ -525,13 +470,6 @@ class PluginManager:
         info = self.plugins.get(plugin)
         if info is not None and message not in info.errors:
             self._fail(info, message)
-
-
-def _generic_info(path: Path) -> CheckpointInfo:
-    """The host's own rules: official folders, bare ``.pth`` files, ``.safetensors`` with a sidecar."""
-    from regionpaint.engines.loading.checkpoint import inspect_checkpoint
-
-    return inspect_checkpoint(path)
 
 
 def _hook_failure(exc: PluginCodeError) -> str:
