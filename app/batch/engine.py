@@ -36,7 +36,7 @@ def load_engine(args: argparse.Namespace, device: str) -> LoadedEngine:
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     elif checkpoint:
-        info = service.inspect(checkpoint)
+        info = service.inspect(checkpoint, engine_cls.id)
         label_set = label_set_for_classes(opt_int(info.opt, "label_nc", 0), manager.label_sets().values())
     else:  # nothing to read label_nc from: the engine's one label set, as render does
         only = engine_cls.label_sets[0] if len(engine_cls.label_sets) == 1 else None

@@ -61,7 +61,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--mean-styles", metavar="DIR", help="SEAN: per-class mean/spread codes from DIR/images + DIR/labels"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed (random mode: the base of per-image seeds)")
-    parser.add_argument("--no-noise", action="store_true", help="SEAN: switch the per-layer noise off")
+    parser.add_argument(
+        "--no-noise", action="store_true", help="switch stochastic noise off (any engine with the 'noise' capability)"
+    )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--fast", action="store_true", help="fast mode where the engine has one (default: exact)")
     parser.add_argument(

@@ -79,7 +79,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--z", metavar="FILE.pt", help="SPADE-VAE latent, shape (1, z_dim) (.pt or .npy)")
     parser.add_argument("--sample", action="store_true", help="draw z with --seed instead of the encoder mean")
     parser.add_argument("--seed", type=int, help="seed for noise, z samples and cluster picks")
-    parser.add_argument("--no-noise", action="store_true", help="SEAN: switch the per-layer noise off")
+    parser.add_argument(
+        "--no-noise",
+        action="store_true",
+        help="switch stochastic noise off (any engine with the 'noise' capability, e.g. SEAN: `regionpaint engines`)",
+    )
     parser.add_argument(
         "--instance-cluster",
         action="append",
@@ -277,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if engine_cls.needs_checkpoint and not checkpoint:
         raise ValueError(f"the {engine_cls.display_name} engine needs --checkpoint (a trained folder or file)")
-    info = service.inspect(checkpoint) if checkpoint else None
+    info = service.inspect(checkpoint, engine_cls.id) if checkpoint else None
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     elif doc is not None:

@@ -58,6 +58,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("view_side_by_side", "Ctrl+3", "View: side by side", "View"),
     Shortcut("view_wipe", "Ctrl+4", "View: before/after wipe (drag the divider)", "View"),
     Shortcut("outline", "O", "Label overlay: colours / outlines", "View"),
+    Shortcut("raw_render", "Ctrl+Shift+R", "Show the raw render (not composited onto the photo)", "View"),
     Shortcut("peek", "\\ (hold)", "Peek at the original photo", "View", bound=False),
     Shortcut("zoom_in", "+", "Zoom in (also the mouse wheel)", "View"),
     Shortcut("zoom_out", "-", "Zoom out", "View"),

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
             "fit": self.canvas.fit,
             "zoom_actual": self.canvas.zoom_actual,
             "render": self.render_controller.render_now,
+            "raw_render": lambda checked=False: self.canvas.set_raw_visible(bool(checked)),
             "shortcuts": self.show_shortcuts,
         }
         for tool_id in self.tools.tools:
@@ -195,6 +196,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(handlers[shortcut.action])
             self.addAction(action)  # window-wide, even with the menus hidden
             self.actions[shortcut.action] = action
+        self.actions["raw_render"].setCheckable(True)  # triggered(checked) reaches the canvas
         self.actions["zoom_in"].setShortcuts([QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")])
         self.actions["zoom_out"].setShortcuts([QKeySequence("-"), QKeySequence("Ctrl+-")])
         self.quick_label_shortcuts = []
@@ -280,6 +282,12 @@ class MainWindow(QMainWindow):
         mask_action.setCheckable(True)
         mask_action.toggled.connect(mask_box.setChecked)
         mask_box.toggled.connect(mask_action.setChecked)
+        # The raw render: the menu item (Ctrl+Shift+R), the Engine panel's box and the canvas agree.
+        view_menu.addAction(self.actions["raw_render"])
+        raw_box = self.engine_panel.composite_controls.show_raw
+        raw_box.toggled.connect(self.canvas.set_raw_visible)
+        self.canvas.rawVisibleChanged.connect(raw_box.setChecked)
+        self.canvas.rawVisibleChanged.connect(self.actions["raw_render"].setChecked)
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
@@ -395,13 +403,17 @@ class MainWindow(QMainWindow):
         star = "*" if self.state.dirty else ""
         self.setWindowTitle(f"{self.document_name()}{star} — regionpaint")
 
-    def open_at_start(self, open_path: Path | None) -> None:
-        """What ``regionpaint gui [--open DOC]`` does once the window shows: offer the unsaved work of crashed
-        sessions (of DOC, when one is named: opening it offers its own), then open DOC."""
-        if open_path is None:
+    def open_at_start(self, open_path: Path | None, document: Document | None = None) -> None:
+        """What ``regionpaint gui [--open DOC | --label MAP]`` does once the window shows: offer the unsaved work
+        of crashed sessions (of DOC, when one is named: opening it offers its own), then open DOC, or the new
+        ``document`` (made from MAP; crashed sessions are then only mentioned, as beside DOC)."""
+        if document is not None:
+            self.set_document(document, None)
+        elif open_path is None:
             self.offer_recovery()
             return
-        self.open_project(Path(open_path))
+        else:
+            self.open_project(Path(open_path))
         others = self.autosave.store.recoverable() if self.autosave is not None else []
         if others:
             count = "1 session" if len(others) == 1 else f"{len(others)} sessions"

@@ -59,6 +59,7 @@ class CanvasView(QGraphicsView):
     overlayChanged = Signal()  # opacity or colour/outline mode
     zoomChanged = Signal(float)
     regionClicked = Signal(QPointF, bool)  # document point of a Ctrl-click; True with Shift (add to the selection)
+    rawVisibleChanged = Signal(bool)  # the raw render (not the composite) is shown
 
     def __init__(self, state: EditorState, tools: ToolController, parent=None) -> None:
         super().__init__(parent)
@@ -90,6 +91,7 @@ class CanvasView(QGraphicsView):
         self._dragging_wipe = False
 
         self.view_mode = VIEW_LABELS
+        self.raw_visible = False  # show the network's own output rather than its composite onto the photo
         self.overlay_opacity = 0.6
         self.peeking = False
         self._result_offset = QPointF(0, 0)
@@ -153,8 +155,18 @@ class CanvasView(QGraphicsView):
         if doc is None:
             return
         image = None if doc.last_render is None else doc.last_render.image
+        if self.raw_visible and doc.last_render is not None and doc.last_render.raw is not None:
+            image = doc.last_render.raw  # the network's own output: a photo edit hides it outside the edit
         self.result_item.show_image(image, doc.size)
         self.wipe.show_result(self.result_item)
+
+    def set_raw_visible(self, visible: bool) -> None:
+        """Show the raw render (the network's output) instead of its composite onto the photo; a view
+        setting, not an edit. Documents without a photo show the raw render either way."""
+        if bool(visible) != self.raw_visible:
+            self.raw_visible = bool(visible)
+            self._on_render_changed()
+            self.rawVisibleChanged.emit(self.raw_visible)
 
     # -- the edit mask (photo edits) ---------------------------------------------------------
     def _init_edit_mask(self) -> None:

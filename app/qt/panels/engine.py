@@ -201,7 +201,9 @@ class EngineChoices(QWidget):
         if folder:
             chosen = QFileDialog.getExistingDirectory(self, "Checkpoint folder (or a folder of them)", start)
         else:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Checkpoint file", start, "Checkpoints (*.pth *.safetensors)")
+            # "All files": an engine may bring a checkpoint format of its own (Engine.locate).
+            kinds = "Checkpoints (*.pth *.safetensors);;All files (*)"
+            chosen, _ = QFileDialog.getOpenFileName(self, "Checkpoint file", start, kinds)
         if chosen:
             self.settings.add_checkpoint_path(Path(chosen))
             self.settings.set_last_folder("checkpoints", Path(chosen))
