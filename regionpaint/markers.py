@@ -8,7 +8,7 @@ import pluggy
 
 PROJECT_NAME = "regionpaint"
 # Bumped when a hook or the engine contract changes incompatibly (major) or grows (minor).
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)

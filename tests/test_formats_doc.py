@@ -284,3 +284,8 @@ def test_what_engine_save_writes_as_sidecar_is_documented(tmp_path):
         bare.write_text(json.dumps({k: v for k, v in sidecar.items() if k != field}))
         with pytest.raises(CheckpointError, match="bare.json"):
             read_sidecar(bare)
+    # Every field the schema leaves optional may be left out (the engine too: then recognizes decides).
+    for field in set(load_schema(SIDECAR_SCHEMA)["properties"]) - set(load_schema(SIDECAR_SCHEMA)["required"]):
+        without = tmp_path / f"without_{field}.json"
+        without.write_text(json.dumps({k: v for k, v in sidecar.items() if k != field}))
+        read_sidecar(without)

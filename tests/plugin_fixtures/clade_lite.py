@@ -26,7 +26,7 @@ import numpy as np
 import regionpaint
 from regionpaint import CheckpointError, CheckpointInfo, Engine, InputError, RenderRequest, RenderResult
 
-REGIONPAINT_API = "1.0"
+REGIONPAINT_API = "1.1"
 ENGINE_ID = "clade-lite"
 CONFIG = "config.json"
 FORMAT = "clade-lite"
