@@ -80,9 +80,10 @@ def test_another_machine_key_measures_again_and_replaces_the_file(tmp_path):
     for changed in ({"torch": "3.0"}, {"cpu": "Other CPU"}, {"cores": 64}, {"threads": 1}):
         other = {**KEY, **changed}
         before = counted.total
-        assert Tuner(path, other, timer=fake_timer({"a": 3.0, "b": 2.0}), mode="inline").choose(
-            "x", "s", counted, "a"
-        ) == "b"
+        assert (
+            Tuner(path, other, timer=fake_timer({"a": 3.0, "b": 2.0}), mode="inline").choose("x", "s", counted, "a")
+            == "b"
+        )
         assert counted.total == before + 2, changed
         assert json.loads(path.read_text())["machine"] == other
 
@@ -283,7 +284,7 @@ def test_spade_modulation_measures_on_the_real_layer_and_takes_the_winner(proces
             loser = "plain" if winner == "pattern" else "pattern"
             tuner = process_tuner({winner: 1.0, loser: 2.0})
             gamma, beta = layer.modulation(seg, (12, 20))
-            (name, shapes), = tuner.entries().items()
+            ((name, shapes),) = tuner.entries().items()
             assert name == "spade_modulation" and next(iter(shapes.values()))["winner"] == winner
             # float32 both ways, sums in another order (~1e-6 relative): 1e-5 is 10x that.
             assert torch.allclose(gamma, plain[0], atol=1e-5) and torch.allclose(beta, plain[1], atol=1e-5)

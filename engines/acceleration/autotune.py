@@ -3,10 +3,10 @@
 Which algorithm is fastest for a shape (Winograd or the direct convolution, pattern lookups or the plain
 modulation convolutions, the one-hot head's lookup or its convolution, a compiled graph or eager) depends on
 the CPU: a rule measured on one machine was 4-16x wrong on another (docs/performance.md). So each choice is
-timed the first time a shape is met: every candidate once to warm up, then alternating rounds, the median of
-each; the fastest wins. The winner is kept in a JSON file in the user cache folder, under a key of the CPU
-model, core count, torch's thread count and torch version; a file with another key is ignored and
-replaced, a damaged or hostile one is logged and rebuilt.
+timed the first time a shape is met: every candidate once to warm up, then alternating rounds, the fastest
+round of each (:func:`time_candidates`); the fastest candidate wins. The winner is kept in a JSON file in
+the user cache folder, under a key of the CPU model, core count, torch's thread count and torch version; a
+file with another key is ignored and replaced, a damaged or hostile one is logged and rebuilt.
 
 Three modes: ``inline`` (the CLI: the first use of a shape times it, well under a second per shape),
 ``background`` (the editor: the choice point gets its guess at once and the timing is queued for a daemon
@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import platform
-import statistics
 import tempfile
 import threading
 import time
@@ -39,8 +38,11 @@ CACHE_FILE = "autotune.json"
 FORMAT = 1
 
 # Timing: a warm-up call per candidate, then at least MIN_ROUNDS alternating rounds, more (up to MAX_ROUNDS)
-# while the whole measurement stays within BUDGET_S. The median of each candidate's rounds decides.
-MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 7, 0.5
+# while the whole measurement stays within BUDGET_S. Each candidate's *fastest* round decides: interference
+# (another process taking the cores, a page fault) only ever adds time, so the minimum is the estimate least
+# disturbed by it; on a shared 2-core machine the median of 3-7 rounds still picked 100x-wrong winners for
+# sub-millisecond kernels when one process was preempted for a whole round.
+MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 15, 0.3
 # Background mode: a queued timing starts only after no render has run for this long (the editor's renders
 # come in bursts while a person paints; the timings must not compete with them for the cores).
 IDLE_S = 1.0
@@ -50,7 +52,7 @@ Candidates = Mapping[str, Callable[[], object]]
 
 @dataclass
 class Measurement:
-    """One timed choice: the median seconds of each candidate and the winner."""
+    """One timed choice: the seconds of each candidate (:func:`time_candidates`) and the winner."""
 
     name: str
     shape: str
@@ -92,7 +94,7 @@ def default_cache_path() -> Path:
 
 
 def time_candidates(candidates: Candidates) -> dict[str, float]:
-    """Median seconds per call of each candidate (warm-up first, rounds alternate between candidates)."""
+    """Seconds per call of each candidate, its fastest round (warm-up first, rounds alternate between candidates)."""
     names = list(candidates)
     start = time.perf_counter()
     for name in names:
@@ -105,7 +107,7 @@ def time_candidates(candidates: Candidates) -> dict[str, float]:
             t0 = time.perf_counter()
             candidates[name]()
             samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {name: min(values) for name, values in samples.items()}
 
 
 def parse_forced(text: str) -> dict[str, str]:
@@ -405,9 +407,7 @@ def tuner() -> Tuner:
         return _tuner
 
 
-def choose(
-    name: str, shape: str, make_candidates: Callable[[], Candidates], guess: str, inline: bool = False
-) -> str:
+def choose(name: str, shape: str, make_candidates: Callable[[], Candidates], guess: str, inline: bool = False) -> str:
     """:meth:`Tuner.choose` of the process's tuner."""
     return tuner().choose(name, shape, make_candidates, guess, inline)
 
