@@ -331,3 +331,35 @@ def test_exact_renders_of_the_demo_models_stay_within_parity_whichever_way_each_
         assert np.isfinite(renders[PLAIN].numpy()).all()
     finally:
         service.release()
+
+
+def test_an_editor_render_takes_the_guesses_and_the_timings_follow_in_the_background(process_tuner, monkeypatch):
+    """The editor's render thread (render_steps) never times a kernel: it renders with the first guesses, and
+    the queued timings run on the tuner's thread once no render is running."""
+    from bench.fast_quality import DEMO
+    from regionpaint.app.model.project import open_project
+    from regionpaint.app.qt.workers.render_worker import EditorRenderJob, render_steps
+    from regionpaint.app.render.from_document import job_from_document
+    from regionpaint.app.render.service import RenderService
+
+    project = DEMO / "streets.rpaint"
+    if not project.is_file():
+        pytest.skip(f"{project} is not built (python -m tools.demo.build)")
+    monkeypatch.setattr(autotune, "IDLE_S", 0.3)
+    tuner = process_tuner({"direct": 1.0, "winograd": 2.0, "pattern": 1.0, "plain": 2.0})
+    tuner.mode = "background"
+    service = RenderService()
+    try:
+        steps = render_steps(
+            EditorRenderJob(1, 1, dataclasses.replace(job_from_document(open_project(project)))), service
+        )
+        next(steps)  # the checkpoint's facts
+        with pytest.raises(StopIteration) as finished:
+            next(steps)
+        outcome = finished.value.value
+        assert outcome.ok, outcome.error
+        assert tuner.measured == [] and tuner.pending() > 0  # rendered with the guesses, timings queued
+        assert tuner.wait_idle(120)
+        assert {m.name for m in tuner.measured} >= {"winograd", "spade_modulation"}
+    finally:
+        service.release()
