@@ -363,3 +363,55 @@ def test_an_editor_render_takes_the_guesses_and_the_timings_follow_in_the_backgr
         assert {m.name for m in tuner.measured} >= {"winograd", "spade_modulation"}
     finally:
         service.release()
+
+
+def test_a_compiled_graph_that_measures_slower_than_eager_is_dropped_and_not_compiled_again(tmp_path, monkeypatch):
+    from regionpaint.engines.acceleration import compiled
+    from regionpaint.engines.acceleration.fast import fast_inference
+
+    compiles = []
+
+    def slow_compile(fn, **options):  # stands in for torch.compile: the same forward, 20 ms slower a call
+        compiles.append(fn)
+
+        def run(*args):
+            time.sleep(0.02)
+            return fn(*args)
+
+        return run
+
+    monkeypatch.setattr(compiled.torch, "compile", slow_compile)
+    tuner = Tuner(tmp_path / "autotune.json", KEY, mode="background")  # as in the editor: timed on its thread
+    monkeypatch.setattr(autotune, "_tuner", tuner)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1)).eval()
+    x = torch.randn(1, 3, 8, 8)
+    compiler = compiled.BackgroundCompiler(net, lambda: fast_inference("cpu"), "test")
+    assert compiler.run(compiled.shape_key(x), (x,)) is None
+    compiler.wait()
+    assert compiler.status(compiled.shape_key(x)) == compiled.SLOWER
+    assert compiler.run(compiled.shape_key(x), (x,)) is None  # renders stay eager
+    (measurement,) = tuner.measured
+    assert measurement.name == "compile" and measurement.winner == "eager"
+
+    again = compiled.BackgroundCompiler(net, lambda: fast_inference("cpu"), "test")  # e.g. the next session
+    assert again.run(compiled.shape_key(x), (x,)) is None
+    assert again.status(compiled.shape_key(x)) == compiled.SLOWER and len(compiles) == 1  # not compiled again
+
+
+def test_the_pix2pixhd_head_follows_its_measurement(tmp_path, process_tuner):
+    from regionpaint.engines.base import RenderRequest
+    from tests.test_render_convs import _tiny_global
+
+    engine = _tiny_global(tmp_path)
+    label = np.repeat(np.repeat(np.random.RandomState(0).randint(0, 5, size=(4, 6)), 8, 0), 8, 1).astype(np.uint8)
+    request = RenderRequest(label=label, instance=label.astype(np.int32))
+    with torch.inference_mode():
+        x, _info, codes = engine._network_input(request)
+        process_tuner({"lookup": 1.0, "conv": 2.0})
+        head = engine._input_head(codes, x)
+        expected = engine._require().generator.model[:2](x)  # reflection pad + the convolution
+        # float32 both, the same 49 x 6 products summed in another order (~1e-7 relative): 1e-5.
+        assert head is not None and torch.allclose(head, expected, atol=1e-5)
+        tuner = process_tuner({"lookup": 2.0, "conv": 1.0})
+        assert engine._input_head(codes, x) is None  # the generator runs its convolution
+        assert [m.name for m in tuner.measured] == ["onehot_head"]
