@@ -136,7 +136,7 @@ def test_a_candidate_that_measures_slower_is_not_taken(tmp_path):
         counted = Counted(slow, fast, sleep={slow: 0.02})
         tuner = Tuner(tmp_path / f"{slow}.json", KEY, mode="inline")
         assert tuner.choose("winograd", "s", counted, guess=slow) == fast
-        assert counted.calls[slow] >= autotune.MIN_ROUNDS + 1  # warm-up + rounds
+        assert counted.calls[slow] >= 2 and counted.calls[fast] >= 2  # warm-up + at least one timed round
         assert tuner.measured[-1].seconds[slow] > tuner.measured[-1].seconds[fast]
 
 

@@ -43,6 +43,7 @@ FORMAT = 1
 # disturbed by it; on a shared 2-core machine the median of 3-7 rounds still picked 100x-wrong winners for
 # sub-millisecond kernels when one process was preempted for a whole round.
 MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 15, 0.3
+CLEAR_LOSS = 2.0  # a candidate this many times slower than the best after a round: not timed further
 # Background mode: a queued timing starts only after no render has run for this long (the editor's renders
 # come in bursts while a person paints; the timings must not compete with them for the cores).
 IDLE_S = 1.0
@@ -94,20 +95,29 @@ def default_cache_path() -> Path:
 
 
 def time_candidates(candidates: Candidates) -> dict[str, float]:
-    """Seconds per call of each candidate, its fastest round (warm-up first, rounds alternate between candidates)."""
+    """Seconds per call of each candidate, its fastest round (warm-up first, rounds alternate between candidates).
+
+    A candidate whose fastest round is more than :data:`CLEAR_LOSS` times the best one's after a round is
+    clearly losing and is not run again: the large shapes, where one call takes a second, cost a few calls.
+    """
     names = list(candidates)
     start = time.perf_counter()
     for name in names:
         candidates[name]()
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    fastest = dict.fromkeys(names, float("inf"))
+    running = list(names)
     for round_index in range(MAX_ROUNDS):
         if round_index >= MIN_ROUNDS and time.perf_counter() - start > BUDGET_S:
             break
-        for name in names:
+        for name in running:
             t0 = time.perf_counter()
             candidates[name]()
-            samples[name].append(time.perf_counter() - t0)
-    return {name: min(values) for name, values in samples.items()}
+            fastest[name] = min(fastest[name], time.perf_counter() - t0)
+        best = min(fastest.values())
+        running = [name for name in running if fastest[name] <= CLEAR_LOSS * best]
+        if len(running) < 2:
+            break
+    return fastest
 
 
 def parse_forced(text: str) -> dict[str, str]:
