@@ -415,3 +415,14 @@ def test_the_pix2pixhd_head_follows_its_measurement(tmp_path, process_tuner):
         tuner = process_tuner({"lookup": 2.0, "conv": 1.0})
         assert engine._input_head(codes, x) is None  # the generator runs its convolution
         assert [m.name for m in tuner.measured] == ["onehot_head"]
+
+
+def test_two_processes_measuring_at_once_keep_each_others_choices(tmp_path):
+    path = tmp_path / "autotune.json"
+    first = Tuner(path, KEY, timer=fake_timer({"a": 1.0, "b": 2.0}), mode="inline")
+    second = Tuner(path, KEY, timer=fake_timer({"a": 2.0, "b": 1.0}), mode="inline")
+    first.lookup("x", "s1"), second.lookup("x", "s2")  # both have read the (empty) file
+    first.choose("x", "s1", Counted("a", "b"), "b")
+    second.choose("x", "s2", Counted("a", "b"), "a")
+    choices = json.loads(path.read_text())["choices"]["x"]
+    assert {shape: entry["winner"] for shape, entry in choices.items()} == {"s1": "a", "s2": "b"}

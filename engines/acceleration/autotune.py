@@ -291,9 +291,14 @@ class Tuner:
         return _valid_choices(data.get("choices"), path)
 
     def _save(self) -> None:
-        """Write the file atomically (a temporary file renamed over it); a failure is logged, never raised."""
+        """Write the file atomically (a temporary file renamed over it), over what other processes (batch
+        workers, another session) wrote since it was read; a failure is logged, never raised."""
         path = self.cache_path()
-        data = {"format": FORMAT, "machine": self.key, "choices": self._choices or {}}
+        merged = self._read() if path.exists() else {}
+        for name, shapes in (self._choices or {}).items():
+            merged.setdefault(name, {}).update(shapes)
+        self._choices = merged
+        data = {"format": FORMAT, "machine": self.key, "choices": merged}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
