@@ -19,6 +19,7 @@ name (parity tests, bisecting). Importable without torch (the editor's start-up 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -120,8 +121,9 @@ def time_candidates(candidates: Candidates) -> dict[str, float]:
     return fastest
 
 
+@functools.lru_cache(maxsize=8)  # read at every choice point (each convolution call): parsed, and warned about, once
 def parse_forced(text: str) -> dict[str, str]:
-    """``"a=x,b=y"`` -> {"a": "x", "b": "y"} (malformed parts are logged and skipped)."""
+    """``"a=x,b=y"`` -> {"a": "x", "b": "y"} (malformed parts are logged and skipped). Not to be modified."""
     forced = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, choice = part.partition("=")
