@@ -70,9 +70,11 @@ def run_tune(args: argparse.Namespace) -> int:
     for line in renders:
         print(line["source"], line["mode"], f"{line['seconds']:.2f} s")
     rows = [
-        [m.name, m.shape, ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in m.seconds.items()), m.winner] for m in measured
+        [m.name, m.shape, ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in m.seconds.items()), m.winner, m.guess or ""]
+        for m in measured
     ]
-    print(table(rows, ["choice", "shape", "times (fastest round)", "winner"]) if rows else "no choices to measure")
+    header = ["choice", "shape", "times (fastest round)", "winner", "rule's guess"]
+    print(table(rows, header) if rows else "no choices to measure")
     print(f"kept in {tuner.cache_path()}")
     return 0
 
@@ -130,5 +132,8 @@ def _report(tuner: Any, renders: list[dict], measured: list) -> dict[str, Any]:
         "cache": str(tuner.cache_path()),
         "machine": tuner.key,
         "renders": renders,
-        "choices": [{"choice": m.name, "shape": m.shape, "seconds": m.seconds, "winner": m.winner} for m in measured],
+        "choices": [
+            {"choice": m.name, "shape": m.shape, "seconds": m.seconds, "winner": m.winner, "guess": m.guess}
+            for m in measured
+        ],
     }

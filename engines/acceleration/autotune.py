@@ -60,6 +60,7 @@ class Measurement:
     shape: str
     seconds: dict[str, float]
     winner: str
+    guess: str | None = None  # what the first-guess rule would have run (not kept in the cache)
 
     def to_json(self) -> dict:
         return {"winner": self.winner, "seconds": {k: round(v, 7) for k, v in self.seconds.items()}}
@@ -139,6 +140,7 @@ class _Job:
     name: str
     shape: str
     make_candidates: Callable[[], Candidates]
+    guess: str | None = None
     tries: int = 0
 
 
@@ -221,9 +223,9 @@ class Tuner:
         if known is not None:
             return known
         if mode == "background" and not inline:
-            self._enqueue(_Job(name, shape, make_candidates))
+            self._enqueue(_Job(name, shape, make_candidates, guess))
             return guess
-        return self.measure(name, shape, make_candidates()).winner
+        return self.measure(name, shape, make_candidates(), guess).winner
 
     def lookup(self, name: str, shape: str) -> str | None:
         """The cached winner, or None (never measured on this machine, or being re-measured by ``tune``)."""
@@ -235,15 +237,15 @@ class Tuner:
             entry = self._load().get(name, {}).get(shape)
         return None if entry is None else entry["winner"]
 
-    def measure(self, name: str, shape: str, candidates: Candidates) -> Measurement:
+    def measure(self, name: str, shape: str, candidates: Candidates, guess: str | None = None) -> Measurement:
         """Time ``candidates`` now, keep the winner and return the measurement."""
-        return self.record(name, shape, self.timer(candidates))
+        return self.record(name, shape, self.timer(candidates), guess)
 
-    def record(self, name: str, shape: str, seconds: Mapping[str, float]) -> Measurement:
+    def record(self, name: str, shape: str, seconds: Mapping[str, float], guess: str | None = None) -> Measurement:
         """Keep the fastest of measured ``seconds`` (per candidate) as the choice for ``shape``."""
         seconds = dict(seconds)
         winner = min(seconds, key=seconds.__getitem__)
-        measurement = Measurement(name, shape, seconds, winner)
+        measurement = Measurement(name, shape, seconds, winner, guess)
         log.info("autotune %s %s: %s (%s)", name, shape, winner, _describe(seconds))
         with self._lock:
             self._load().setdefault(name, {})[shape] = measurement.to_json()
@@ -376,7 +378,7 @@ class Tuner:
                         with self._lock:
                             self._queue.setdefault((job.name, job.shape), job)
                     else:
-                        self.record(job.name, job.shape, seconds)
+                        self.record(job.name, job.shape, seconds, job.guess)
             except Exception:  # noqa: BLE001 - a failed timing leaves the guess in place, never the editor
                 log.exception("autotune %s %s failed: keeping the guess", job.name, job.shape)
             finally:
