@@ -426,3 +426,45 @@ def test_two_processes_measuring_at_once_keep_each_others_choices(tmp_path):
     second.choose("x", "s2", Counted("a", "b"), "a")
     choices = json.loads(path.read_text())["choices"]["x"]
     assert {shape: entry["winner"] for shape, entry in choices.items()} == {"s1": "a", "s2": "b"}
+
+
+# ---------------------------------------------------------------- regionpaint tune
+
+
+def _tune(tmp_path, *args: str):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REGIONPAINT_CACHE_DIR": str(tmp_path / "cache")}  # REGIONPAINT_AUTOTUNE=0 stays set
+    return subprocess.run(
+        [sys.executable, "-m", "regionpaint", "tune", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def test_tune_measures_a_document_s_choices_keeps_them_and_reset_forgets_them(tmp_path):
+    from bench.fast_quality import DEMO
+
+    project = DEMO / "streets.rpaint"
+    if not project.is_file():
+        pytest.skip(f"{project} is not built (python -m tools.demo.build)")
+    done = _tune(tmp_path, "--project", str(project), "--modes", "exact", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    names = {c["choice"] for c in report["choices"]}
+    assert {"winograd", "spade_modulation"} <= names  # measured although the suite's REGIONPAINT_AUTOTUNE is 0
+    assert all(c["winner"] in c["seconds"] and c["guess"] in c["seconds"] for c in report["choices"])
+    cache = tmp_path / "cache" / autotune.CACHE_FILE
+    kept = json.loads(cache.read_text())
+    assert kept["machine"] == report["machine"]
+    assert sum(len(shapes) for shapes in kept["choices"].values()) == len(report["choices"])
+
+    done = _tune(tmp_path, "--reset")
+    assert done.returncode == 0 and "forgot" in done.stdout and not cache.exists()
+
+
+def test_tune_says_what_is_missing_in_one_line(tmp_path):
+    done = _tune(tmp_path, "--label", "nothing.png")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "regionpaint: error: --label goes with --checkpoint"
+    done = _tune(tmp_path, "--modes", "slow")
+    assert done.returncode == 2 and "--modes" in done.stderr and "Traceback" not in done.stderr
