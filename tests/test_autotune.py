@@ -50,8 +50,9 @@ def fake_timer(seconds: dict[str, float]):
 
 
 @pytest.fixture(autouse=True)
-def _no_forced_choices(monkeypatch):
+def _no_forced_choices_and_a_quiet_machine(monkeypatch):
     monkeypatch.delenv(autotune.FORCE_ENV, raising=False)
+    monkeypatch.setattr(autotune, "load_per_core", lambda: 0.0)  # no entry is provisional unless a test says so
 
 
 def test_a_measured_choice_is_written_keyed_and_reused_without_timing_again(tmp_path):
@@ -62,7 +63,11 @@ def test_a_measured_choice_is_written_keyed_and_reused_without_timing_again(tmp_
     assert counted.total == 2
     data = json.loads(path.read_text())
     assert data["machine"] == KEY
-    assert data["choices"]["winograd"]["512>512 1x34x66"] == {"winner": "b", "seconds": {"a": 2.0, "b": 1.0}}
+    assert data["choices"]["winograd"]["512>512 1x34x66"] == {
+        "winner": "b",
+        "seconds": {"a": 2.0, "b": 1.0},
+        "load": 0.0,
+    }
 
     assert tuner.choose("winograd", "512>512 1x34x66", counted, guess="a") == "b"
     fresh = Tuner(path, KEY, timer=fake_timer({"a": 0.0, "b": 9.0}), mode="inline")  # a new process
@@ -106,7 +111,9 @@ def test_a_damaged_or_hostile_cache_file_is_logged_and_rebuilt(tmp_path, content
         assert tuner.choose("x", "s", counted, "b") == "a"
     assert counted.total == 2
     assert any(str(path) in r.getMessage() for r in caplog.records)
-    assert json.loads(path.read_text())["choices"] == {"x": {"s": {"winner": "a", "seconds": {"a": 1.0, "b": 2.0}}}}
+    assert json.loads(path.read_text())["choices"] == {
+        "x": {"s": {"winner": "a", "seconds": {"a": 1.0, "b": 2.0}, "load": 0.0}}
+    }
 
 
 def test_malformed_entries_of_a_matching_file_are_dropped_and_the_good_ones_kept(tmp_path):
@@ -120,6 +127,21 @@ def test_malformed_entries_of_a_matching_file_are_dropped_and_the_good_ones_kept
     counted = Counted("a", "b")
     assert tuner.choose("x", "good", counted, "b") == "a" and counted.total == 0
     assert tuner.choose("x", "bad", counted, "a") == "b" and counted.total == 2
+
+
+def test_a_choice_measured_on_a_busy_machine_is_measured_again_once_it_is_quieter(tmp_path):
+    path = tmp_path / "autotune.json"
+    load = [8.0]  # runnable threads per core: every kernel got a slice of a core
+    busy = Tuner(path, KEY, timer=fake_timer({"a": 2.0, "b": 1.0}), mode="inline", load=lambda: load[0])
+    counted = Counted("a", "b")
+    assert busy.choose("x", "s", counted, "a") == "b" and counted.total == 2
+    assert json.loads(path.read_text())["choices"]["x"]["s"]["load"] == 8.0
+    assert Tuner(path, KEY, mode="inline", load=lambda: 8.0).choose("x", "s", counted, "a") == "b"
+    assert counted.total == 2  # still busy: the provisional choice is used as it is
+    quiet = Tuner(path, KEY, timer=fake_timer({"a": 1.0, "b": 2.0}), mode="inline", load=lambda: 0.3)
+    assert quiet.choose("x", "s", counted, "b") == "a" and counted.total == 4  # measured again
+    assert quiet.choose("x", "s", counted, "b") == "a" and counted.total == 4  # and kept
+    assert json.loads(path.read_text())["choices"]["x"]["s"]["load"] == 0.3
 
 
 def test_a_cache_folder_that_cannot_be_written_leaves_the_choice_working(tmp_path):

@@ -45,6 +45,10 @@ FORMAT = 1
 # sub-millisecond kernels when one process was preempted for a whole round.
 MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 15, 0.3
 CLEAR_LOSS = 2.0  # a candidate this many times slower than the best after a round: not timed further
+# A measurement taken while the machine was this busy (load average per core) is provisional: every process
+# then gets a slice of the cores, and the kernels' times say more about the scheduler than about them. It is
+# used, and measured again the first time the shape is met on a quieter machine.
+BUSY_LOAD = 1.5
 # Background mode: a queued timing starts only after no render has run for this long (the editor's renders
 # come in bursts while a person paints; the timings must not compete with them for the cores).
 IDLE_S = 1.0
@@ -61,9 +65,11 @@ class Measurement:
     seconds: dict[str, float]
     winner: str
     guess: str | None = None  # what the first-guess rule would have run (not kept in the cache)
+    load: float = 0.0  # the machine's load average per core while it was measured
 
     def to_json(self) -> dict:
-        return {"winner": self.winner, "seconds": {k: round(v, 7) for k, v in self.seconds.items()}}
+        seconds = {k: round(v, 7) for k, v in self.seconds.items()}
+        return {"winner": self.winner, "seconds": seconds, "load": round(self.load, 2)}
 
 
 def machine_key() -> dict[str, str | int]:
@@ -88,6 +94,14 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown"
+
+
+def load_per_core() -> float:
+    """The 1-minute load average per logical core (0 where the platform has none, e.g. Windows)."""
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def default_cache_path() -> Path:
@@ -148,7 +162,8 @@ class Tuner:
     """The per-machine choice cache and the timing of choices not in it.
 
     ``path``: the cache file (default: ``autotune.json`` in the user cache folder); ``key``: the machine key
-    (default :func:`machine_key`, read on first use); ``timer``: how candidates are timed (tests count calls).
+    (default :func:`machine_key`, read on first use); ``timer``: how candidates are timed (tests count calls);
+    ``load``: the machine's load per core now (default :func:`load_per_core`).
     """
 
     def __init__(
@@ -157,11 +172,14 @@ class Tuner:
         key: Mapping[str, str | int] | None = None,
         timer: Callable[[Candidates], dict[str, float]] = time_candidates,
         mode: str | None = None,
+        load: Callable[[], float] | None = None,
     ) -> None:
         self.path = path
         self._key = dict(key) if key is not None else None
         self.timer = timer
+        self.load = load if load is not None else (lambda: load_per_core())  # looked up at each call
         self._mode = mode
+        self._rechecked: set[tuple[str, str]] = set()  # provisional entries already measured again this session
         self._lock = threading.RLock()
         self._choices: dict[str, dict[str, dict]] | None = None  # name -> shape -> {"winner", "seconds"}
         self.measured: list[Measurement] = []  # what this process timed (``regionpaint tune`` prints it)
@@ -235,7 +253,12 @@ class Tuner:
             if self.retune and (name, shape) not in self._retuned:
                 return None
             entry = self._load().get(name, {}).get(shape)
-        return None if entry is None else entry["winner"]
+            if entry is None:
+                return None
+            if entry["load"] > BUSY_LOAD and (name, shape) not in self._rechecked and self.load() <= BUSY_LOAD:
+                self._rechecked.add((name, shape))
+                return None  # measured on a busy machine, and this one is quieter: measure again
+        return entry["winner"]
 
     def measure(self, name: str, shape: str, candidates: Candidates, guess: str | None = None) -> Measurement:
         """Time ``candidates`` now, keep the winner and return the measurement."""
@@ -245,7 +268,7 @@ class Tuner:
         """Keep the fastest of measured ``seconds`` (per candidate) as the choice for ``shape``."""
         seconds = dict(seconds)
         winner = min(seconds, key=seconds.__getitem__)
-        measurement = Measurement(name, shape, seconds, winner, guess)
+        measurement = Measurement(name, shape, seconds, winner, guess, self.load())
         log.info("autotune %s %s: %s (%s)", name, shape, winner, _describe(seconds))
         with self._lock:
             self._load().setdefault(name, {})[shape] = measurement.to_json()
@@ -405,7 +428,9 @@ def _valid_choices(choices: object, path: Path) -> dict[str, dict[str, dict]]:
                 and winner in seconds
                 and all(isinstance(v, (int, float)) for v in seconds.values())
             ):
-                kept.setdefault(name, {})[shape] = {"winner": winner, "seconds": dict(seconds)}
+                load = entry.get("load", 0.0)
+                load = float(load) if isinstance(load, (int, float)) and load >= 0 else 0.0
+                kept.setdefault(name, {})[shape] = {"winner": winner, "seconds": dict(seconds), "load": load}
             else:
                 dropped += 1
     if dropped or (choices is not None and not isinstance(choices, dict)):
