@@ -128,7 +128,6 @@ class BackgroundCompiler:
         with self._lock:
             self._state[key] = state
 
-
     def tune_shape(self, key: Hashable) -> str:
         """The autotune key of ``key``: the network (its class and parameter count), backend and input shapes."""
         network = self.forward

@@ -323,7 +323,7 @@ def timing_candidates(
     dtype: torch.dtype,
     math: object,
 ) -> dict[str, Callable[[], object]]:
-    """"direct" and "winograd" on a random input of the call's shape, dtype and memory format, under its math
+    """The "direct" and "winograd" runs on a random input of the call's shape, dtype and memory format, under its math
     (an :class:`regionpaint.engines.acceleration.autotune.TorchMath`); the filters are transformed in the
     warm-up call, as a render keeps them."""
     from regionpaint.engines.acceleration.autotune import under
