@@ -25,6 +25,7 @@ BENCHMARKS: list[str] = [
     "bench.engine_speed",
     "bench.band_share",
     "bench.winograd",
+    "bench.kernel_choices",
     "bench.fast_quality",
     "bench.fast_refs",
     "bench.render_speed",

@@ -3,13 +3,14 @@
 The exact structural SPADE modulation (:mod:`regionpaint.engines.acceleration.region_patterns`) computes once per
 distinct 3x3 and 5x5 window of labels; this measures how many there are per pixel on the Cityscapes fixtures (512x256,
 the SPADE Cityscapes network size, ``more`` upsampling) and the CelebAMask-HQ label (256x256), and times the
-official-width norm at each size both ways (random weights; median of the repeats). It is how ``MAX_PATTERN_SHARE`` was
-chosen.
+official-width norm at each size both ways (random weights; median of the repeats). It is how ``MAX_PATTERN_SHARE`` (now
+only the autotuner's first guess, ``rule_guess``) was chosen on an AMD EPYC.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def _labels() -> list[tuple[str, np.ndarray, int, tuple]]:
 def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
-    from regionpaint.engines.acceleration import region_patterns
+    from regionpaint.engines.acceleration import autotune, region_patterns
     from regionpaint.engines.acceleration.region_patterns import region_layout
     from regionpaint.engines.layers import spade_norm
     from regionpaint.engines.layers.spade_norm import SPADE, resize_segmap
@@ -64,18 +65,22 @@ def run(args: argparse.Namespace) -> list[dict]:
                 spade_norm.STRUCTURAL.enabled = False
                 plain = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, warm_up=True)
                 spade_norm.STRUCTURAL.enabled = True
-                # always the pattern path
-                limit, region_patterns.MAX_PATTERN_SHARE = region_patterns.MAX_PATTERN_SHARE, 1.0
+                # always the pattern path (forced past the autotuner, whatever it measured)
+                forced = os.environ.get(autotune.FORCE_ENV)
+                os.environ[autotune.FORCE_ENV] = "spade_modulation=pattern"
                 try:
                     by_pattern = median_seconds(lambda n=norm, s=seg, z=(h, w): n.modulation(s, z), repeats, True)
                 finally:
-                    region_patterns.MAX_PATTERN_SHARE = limit
+                    if forced is None:
+                        del os.environ[autotune.FORCE_ENV]
+                    else:
+                        os.environ[autotune.FORCE_ENV] = forced
                 # Finding the patterns: once per label and feature size, shared by every norm of that size.
                 patterns = median_seconds(lambda i=index, k=classes: region_layout(i, k).patterns(2), repeats, True)
             rows.append({
                 "label": name, "size": f"{w}x{h}", "channels": channels,
                 "pattern_share_5x5": layout.share(2), "pattern_share_3x3": layout.share(1),
                 "plain_s": plain, "pattern_s": by_pattern, "speedup": plain / by_pattern, "find_patterns_s": patterns,
-                "engine_uses": "pattern" if layout.share(2) <= region_patterns.MAX_PATTERN_SHARE else "plain",
+                "rule_guess": "pattern" if layout.share(2) <= region_patterns.MAX_PATTERN_SHARE else "plain",
             })  # fmt: skip
     return rows

@@ -1,5 +1,6 @@
 """Winograd F(2x2, 3x3) against the direct convolution, per layer shape and dtype; the one-hot input head against its
-convolution. Where ``regionpaint.engines.acceleration.winograd.worth_winograd`` draws its line comes from here.
+convolution. ``engine_uses`` is what the engine's autotuner picks on this machine (timed afresh, in a scratch
+cache), ``rule_guess`` the first guess it starts from (``worth_winograd``, the rule measured on an AMD EPYC).
 
     python -m bench --only winograd
 """
@@ -34,6 +35,7 @@ def conv_rows(repeats: int) -> list[dict]:
 
     from regionpaint.engines.acceleration.winograd import transform_filters, winograd_conv3x3, worth_winograd
 
+    tuned = _tuned_choice()
     rows = []
     torch.manual_seed(0)
     for channels, h, w in SHAPES:
@@ -52,9 +54,35 @@ def conv_rows(repeats: int) -> list[dict]:
                     "direct_ms": direct, "winograd_ms": wino, "speedup": direct / wino,
                     "psnr_direct": _psnr(F.conv2d(xd, wd, bd), ref),
                     "psnr_winograd": _psnr(winograd_conv3x3(x, u, conv.bias), ref),
-                    "engine_uses": "winograd" if worth_winograd(conv, x) else "direct",
+                    "engine_uses": tuned(conv, x, dtype),
+                    "rule_guess": "winograd" if worth_winograd(conv, x) else "direct",
                 })  # fmt: skip
     return rows
+
+
+def _tuned_choice():
+    """(conv, x, dtype) -> what :class:`WinogradConvs` runs on this machine, measured by a tuner with a scratch
+    cache (the user's cache is left alone)."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from regionpaint.engines.acceleration import autotune
+    from regionpaint.engines.acceleration.winograd import WinogradConvs
+
+    tuner = autotune.Tuner(Path(tempfile.mkdtemp(prefix="regionpaint-bench-")) / "autotune.json", mode="inline")
+    runner = WinogradConvs()
+
+    def choice(conv, x, dtype) -> str:
+        previous, autotune._tuner = autotune._tuner, tuner
+        try:
+            with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+                return "winograd" if runner._winograd_chosen(conv, x, dtype) else "direct"
+        finally:
+            autotune._tuner = previous
+
+    return choice
 
 
 def head_rows(repeats: int) -> list[dict]:

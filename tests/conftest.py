@@ -8,6 +8,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests see only the built-in plugins unless a test installs its own.
 os.environ["REGIONPAINT_LOAD_PLUGINS"] = ""
+# Kernel choices by the first-guess rules, not by timing (engines/acceleration/autotune.py): the same choices
+# on every machine and run, and no cache file written. Tests of the tuning itself set their own tuner.
+os.environ["REGIONPAINT_AUTOTUNE"] = "0"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -59,7 +59,7 @@ def register_commands(cli):
 #: Listing commands that must be run bare and with --json, whatever the child reports (the issue names them).
 NAMED_LISTINGS = (["engines"], ["plugins"], ["plugins", "list"], ["segmenters"])
 #: Commands that do something with no arguments other than listing: opening the editor, creating files.
-NOT_RUN_BARE = {("gui",), ("plugins", "new")}
+NOT_RUN_BARE = {("gui",), ("plugins", "new"), ("tune",)}  # tune: renders every demo model, timing kernels
 
 
 @pytest.fixture(scope="module")

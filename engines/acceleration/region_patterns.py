@@ -18,20 +18,25 @@ regions plus the distinct boundary and border windows. Measured on the Cityscape
 is 18 % of the pixels), so the gathered matmul is a ~4 % of the plain convolution's rows. Results equal the
 plain convolutions up to float summation order (~1e-6 relative); the parity tests hold them to the
 official outputs within 1e-4. Where distinct patterns are most of a small map, the plain convolution is
-cheaper: :data:`MAX_PATTERN_SHARE` is the measured crossover.
+cheaper; which one runs is measured per layer shape, dtype and share on the machine at hand
+(:func:`patterns_chosen`, :mod:`regionpaint.engines.acceleration.autotune`), with :data:`MAX_PATTERN_SHARE` as the
+first guess.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-# Above this share of distinct patterns (per pixel of the map) the gathered matmul stops paying off
-# against the plain convolution (bench/band_share.py times both per layer on the real label maps).
+# The first guess (tuning off or pending): above this share of distinct patterns (per pixel of the map) the
+# gathered matmul stopped paying off against the plain convolution on a 2-core AMD EPYC (bench/band_share.py
+# times both per layer on the real label maps). Measured per machine where tuning is on: patterns_chosen.
 MAX_PATTERN_SHARE = 0.7
 # Patterns per matmul: bounds the gathered rows (CHUNK x 9 * C_in floats).
 CHUNK = 16384
@@ -261,3 +266,34 @@ class LayoutCache:
 
     def clear(self) -> None:
         self._local.entries = []
+
+
+def patterns_chosen(
+    name: str,
+    shape: str,
+    share: float,
+    pattern: Callable[[], object],
+    plain: Callable[[], object],
+    device: torch.device,
+) -> bool:
+    """Whether the pattern path (rather than the plain convolutions) runs a modulation layer.
+
+    ``name``: the choice ("spade_modulation", "sean_style_modulation"); ``shape``: the layer's channels, map
+    size and dtype; ``share``: distinct patterns per pixel, in the key rounded up to a tenth (the pattern
+    path's cost grows with it, the plain path's does not); ``pattern``/``plain``: the two ways, timed on the
+    real label map under the caller's math the first time the key is met. Off the CPU (where timing needs
+    device syncs, not measured here) and with tuning off: ``share <= MAX_PATTERN_SHARE``.
+    """
+    from regionpaint.engines.acceleration import autotune
+
+    guess = "pattern" if share <= MAX_PATTERN_SHARE else "plain"
+    if device.type != "cpu":
+        return guess == "pattern"
+    how = autotune.TorchMath.current(device.type)
+    dtype = str(map_dtype(device)).removeprefix("torch.")
+    key = f"{shape} {dtype} share<={math.ceil(share * 10) / 10:.1f}"
+
+    def candidates() -> dict[str, Callable[[], object]]:
+        return autotune.under(how, {"pattern": pattern, "plain": plain})
+
+    return autotune.choose(name, key, candidates, guess) == "pattern"

@@ -184,10 +184,10 @@ def supports(conv: nn.Module) -> bool:
     )
 
 
-# The measured rule (python -m bench --only winograd, 2-core AVX-512-BF16 CPU): Winograd is 1.6-2.2x faster
-# for 1024 channels at 32x16 (float32 and bfloat16) and 1.3-1.8x for 512 channels at 64x32; at 8192 pixels
-# or 256 channels and fewer the bfloat16 direct convolution is as fast or faster (oneDNN is
-# compute-efficient there and the transforms' memory traffic is not).
+# The first guess before a measurement exists (tuning off, or the editor tuning in the background): the rule
+# measured on a 2-core AMD EPYC (AVX-512-BF16, no AMX), where Winograd was 1.6-2.2x faster for 1024 channels at
+# 32x16 and 1.3-1.8x for 512 channels at 64x32. On an Intel Xeon with AMX the same 512-channel shape is 4-16x
+# *slower* by Winograd (docs/performance.md), so the choice is measured per machine (:mod:`.autotune`).
 MIN_CHANNELS = 512
 MAX_PIXELS = 2048
 
@@ -195,7 +195,8 @@ MAX_PIXELS = 2048
 def worth_winograd(
     conv: nn.Conv2d, x: torch.Tensor, min_channels: int = MIN_CHANNELS, max_pixels: int = MAX_PIXELS
 ) -> bool:
-    """Whether Winograd beats the direct convolution for ``conv`` on ``x`` (see :data:`MIN_CHANNELS`).
+    """The first guess of whether Winograd beats the direct convolution for ``conv`` on ``x`` (see
+    :data:`MIN_CHANNELS`); :class:`WinogradConvs` measures it where tuning is on.
 
     Only on a CPU: cuDNN already picks Winograd on a GPU.
     """
@@ -229,7 +230,11 @@ def default_budget_bytes() -> int:
 
 
 class WinogradConvs:
-    """A ``ConvRunner``: each convolution by Winograd where :func:`worth_winograd`, else directly.
+    """A ``ConvRunner``: each convolution by Winograd where it measured faster on this machine, else directly.
+
+    The choice is per (channels in and out, map size, padding, batch, dtype, memory format), timed on first
+    sight by :func:`regionpaint.engines.acceleration.autotune.choose` ("winograd": "winograd" or "direct");
+    :func:`worth_winograd` with ``min_channels``/``max_pixels`` is the guess where tuning is off or pending.
 
     The matmuls run in autocast's dtype when autocast is on (fast mode), else in the input's dtype,
     as the direct convolution would. One per loaded network: it keeps the transformed filters, within
@@ -252,17 +257,32 @@ class WinogradConvs:
         return sum(runner.kept_bytes() for runner in self._convs.values())
 
     def __call__(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-        if not worth_winograd(conv, x, self.min_channels, self.max_pixels):
+        if x.device.type != "cpu" or not supports(conv) or self.budget_bytes <= 0:
+            return conv(x)
+        device = x.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+        if not self._winograd_chosen(conv, x, dtype):
             return conv(x)
         runner = self._convs.get(id(conv))
         if runner is None or runner.conv is not conv:
             runner = self._convs[id(conv)] = WinogradConv3x3(conv)
-        device = x.device.type
-        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
         if not runner.has_filters(dtype) and not self._make_room(runner.filter_bytes(dtype), dtype):
             return conv(x)
         self.calls += 1
         return runner(x, dtype)
+
+    def _winograd_chosen(self, conv: nn.Conv2d, x: torch.Tensor, dtype: torch.dtype) -> bool:
+        from regionpaint.engines.acceleration import autotune
+
+        guess = "winograd" if worth_winograd(conv, x, self.min_channels, self.max_pixels) else "direct"
+        # What the timing needs of this call, captured now (a background timing runs on another thread,
+        # without this one's autocast; the activation itself is not kept).
+        math, size, x_dtype, layout = autotune.TorchMath.current("cpu"), x.shape, x.dtype, memory_format(x)
+
+        def candidates() -> dict[str, Callable[[], object]]:
+            return timing_candidates(conv, size, x_dtype, layout, dtype, math)
+
+        return autotune.choose("winograd", conv_shape(conv, x, dtype), candidates, guess) == "winograd"
 
     def _make_room(self, needed: int, dtype: torch.dtype) -> bool:
         """Whether ``needed`` more bytes fit the budget; for a non-float32 dtype, float32 U is dropped
@@ -279,3 +299,35 @@ class WinogradConvs:
                 free += runner.filter_bytes(torch.float32)
                 runner.drop(torch.float32)
         return needed <= free
+
+
+def memory_format(x: torch.Tensor) -> torch.memory_format:
+    """channels-last (fast mode's activations) or contiguous."""
+    channels_last = x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def conv_shape(conv: nn.Conv2d, x: torch.Tensor, dtype: torch.dtype) -> str:
+    """The autotune key of a convolution call: what its speed depends on, never its weights' values."""
+    layout = "cl" if memory_format(x) == torch.channels_last else "nchw"
+    b, _, h, w = x.shape
+    dtype_name = str(dtype).removeprefix("torch.")
+    return f"{conv.in_channels}>{conv.out_channels} {b}x{h}x{w} pad{conv.padding[0]} {dtype_name} {layout}"
+
+
+def timing_candidates(
+    conv: nn.Conv2d,
+    size: torch.Size,
+    x_dtype: torch.dtype,
+    layout: torch.memory_format,
+    dtype: torch.dtype,
+    math: object,
+) -> dict[str, Callable[[], object]]:
+    """The "direct" and "winograd" runs on a random input of the call's shape, dtype and memory format, under its math
+    (an :class:`regionpaint.engines.acceleration.autotune.TorchMath`); the filters are transformed in the
+    warm-up call, as a render keeps them."""
+    from regionpaint.engines.acceleration.autotune import under
+
+    sample = torch.randn(size, dtype=x_dtype).contiguous(memory_format=layout)
+    runner = WinogradConv3x3(conv)
+    return under(math, {"direct": lambda: conv(sample), "winograd": lambda: runner(sample, dtype)})

@@ -92,11 +92,22 @@ class SPADE(nn.Module):
         if self._structural_applies(seg):
             # One layout per sample of a batch (batch renders: each label map has its own patterns).
             layouts = [LAYOUTS.get(segmap, (*size, i), seg[i : i + 1]) for i in range(seg.shape[0])]
-            if all(layout.share(2) <= region_patterns.MAX_PATTERN_SHARE for layout, _ in layouts):
+
+            def structural() -> tuple[torch.Tensor, torch.Tensor]:
                 maps = [self._structural_modulation(layout, vectors) for layout, vectors in layouts]
                 if len(maps) == 1:
                     return maps[0]
                 return torch.cat([g for g, _ in maps]), torch.cat([b for _, b in maps])
+
+            share = max(layout.share(2) for layout, _ in layouts)
+            shape = f"{seg.shape[1]}>{self.mlp_shared[0].out_channels}>{self.mlp_gamma.out_channels} {tuple(seg.shape)}"
+            if region_patterns.patterns_chosen(
+                "spade_modulation", shape, share, structural, lambda: self._plain_modulation(seg), seg.device
+            ):
+                return structural()
+        return self._plain_modulation(seg)
+
+    def _plain_modulation(self, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         actv = self.mlp_shared(seg)
         return self.mlp_gamma(actv), self.mlp_beta(actv)
 

@@ -255,22 +255,26 @@ class Pix2PixHDEngine(CheckpointEngine):
             out = self._compiled(net_input) if request.fast and request.compile else None
             info["compiled"] = out is not None
             if out is None:
-                out = loaded.generator(net_input, self._convs, self._input_head(codes))
+                out = loaded.generator(net_input, self._convs, self._input_head(codes, net_input))
             image = output_to_image(out)
             out = out.float().cpu().contiguous()
         info["size"] = (out.shape[3], out.shape[2])
         return RenderResult(image, out, time.perf_counter() - start, info)
 
-    def _input_head(self, codes: Any) -> Any | None:
+    def _input_head(self, codes: Any, net_input: Any) -> Any | None:
         """The generator's first convolution of the one-hot labels (and edges) as a lookup of ``codes``.
 
-        4-10x faster than the float32 convolution and 2-6x the bfloat16 one at 512x256 on a 2-core CPU
-        (``python -m bench --only winograd``), exact to float32 rounding in both modes. None (the
-        convolution runs) when the input has feature channels (not one-hot) or off the CPU, where it was
-        not measured.
+        4-10x faster than the float32 convolution and 2-6x the bfloat16 one at 512x256 on a 2-core AMD CPU
+        (``python -m bench --only winograd``), exact to float32 rounding in both modes; which one runs is
+        measured per shape and mode on the machine at hand ("onehot_head": "lookup" or "conv", see
+        :mod:`regionpaint.engines.acceleration.autotune`), the lookup being the guess. None (the convolution
+        runs on ``net_input``) when the input has feature channels (not one-hot), off the CPU (not measured
+        there), or where the convolution measured faster.
         """
         import torch
+        import torch.nn.functional as F
 
+        from regionpaint.engines.acceleration import autotune
         from regionpaint.engines.acceleration.onehot_conv import OneHotConv
         from regionpaint.engines.pix2pixhd.networks import input_head
 
@@ -279,8 +283,22 @@ class Pix2PixHDEngine(CheckpointEngine):
         if self._head is None:
             layout = self._require().layout
             self._head = OneHotConv(input_head(self._require().generator), layout.label_nc, layout.instance_edge)
-        with torch.autocast(codes.device.type, enabled=False):
-            return self._head(codes)
+        head = self._head
+
+        def lookup() -> Any:
+            with torch.autocast(codes.device.type, enabled=False):
+                return head(codes)
+
+        def conv() -> Any:
+            return head.conv(F.pad(net_input, (head.pad,) * 4, mode="reflect"))
+
+        math = autotune.TorchMath.current(codes.device.type)
+        dtype = str(math.autocast_dtype or net_input.dtype).removeprefix("torch.")
+        shape = f"{head.n_codes}>{head.conv.out_channels} k{head.conv.kernel_size[0]} {tuple(codes.shape)} {dtype}"
+        choice = autotune.choose(
+            "onehot_head", shape, lambda: autotune.under(math, {"lookup": lookup, "conv": conv}), "lookup"
+        )
+        return lookup() if choice == "lookup" else None
 
     def _compiled(self, net_input: Any) -> Any | None:
         """The compiled fast generator's output when its compile for this shape is done, else None."""
@@ -495,7 +513,7 @@ class Pix2PixHDEngine(CheckpointEngine):
             for indices in groups.values():
                 batch = torch.cat([inputs[i][0] for i in indices])
                 codes = [inputs[i][2] for i in indices]
-                head = None if codes[0] is None else self._input_head(torch.cat(codes))
+                head = None if codes[0] is None else self._input_head(torch.cat(codes), batch)
                 out = loaded.generator(batch, self._convs, head)
                 for row, i in enumerate(indices):
                     single = out[row : row + 1]

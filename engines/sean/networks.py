@@ -237,9 +237,25 @@ class ACE(nn.Module):
         """
         _, index, _ = context.at(size)
         layout = context.style_layout(size) if not torch.is_grad_enabled() and STRUCTURAL.enabled else None
-        if layout is None or layout.share(1) > region_patterns.MAX_PATTERN_SHARE:
+
+        def plain() -> tuple[torch.Tensor, torch.Tensor]:
             middle = self.style_table(codes, present)[index].permute(2, 0, 1).unsqueeze(0).contiguous()
             return self.conv_gamma(middle), self.conv_beta(middle)
+
+        if layout is None or not region_patterns.patterns_chosen(
+            "sean_style_modulation",
+            f"{self.style_length}>{self.conv_gamma.out_channels} {size[0]}x{size[1]}",
+            layout.share(1),
+            lambda: self._pattern_style_modulation(layout, codes, size),
+            plain,
+            codes.device,
+        ):
+            return plain()
+        return self._pattern_style_modulation(layout, codes, size)
+
+    def _pattern_style_modulation(
+        self, layout: region_patterns.RegionLayout, codes: torch.Tensor, size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         rc = region_patterns
         first, dtype = layout.patterns(1), rc.map_dtype(codes.device)
         with rc.float32_tables(codes.device):  # lookups only, no big matmul: float32 in fast mode too

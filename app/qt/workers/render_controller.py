@@ -51,6 +51,7 @@ from regionpaint.app.qt.workers.render_worker import (
 from regionpaint.app.render.from_document import RenderRequestError, job_from_document
 from regionpaint.app.render.guard import DEFAULT_RENDER_TIMEOUT_S, engine_label
 from regionpaint.app.render.photo_edit import photo_edit_from_document
+from regionpaint.engines.acceleration import autotune
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,9 @@ class RenderController(QObject):
         super().__init__(parent)
         self.state = state
         self.auto_render = True
+        # Kernel choices not yet measured on this machine take their first guess, and are timed on a background
+        # thread while no render runs (engines/acceleration/autotune.py): a render never waits for a timing.
+        autotune.tune_in_background()
         # Fast preview (RenderRequest.fast): edits render in fast mode, then the exact render follows when
         # the editor is idle, so what stays on screen (and what Export writes) is the exact result.
         self.fast_preview = True

@@ -20,6 +20,7 @@ import numpy as np
 
 from regionpaint.app.render.service import RenderJob as ServiceJob  # the service's job, wrapped here
 from regionpaint.app.render.torch_preload import preload_torch_libraries
+from regionpaint.engines.acceleration import autotune
 from regionpaint.engines.base import EngineError, RenderRequest
 from regionpaint.plugins.manager import PluginError
 
@@ -130,7 +131,8 @@ def render_steps(ticket: EditorRenderJob, service: Any = None) -> Iterator[Check
         engine_class = service.engine_class(job.engine_id, job.checkpoint)
         caps = service.capabilities(engine_class.id, job.checkpoint)
         yield CheckpointFacts(job.checkpoint, engine_class.id, caps)
-        outcome = service.render(job)
+        with autotune.rendering():  # the kernel timings queued in the background wait for the render to end
+            outcome = service.render(job)
         image, raw = outcome.result.image, None
         if ticket.photo_edit is not None and ticket.photo_edit.settings.mode != "off":
             # Compositing (photo edits): only the edited pixels change; the rest stays the photo's.
