@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from regionpaint.app.batch.discovery import LAYOUTS, DiscoveryError, discover
 from regionpaint.app.batch.styles import STYLE_MODES
+from regionpaint.app.qt.panels.checkpoint_picker import CheckpointPicker
+from regionpaint.app.qt.settings import EditorSettings, models_dir
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,40 @@ class _Scanner(QObject):
         threading.Thread(target=work, name="batch-dialog-scan", daemon=True).start()
 
 
+class FittedLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width (two lines at least).
+
+    A form layout in a dialog does not grow a wrapped label when its text gets longer: the scan summary
+    ("3 label maps (cityscapes layout)…", three lines in a narrow dialog) was clipped top and bottom.
+    """
+
+    def __init__(self, **properties) -> None:
+        super().__init__(wordWrap=True, **properties)
+        self._fit()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        two_lines = 2 * self.fontMetrics().lineSpacing()
+        self.setMinimumHeight(max(two_lines, self.heightForWidth(max(1, self.width()))))
+
+
 class BatchDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, checkpoint: str | Path | None = None) -> None:
+    """``settings`` and ``models_folder`` feed the checkpoint picker (the Engine panel's): default, the editor's."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        checkpoint: str | Path | None = None,
+        settings: EditorSettings | None = None,
+        models_folder: Path | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch render a folder")
         self.setObjectName("batchDialog")
@@ -72,17 +106,19 @@ class BatchDialog(QDialog):
         self._scanner.finished.connect(self._on_scan)
         self._timer = QTimer(self, singleShot=True, interval=SCAN_DELAY_MS)
         self._timer.timeout.connect(self._scan)
-        self._build(checkpoint)
+        self._build(checkpoint, settings or EditorSettings(), models_folder or models_dir())
         self._update_start()
 
-    def _build(self, checkpoint: str | Path | None) -> None:
-        self.checkpoint = QLineEdit(str(checkpoint or ""), objectName="batchCheckpoint", placeholderText="checkpoint")
+    def _build(self, checkpoint: str | Path | None, settings: EditorSettings, models_folder: Path) -> None:
+        # The Engine panel's picker: installed and demo models by name, official checkpoint folders, files.
+        self.checkpoint = CheckpointPicker(settings, models_folder)
+        self.checkpoint.setObjectName("batchCheckpoint")
+        self.checkpoint.fill(str(checkpoint or ""))
         self.labels = QLineEdit(objectName="batchLabels", placeholderText="folder of label maps (searched recursively)")
         self.instances = QLineEdit(objectName="batchInstances", placeholderText="optional: instance maps folder")
         self.layout_box = QComboBox(objectName="batchLayout")
         self.layout_box.addItems(LAYOUTS)
-        self.status = QLabel(objectName="batchScan", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
-        self.status.setMinimumHeight(36)
+        self.status = FittedLabel(objectName="batchScan", textFormat=Qt.TextFormat.PlainText)
         self.out = QLineEdit(objectName="batchOut", placeholderText="output folder")
         self.style_mode = QComboBox(objectName="batchStyleMode")
         for text, value in STYLE_CHOICES:
@@ -97,7 +133,7 @@ class BatchDialog(QDialog):
         self.overwrite = QCheckBox("Render outputs that are already done again", objectName="batchOverwrite")
 
         form = QFormLayout()
-        form.addRow("Checkpoint", self._row(self.checkpoint, "Checkpoint", folder=None))
+        form.addRow("Checkpoint", self.checkpoint)
         form.addRow("Label maps", self._row(self.labels, "Label maps folder"))
         form.addRow("Layout", self.layout_box)
         form.addRow("Instance maps", self._row(self.instances, "Instance maps folder"))
@@ -130,12 +166,13 @@ class BatchDialog(QDialog):
             edit.textChanged.connect(self._schedule_scan)
         self.layout_box.currentIndexChanged.connect(self._schedule_scan)
         self.labels.textChanged.connect(self._suggest_out)
-        for edit in (self.checkpoint, self.out, self.photos):
+        for edit in (self.out, self.photos):
             edit.textChanged.connect(self._update_start)
+        self.checkpoint.currentIndexChanged.connect(self._update_start)
         self.style_mode.currentIndexChanged.connect(self._update_start)
 
-    def _row(self, edit: QLineEdit, title: str, folder: bool | None = True) -> QWidget:
-        """The edit with a Browse… button (folder, file, or either for checkpoints: a folder or a file)."""
+    def _row(self, edit: QLineEdit, title: str, folder: bool = True) -> QWidget:
+        """The edit with a Browse… button (a folder, or a file)."""
         button = QPushButton("Browse…")
 
         def browse() -> None:
@@ -143,8 +180,6 @@ class BatchDialog(QDialog):
                 chosen = QFileDialog.getExistingDirectory(self, title, edit.text())
             else:
                 chosen, _ = QFileDialog.getOpenFileName(self, title, edit.text())
-                if not chosen and folder is None:
-                    chosen = QFileDialog.getExistingDirectory(self, title, edit.text())
             if chosen:
                 edit.setText(chosen)
 
@@ -177,13 +212,16 @@ class BatchDialog(QDialog):
         self._update_start()
 
     def _suggest_out(self, text: str) -> None:
-        if text.strip() and not self.out.isModified():
-            self.out.setText(str(Path(text.rstrip("/\\")).with_name(Path(text.rstrip("/\\")).name + "_rendered")))
+        """Output folder beside the label folder: ``city`` -> ``city_rendered`` (unless the person typed one)."""
+        labels = Path(text.rstrip("/\\"))
+        # "/" (the first character typed), "." or "..": no folder name to name the output after (yet).
+        if text.strip() and labels.name not in ("", "..") and not self.out.isModified():
+            self.out.setText(str(labels.with_name(labels.name + "_rendered")))
 
     def problems(self) -> list[str]:
         """What still stops the batch from starting (empty when ready)."""
         problems = []
-        if not self.checkpoint.text().strip():
+        if not self.checkpoint.path():
             problems.append("choose a checkpoint")
         if not self._labels_ok:
             problems.append("choose a folder with label maps")
@@ -204,7 +242,7 @@ class BatchDialog(QDialog):
         argv = [
             "batch",
             "--checkpoint",
-            self.checkpoint.text(),
+            self.checkpoint.path(),
             "--labels",
             self.labels.text(),
             "--out",
