@@ -323,6 +323,12 @@ class MainWindow(QMainWindow):
         controller.renderOverdue.connect(self._offer_cancel_render)
         controller.busyChanged.connect(lambda busy: self.actions["cancel_render"].setEnabled(busy))
         self.engine_panel.renderRequested.connect(controller.render_now)
+        # Dragging an A↔B slider: the newest value renders as soon as the thread is free (fast preview).
+        for mix in (self.regions_panel.region_mix, self.regions_panel.master_mix):
+            mix.dragStarted.connect(controller.begin_continuous)
+            mix.dragFinished.connect(controller.end_continuous)
+        # Enter or Esc in the label search: the keys are shortcuts again (R picks the rectangle, not "carr").
+        self.palette_panel.searchFinished.connect(lambda: self.canvas.setFocus(Qt.FocusReason.OtherFocusReason))
         # Photo edits: the edit-mask view, and re-compositing (no render) when only the blend changes.
         self.engine_panel.composite_controls.editMaskToggled.connect(self.canvas.set_edit_mask_visible)
         self.recompositor = Recompositor(self.state, self)
@@ -347,6 +353,7 @@ class MainWindow(QMainWindow):
             StyleDropTarget(self.regions_panel.table.viewport(), self.state, self.regions_panel.class_at_row),
         )
         self.canvas.regionClicked.connect(self._select_region_at)
+        self.canvas.selectionCleared.connect(lambda: self.regions_panel.select_regions([]))
         self.tools.busyChanged.connect(self.busy.setVisible)
 
     # -- the document ------------------------------------------------------------------------
@@ -475,7 +482,8 @@ class MainWindow(QMainWindow):
     def new_batch_job(self) -> None:
         """Ask for a folder of label maps, then run ``regionpaint batch`` as a job in the Jobs panel."""
         document = self.state.document
-        dialog = BatchDialog(self, checkpoint=document.engine.checkpoint if document is not None else None)
+        checkpoint = document.engine.checkpoint if document is not None else None
+        dialog = BatchDialog(self, checkpoint, self.settings, models_dir(self.data_folder))
         argv = dialog.get_command()
         if argv is None:
             return
