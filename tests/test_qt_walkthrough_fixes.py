@@ -36,7 +36,7 @@ def test_enter_in_the_label_search_picks_and_hands_the_keys_back(qtbot, tmp_path
     assert window.state.current_label == HAIR, "Esc picks nothing"
 
 
-def test_escape_clears_the_selection_after_a_cancelled_stroke(qtbot, tmp_path):
+def test_escape_on_the_canvas_clears_the_selection(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, face_document())
     window.regions_panel.select_regions([HAIR])
     assert window.canvas.highlight.active
