@@ -46,7 +46,14 @@ from make_editor_screenshots import (  # noqa: E402
     xdo,
 )
 from PySide6.QtCore import QPoint, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QStyle,
+    QStyleOptionSlider,
+)
 
 log = logging.getLogger("make_walkthrough_screenshots")
 HAIR, CAR, ROAD = 13, 26, 7
@@ -202,6 +209,19 @@ def selection(window, out: Path, scratch: Path, checks: dict) -> None:
 
 
 # -- bug 2 -------------------------------------------------------------------------------------------------
+def summary_fits(label) -> list[str]:
+    """What of the label's shown text does not fit in it (empty: all of it is visible)."""
+    shown = QLabel.text(label)  # what is drawn (the batch summary's text() is the whole text)
+    metrics, room = label.fontMetrics(), label.contentsRect()
+    if label.wordWrap():
+        needed = label.heightForWidth(label.width())
+        return [] if needed <= label.height() else [f"{needed} px of wrapped text in {label.height()} px"]
+    problems = [line for line in shown.splitlines() if metrics.horizontalAdvance(line) > room.width()]
+    if len(shown.splitlines()) * metrics.lineSpacing() > room.height():
+        problems.append(f"{len(shown.splitlines())} lines in {room.height()} px")
+    return problems
+
+
 def batch_dialog(window, out: Path, scratch: Path, checks: dict) -> None:
     from regionpaint.app.qt.dialogs.batch import BatchDialog
     from regionpaint.app.qt.settings import models_dir
@@ -230,7 +250,8 @@ def batch_dialog(window, out: Path, scratch: Path, checks: dict) -> None:
     wait(300)
     status = dialog.status
     checks["batch_summary"] = status.text()
-    checks["batch_summary_height"] = [status.height(), status.heightForWidth(status.width())]
+    checks["batch_summary_fits"] = summary_fits(status)
+    checks["batch_summary_overlaps_next_row"] = status.geometry().bottom() >= dialog.out.parentWidget().geometry().top()
     checks["batch_out"] = dialog.out.text()
     picker = dialog.checkpoint
     checks["batch_picker"] = type(picker).__name__

@@ -139,8 +139,8 @@ def test_batch_dialog_takes_a_slash_shows_the_summary_and_has_the_checkpoint_pic
     assert walkthrough["slot_errors"] == []
     assert walkthrough["batch_labels_typed"] and walkthrough["batch_summary"].startswith("3 label maps")
     assert walkthrough["batch_out"].endswith("city_rendered")
-    shown, needed = walkthrough["batch_summary_height"]
-    assert shown >= needed, "the scan summary is clipped"
+    assert walkthrough["batch_summary_fits"] == [], "the scan summary is clipped"
+    assert not walkthrough["batch_summary_overlaps_next_row"]
     items = walkthrough["batch_picker_items"]
     assert walkthrough["batch_picker"] == "CheckpointPicker"
     assert "Demo models" in items and "spade_streets" in items and "Add checkpoint folder…" in items

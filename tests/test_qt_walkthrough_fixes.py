@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from regionpaint.app.model import edits
 from regionpaint.app.qt.canvas.region_highlight import OUTLINE, highlight_rgba
@@ -83,10 +83,15 @@ def test_batch_dialog_label_field_summary_and_picker(qtbot, tmp_path):
     assert dialog.out.text() == ""
     dialog.labels.setText(str(tmp_path / "city"))
     assert dialog.out.text() == str(tmp_path / "city_rendered")
-    dialog.status.setText("3 label maps (cityscapes layout), 3 with instance maps; e.g. → " + "x" * 120)
+    dialog.status.setText("3 label maps (cityscapes layout), 3 with instance maps\ne.g. → " + "x" * 120)
     dialog.resize(380, dialog.height())
     dialog.show()
-    qtbot.waitUntil(lambda: dialog.status.height() >= dialog.status.heightForWidth(dialog.status.width()))
+    qtbot.waitExposed(dialog)
+    status = dialog.status
+    shown, metrics, room = QLabel.text(status).splitlines(), status.fontMetrics(), status.contentsRect()
+    assert len(shown) == 2 and len(shown) * metrics.lineSpacing() <= room.height(), "both lines have room"
+    assert all(metrics.horizontalAdvance(line) <= room.width() for line in shown), "a long line is elided"
+    assert "x" * 120 in status.toolTip() and "x" * 120 in status.text()
     picker = dialog.checkpoint
     assert isinstance(picker, CheckpointPicker)
     items = [picker.itemText(i) for i in range(picker.count())]

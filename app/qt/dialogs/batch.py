@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -56,35 +57,48 @@ class _Scanner(QObject):
                 return
             with_instances = sum(1 for item in items if item.instance is not None)
             text = (
-                f"{len(items)} label maps ({used} layout), {with_instances} with instance maps; e.g. → {items[0].key}"
+                f"{len(items)} label maps ({used} layout), {with_instances} with instance maps\ne.g. → {items[0].key}"
             )
             self.finished.emit(token, text, True)
 
         threading.Thread(target=work, name="batch-dialog-scan", daemon=True).start()
 
 
-class FittedLabel(QLabel):
-    """A word-wrapped label that asks for the height its text needs at its width (two lines at least).
+class SummaryLabel(QLabel):
+    """The scan summary: its lines (two at most), each elided in the middle to the label's width; the whole text
+    in the tooltip and from :meth:`text`.
 
-    A form layout in a dialog does not grow a wrapped label when its text gets longer: the scan summary
-    ("3 label maps (cityscapes layout)…", three lines in a narrow dialog) was clipped top and bottom.
+    A word-wrapped label in the form gave three lines in a narrow dialog where the form layout had room for two:
+    "3 label maps (cityscapes layout)…" was clipped top and bottom. A fixed two-line height needs no
+    height-for-width, which the form layout did not honour.
     """
 
+    LINES = 2
+
     def __init__(self, **properties) -> None:
-        super().__init__(wordWrap=True, **properties)
-        self._fit()
+        super().__init__(**properties)
+        self._full = ""
+        self.setMinimumHeight(self.LINES * self.fontMetrics().lineSpacing() + 4)
+        self.setMinimumWidth(120)  # a long path must not widen the dialog: it is elided instead
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._full
 
     def setText(self, text: str) -> None:
-        super().setText(text)
-        self._fit()
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._fit()
+        self._elide()
 
-    def _fit(self) -> None:
-        two_lines = 2 * self.fontMetrics().lineSpacing()
-        self.setMinimumHeight(max(two_lines, self.heightForWidth(max(1, self.width()))))
+    def _elide(self) -> None:
+        width = max(1, self.contentsRect().width())
+        lines = self._full.splitlines()[: self.LINES]
+        metrics = self.fontMetrics()
+        super().setText("\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, width) for line in lines))
 
 
 class BatchDialog(QDialog):
@@ -118,7 +132,7 @@ class BatchDialog(QDialog):
         self.instances = QLineEdit(objectName="batchInstances", placeholderText="optional: instance maps folder")
         self.layout_box = QComboBox(objectName="batchLayout")
         self.layout_box.addItems(LAYOUTS)
-        self.status = FittedLabel(objectName="batchScan", textFormat=Qt.TextFormat.PlainText)
+        self.status = SummaryLabel(objectName="batchScan", textFormat=Qt.TextFormat.PlainText)
         self.out = QLineEdit(objectName="batchOut", placeholderText="output folder")
         self.style_mode = QComboBox(objectName="batchStyleMode")
         for text, value in STYLE_CHOICES:
