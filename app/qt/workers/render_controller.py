@@ -238,7 +238,7 @@ class RenderController(QObject):
             return  # _on_done goes on from there, exact follow-up included
         shown = self.last_outcome
         doc = self.state.document
-        if shown is not None and shown.ok and shown.job.request.fast and doc is not None:
+        if self.auto_render and shown is not None and shown.ok and shown.job.request.fast and doc is not None:
             if self.state.document_serial == shown.job.document_id:
                 self._start(self._exact_job(shown.job), announce=False)
 
