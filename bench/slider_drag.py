@@ -28,7 +28,7 @@ RUN_TIMEOUT_S = 300
 STEP_MS = 40  # a value every 40 ms: a steady drag of the mouse
 
 CHILD = r"""
-import json, sys, tempfile, time
+import json, statistics, sys, tempfile, time
 from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
