@@ -3,8 +3,10 @@
 Part of the start-up bench (``python -m bench --only editor_startup``, which adds these columns to each tree's row).
 A child process opens the face demo in the real editor (``QT_QPA_PLATFORM=offscreen``), selects the hair with a
 90 % A + 10 % B mix, then drags the region's A↔B slider the way the mouse does (``setSliderDown`` emits
-sliderPressed / sliderReleased, as a press on the handle does) through 43 values, one every ``STEP_MS``, and
-reads when each render reached the screen (``RenderController.renderFinished``):
+sliderPressed / sliderReleased, as a press on the handle does) through 43 values, one every ``STEP_MS`` with a
+``PAUSE_MS`` pause every ``PAUSE_EVERY`` values (a person drags, looks, drags on; a pause longer than the 200 ms
+debounce used to start a render, and its exact follow-up, in the middle of the drag), and reads when each render
+reached the screen (``RenderController.renderFinished``):
 
 * ``slider_shown_in_drag``: renders shown while the slider was held (0: nothing until the drag ended);
 * ``slider_in_drag_s``: the median time from a value to its result on screen, over the renders shown mid-drag;
@@ -25,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 RUN_TIMEOUT_S = 300
-STEP_MS = 40  # a value every 40 ms: a steady drag of the mouse
+STEP_MS = 40  # a value every 40 ms while the mouse moves
+PAUSE_EVERY, PAUSE_MS = 8, 400  # and a pause of 400 ms every 8 values: a person drags, looks, drags on
 
 CHILD = r"""
 import json, statistics, sys, tempfile, time
@@ -39,7 +42,7 @@ from regionpaint.app.model import edits
 from regionpaint.app.qt.main_window import MainWindow
 from regionpaint.app.qt.settings import EditorSettings
 
-HAIR, STEP_MS = 13, int(sys.argv[2])
+HAIR, STEP_MS, PAUSE_EVERY, PAUSE_MS = 13, int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 scratch = Path(tempfile.mkdtemp(prefix="regionpaint-slider-"))
 settings = EditorSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
 window = MainWindow(settings=settings, data_folder=scratch / "data", autosave=False, remember_window=False)
@@ -85,10 +88,12 @@ def on_finished(outcome):
 
 controller.renderFinished.connect(on_finished)
 slider.setSliderDown(True)
-for value in range(10, 96, 2):
+for step, value in enumerate(range(10, 96, 2), start=1):
     set_at.append((time.perf_counter(), value))
     slider.setValue(value)
     pump(STEP_MS / 1000)
+    if step % PAUSE_EVERY == 0:  # the hand slows down and looks
+        pump(PAUSE_MS / 1000)
 released = time.perf_counter()
 final = slider.value()
 slider.setSliderDown(False)
@@ -113,7 +118,7 @@ def measure(tree: Path, scratch: Path) -> dict[str, Any]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(tree), "REGIONPAINT_LOAD_PLUGINS": ""}
     env["REGIONPAINT_DATA_DIR"] = str(scratch / "slider-data")
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tree), str(STEP_MS)],
+        [sys.executable, "-c", CHILD, str(tree), str(STEP_MS), str(PAUSE_EVERY), str(PAUSE_MS)],
         cwd=tree,
         env=env,
         capture_output=True,
