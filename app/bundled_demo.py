@@ -11,6 +11,9 @@ DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 FACE_DEMO = DEMO_DIR / "faces.rpaint"
 DEMO_MODELS_DIR = DEMO_DIR / "models"  # the small checkpoints the demo documents render with
 # File name -> menu title, in menu order; the first is what ``regionpaint gui --demo`` opens.
+#: The demo models in the order a new document prefers them (the first of its label set wins): the demo
+#: documents' order, so a new street scene starts with SPADE like the street demo.
+DEMO_MODEL_ORDER = ("sean_faces.safetensors", "spade_streets.safetensors", "pix2pixhd_streets.safetensors")
 DEMO_TITLES = {
     "faces.rpaint": "Face, two style sources (SEAN)",
     "streets.rpaint": "Street scene (SPADE)",

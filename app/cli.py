@@ -67,6 +67,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (EngineError, DocumentError, PluginError, ValueError, OSError, KeyError)
 
 
+def _where_to_find_more(exc: BaseException) -> str:
+    """Where the traceback of an engine's crash (a bug, not the person's mistake) is: the one line says how."""
+    from regionpaint.app.render.guard import EngineCrash
+
+    return "; `regionpaint --debug ...` shows the traceback" if isinstance(exc, EngineCrash) else ""
+
+
 def _configure_logging(debug: bool) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(_OneLineFormatter("regionpaint: %(message)s"))
@@ -109,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        say(f"error: {message}")
+        say(f"error: {message}{_where_to_find_more(exc)}")
         return EXIT_USER_ERROR
     finally:
         if manages_plugins(argv):

@@ -63,6 +63,36 @@ def load_segmenter(segmenter_id: str, weights: str | Path | None, device: str = 
     return segmenter
 
 
+def missing_weights_message(segmenter_cls) -> str:
+    """What to tell someone who chose a segmenter that needs weights they do not have: what the file is,
+    where to get it (the model manager's catalog entry: a download, or ``models add`` for a file with no
+    download left) and that smart fill needs no weights at all."""
+    from regionpaint.app.model_manager.catalog import load_catalog
+
+    entries = load_catalog().entries_for("segmenter", segmenter_cls.id)
+    what = f"{segmenter_cls.display_name} needs its weights file"
+    hint = segmenter_cls.weights_hint
+    text = f"{what}, {hint}" if hint else what
+    if not entries:
+        where = "choose it with Browse…"
+    else:
+        entry = entries[0]
+        files = entry.weight_files()
+        downloadable = any(source.kind != "page" for file in files for source in file.sources)
+        if downloadable:
+            where = f"download “{entry.title}” with File › Models… or `regionpaint models get {entry.name}`"
+        else:
+            name = files[0].path if files else "the file"
+            where = (
+                f"there is no download for it (File › Models… says why); if you have {name}, choose it with "
+                f"Browse… or add it with `regionpaint models add {name}`"
+            )
+    return (
+        f"{text}: {where}. Smart fill needs no weights: start with an empty map and label it with the Smart fill "
+        "tool (S), which follows the photo's edges."
+    )
+
+
 def resize_nearest(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W) ids resampled to ``size`` (W, H) without inventing ids."""
     if label.shape[::-1] == tuple(size):
@@ -131,9 +161,13 @@ def empty_label(label_set: LabelSet, size: tuple[int, int]) -> np.ndarray:
 def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=None):
     """A new document from a photo alone: labelled by ``segmenter`` (loaded), or all background.
 
-    The segmenter's label set must be ``label_set``.
+    The segmenter's label set must be ``label_set``. Segmented, the document is a photo edit at once: the
+    labels the person accepts by creating it are its baseline, as a given segmentation would be. All
+    background, it has no baseline yet: the person labels the photo (smart fill) and then accepts the labels
+    (:func:`regionpaint.app.model.edit_mask.accept_photo_labels`).
     """
     from regionpaint.app.model.document import Document, DocumentError
+    from regionpaint.app.model.edit_mask import start_photo_edit
 
     photo = read_photo(photo_path)
     if segmenter is None:
@@ -142,4 +176,7 @@ def document_from_photo(photo_path: str | Path, label_set: LabelSet, segmenter=N
         if segmenter.label_set != label_set.id:
             raise DocumentError(f"segmenter {segmenter.id} labels {segmenter.label_set}, not {label_set.id}")
         label = segmenter.segment(photo)
-    return Document(label, label_set.id, photo=photo, names={"photo": str(photo_path)})
+    doc = Document(label, label_set.id, photo=photo, names={"photo": str(photo_path)})
+    if segmenter is not None:
+        start_photo_edit(doc)
+    return doc

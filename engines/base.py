@@ -148,7 +148,7 @@ class CheckpointInfo:
     opt: dict[str, str]
     shapes: dict[str, tuple[int, ...]]
     encoder_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    declared_engine: str | None = None  # from a safetensors sidecar
+    declared_engine: str | None = None  # from a safetensors sidecar, or the engine whose ``locate`` claimed it
 
 
 class Engine(abc.ABC):
@@ -160,6 +160,9 @@ class Engine(abc.ABC):
     label_sets: ClassVar[tuple[str, ...]] = ()  # label set ids the engine is known to be used with
     # Residual block names, in forward order, for engines with CROSSOVER.
     style_blocks: ClassVar[tuple[str, ...]] = ()
+    # What each style block changes, in a person's words ("Coarse shape", "Fine texture"); front ends show
+    # these and keep the block name for the tooltip. Blocks left out get a title from their place in the order.
+    style_block_titles: ClassVar[Mapping[str, str]] = {}
     # Engine-specific render options (engines/schema.py); front ends generate flags and controls from it.
     options: ClassVar[tuple[Option, ...]] = ()
     # False for engines that render without trained weights: front ends then run them with no checkpoint.
@@ -195,6 +198,21 @@ class Engine(abc.ABC):
     def checkpoint_capabilities(self) -> frozenset[str]:
         """What the loaded checkpoint offers; front ends enable controls from this, not from the class."""
         return frozenset(getattr(self, "_checkpoint_capabilities", self.capabilities))
+
+    @classmethod
+    def locate(cls, path: Path) -> CheckpointInfo | None:
+        """Claim a checkpoint in this engine's own layout (a folder with ``model.pt`` + ``config.json``, a
+        ``.ckpt`` file, ...): its :class:`CheckpointInfo`, or None when ``path`` is not in that layout.
+
+        The host asks every engine that overrides this before its generic rules (official folders,
+        ``.pth``, ``.safetensors`` + sidecar), and always asks the engine ``--engine`` names. Return None
+        for anything plainly not yours; raise :class:`CheckpointError` naming the file for a checkpoint in
+        your layout that is broken (a missing weights file): that message reaches the person as it is.
+        Decide from file names and small files only (no weights read, no torch import: the editor's
+        checkpoint picker asks while it lists folders). Every path in ``files`` must be a regular file; the
+        host checks before :meth:`load` runs. The default claims nothing.
+        """
+        return None
 
     @classmethod
     @abc.abstractmethod

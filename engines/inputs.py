@@ -22,6 +22,8 @@ def id_map(array: object, what: str, negative_ok: bool = False) -> np.ndarray:
         array = array[:, :, 0]
     if array.ndim != 2 or array.dtype.kind not in "iub":
         raise InputError(f"{what} must be an (H, W) integer id map, got {array.dtype} {array.shape}")
+    if array.size == 0:
+        raise InputError(f"{what} is empty ({array.shape[1]}x{array.shape[0]} pixels)")
     if not negative_ok and array.size and array.dtype.kind == "i" and int(array.min()) < 0:
         raise InputError(f"{what} has negative ids")
     return array

@@ -8,6 +8,7 @@ checkpoints), so front ends hide it otherwise. Torch-free.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,55 @@ class Option:
         return parsed
 
 
+def option_text(option: Option, value: Any) -> str:
+    """``value`` (already parsed) as the text ``--option NAME=TEXT`` takes: ``option.parse(text) == value``.
+
+    Written one way per value (``true``, not ``1``; compact sorted JSON), so a batch record's replay command
+    and its fingerprint do not depend on how the value was typed.
+    """
+    if option.kind == "bool":
+        return "true" if value else "false"
+    if option.kind == "json":
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    if option.kind == "float":
+        return repr(float(value))
+    return str(value)
+
+
+def describe_option(option: Option) -> dict[str, Any]:
+    """An option as plain JSON for listings (``regionpaint engines --json``): what it is, what it takes."""
+    return {
+        "name": option.name,
+        "type": option.kind,
+        "default": option.default,
+        "help": option.help,
+        "choices": list(option.choices) if option.kind == "choice" else None,
+        "minimum": option.minimum,
+        "maximum": option.maximum,
+        "requires": option.requires,
+        "flag": option.cli_flag if option.flag else None,
+        "advanced": option.advanced,
+        "label": option.display_label,
+    }
+
+
+def accepted_values(option: Option) -> str:
+    """What an option takes, in a few words: ``0 to 128``, ``lab | rgb``, ``true/false``, ``>= 1``."""
+    if option.kind == "choice":
+        return " | ".join(str(c) for c in option.choices)
+    if option.kind == "bool":
+        return "true/false"
+    if option.kind in ("int", "float"):
+        if option.minimum is not None and option.maximum is not None:
+            return f"{option.minimum:g} to {option.maximum:g}"
+        if option.minimum is not None:
+            return f">= {option.minimum:g}"
+        if option.maximum is not None:
+            return f"<= {option.maximum:g}"
+        return f"any {option.kind}"
+    return {"json": "JSON value", "path": "file path"}.get(option.kind, "text")
+
+
 def option_map(options: Iterable[Option]) -> dict[str, Option]:
     return {o.name: o for o in options}
 
@@ -101,6 +151,22 @@ def parse_options(schema: Iterable[Option], values: Mapping[str, Any], *, fill_d
         for name, option in by_name.items():
             parsed.setdefault(name, option.default)
     return parsed
+
+
+def checked_engine_options(engine_class: Any, values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``values`` parsed against ``engine_class.options`` (no defaults added); the OptionError names ``where``
+    (e.g. a styles manifest's file and entry), the engine and the option."""
+    try:
+        return parse_options(engine_class.options, values, fill_defaults=False)
+    except OptionError as exc:
+        prefix = f"{where}: " if where else ""
+        raise OptionError(f"{prefix}the {engine_class.display_name} engine: {exc}") from None
+
+
+def option_texts(schema: Iterable[Option], values: Mapping[str, Any]) -> dict[str, str]:
+    """Parsed values as the texts ``--option NAME=TEXT`` reads back to the same values, sorted by name."""
+    by_name = option_map(schema)
+    return {name: option_text(by_name[name], value) for name, value in sorted(values.items())}
 
 
 def parse_key_values(pairs: Iterable[str]) -> dict[str, str]:

@@ -28,6 +28,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -308,17 +309,33 @@ class PluginManager:
             raise PluginError(self.missing_engine_message(engine_id, package)) from None
 
     def missing_engine_message(self, engine_id: str, package: str = "") -> str:
+        from regionpaint.plugins.install import normalize
+
         known = ", ".join(sorted(self._engines)) or "none"
         message = f"unknown engine {engine_id!r} (registered: {known})"
+        idle_plugins = [i for i in self.plugins.values() if i.status != "loaded"]
         if package and package != PROJECT_NAME:
-            message = (
-                f"engine {engine_id!r} comes from the package {package!r}, which is not installed or did not load; "
-                f"install it with `regionpaint plugins install {package}` (registered engines: {known})"
-            )
+            # The package may be installed with its plugin disabled or broken: say that, not "install it".
+            own = [i for i in idle_plugins if i.distribution and normalize(i.distribution) == normalize(package)]
+            if own and not own[0].enabled:
+                message = (
+                    f"engine {engine_id!r} comes from the package {package!r}, whose plugin {own[0].name!r} is "
+                    f"disabled: `regionpaint plugins enable {own[0].name}` (registered engines: {known})"
+                )
+            elif own:
+                message = (
+                    f"engine {engine_id!r} comes from the package {package!r}, whose plugin {own[0].name!r} failed "
+                    f"to load: {own[0].errors[0]} (see `regionpaint plugins list`; registered engines: {known})"
+                )
+            else:
+                message = (
+                    f"engine {engine_id!r} comes from the package {package!r}, which is not installed or did not "
+                    f"load; install it with `regionpaint plugins install {package}` (registered engines: {known})"
+                )
+            idle_plugins = [i for i in idle_plugins if i not in own]
         idle = [
             f"{i.name} (disabled: `regionpaint plugins enable {i.name}`)" if not i.enabled else f"{i.name} (failed)"
-            for i in self.plugins.values()
-            if i.status != "loaded"
+            for i in idle_plugins
         ]
         if idle:
             message += f"; plugins not loaded: {', '.join(idle)} (see `regionpaint plugins list`)"
@@ -357,6 +374,33 @@ class PluginManager:
         except KeyError:
             known = ", ".join(sorted(self._label_sets)) or "none"
             raise PluginError(f"unknown label set {label_set_id!r} (registered: {known})") from None
+
+    def engine_origin(self, engine_id: str) -> str:
+        """``engine 'x' (plugin 'y', package z 1.0)`` for messages; built-ins are named as such."""
+        entry = self._engines.get(engine_id)
+        if entry is None:
+            return f"engine {engine_id!r}"
+        if entry.plugin.startswith("regionpaint.engines."):
+            return f"engine {engine_id!r} (built in)"
+        package, version = self.engine_provider(engine_id)
+        if package:  # which distribution to update or uninstall
+            return f"engine {engine_id!r} (plugin {entry.plugin!r}, package {package} {version})".replace(" )", ")")
+        return f"engine {engine_id!r} (plugin {entry.plugin!r})"
+
+    def resolve_checkpoint(self, path: str | Path, engine_id: str = "") -> tuple[type[Engine], CheckpointInfo]:
+        """The engine for a checkpoint and the checkpoint's facts as that engine reads them: engines with a
+        layout of their own (``Engine.locate``) first, then the generic rules and ``recognizes``
+        (:func:`regionpaint.plugins.checkpoint_claims.resolve`)."""
+        from regionpaint.plugins.checkpoint_claims import resolve
+
+        return resolve(self, Path(path), engine_id)
+
+    def claims_checkpoint(self, path: str | Path) -> bool:
+        """Whether an engine with a layout of its own takes ``path`` as its checkpoint (broken ones included,
+        so a picker lists them and the render says what is wrong); its bugs count as no."""
+        from regionpaint.plugins.checkpoint_claims import claimed
+
+        return claimed(self, Path(path))
 
     def engine_for_checkpoint(self, info: CheckpointInfo) -> type[Engine]:
         """The registered engine that recognises a checkpoint (a sidecar's declared engine wins)."""

@@ -111,17 +111,24 @@ def register_engines(register):
 ENGINE = '''\
 """{display_name}: each region in the mean colour of the same region of its style photo.
 
-Class attributes are read to list engines, so keep heavy imports (torch, OpenCV) inside methods.
+It needs no weights, but it has a checkpoint format of its own to show the locate step: a folder holding
+``palette.json`` (``{{"class id": [r, g, b], ...}}``) colours the regions no style photo paints
+(``regionpaint render --checkpoint FOLDER``). Class attributes are read to list engines, so keep heavy
+imports (torch, OpenCV) inside methods.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 import regionpaint
-from regionpaint import InputError, Option, OptionError, RenderRequest, RenderResult
+from regionpaint import CheckpointError, InputError, Option, OptionError, RenderRequest, RenderResult
+
+PALETTE = "palette.json"
 
 
 class {class_name}(regionpaint.Engine):
@@ -135,11 +142,39 @@ class {class_name}(regionpaint.Engine):
     )
 
     @classmethod
+    def locate(cls, path: Path) -> regionpaint.CheckpointInfo | None:
+        """Claim a checkpoint in this engine's own layout: a folder with palette.json, or that file.
+
+        regionpaint asks before its own rules (official folders, .safetensors), and always when
+        --engine names this engine. Return None for anything else; raise CheckpointError naming the file
+        for a checkpoint in your layout that is broken: the message reaches the person as it is. Look at
+        names and small files only (no weights, no torch): the editor asks while it lists folders.
+        """
+        palette = path / PALETTE if path.is_dir() else path
+        if palette.name != PALETTE or not os.path.lexists(palette):
+            return None
+        return regionpaint.CheckpointInfo(path=path, files={{"palette": palette}}, opt={{}}, shapes={{}})
+
+    @classmethod
     def recognizes(cls, info: regionpaint.CheckpointInfo) -> bool:
-        return False  # no checkpoints to recognise
+        return False  # its checkpoints are claimed by locate, never by regionpaint's own rules
 
     def load(self, checkpoint=None, device: str = "auto") -> None:
         self._device = "cpu"
+        self.palette: dict[int, np.ndarray] = {{}}
+        if checkpoint is None:  # needs_checkpoint = False: no checkpoint chosen
+            return
+        info = self.locate(Path(checkpoint))
+        if info is None:
+            raise CheckpointError(f"{{checkpoint}}: not a {display_name} checkpoint (a folder with {{PALETTE}})")
+        # The host's reader: regular files only, bounded size and depth, one-line errors naming the file.
+        # (For weights: regionpaint.read_state_dict, which never unpickles code.)
+        data = regionpaint.read_checkpoint_json(info.files["palette"], "palette")
+        try:
+            self.palette = {{int(k): np.array(v, np.float32).reshape(3) for k, v in dict(data).items()}}
+        except (TypeError, ValueError):
+            shape = '{{"class id": [r, g, b], ...}}'
+            raise CheckpointError(f"{{info.files['palette']}}: expected {{shape}}") from None
 
     def network_size(self, label_shape: tuple[int, int]) -> tuple[int, int]:
         return int(label_shape[1]), int(label_shape[0])
@@ -167,7 +202,9 @@ class {class_name}(regionpaint.Engine):
 
     def _colour(self, class_id: int, request: RenderRequest) -> np.ndarray:
         mix = request.region_styles.get(class_id) or request.default_style
-        if not mix:  # no style photo: a stable colour per class
+        if not mix:  # no style photo: the checkpoint's palette, else a stable colour per class
+            if class_id in getattr(self, "palette", {{}}):
+                return self.palette[class_id]
             return np.array([(class_id * 67) % 256, (class_id * 131) % 256, (class_id * 197) % 256], np.float32)
         name = max(mix, key=lambda item: item[1])[0]
         if name not in request.styles:
@@ -182,11 +219,15 @@ class {class_name}(regionpaint.Engine):
 '''
 
 TEST = '''\
-"""The engine keeps regionpaint's engine contract (regionpaint.testing) and paints regions from their styles."""
+"""The engine keeps regionpaint's engine contract (regionpaint.testing), paints regions from their styles and
+reads its own checkpoint layout."""
+
+import json
 
 import numpy as np
+import pytest
 
-from regionpaint import RenderRequest, StyleSource
+from regionpaint import CheckpointError, RenderRequest, StyleSource
 from regionpaint.testing import check_engine
 from {module}.engine import {class_name}
 
@@ -204,4 +245,18 @@ def test_region_takes_the_mean_colour_of_its_style_region():
     result = engine.generate(RenderRequest(label=label, styles={{"a": style}}, default_style=(("a", 1.0),)))
     assert result.image[0, 0].tolist() == [20, 30, 40]
     assert result.image[0, 1].tolist() == [210, 0, 0]
+
+
+def test_a_palette_folder_is_claimed_and_colours_the_regions(tmp_path):
+    (tmp_path / "palette.json").write_text(json.dumps({{"0": [1, 2, 3], "1": [250, 0, 0]}}))
+    info = {class_name}.locate(tmp_path)
+    assert info is not None and info.files == {{"palette": tmp_path / "palette.json"}}
+    assert {class_name}.locate(tmp_path / "elsewhere") is None  # not this engine's layout
+    engine = {class_name}()
+    engine.load(str(tmp_path))
+    result = engine.generate(RenderRequest(label=np.array([[0, 1]], np.uint8)))
+    assert result.image.tolist() == [[[1, 2, 3], [250, 0, 0]]]
+    (tmp_path / "palette.json").write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="palette.json"):
+        engine.load(str(tmp_path))
 '''

@@ -49,6 +49,9 @@ _EXPORTS = {
             "StyleSource",
         )
     },
+    # Reading the files of a checkpoint in an engine's own layout with the host's checks (Engine.locate).
+    "read_checkpoint_json": "regionpaint.engines.loading.readers",
+    "read_state_dict": "regionpaint.engines.loading.readers",
     "StyleMix": "regionpaint.types",
     "ENGINE_STYLE_PREFIX": "regionpaint.types",
     "LabelSet": "regionpaint.app.model.labelsets",  # what register_label_sets takes (torch- and Qt-free)

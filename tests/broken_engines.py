@@ -1,6 +1,7 @@
 """Deliberately broken engines, registered by a test plugin: they raise, return the wrong shape or type,
 run out of memory, or hang in ``generate()`` or ``load()``. Used by tests/test_fault_containment.py and
-tests/test_hang_containment.py (not a test module).
+tests/test_hang_containment.py (not a test module). At the end, dishonest engines whose results are well formed
+but whose declared capability does nothing (tests/test_check_engine_behaviour.py).
 
 In a subprocess the plugin is installed through an entry point naming :data:`PLUGIN`
 (``[regionpaint] broken-test-plugin = tests.broken_engines:PLUGIN``; see :func:`install_entry_point`).
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regionpaint.engines.base import Engine, RenderResult
+from regionpaint.engines.base import LATENT_Z, NOISE, Engine, InputError, RenderResult
 from regionpaint.plugins import hookimpl
 from regionpaint.plugins.manager import DEFAULT_PLUGINS, PluginManager
 
@@ -141,3 +142,47 @@ def install_entry_point(site: Path) -> Path:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-test-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[regionpaint]\n{PLUGIN_NAME} = tests.broken_engines:PLUGIN\n")
     return site
+
+
+# ---- Dishonest engines: well-formed results, but a declared capability does nothing (tests of check_engine;
+# not registered by the plugin above). ----
+
+
+class _Dishonest(_Broken):
+    needs_checkpoint = False
+
+    def generate(self, request):
+        """Each class in a fixed grey: the right shape and type whatever the request."""
+        label = np.asarray(request.label)
+        if label.ndim != 2 or label.size == 0:
+            raise InputError(f"the label map must be a non-empty (H, W) array, got {label.shape}")
+        for mix in (*request.region_styles.values(), request.default_style or ()):
+            for name, _ in mix:
+                if name not in request.styles:
+                    raise InputError(f"style source {name!r} is not given")
+        if request.size is not None:  # nearest neighbour to the asked (W, H)
+            width, height = request.size
+            label = label[np.arange(height) * label.shape[0] // height][:, np.arange(width) * label.shape[1] // width]
+        image = np.repeat(((label.astype(np.int64) * 37) % 256).astype(np.uint8)[:, :, None], 3, axis=2)
+        return RenderResult(image, None, info=self._info(request))
+
+    def _info(self, request):
+        return {}
+
+
+class SeedIgnoringEngine(_Dishonest):
+    """Declares noise but never draws any: the same image for every seed."""
+
+    id = "dishonest-noise"
+    capabilities = frozenset({NOISE})
+
+
+class ZIgnoringEngine(_Dishonest):
+    """Declares latent_z and reports the z it was given, but the image does not depend on it."""
+
+    id = "dishonest-z"
+    capabilities = frozenset({LATENT_Z})
+
+    def _info(self, request):
+        z = request.z if request.z is not None else np.random.default_rng(request.seed or 0).standard_normal((1, 8))
+        return {"z": np.asarray(z, dtype=np.float32)}

@@ -147,3 +147,32 @@ def test_a_hanging_render_can_be_given_up_on_and_a_fresh_worker_takes_the_next(q
         broken_engines.RELEASE_HANG.set()
     qtbot.waitUntil(lambda: not _abandoned.running(), timeout=30_000)
     controller.shutdown()
+
+
+def test_a_crash_in_generate_is_one_line_in_a_real_cli_process_and_debug_shows_the_traceback(tmp_path):
+    """In-process runs above share pytest's log handlers; a real process has regionpaint's own, which printed
+    the engine's whole traceback before the one-line error."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.broken_engines import install_entry_point
+
+    site = install_entry_point(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]), "REGIONPAINT_LOAD_PLUGINS": PLUGIN_NAME}
+    env["REGIONPAINT_DATA_DIR"] = str(tmp_path / "data")
+    args = ["render", "--project", str(FACES), "--engine", "broken-raise", "--out", str(tmp_path / "o.png")]
+
+    def run(*options: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "regionpaint", *options, *args]
+        return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+    plain = run()
+    assert plain.returncode == 2
+    assert plain.stderr.splitlines() == [
+        f"regionpaint: error: engine 'broken-raise' (plugin {PLUGIN_NAME!r}, package broken-test-plugin 0.1) failed "
+        "while rendering (ZeroDivisionError: division by zero deep inside the network); "
+        "`regionpaint --debug ...` shows the traceback"
+    ]
+    debug = run("--debug")
+    assert "Traceback (most recent call last)" in debug.stderr and "raise ZeroDivisionError" in debug.stderr

@@ -78,3 +78,30 @@ def test_a_failing_job_reports_its_error(tmp_path, env):
     assert job.wait(TIMEOUT) == 2
     assert job.state is JobState.FAILED
     assert "missing: dataset folder not found" in job.progress.error
+
+
+def test_progress_moves_every_step_and_a_stopped_job_shows_its_checkpoint_step(tmp_path, env):
+    """Issue 28, bug 3: progress moved only at logged steps (it sat at 1 / 40 for minutes), and a stopped job
+    still showed its last logged step and an ETA while the checkpoint was further on. Resuming kept no curve."""
+    data = write_dataset(tmp_path / "data", "flat", count=2, size=(32, 32), label_nc=4)
+    run = tmp_path / "run"
+    argv = tiny_argv(data, run)[:-2] + ["--log-every", "1000", "--save-every", "3"]  # logs step 1 only
+    job = TrainingJob(argv, run, env=env).start()
+    wait_for(job, lambda: any(e["event"] == "checkpoint" for e in job.events))  # step 3 is done
+    assert job.progress.step >= 3, f"progress stuck at the last logged step: {job.progress.step}"
+    job.stop()
+    assert job.wait(TIMEOUT) == 0 and job.state is JobState.STOPPED
+    stopped_at = job.events[-1]["step"]
+    assert job.progress.step == stopped_at == job.progress.latest_checkpoint_step
+    assert job.progress.eta_s is None, "no time left to estimate once stopped"
+    logged = [step for step, _ in job.progress.history]
+    assert logged == [1]
+
+    resumed = job.resume()
+    assert [step for step, _ in resumed.progress.history] == logged, "the run's curve, read from the run folder"
+    assert resumed.progress.step == stopped_at
+    resumed.start()
+    wait_for(resumed, lambda: resumed.progress.step > stopped_at)
+    assert [step for step, _ in resumed.progress.history] == logged
+    resumed.stop()
+    assert resumed.wait(TIMEOUT) == 0

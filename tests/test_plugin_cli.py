@@ -84,6 +84,7 @@ def test_example_plugin_installs_lists_renders_and_uninstalls(plugin_env, tmp_pa
     removed = env.cli("plugins", "uninstall", "transfer")
     assert removed.returncode == 0, removed.stderr
     assert "Successfully uninstalled regionpaint-transfer" in removed.stdout
+    assert "Removed: transfer (package regionpaint-transfer)" in removed.stdout.splitlines()  # the plugin name given
     assert "transfer" not in _engines(env)
     gone = env.cli("render", "--engine", "transfer", "--label", str(paths["label"]), "--out", str(out))
     assert gone.returncode == 2 and "unknown engine 'transfer'" in gone.stderr and "Traceback" not in gone.stderr
@@ -103,6 +104,15 @@ def test_scaffolded_plugin_installs_lists_renders_and_passes_its_own_tests(plugi
         rendered = env.cli("render", "--engine", "flatcolor", "--label", str(paths["label"]), "--out", str(out))
         assert rendered.returncode == 0, rendered.stderr
         assert np.asarray(Image.open(out)).shape == (40, 48, 3)
+        # The scaffold's own checkpoint layout (a folder with palette.json) is claimed by its locate step.
+        palette = tmp_path / "palette"
+        palette.mkdir()
+        (palette / "palette.json").write_text(json.dumps({"0": [10, 20, 30], "13": [200, 100, 0]}))
+        args = ("render", "--checkpoint", str(palette), "--label", str(paths["label"]), "--out", str(out))
+        rendered = env.cli(*args)
+        assert rendered.returncode == 0, rendered.stderr
+        image = np.asarray(Image.open(out))
+        assert image[0, 0].tolist() == [10, 20, 30] and image[0, -1].tolist() == [200, 100, 0]
         tests = subprocess.run(
             [env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder / "tests")],
             capture_output=True,
@@ -112,7 +122,7 @@ def test_scaffolded_plugin_installs_lists_renders_and_passes_its_own_tests(plugi
             timeout=300,
         )
         assert tests.returncode == 0, tests.stdout[-2000:]
-        assert "2 passed" in tests.stdout
+        assert "3 passed" in tests.stdout
     finally:
         assert env.cli("uninstall", "regionpaint-flatcolor").returncode == 0
     assert "flatcolor" not in _engines(env)

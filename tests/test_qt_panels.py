@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 
 from regionpaint.app.model import edits, open_project
 from regionpaint.app.model.labelsets import CELEBAMASK_HQ
-from regionpaint.app.model.shortcuts import SHORTCUTS
+from regionpaint.app.model.shortcuts import CANVAS_CLICKS, SHORTCUTS
 from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog, ShortcutsDialog
 from regionpaint.app.qt.file_actions import label_sets
 from regionpaint.app.qt.settings import EditorSettings
@@ -206,7 +206,7 @@ def test_shortcuts_dialog_lists_every_bound_shortcut(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, face_document())
     dialog = ShortcutsDialog(window)
     qtbot.addWidget(dialog)
-    assert dialog.table.rowCount() == len(SHORTCUTS)
+    assert dialog.table.rowCount() == len(SHORTCUTS) + len(CANVAS_CLICKS)
     for shortcut in SHORTCUTS:
         if shortcut.bound and shortcut.action not in ("zoom_in", "zoom_out"):
             assert window.actions[shortcut.action].shortcut().toString() == shortcut.keys, shortcut.action
@@ -219,3 +219,59 @@ def test_shortcuts_dialog_lists_every_bound_shortcut(qtbot, tmp_path):
         ("L", "relabel"),
     ):
         assert window.actions[f"tool_{tool}"].shortcut().toString() == key
+
+
+def test_f1_lists_every_canvas_click_binding_and_the_canvas_has_no_other(qtbot, tmp_path):
+    """Issue 28, bug 8: F1 omitted Alt-click (pick the label) and Ctrl / Ctrl+Shift-click (select regions).
+    Every modifier combination is clicked on the canvas: what it does must be what the table says, and each
+    entry of the table is in the F1 list, so a binding added to the canvas alone fails here."""
+    from itertools import combinations
+
+    from PySide6.QtWidgets import QApplication
+
+    from tests.test_editor_first_use import click_with
+
+    window = make_window(qtbot, tmp_path, face_document())
+    window.render_controller.auto_render = False  # clicks only: no renders needed
+    doc, panel, canvas = window.document, window.regions_panel, window.canvas
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    rows = {
+        dialog.table.item(row, 0).text(): dialog.table.item(row, 1).text() for row in range(dialog.table.rowCount())
+    }
+    assert {"Alt+click", "Ctrl+click", "Ctrl+Shift+click"} <= set(rows)
+
+    from regionpaint.app.model.shortcuts import canvas_click
+
+    for binding in CANVAS_CLICKS:
+        assert rows.get(binding.keys) == binding.description, f"{binding.keys} is not in the F1 list"
+
+    hair_x, hair_y = 32.5, 2.5  # face_document: hair on top, skin in the middle
+    hair = int(doc.label[2, 32])
+    skin = int(doc.label[24, 32])
+    names = {"Alt": Qt.KeyboardModifier.AltModifier, "Ctrl": Qt.KeyboardModifier.ControlModifier}
+    names["Shift"] = Qt.KeyboardModifier.ShiftModifier
+    window.tools.set_tool("brush")
+    for count in range(4):
+        for held in combinations(names, count):
+            window.state.set_current_label(0)
+            panel.select_regions([skin])
+            before = doc.label.copy()
+            modifiers = Qt.KeyboardModifier.NoModifier
+            for name in held:
+                modifiers |= names[name]
+            click_with(canvas, hair_x, hair_y, modifiers)
+            QApplication.processEvents()
+            binding = canvas_click(held)
+            painted = not np.array_equal(doc.label, before)
+            effect = (
+                "tool" if painted
+                else "pick_label" if window.state.current_label == hair
+                else "add_to_selection" if sorted(panel.selected_regions()) == sorted([skin, hair])
+                else "select_region" if panel.selected_regions() == [hair]
+                else "nothing"
+            )  # fmt: skip
+            assert effect == (binding.action if binding else "tool"), f"{'+'.join(held) or 'plain'} click: {effect}"
+            if painted:
+                window.state.undo()
+                assert np.array_equal(doc.label, before)

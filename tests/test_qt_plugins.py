@@ -91,7 +91,8 @@ def test_the_example_engine_renders_in_the_editor_without_a_checkpoint(qtbot, tm
     image = doc.last_render.image
     assert image.shape == (*doc.label.shape, 3) and image.std() > 10  # textured, not blank
     assert not window.engine_panel.choices.checkpoint.isEnabled()  # nothing to choose
-    assert window.render_label.text().startswith("Colour and texture transfer on cpu")
+    assert window.render_label.text().startswith("Colour and texture transfer · final in ")
+    assert "Colour and texture transfer on cpu" in window.render_label.toolTip()
 
 
 def test_the_plugins_dialog_installs_and_uninstalls_and_the_picker_follows(qtbot, tmp_path, env_data, plugins_from):

@@ -175,3 +175,38 @@ def test_smart_fill_tool_box_mode_and_a_document_without_photo(qtbot, tmp_path):
     window.set_document(Document(np.zeros((32, 32), np.uint8), CELEBAMASK_HQ.id))
     tool.fill([(5, 5), (10, 5)])
     assert tool.worker is None and "no photo" in messages[-1]
+
+
+def test_new_from_photo_without_weights_says_where_to_get_them_and_forgets_it_for_an_empty_map(
+    qtbot, tmp_path, monkeypatch
+):
+    """Issue 28, bug 4: the message named no way to get the weights, doubled a ")" on DRN's hint ending in
+    "(.pth)", did not say that smart fill needs none, and stayed after switching to "Empty map"."""
+    from regionpaint.app.qt.dialogs.new_from_photo import EMPTY_MAP, NewFromPhotoDialog
+    from regionpaint.app.qt.file_actions import label_sets
+
+    monkeypatch.setenv("REGIONPAINT_DATA_DIR", str(tmp_path / "data"))  # nothing installed
+    path, _ = _photo_file(tmp_path)
+    dialog = NewFromPhotoDialog(label_sets(), _settings(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.choose(photo=path, segmenter_id="drn-d-105")
+    dialog.accept()
+    drn = dialog.error.text()
+    assert dialog.document is None and "needs its weights file" in drn
+    assert "))" not in drn and ".)" not in drn
+    # The catalog has no download for DRN-D-105 (its host is down): add a file you have.
+    assert "regionpaint models add" in drn and "drn-d-105_ms_cityscapes.pth" in drn
+    assert "Smart fill" in drn and "needs no weights" in drn
+    assert not dialog.offer.isVisible(), "the same words are not shown twice"
+
+    dialog.choose(segmenter_id="bisenet-face")
+    assert dialog.error.text() == "", "a message about the other segmenter does not stay"
+    assert dialog.offer.isVisible() and "regionpaint models get bisenet-face" in dialog.offer.text()
+    dialog.accept()
+    face = dialog.error.text()
+    assert "File › Models" in face and "regionpaint models get bisenet-face" in face
+    assert "Smart fill" in face and "needs no weights" in face
+
+    dialog.choose(segmenter_id=EMPTY_MAP)
+    assert dialog.error.text() == "" and not dialog.offer.isVisible()

@@ -144,5 +144,14 @@ def test_estimate_times_a_few_real_steps_in_the_background(qtbot, tmp_path):
     assert "s/step × 500 steps" in dialog.estimate_label.text(), dialog.estimate_label.text()
     assert dialog.estimate.seconds_per_step > 0 and dialog.estimate.total_steps == 500
     assert not Path(timing_dir).exists() and not (tmp_path / "run").exists()  # the real run folder is untouched
+    # Issue 28, bug 3: a time per step does not depend on the step count: a new count is a new total at once.
+    rate = dialog.estimate.seconds_per_step
+    dialog.length.setValue(1000)
+    assert "s/step × 1,000 steps" in dialog.estimate_label.text(), dialog.estimate_label.text()
+    assert dialog.estimate.total_steps == 1000 and dialog.estimate.seconds_per_step == rate
+    dialog.length_kind.setCurrentText("epochs")  # 2 pairs, batch 1: 2 steps an epoch
+    assert dialog.estimate.total_steps == 2000 and "× 2,000 steps" in dialog.estimate_label.text()
     dialog.fields["ngf"].setValue(8)
     assert "estimate again" in dialog.estimate_label.text()
+    dialog.length.setValue(10)
+    assert "estimate again" in dialog.estimate_label.text(), "a stale rate is not applied to a new count"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
@@ -138,3 +139,56 @@ def test_loss_plot_paints_and_durations_read_well(qtbot):
     image = plot.grab().toImage()
     assert image.width() == 300 and not image.isNull()
     assert format_duration(None) == "–" and format_duration(75) == "1m 15s" and format_duration(7300) == "2h 01m"
+
+
+def test_a_stopped_card_shows_where_the_run_is_and_no_eta(qtbot, tmp_path):
+    """Issue 28, bug 3: after Stop the card showed the last logged step ("10 / 40") and an ETA while the
+    checkpoint was at step 16. Steps between logged ones move the bar too."""
+    (tmp_path / "run").mkdir()
+    step = {"event": "step", "total_steps": 40, "epoch": 1, "losses": {"GAN": 1.0}, "it_s": 0.2, "eta_s": 150.0}
+    events = [{"event": "start", "engine": "spade", "total_steps": 40, "start_step": 0}, {**step, "step": 10}]
+    events += [{"event": "progress", "step": s, "total_steps": 40, "epoch": 1, "it_s": 0.2, "eta_s": 5 * (40 - s)}
+               for s in range(11, 17)]  # fmt: skip
+    panel = JobsPanel()
+    qtbot.addWidget(panel)
+    card = panel.add_job(fake_job(tmp_path, events))
+    panel.poll()
+    assert card.progress.format() == "16 / 40" and card.progress.value() == 400
+    assert "ETA 2m 00s" in card.speed.text()
+    card.job._queue.put(("event", {"event": "checkpoint", "step": 16, "epoch": 1, "reason": "stop", "files": []}))
+    card.job._queue.put(("event", {"event": "stopped", "step": 16, "reason": "SIGINT", "checkpoint": "run"}))
+    panel.poll()
+    assert card.job.state is JobState.STOPPED
+    assert card.progress.format() == "16 / 40"
+    assert "ETA" not in card.speed.text() and "checkpoint at step 16" in card.speed.text()
+
+
+def _loss_log(run, steps):
+    with open(run / "loss_log.jsonl", "w", encoding="utf-8") as log:
+        for step in steps:
+            log.write(json.dumps({"time": 1.0 + step, "step": step, "total_steps": 40, "losses": {"GAN": 1 / step}}))
+            log.write("\n")
+
+
+def test_resume_keeps_the_runs_whole_loss_curve(qtbot, tmp_path):
+    """Issue 28, bug 3: Resume wiped the loss plot; the curve is in the run folder (loss_log.jsonl). Steps
+    logged after the checkpoint the run resumes from (a killed run) are trained again, so they are dropped."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "latest_net_G.pth").write_bytes(b"x")
+    _loss_log(run, range(1, 13))  # logged up to 12; the last checkpoint is at 10
+    events = [{"event": "start", "engine": "spade", "total_steps": 40, "start_step": 0}]
+    events += [{"event": "step", "step": 12, "total_steps": 40, "epoch": 1, "losses": {"GAN": 0.1}}]
+    events += [{"event": "checkpoint", "step": 10, "epoch": 1, "reason": "interval", "files": []}]
+    panel = JobsPanel()
+    qtbot.addWidget(panel)
+    card = panel.add_job(fake_job(tmp_path, events))
+    panel.poll()
+    resumed = card.job.resume()
+    card.set_job(resumed)
+    assert [step for step, _ in card.plot.series()["GAN"]] == list(range(1, 13))
+    resumed._queue.put(("event", {"event": "start", "engine": "spade", "total_steps": 40, "start_step": 10}))
+    resumed._queue.put(("event", {"event": "step", "step": 11, "total_steps": 40, "epoch": 1, "losses": {"GAN": 0.5}}))
+    panel.poll()
+    assert [step for step, _ in card.plot.series()["GAN"]] == list(range(1, 12))
+    assert card.plot.series()["GAN"][-1] == (11, 0.5)

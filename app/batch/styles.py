@@ -2,18 +2,20 @@
 
 Every output gets a *settings* dict whose keys are ``render``'s flag names (``label``, ``instance``,
 ``style``, ``region_style``, ``crossover``, ``z``, ``sample``, ``seed``, ``no_noise``, ``instance_cluster``,
-``class_cluster``, ``size``, ``label_set``, ``mean_styles``), so :func:`render_argv` turns a manifest record
-back into the ``render`` command that reproduces the image, and the batch builds its requests with
-``render``'s own :func:`regionpaint.app.commands.render.build_request`.
+``class_cluster``, ``size``, ``label_set``, ``mean_styles``, ``option``: engine options as ``NAME=VALUE``),
+so :func:`render_argv` turns a manifest record back into the ``render`` command that reproduces the image,
+and the batch builds its requests with ``render``'s own :func:`regionpaint.app.commands.render.build_request`.
 
 Sources of settings, first that applies per output:
 
 1. ``--styles FILE.json|.csv``: one entry per output (matched by ``output``, or ``label``: a path below
    ``--labels``, a file name or the sample name), with ``style`` (``NAME=IMAGE[:LABEL]``, several allowed),
    ``region_style`` (``CLASS=SPEC``, or ``{"CLASS": "SPEC"}``), ``crossover``, ``z`` (a .npy/.pt file),
-   ``seed``, ``sample``, ``no_noise``, ``instance_cluster``/``class_cluster`` (``K=N`` or ``{"K": N}``).
-   Relative paths are relative to the manifest's folder. In CSV, list cells separate items with ``;``.
-   A JSON file is a list of entries or ``{"defaults": {...}, "images": [...]}``.
+   ``seed``, ``sample``, ``no_noise``, ``instance_cluster``/``class_cluster`` (``K=N`` or ``{"K": N}``),
+   ``options`` (engine options: ``{"NAME": VALUE}``, or ``NAME=VALUE`` items; checked against the engine's
+   schema, over the batch's ``--option`` flags and the manifest's defaults, name by name). Relative paths
+   are relative to the manifest's folder. In CSV, list cells separate items with ``;``. A JSON file
+   is a list of entries or ``{"defaults": {...}, "images": [...]}``.
 2. ``--style-mode``: ``random`` (a seed per output derived from ``--seed`` and the output name: SEAN draws
    ``@random`` codes, SPADE-VAE draws z, pix2pixHD picks feature clusters), ``mean`` (SEAN ``@mean``;
    SPADE-VAE z = 0, the prior's mean) or ``from-photos`` (each map's own photo in ``--photos DIR``).
@@ -35,7 +37,8 @@ STYLE_MODES = ("random", "mean", "from-photos")
 LIST_FIELDS = ("style", "region_style", "crossover", "instance_cluster", "class_cluster")
 PATH_FIELDS = ("z",)
 SCALAR_FIELDS = ("seed", "sample", "no_noise", "size", "z")
-ENTRY_FIELDS = (*LIST_FIELDS, *SCALAR_FIELDS)
+OPTIONS_FIELD = "options"  # an entry's engine options: {name: value}, merged name by name over the defaults'
+ENTRY_FIELDS = (*LIST_FIELDS, *SCALAR_FIELDS, OPTIONS_FIELD)
 RENDER_FIELDS = (
     "label",
     "instance",
@@ -48,6 +51,7 @@ RENDER_FIELDS = (
     "label_set",
     "mean_styles",
     "fast",  # render --fast replays a fast-mode batch output exactly
+    "option",  # engine options, ["NAME=VALUE", ...] sorted by name: render --option NAME=VALUE
 )
 
 
@@ -97,8 +101,9 @@ def _resolve_style(spec: str, base: Path) -> str:
     return resolved + (f":{_resolve_path(label, base)}" if label else "")
 
 
-def normalise_entry(raw: Mapping[str, Any], base: Path, where: str) -> dict[str, Any]:
-    """A manifest entry as render flags (lists, booleans, ints; paths made absolute)."""
+def normalise_entry(raw: Mapping[str, Any], base: Path, where: str, engine_class: type | None = None) -> dict[str, Any]:
+    """A manifest entry as render flags (lists, booleans, ints; paths made absolute). Its ``options`` become
+    ``{name: text}``, checked against ``engine_class``'s schema when given (the error names the option)."""
     unknown = sorted(set(raw) - {*ENTRY_FIELDS, "output", "label"})
     if unknown:
         raise StylesError(f"{where}: unknown field {unknown[0]!r} (fields: output, label, {', '.join(ENTRY_FIELDS)})")
@@ -119,11 +124,33 @@ def normalise_entry(raw: Mapping[str, Any], base: Path, where: str) -> dict[str,
         entry["size"] = str(raw["size"])
     if raw.get("z") not in (None, ""):
         entry["z"] = _resolve_path(str(raw["z"]), base)
+    if raw.get(OPTIONS_FIELD) not in (None, ""):
+        entry[OPTIONS_FIELD] = _entry_options(raw[OPTIONS_FIELD], where, engine_class)
     return entry
 
 
-def read_styles_manifest(path: str | Path) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-    """(defaults, [(match key, entry)]) from a ``.json`` or ``.csv`` styles manifest."""
+def _entry_options(value: Any, where: str, engine_class: type | None) -> dict[str, Any]:
+    """An entry's ``options`` (``{"NAME": VALUE}``, or ``NAME=VALUE`` items: a CSV cell ``a=1;b=x``) as
+    ``{name: text}`` in ``render --option``'s spelling, checked against the engine's schema."""
+    from regionpaint.engines.schema import OptionError, checked_engine_options, option_texts, parse_key_values
+
+    try:
+        if isinstance(value, Mapping):
+            given = {str(name).replace("-", "_"): v for name, v in value.items()}
+        else:
+            given = parse_key_values(_as_list(value, OPTIONS_FIELD, where))
+        if engine_class is None:
+            return {name: str(v) for name, v in given.items()}
+        return option_texts(engine_class.options, checked_engine_options(engine_class, given))
+    except OptionError as exc:
+        raise StylesError(f"{where}: {OPTIONS_FIELD}: {exc}") from None
+
+
+def read_styles_manifest(
+    path: str | Path, engine_class: type | None = None
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """(defaults, [(match key, entry)]) from a ``.json`` or ``.csv`` styles manifest; entries' engine options
+    are checked against ``engine_class``'s schema when given."""
     path = Path(path)
     if not path.exists():  # anything else there (a FIFO, a folder) is named by open_regular below
         raise StylesError(f"{path}: styles manifest not found")
@@ -157,14 +184,16 @@ def read_styles_manifest(path: str | Path) -> tuple[dict[str, Any], list[tuple[s
             raise StylesError(f"{path}: expected a list of entries (or {{'defaults': ..., 'images': [...]}})")
     else:
         raise StylesError(f"{path}: a styles manifest is .json or .csv")
-    defaults = normalise_entry(defaults_raw, base, f"{path}: defaults")
+    if not isinstance(defaults_raw, Mapping):
+        raise StylesError(f"{path}: 'defaults' must be an object of fields")
+    defaults = normalise_entry(defaults_raw, base, f"{path}: defaults", engine_class)
     entries = []
     for number, row in enumerate(rows, start=1):
         where = f"{path}: entry {number}"
         target = row.get("output") or row.get("label")
         if not target:
             raise StylesError(f"{where}: needs 'output' or 'label' naming the map it styles")
-        entries.append((str(target).replace("\\", "/"), normalise_entry(row, base, where)))
+        entries.append((str(target).replace("\\", "/"), normalise_entry(row, base, where, engine_class)))
     return defaults, entries
 
 
@@ -221,9 +250,18 @@ class StylePlanner:
         entry = self._entry_for(item)
         if entry is None:
             self._apply_mode(settings, item, mean_z)
+        options = dict(settings.pop(OPTIONS_FIELD, None) or {})  # the batch's --option flags
         for source in (self.defaults, entry or {}):
-            settings.update(source)
-        return {k: settings.get(k) for k in RENDER_FIELDS if settings.get(k) not in (None, [], False)}
+            settings.update({k: v for k, v in source.items() if k != OPTIONS_FIELD})
+            options.update(source.get(OPTIONS_FIELD) or {})  # name by name: a row changes only what it names
+        settings["option"] = [f"{name}={text}" for name, text in sorted(options.items())]
+        # Seed 0 is a seed (`0 == False` would drop it): without it the replay renders seed None, which
+        # engines with noise draw at random (SEAN, the transfer example), and the record would not replay.
+        return {
+            k: settings.get(k)
+            for k in RENDER_FIELDS
+            if settings.get(k) not in (None, [], False) or (k == "seed" and settings.get(k) is not None)
+        }
 
     def _apply_mode(self, settings: dict[str, Any], item: BatchItem, mean_z: str | None) -> None:
         if self.mode == "random":
@@ -246,12 +284,13 @@ class StylePlanner:
 
 def render_argv(record: Mapping[str, Any]) -> list[str]:
     """The ``regionpaint render`` arguments that re-render a manifest record's output exactly."""
-    argv = ["render", "--checkpoint", str(record["checkpoint"]), "--engine", str(record["engine"])]
+    argv = ["render", "--checkpoint", str(record["checkpoint"])] if record.get("checkpoint") else ["render"]
+    argv += ["--engine", str(record["engine"])]  # an engine without weights: no --checkpoint
     settings = record["settings"]
     for field in RENDER_FIELDS:
         value = settings.get(field)
         flag = "--" + field.replace("_", "-")
-        if value in (None, [], False):
+        if value is None or value is False or value == []:  # not `in (None, [], False)`: --seed 0 is a flag
             continue
         if value is True:
             argv.append(flag)

@@ -2,6 +2,10 @@
 
     regionpaint batch --checkpoint CK --labels DIR --out DIR [--layout cityscapes] [--style-mode random]
     torchrun --nproc_per_node 4 -m regionpaint batch --checkpoint CK --labels DIR --out DIR
+    regionpaint batch --engine transfer --labels DIR --out DIR --patch-size 8 --option texture=false
+
+Engine options are taken as ``render`` takes them (app/commands/engine_options.py), checked before the model
+loads, merged with a styles manifest's per-output ``options`` and recorded in each output's replay command.
 
 Outputs mirror the label tree (named the dataset's way), each with a record in ``OUT/manifest.jsonl`` holding
 the ``render`` command that reproduces it. A rerun renders only what is missing or changed; Ctrl+C stops
@@ -19,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from regionpaint.app.commands.engine_options import add_option_flags
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--checkpoint",
-        required=True,
         metavar="PATH",
-        help="official folder, .pth or .safetensors, or an installed model's name (`regionpaint models list`)",
+        help="official folder, .pth or .safetensors, or an installed model's name (`regionpaint models list`); "
+        "left out for an engine without weights, named by --engine",
     )
     parser.add_argument("--engine", metavar="ID", help="engine id (default: recognised from the checkpoint)")
     parser.add_argument("--labels", required=True, metavar="DIR", help="folder of label maps (searched recursively)")
@@ -55,7 +61,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--mean-styles", metavar="DIR", help="SEAN: per-class mean/spread codes from DIR/images + DIR/labels"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed (random mode: the base of per-image seeds)")
-    parser.add_argument("--no-noise", action="store_true", help="SEAN: switch the per-layer noise off")
+    parser.add_argument(
+        "--no-noise", action="store_true", help="switch stochastic noise off (any engine with the 'noise' capability)"
+    )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--fast", action="store_true", help="fast mode where the engine has one (default: exact)")
     parser.add_argument(
@@ -69,6 +77,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loaders", type=int, default=2, metavar="N", help="threads reading inputs ahead")
     parser.add_argument("--overwrite", action="store_true", help="render every output again")
     parser.add_argument("--json", action="store_true", help="JSON-lines events on stdout instead of a progress bar")
+    # Last, as in render: an engine option's flag that clashes with any of the above is refused, not fatal.
+    add_option_flags(parser, "batch")
 
 
 class _Emitter:
@@ -140,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--compile compiles the fast mode's generator: add --fast")
     from regionpaint.app.model_manager.manager import resolve_checkpoint
 
-    args.checkpoint = resolve_checkpoint(args.checkpoint)  # an installed model's name -> its folder
+    if not args.checkpoint and not args.engine:
+        raise ValueError("batch needs --checkpoint, or --engine ID for an engine that needs no weights")
+    if args.checkpoint:
+        args.checkpoint = resolve_checkpoint(args.checkpoint)  # an installed model's name -> its folder
     sink = JsonLinesSink(sys.stdout) if args.json else _tqdm_sink()
     stop = threading.Event()
     ranks = torchrun_sharding.Ranks()
@@ -186,12 +199,16 @@ def _tqdm_sink():
     return TqdmBatchSink(sys.stderr)
 
 
-def _plan(args, loaded, ranks, emit):
-    """(layout, all items, this rank's jobs, failures while planning, skipped count, planner)."""
+def _plan(args, loaded, ranks, emit, options: dict[str, str], styles):
+    """(layout, all items, this rank's jobs, failures while planning, skipped count, planner).
+
+    ``options``: the engine options of ``--option`` and the dedicated flags (checked, as ``render --option``
+    texts); ``styles``: the styles manifest read by :func:`read_checked_inputs`, or None.
+    """
     from regionpaint.app.batch import manifest, torchrun_sharding
     from regionpaint.app.batch.discovery import discover, photo_index
     from regionpaint.app.batch.pipeline import Job
-    from regionpaint.app.batch.styles import StylePlanner, StylesError, read_styles_manifest
+    from regionpaint.app.batch.styles import StylePlanner, StylesError
 
     out = Path(args.out)
     layout, items = discover(args.labels, args.layout, args.instances, out=out)
@@ -204,14 +221,14 @@ def _plan(args, loaded, ranks, emit):
         "size": args.size,
         "label_set": args.label_set,
         "mean_styles": str(Path(args.mean_styles).resolve()) if args.mean_styles else None,
+        "options": options,
     }
-    styles = read_styles_manifest(args.styles) if args.styles else None
     mode = args.style_mode
     if mode is None and args.photos:
         mode = "from-photos"
     planner = StylePlanner(Path(args.labels), frozenset(caps), base, mode, photos, styles)
     mean_z = _mean_z(loaded, out) if mode == "mean" else None
-    stamp = manifest.checkpoint_stamp(loaded.checkpoint)
+    stamp = manifest.checkpoint_stamp(loaded.checkpoint) if loaded.checkpoint else []
     records = {} if args.overwrite else manifest.read_records(out)
     jobs, failed, skipped = [], [], 0
     for item in torchrun_sharding.shard(items, ranks.rank, ranks.world_size):
@@ -231,6 +248,25 @@ def _plan(args, loaded, ranks, emit):
     for target in planner.unused_entries() if ranks.is_main else ():
         emit("warning", message=f"styles manifest entry {target!r} matches no label map")
     return layout, items, jobs, failed, skipped, stamp
+
+
+def read_checked_inputs(args) -> tuple[dict[str, str], Any]:
+    """(engine options of the command line, styles manifest or None), both checked against the engine's
+    option schema before its model is loaded: a bad value stops the batch in a second with one line naming
+    the option (and the manifest's file and entry), not after the load."""
+    from regionpaint.app.batch.styles import read_styles_manifest
+    from regionpaint.app.commands.engine_options import given_options
+    from regionpaint.app.render.service import default_service
+    from regionpaint.engines.schema import checked_engine_options, option_texts
+
+    engine_class = default_service().engine_class(args.engine or "", args.checkpoint or "")
+    if engine_class.needs_checkpoint and not args.checkpoint:
+        raise ValueError(f"the {engine_class.display_name} engine needs --checkpoint (a trained folder or file)")
+    options = option_texts(
+        engine_class.options, checked_engine_options(engine_class, given_options(args, engine_class))
+    )
+    styles = read_styles_manifest(args.styles, engine_class) if args.styles else None
+    return options, styles
 
 
 def _refuse_outputs_over_inputs(items, out: Path) -> None:
@@ -275,9 +311,11 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     from regionpaint.app.render.service import RenderJob as ServiceJob
     from regionpaint.app.render.service import fit_job, mean_style_sources
     from regionpaint.engines.base import MEAN_STYLE
+    from regionpaint.engines.schema import parse_key_values
 
     start = time.perf_counter()
     out = Path(args.out)
+    options, styles = read_checked_inputs(args)
     loaded = load_engine(args, str(device))
     if args.mean_styles:
         if MEAN_STYLE not in loaded.capabilities:
@@ -285,7 +323,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
                 f"--mean-styles: the {loaded.engine_class.display_name} engine has no per-class style codes"
             )
         loaded.engine.set_mean_styles(read_style_folder(Path(args.mean_styles), loaded.label_set))
-    layout, items, jobs, failed, skipped, stamp = _plan(args, loaded, ranks, emit)
+    layout, items, jobs, failed, skipped, stamp = _plan(args, loaded, ranks, emit, options, styles)
     batch_size = args.batch_size or default_batch_size(device)
     if batch_size < 1:
         raise ValueError(f"--batch-size {batch_size}: must be at least 1")
@@ -295,7 +333,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
     emit(
         "start",
         engine=loaded.engine_class.id,
-        checkpoint=str(loaded.checkpoint),
+        checkpoint=str(loaded.checkpoint or ""),
         out=str(out),
         layout=layout,
         device=str(device),
@@ -325,8 +363,11 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
         request.label_set = loaded.label_set.id if loaded.label_set is not None else None
         request.fast = bool(job.settings.get("fast"))
         request.compile = request.fast and bool(getattr(args, "compile", False))
-        # Fitted as the render service fits every request: nothing the checkpoint does not offer.
-        return fit_job(ServiceJob(request=request), loaded.engine_class, loaded.capabilities)
+        # Fitted as the render service fits every request: nothing the checkpoint does not offer, and the
+        # engine options checked and applied as `render --option` applies them (what the replay runs).
+        options = parse_key_values(job.settings.get("option") or [])
+        job_options = ServiceJob(request=request, options=options, strict_options=True)
+        return fit_job(job_options, loaded.engine_class, loaded.capabilities)
 
     def record(job, result, digest: str) -> dict[str, Any]:
         entry = {
@@ -334,7 +375,7 @@ def _run(args, ranks, device, stop: threading.Event, emit: _Emitter) -> int:
             "rank": ranks.rank,
             "path": str(job.output.resolve()),
             "engine": loaded.engine_class.id,
-            "checkpoint": str(loaded.checkpoint.resolve()),
+            "checkpoint": str(loaded.checkpoint.resolve()) if loaded.checkpoint else "",
             "checkpoint_stamp": stamp,
             "settings": job.settings,
             "fingerprint": job.fingerprint,
@@ -407,7 +448,7 @@ class _FiniteChecked:
     """The batch's engine, its every output checked as the render service checks its own (``check_finite``):
     a map whose render is NaN fails with a message instead of being written black."""
 
-    def __init__(self, engine: Any, engine_id: str, checkpoint: Path) -> None:
+    def __init__(self, engine: Any, engine_id: str, checkpoint: Path | None) -> None:
         self.engine, self.engine_id, self.checkpoint = engine, engine_id, checkpoint
 
     def generate_batch(self, requests: list) -> list:
@@ -415,7 +456,7 @@ class _FiniteChecked:
 
         results = self.engine.generate_batch(requests)
         for request, result in zip(requests, results, strict=True):
-            check_finite(result, self.engine_id, self.checkpoint, fast=bool(getattr(request, "fast", False)))
+            check_finite(result, self.engine_id, self.checkpoint or "", fast=bool(getattr(request, "fast", False)))
         return results
 
     def __getattr__(self, name: str) -> Any:

@@ -17,6 +17,12 @@ def register(cli) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open", metavar="FILE", help="a .rpaint project to open")
     parser.add_argument("--demo", action="store_true", help="open the bundled face demo")
+    parser.add_argument(
+        "--label",
+        metavar="LABEL.png",
+        help="start a new document from a label map alone (no photo: the result is the engine's output as it is)",
+    )
+    parser.add_argument("--label-set", metavar="ID", help="the label set of --label (default: guessed from its ids)")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window and exit")
     parser.add_argument("--engine", metavar="ID", help="render the opened document with this engine")
     parser.add_argument("--checkpoint", metavar="PATH", help="render the opened document with this checkpoint")
@@ -26,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from regionpaint.app.qt.main import run_editor  # Qt is imported only when the editor is asked for
 
     open_path = args.open
+    if args.label and (open_path or args.demo):
+        raise ValueError("--label starts a new document; give it without --open or --demo")
+    # Read before any window opens: a bad label map is one line on the terminal, like render's.
+    document = label_document(args.label, args.label_set) if args.label else None
     if args.demo and not open_path:
         if DEMO_PROJECT.is_file():
             open_path = str(DEMO_PROJECT)
@@ -35,4 +45,19 @@ def run(args: argparse.Namespace) -> int:
         from regionpaint.plugins.manager import get_plugin_manager
 
         get_plugin_manager().engine_class(args.engine)  # an unknown id is an error here, not in the window
-    return run_editor(open_path=open_path, screenshot=args.screenshot, engine=args.engine, checkpoint=args.checkpoint)
+    return run_editor(
+        open_path=open_path,
+        screenshot=args.screenshot,
+        engine=args.engine,
+        checkpoint=args.checkpoint,
+        document=document,
+    )
+
+
+def label_document(label: str, label_set_id: str | None = None):
+    """A new document (no photo) from the label map ``label``, in ``label_set_id`` or the set its ids fit."""
+    from regionpaint.app.model.imports import new_document
+    from regionpaint.plugins.manager import get_plugin_manager
+
+    label_set = get_plugin_manager().label_set(label_set_id) if label_set_id else None
+    return new_document(None, label, None, label_set)

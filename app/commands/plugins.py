@@ -141,21 +141,43 @@ def run_uninstall(args: argparse.Namespace) -> int:
     import importlib.metadata
 
     from regionpaint.plugins.discovery import installed_plugins
-    from regionpaint.plugins.install import installed_distribution, pip_uninstall_args
+    from regionpaint.plugins.install import installed_distribution, normalize, pip_uninstall_args
 
     distributions = [installed_distribution(name) for name in args.names]
-    for name, distribution in zip(args.names, distributions, strict=True):
+    pairs = list(zip(args.names, distributions, strict=True))
+    for name, distribution in pairs:
         try:
             importlib.metadata.distribution(distribution)
         except importlib.metadata.PackageNotFoundError:
             message = f"{name}: no installed plugin or package of that name (see `regionpaint plugins list`)"
             raise ValueError(message) from None
     status = _pip(pip_uninstall_args(distributions))
-    if status == 0:
-        importlib.invalidate_caches()
-        left = {plugin.distribution for plugin in installed_plugins()}  # from metadata: nothing is imported
-        print("Removed: " + ", ".join(d for d in distributions if d not in left))
-    return status
+    if status != 0:
+        return status
+    importlib.invalidate_caches()
+    left = {normalize(plugin.distribution) for plugin in installed_plugins()}  # from metadata: nothing is imported
+    named = {d: name if normalize(name) == normalize(d) else f"{name} (package {d})" for name, d in pairs}
+    removed = [named[d] for d in distributions if normalize(d) not in left]
+    if removed:
+        print("Removed: " + ", ".join(removed))
+    kept = [d for d in distributions if normalize(d) in left]
+    if kept:  # pip exits 0 when it declines, e.g. for a copy outside this environment (a folder on PYTHONPATH)
+        where = "; ".join(f"{d} at {_location(d)}" for d in kept)
+        raise ValueError(
+            f"pip did not remove {where} (outside this environment: delete it there or take it off PYTHONPATH; "
+            f"`regionpaint plugins disable NAME` keeps a plugin from loading)"
+        )
+    return 0
+
+
+def _location(distribution: str) -> str:
+    """The folder an installed distribution's metadata is in (where to remove it by hand)."""
+    import importlib.metadata
+
+    try:
+        return str(importlib.metadata.distribution(distribution).locate_file(""))
+    except importlib.metadata.PackageNotFoundError:
+        return "an unknown place"
 
 
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:

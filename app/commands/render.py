@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from regionpaint.app.commands.engine_options import add_option_flags, given_options
 from regionpaint.app.render_spec import (
     label_set_for_classes,
     parse_class_clusters,
@@ -78,7 +79,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--z", metavar="FILE.pt", help="SPADE-VAE latent, shape (1, z_dim) (.pt or .npy)")
     parser.add_argument("--sample", action="store_true", help="draw z with --seed instead of the encoder mean")
     parser.add_argument("--seed", type=int, help="seed for noise, z samples and cluster picks")
-    parser.add_argument("--no-noise", action="store_true", help="SEAN: switch the per-layer noise off")
+    parser.add_argument(
+        "--no-noise",
+        action="store_true",
+        help="switch stochastic noise off (any engine with the 'noise' capability, e.g. SEAN: `regionpaint engines`)",
+    )
     parser.add_argument(
         "--instance-cluster",
         action="append",
@@ -92,13 +97,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="CLASS=K",
         help="pix2pixHD: feature cluster K for every instance of CLASS",
-    )
-    parser.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an engine option from the engine's schema (see `regionpaint engines --options`)",
     )
     parser.add_argument("--size", metavar="WxH", help="network size (default: the checkpoint's preprocessing)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
@@ -118,37 +116,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="let --out or --save-tensor overwrite one of this render's input files"
     )
-    _add_generated_flags(parser)  # last: a flag that clashes with any of the above is refused, not fatal
-
-
-def _add_generated_flags(parser: argparse.ArgumentParser) -> None:
-    """A dedicated flag for every engine option that asks for one (``Option.flag``), from every engine.
-
-    An option whose flag is already one of ``render``'s (``size`` -> ``--size``) is refused and reported
-    against its plugin (``plugins list``; the option stays usable as ``--option NAME=VALUE``): argparse
-    would otherwise abort the registration of this and every later command.
-    """
-    from regionpaint.plugins.manager import get_plugin_manager
-
-    manager = get_plugin_manager()
-    seen: set[str] = set()
-    for entry in manager.engines().values():
-        for option in entry.engine_class.options:
-            if not option.flag or option.cli_flag in seen:
-                continue
-            seen.add(option.cli_flag)
-            help_text = f"{entry.engine_class.display_name}: {option.help}" if option.help else None
-            try:
-                parser.add_argument(
-                    option.cli_flag, dest=_flag_dest(option), metavar=option.kind.upper(), help=help_text
-                )
-            except argparse.ArgumentError:
-                manager.record_error(
-                    entry.plugin,
-                    f"engine {entry.engine_class.id!r} option {option.name!r}: its flag {option.cli_flag} is "
-                    f"already a flag of `regionpaint render`; not added (pass it as "
-                    f"--option {option.name}=VALUE)",
-                )
+    # Last: an engine option's flag that clashes with any of the above is refused, not fatal.
+    add_option_flags(parser, "render")
 
 
 def _configure_photo_edit(parser: argparse.ArgumentParser) -> None:
@@ -281,7 +250,6 @@ def run(args: argparse.Namespace) -> int:
     from regionpaint.app.render.from_document import document_request
     from regionpaint.app.render.service import RenderJob, default_service
     from regionpaint.engines.loading.options import opt_int
-    from regionpaint.engines.schema import parse_key_values
     from regionpaint.plugins.manager import PluginError
 
     check_outputs(args)  # before anything is read or rendered: a bad --out is found in a second, not after
@@ -313,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if engine_cls.needs_checkpoint and not checkpoint:
         raise ValueError(f"the {engine_cls.display_name} engine needs --checkpoint (a trained folder or file)")
-    info = service.inspect(checkpoint) if checkpoint else None
+    info = service.inspect(checkpoint, engine_cls.id) if checkpoint else None
     if args.label_set:
         label_set = manager.label_set(args.label_set)
     elif doc is not None:
@@ -335,8 +303,7 @@ def run(args: argparse.Namespace) -> int:
 
     keep_working_memory()  # the forward reuses its large temporaries instead of faulting them in again
     options = dict(doc.engine.options) if doc is not None else {}
-    options.update(parse_key_values(args.option))
-    options.update(_generated_flag_values(args, engine_cls))
+    options.update(given_options(args, engine_cls))
     if args.mean_styles and MEAN_STYLE not in engine_cls.capabilities:
         raise ValueError(f"--mean-styles: the {engine_cls.display_name} engine has no per-class style codes")
     mean_sources = read_style_folder(Path(args.mean_styles), label_set) if args.mean_styles else None
@@ -404,19 +371,6 @@ def _guess_label_set(label_path: str, engine_cls, manager):
     if guessed is not None:
         log.info("guessed label set %s from %s (--label-set chooses another)", guessed.id, label_path)
     return guessed
-
-
-def _generated_flag_values(args: argparse.Namespace, engine_cls) -> dict:
-    """Values of the dedicated flags (``flag=True`` options) of this engine that were given."""
-    return {
-        option.name: getattr(args, _flag_dest(option))
-        for option in engine_cls.options
-        if option.flag and getattr(args, _flag_dest(option), None) is not None
-    }
-
-
-def _flag_dest(option) -> str:
-    return "engine_option_" + option.name
 
 
 def _photo_edit_inputs(args: argparse.Namespace, doc, label_set, base):

@@ -92,7 +92,7 @@ def _check_weights(args: argparse.Namespace) -> None:
         installed = installed_segmenter_weights(args.segmenter)
         if installed is None:
             raise ValueError(
-                f"segmenter {args.segmenter} needs --weights FILE ({cls.weights_hint}){segmenter_hint(args.segmenter)}"
+                f"segmenter {args.segmenter} needs --weights FILE, {cls.weights_hint}{segmenter_hint(args.segmenter)}"
             )
         args.weights = str(installed)
 

@@ -199,3 +199,25 @@ def start_photo_edit(doc: Any) -> None:
     # pix2pixHD: the photo's own instance features (an engine option other engines ignore).
     options = {**doc.engine.options, "feature_source": PHOTO_SOURCE}
     doc.replace_fields(style_sources=sources, default_style=BASELINE_STYLE, engine=doc.engine.replaced(options=options))
+
+
+def awaits_photo_labels(doc: Any) -> bool:
+    """A document made from a photo alone (an empty map, or a project saved before its labels were accepted):
+    it has the photo but no baseline, so renders are not composited onto the photo yet."""
+    return doc is not None and doc.photo is not None and doc.baseline is None
+
+
+def accept_photo_labels(doc: Any) -> bool:
+    """Accept the labels made on a photo alone as its segmentation: they become the baseline, and later
+    edits composite onto the photo like those of a document made from a photo and its segmentation.
+
+    What the document is made from, like :func:`start_photo_edit`: no undo step (undoing the labelling
+    afterwards is an edit against the accepted labels). False when there is nothing to accept.
+    """
+    from .document import EventKind
+
+    if not awaits_photo_labels(doc):
+        return False
+    start_photo_edit(doc)
+    doc.notify(EventKind.COMPOSITE)  # how renders go onto the photo changed: compositing controls apply now
+    return True

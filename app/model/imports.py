@@ -24,7 +24,7 @@ from regionpaint import limits, untrusted
 
 from . import orientation as orient
 from .aspect import AspectFit, fit_aspect, same_aspect
-from .document import Document, DocumentError
+from .document import Document, DocumentError, scale_id_map
 from .edit_mask import start_photo_edit
 from .labelsets import LabelIdError, LabelSet, UnknownColorsError, guess_label_set
 
@@ -202,14 +202,24 @@ def read_photo(path: PathLike) -> np.ndarray:
 def read_style_pair(
     image_path: PathLike, label_path: PathLike | None, label_set: LabelSet | None = None, name: str = ""
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """A style photo (upright) and its segmentation turned to line up with it; a segmentation of another
-    aspect ratio is refused (the engines scale both to the network's size, which would squash it).
-    ``name`` (the style source's) starts that message when given."""
+    """A style photo (upright) and its segmentation turned to line up with it, at the photo's size.
+
+    One rule for ``render --style``, ``batch`` and the editor's Style sources panel: a segmentation of another
+    aspect ratio is refused, naming the file and both sizes (the engines scale both to the network's size,
+    which would squash it); one of the photo's shape at another resolution is scaled to the photo (nearest). By
+    a whole factor (CelebA-HQ's 1024 px photos with 512 px maps) that is pixel repetition, which gives the
+    engines' own resize the same network-size map as the original (the SEAN parity runs of
+    tests/test_render_cli.py pass such pairs). Projects store the pair at one size
+    (:class:`~regionpaint.app.model.document.StyleSourceData`). ``name`` (the style source's) starts the message.
+    """
     photo = read_upright_photo(image_path)
     if label_path is None:
         return photo.pixels, None
     label, _ = photo.read_label_map(label_path, label_set)
     photo.check_aspect(label, f"style source {name!r}: {label_path}" if name else str(label_path))
+    if label.shape != photo.pixels.shape[:2]:
+        log.info("scaling %s to the size of %s", label_path, image_path)
+        label = scale_id_map(label, photo.size)
     return photo.pixels, label
 
 

@@ -54,6 +54,7 @@ from .document import (
 )
 from .imports import ImportFileError, index_from_image, instance_from_image, open_image, photo_from_image
 from .labelsets import BUILTIN_LABEL_SETS, LabelIdError, LabelSet
+from .plain_errors import write_error_words
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ def save_project(doc: Document, path: PathLike) -> None:
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ProjectError(f"{path}: could not save ({exc})") from exc
+        raise ProjectError(f"{path}: could not save: {write_error_words(path, exc)}") from exc
     try:
         with os.fdopen(handle, "wb") as file:
             _write_archive(file, members)
@@ -278,6 +279,8 @@ def save_project(doc: Document, path: PathLike) -> None:
         os.replace(temp_name, path)
     except BaseException as exc:
         _remove_quietly(temp_name)
+        if isinstance(exc, OSError):
+            raise ProjectError(f"{path}: could not save: {write_error_words(path, exc)}") from exc
         if isinstance(exc, Exception):
             raise ProjectError(f"{path}: could not save ({exc})") from exc
         raise
@@ -553,8 +556,8 @@ def _style_sources(
             sources[name] = StyleSourceData(
                 image, label, instance, _expect(entry.get("display_name", ""), str, f"{where}.display_name")
             )
-        except DocumentError as exc:
-            raise _Problem(str(exc)) from exc
+        except DocumentError as exc:  # e.g. a label map of another size than its photo
+            raise _Problem(f"{where}: {exc}") from exc
     return sources
 
 

@@ -1,4 +1,6 @@
-"""Every keyboard shortcut in one table: the window binds its actions from it and Help > Shortcuts shows it.
+"""Every keyboard shortcut and canvas click in one table: the window binds its actions from
+:data:`SHORTCUTS`, the canvas decides what a click with modifiers does from :data:`CANVAS_CLICKS`, and
+Help > Shortcuts (F1) shows both (:func:`help_rows`), so the help cannot drift from the bindings.
 
 Keys held down (peek, pan) and keys the canvas handles itself (Enter, Backspace, Esc) are listed too,
 with ``bound=False``, so the help is complete while the binding stays in one place.
@@ -6,6 +8,7 @@ with ``bound=False``, so the help is complete while the binding stays in one pla
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -55,6 +58,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("view_side_by_side", "Ctrl+3", "View: side by side", "View"),
     Shortcut("view_wipe", "Ctrl+4", "View: before/after wipe (drag the divider)", "View"),
     Shortcut("outline", "O", "Label overlay: colours / outlines", "View"),
+    Shortcut("raw_render", "Ctrl+Shift+R", "Show the raw render (not composited onto the photo)", "View"),
     Shortcut("peek", "\\ (hold)", "Peek at the original photo", "View", bound=False),
     Shortcut("zoom_in", "+", "Zoom in (also the mouse wheel)", "View"),
     Shortcut("zoom_out", "-", "Zoom out", "View"),
@@ -64,3 +68,37 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("render", "Ctrl+R", "Render now", "Render"),
     Shortcut("shortcuts", "F1", "Keyboard shortcuts", "Help"),
 )
+
+
+@dataclass(frozen=True)
+class CanvasClick:
+    """A left click on the canvas with modifier keys held, which does something other than the active tool."""
+
+    action: str  # what the canvas does: "pick_label", "add_to_selection", "select_region"
+    modifiers: tuple[str, ...]  # key names as QKeySequence writes them: "Ctrl", "Alt", "Shift"
+    description: str
+    group: str = "Canvas"
+
+    @property
+    def keys(self) -> str:
+        return "+".join((*self.modifiers, "click"))
+
+
+#: The first entry whose modifiers are all held wins: Alt+Shift-click picks, Ctrl+Shift-click adds.
+CANVAS_CLICKS: tuple[CanvasClick, ...] = (
+    CanvasClick("pick_label", ("Alt",), "Pick the label under the cursor, whatever the tool"),
+    CanvasClick("add_to_selection", ("Ctrl", "Shift"), "Add the region under the cursor to the selection"),
+    CanvasClick("select_region", ("Ctrl",), "Select the region under the cursor (no painting)"),
+)
+
+
+def canvas_click(held: Collection[str]) -> CanvasClick | None:
+    """What a click with the modifier keys ``held`` (names as in :class:`CanvasClick`) does; None: the tool."""
+    held = set(held)
+    return next((click for click in CANVAS_CLICKS if set(click.modifiers) <= held), None)
+
+
+def help_rows() -> list[tuple[str, str, str]]:
+    """(keys, what it does, group) for every shortcut and canvas click: what Help > Shortcuts lists."""
+    rows = [(shortcut.keys, shortcut.description, shortcut.group) for shortcut in SHORTCUTS]
+    return rows + [(click.keys, click.description, click.group) for click in CANVAS_CLICKS]

@@ -101,3 +101,20 @@ def engine_title(before: EngineSettings, after: EngineSettings) -> str:
 
 def _changed_options(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     return [key for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+
+
+def style_block_titles(blocks: Sequence[str], declared: Mapping[str, str]) -> dict[str, str]:
+    """A person's name for each crossover block: the engine's own (``Engine.style_block_titles``), else one
+    from the block's place in the forward order, which runs from coarse to fine in every generator that has
+    such blocks (each doubles the resolution or keeps it)."""
+    titles = {}
+    for index, block in enumerate(blocks):
+        if declared.get(block):
+            titles[block] = declared[block]
+        elif index == 0:
+            titles[block] = "Coarse shape"
+        elif index == len(blocks) - 1:
+            titles[block] = "Fine texture"
+        else:
+            titles[block] = f"Detail level {index + 1}"
+    return titles

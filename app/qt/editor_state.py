@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from regionpaint.app.model import titles
 from regionpaint.app.model.document import Document, DocumentError, DocumentEvent, EventKind
 from regionpaint.app.model.history import Box, History
 from regionpaint.app.model.labelsets import LabelSet
@@ -55,6 +56,8 @@ class EditorState(QObject):
         self.document: Document | None = None
         self.label_set: LabelSet | None = None
         self.project_path: Path | None = None
+        # The photo (or label map) a new document was made from: Save as and Export suggest its folder and name.
+        self.origin_path: Path | None = None
         self.current_label = 0
         self.picked_instance: int | None = None
         self.dirty = False
@@ -76,6 +79,7 @@ class EditorState(QObject):
             self._unsubscribe()
             self._unsubscribe = None
         self.document, self.label_set, self.project_path = doc, label_set, path
+        self.origin_path = None
         self.document_serial += 1
         self.render_info = {}
         self.render_capabilities = None
@@ -224,6 +228,12 @@ class EditorState(QObject):
     def style_blocks(self) -> tuple[str, ...]:
         engine_class = self.engine_class()
         return () if engine_class is None else tuple(engine_class.style_blocks)
+
+    def style_block_titles(self) -> dict[str, str]:
+        """Block name -> what it changes in plain words (the engine's titles, else coarse ... fine by order)."""
+        engine_class = self.engine_class()
+        declared = {} if engine_class is None else dict(getattr(engine_class, "style_block_titles", {}) or {})
+        return titles.style_block_titles(self.style_blocks(), declared)
 
 
 def box_or_all(box: Box | None, width: int, height: int) -> Box:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 from regionpaint.app.bundled_demo import DEMO_DIR, bundled_demos
 from regionpaint.app.model.document import Document, DocumentError
 from regionpaint.app.model.file_stamp import FileStamp, same_file
+from regionpaint.app.model.plain_errors import write_error_words
 from regionpaint.app.model.project import (
     PROJECT_SUFFIX,
     ProjectError,
@@ -30,6 +31,7 @@ from regionpaint.app.model.project import (
     open_project,
     save_project,
 )
+from regionpaint.app.model.suggested_paths import suggest_export_path, suggest_project_path
 from regionpaint.app.qt.dialogs.new_document import NewDocumentDialog
 
 if TYPE_CHECKING:
@@ -101,13 +103,10 @@ class FileActions(QObject):
         if not dialog.exec() or dialog.document is None:
             return False
         doc = dialog.document
-        if engine:
-            from regionpaint.app.model import edits
-
-            edits.set_engine_settings(doc, **engine)
-            doc.history.clear()
+        self.start_with_best_model(doc, engine)
         if not self.window.set_document(doc, None):
             return False
+        self.state.origin_path = dialog.photo.path or dialog.label.path
         if dialog.notices:  # e.g. a label map turned like its photo by the EXIF orientation
             self.window.show_error(" ".join(dialog.notices))
         return True
@@ -120,7 +119,25 @@ class FileActions(QObject):
             return
         dialog = NewFromPhotoDialog(label_sets(), self.window.settings, self.window)
         if dialog.exec() and dialog.document is not None:
-            self.window.set_document(dialog.document, None)
+            self.start_with_best_model(dialog.document)
+            if self.window.set_document(dialog.document, None):
+                self.state.origin_path = dialog.photo.path
+                self.window.photo_labels_bar.offer()  # an empty map: label it, then accept the labels
+
+    def start_with_best_model(self, doc: Document, engine: dict | None = None) -> None:
+        """Give a new document its engine settings: those asked for (a trained run's), else the best model
+        for its label set (installed, demo, last used), so it renders without a trip to the Engine panel.
+        Part of the new document, not an undo step."""
+        from regionpaint.app.model import edits
+        from regionpaint.app.render.default_checkpoint import best_checkpoint
+
+        if not engine and not doc.engine.checkpoint:
+            last_used = self.window.settings.last_checkpoint(doc.label_set_id)
+            chosen = best_checkpoint(doc.label_set_id, self.window.engine_panel.choices.models_folder, last_used)
+            engine = {"checkpoint": str(chosen)} if chosen is not None else {}
+        if engine:
+            edits.set_engine_settings(doc, **engine)
+            doc.history.clear()
 
     def ask_open(self) -> None:
         if not self.may_replace_document():
@@ -161,12 +178,14 @@ class FileActions(QObject):
         return self.save_to(self.state.project_path)
 
     def save_as(self) -> bool:
-        current = self.state.project_path
-        start = str(current or "")
-        if current is None or current.resolve().parent == DEMO_DIR:  # suggest the user's folder, not assets/
-            name = current.name if current else "untitled.rpaint"
-            start = str(Path(self.window.settings.last_folder("projects")) / name)
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, PROJECT_FILTER)
+        start = suggest_project_path(
+            self.state.project_path,
+            self.state.origin_path,
+            self.window.settings.last_folder("projects"),
+            Path.home(),
+            DEMO_DIR,  # the bundled demos stay as shipped: their copies go to the person's folder
+        )
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", str(start), PROJECT_FILTER)
         if not path:
             return False
         path = Path(path)
@@ -222,7 +241,7 @@ class FileActions(QObject):
         if doc is None or doc.last_render is None:
             self.window.show_error("Nothing to export yet: render the document first.")
             return False
-        path = path or self._ask_export_path("Export result", "result.png", RESULT_FILTER)
+        path = path or self._ask_export_path("Export result", "result", RESULT_FILTER)
         return path is not None and self._write(doc.last_render.image, path)
 
     def export_labels(self, colour: bool, path: Path | None = None) -> bool:
@@ -230,15 +249,23 @@ class FileActions(QObject):
         doc = self.state.document
         if doc is None:
             return False
-        default = "labels_colour.png" if colour else "labels.png"
-        path = path or self._ask_export_path("Export label map", default, PNG_FILTER)
+        kind = "labels_colour" if colour else "labels"
+        path = path or self._ask_export_path("Export label map", kind, PNG_FILTER)
         if path is None:
             return False
         array = self.state.label_set.to_color(doc.label) if colour else doc.label
         return self._write(array, path.with_suffix(".png"))
 
-    def _ask_export_path(self, title: str, name: str, filters: str) -> Path | None:
-        start = Path(self.window.settings.last_folder("exports") or ".") / name
+    def _ask_export_path(self, title: str, kind: str, filters: str) -> Path | None:
+        """Ask where to write an export of ``kind`` (suggested_paths.EXPORT_NAMES), beside the document."""
+        start = suggest_export_path(
+            kind,
+            self.state.project_path,
+            self.state.origin_path,
+            self.window.settings.last_folder("exports"),
+            Path.home(),
+            DEMO_DIR,
+        )
         path, _ = QFileDialog.getSaveFileName(self.window, title, str(start), filters)
         if not path:
             return None
@@ -248,7 +275,10 @@ class FileActions(QObject):
     def _write(self, array: np.ndarray, path: Path) -> bool:
         try:
             write_image(array, path)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            self.window.show_error(f"Could not export {path.name}: {write_error_words(path, exc)}")
+            return False
+        except ValueError as exc:
             self.window.show_error(f"{path}: could not write ({exc})")
             return False
         self.window.statusBar().showMessage(f"Exported {path}", 5000)

@@ -24,7 +24,10 @@ def run_editor(
     screenshot: str | None = None,
     engine: str | None = None,
     checkpoint: str | None = None,
+    document=None,
 ) -> int:
+    """The editor until it closes; ``document`` (a new, unsaved Document, e.g. ``gui --label``) opens instead
+    of ``open_path``."""
     from PySide6.QtWidgets import QApplication
 
     from regionpaint.app.qt.main_window import MainWindow
@@ -33,7 +36,7 @@ def run_editor(
     app.setApplicationName("regionpaint")
     app.setOrganizationName("regionpaint")
     if screenshot:
-        return _run_screenshot(app, open_path, Path(screenshot), engine, checkpoint)
+        return _run_screenshot(app, open_path, Path(screenshot), engine, checkpoint, document)
     window = MainWindow()
     # No torch warm-up here: measured, importing it while the window is built only delays the window (the two
     # threads share the GIL); opening the document starts the render thread's warm-up (docs/performance.md).
@@ -41,7 +44,8 @@ def run_editor(
         window.choose_engine(engine or "", checkpoint or "")
     _attach_startup_probe(window)
     window.show()
-    window.open_at_start(Path(open_path) if open_path else None)  # offers crashed sessions' work, --open's too
+    # Offers crashed sessions' work, --open's too.
+    window.open_at_start(Path(open_path) if open_path else None, document=document)
     status = app.exec()
     _exit_if_render_threads_stuck(status)
     _release_engines()
@@ -73,15 +77,21 @@ def _release_engines() -> None:
 
 
 def _run_screenshot(
-    app, open_path: str | None, out: Path, engine: str | None = None, checkpoint: str | None = None
+    app, open_path: str | None, out: Path, engine: str | None = None, checkpoint: str | None = None, document=None
 ) -> int:
     # Throw-away settings: a screenshot run must not change (or depend on) the person's window layout.
     with tempfile.TemporaryDirectory(prefix="regionpaint-screenshot-") as scratch:
-        return _screenshot_in(app, open_path, out, Path(scratch), engine, checkpoint)
+        return _screenshot_in(app, open_path, out, Path(scratch), engine, checkpoint, document)
 
 
 def _screenshot_in(
-    app, open_path: str | None, out: Path, scratch: Path, engine: str | None = None, checkpoint: str | None = None
+    app,
+    open_path: str | None,
+    out: Path,
+    scratch: Path,
+    engine: str | None = None,
+    checkpoint: str | None = None,
+    document=None,
 ) -> int:
     from PySide6.QtCore import QSettings, QTimer
 
@@ -94,7 +104,9 @@ def _screenshot_in(
     if engine or checkpoint:
         window.choose_engine(engine or "", checkpoint or "")
     window.show()
-    if open_path and not window.open_project(Path(open_path)):
+    if document is not None:
+        window.set_document(document, None)
+    elif open_path and not window.open_project(Path(open_path)):
         log.error("could not open %s", open_path)
     controller = window.render_controller
     done = {"grabbed": False}

@@ -53,13 +53,18 @@ from regionpaint.app.qt.panels.photo_edit import Recompositor
 from regionpaint.app.qt.panels.regions import RegionsPanel
 from regionpaint.app.qt.panels.styles import StylesPanel
 from regionpaint.app.qt.panels.tool_bar import VIEW_TITLES, EditorToolBar
+from regionpaint.app.qt.photo_labels_bar import PhotoLabelsBar
 from regionpaint.app.qt.settings import EditorSettings, autosave_dir, data_dir, models_dir
 from regionpaint.app.qt.start_screen import StartScreen
 from regionpaint.app.qt.workers import main_thread_gc
 from regionpaint.app.qt.workers.render_controller import DEBOUNCE_MS, RenderController
 from regionpaint.app.qt.workers.render_worker import EditorRenderOutcome
+from regionpaint.app.render import status_words
 
 log = logging.getLogger(__name__)
+
+#: The result pane before a model is chosen: what is missing and where to fix it.
+NO_MODEL_PLACEHOLDER = "No model chosen.\nPick one under Engine › Model,\nor get official ones with File › Models…"
 
 DEFAULT_SIZE = (1440, 900)
 
@@ -90,6 +95,9 @@ class MainWindow(QMainWindow):
         self.state = EditorState(self)
         self.tools = ToolController(self.state, self)
         self.render_controller = RenderController(self.state, debounce_ms, self)
+        # (engine id, checkpoint) pairs rendered this session: a render of another one loads its model first.
+        self._rendered_with: set[tuple[str, str]] = set()
+        self._last_render_fast = False
         self.files = FileActions(self)
         self.canvas = CanvasView(self.state, self.tools)
         self.navigator = Navigator(self.canvas, self.state)
@@ -105,6 +113,8 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.plugin_notice)
         layout.addWidget(self.notice)
+        self.photo_labels_bar = PhotoLabelsBar(self.state)  # a photo alone: label it, then accept the labels
+        layout.addWidget(self.photo_labels_bar)
         # No document: the start screen (demos, recent files, new from a photo) instead of an empty canvas.
         self.start_screen = StartScreen()
         self.central_pages = QStackedWidget()
@@ -114,7 +124,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.palette_panel = LabelPalette(self.state)
         self.regions_panel = RegionsPanel(self.state)
-        self.styles_panel = StylesPanel(self.state)
+        self.styles_panel = StylesPanel(self.state, self.settings)
         self.engine_panel = EnginePanel(self.state, self.settings, models_dir(self.data_folder))
         self.history_panel = HistoryPanel(self.state)
         self.jobs_panel = JobsPanel()
@@ -167,6 +177,7 @@ class MainWindow(QMainWindow):
             "fit": self.canvas.fit,
             "zoom_actual": self.canvas.zoom_actual,
             "render": self.render_controller.render_now,
+            "raw_render": lambda checked=False: self.canvas.set_raw_visible(bool(checked)),
             "shortcuts": self.show_shortcuts,
         }
         for tool_id in self.tools.tools:
@@ -185,6 +196,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(handlers[shortcut.action])
             self.addAction(action)  # window-wide, even with the menus hidden
             self.actions[shortcut.action] = action
+        self.actions["raw_render"].setCheckable(True)  # triggered(checked) reaches the canvas
         self.actions["zoom_in"].setShortcuts([QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")])
         self.actions["zoom_out"].setShortcuts([QKeySequence("-"), QKeySequence("Ctrl+-")])
         self.quick_label_shortcuts = []
@@ -245,6 +257,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         for name in ("undo", "redo", "find_label"):
             edit_menu.addAction(self.actions[name])
+        edit_menu.addAction(self.photo_labels_bar.action)
         tools_menu = bar.addMenu("&Tools")
         for tool_id in self.tools.tools:
             tools_menu.addAction(self.actions[f"tool_{tool_id}"])
@@ -269,6 +282,12 @@ class MainWindow(QMainWindow):
         mask_action.setCheckable(True)
         mask_action.toggled.connect(mask_box.setChecked)
         mask_box.toggled.connect(mask_action.setChecked)
+        # The raw render: the menu item (Ctrl+Shift+R), the Engine panel's box and the canvas agree.
+        view_menu.addAction(self.actions["raw_render"])
+        raw_box = self.engine_panel.composite_controls.show_raw
+        raw_box.toggled.connect(self.canvas.set_raw_visible)
+        self.canvas.rawVisibleChanged.connect(raw_box.setChecked)
+        self.canvas.rawVisibleChanged.connect(self.actions["raw_render"].setChecked)
         view_menu.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
@@ -316,6 +335,8 @@ class MainWindow(QMainWindow):
         self.tools.toolChanged.connect(self._show_tool_hint)
         controller = self.render_controller
         controller.busyChanged.connect(self._show_busy)
+        controller.renderStarted.connect(self._show_render_started)
+        controller.warmedUp.connect(self._note_warmed_up)
         controller.renderFinished.connect(self._show_render)
         controller.renderFailed.connect(self._show_render_error)
         # Fault containment: a render past the limit can be given up on (app/render/guard.py).
@@ -389,13 +410,17 @@ class MainWindow(QMainWindow):
         star = "*" if self.state.dirty else ""
         self.setWindowTitle(f"{self.document_name()}{star} — regionpaint")
 
-    def open_at_start(self, open_path: Path | None) -> None:
-        """What ``regionpaint gui [--open DOC]`` does once the window shows: offer the unsaved work of crashed
-        sessions (of DOC, when one is named: opening it offers its own), then open DOC."""
-        if open_path is None:
+    def open_at_start(self, open_path: Path | None, document: Document | None = None) -> None:
+        """What ``regionpaint gui [--open DOC | --label MAP]`` does once the window shows: offer the unsaved work
+        of crashed sessions (of DOC, when one is named: opening it offers its own), then open DOC, or the new
+        ``document`` (made from MAP; crashed sessions are then only mentioned, as beside DOC)."""
+        if document is not None:
+            self.set_document(document, None)
+        elif open_path is None:
             self.offer_recovery()
             return
-        self.open_project(Path(open_path))
+        else:
+            self.open_project(Path(open_path))
         others = self.autosave.store.recoverable() if self.autosave is not None else []
         if others:
             count = "1 session" if len(others) == 1 else f"{len(others)} sessions"
@@ -482,8 +507,15 @@ class MainWindow(QMainWindow):
     def new_batch_job(self) -> None:
         """Ask for a folder of label maps, then run ``regionpaint batch`` as a job in the Jobs panel."""
         document = self.state.document
-        checkpoint = document.engine.checkpoint if document is not None else None
-        dialog = BatchDialog(self, checkpoint, self.settings, models_dir(self.data_folder))
+        engine = document.engine if document is not None else None
+        dialog = BatchDialog(  # the document's engine and options are where the batch's start
+            self,
+            checkpoint=engine.checkpoint if engine is not None else None,
+            engine=engine.engine_id if engine is not None else "",
+            options=dict(engine.options) if engine is not None else None,
+            settings=self.settings,  # the checkpoint picker lists what the Engine panel's does
+            models_folder=models_dir(self.data_folder),
+        )
         argv = dialog.get_command()
         if argv is None:
             return
@@ -543,26 +575,48 @@ class MainWindow(QMainWindow):
 
     def _show_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
-        if busy:
-            self.render_label.setText("Rendering…")
+
+    def _show_render_started(self, job) -> None:
+        """Say what the engine is doing now: loading the model, a quick preview, refining."""
+        key = (job.job.engine_id, job.checkpoint, job.request.fast)
+        step = status_words.RenderStep(
+            fast=bool(job.request.fast),
+            model_loaded=key[:2] in self._rendered_with,
+            after_preview=not job.request.fast and self._last_render_fast,
+        )
+        self.render_label.setText(status_words.while_rendering(step))
+
+    def _note_warmed_up(self, outcome) -> None:
+        if outcome.ok and outcome.warm.checkpoint:  # the model is loaded: the first render only renders
+            self._rendered_with.add((outcome.warm.engine_id, outcome.warm.checkpoint))
 
     def _show_render(self, outcome: EditorRenderOutcome) -> None:
         self.notice.hide()
         latency = self.render_controller.last_latency
         engine_class = self.state.engine_class()
         engine = engine_class.display_name if engine_class is not None else outcome.engine_id
-        text = f"{engine} on {outcome.device}: {outcome.seconds:.2f} s"
-        if latency is not None:
-            text += f" · on screen {latency:.2f} s after the edit"
-        self.render_label.setText(text)
+        fast = bool(outcome.job.request.fast)
+        self._rendered_with.add((outcome.job.job.engine_id, outcome.job.checkpoint))
+        if self.state.document is not None and outcome.job.checkpoint:  # a new document of this kind starts here
+            self.settings.set_last_checkpoint(self.state.document.label_set_id, outcome.job.checkpoint)
+        self._last_render_fast = fast
+        self.render_label.setText(status_words.when_done(engine, fast, outcome.seconds, latency))
+        self.render_label.setToolTip(status_words.details(engine, outcome.device, fast, outcome.seconds))
 
     def _show_render_state(self) -> None:
-        """Say why nothing renders before the first render (or after the checkpoint was cleared)."""
+        """Say why nothing renders before the first render (or after the checkpoint was cleared), in the
+        status line and where the result will be."""
         doc = self.state.document
         if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.render_label.setText("No checkpoint chosen")
+            self.canvas.result_item.set_placeholder_text(NO_MODEL_PLACEHOLDER)
         elif doc is not None and doc.last_render is None and not self.render_controller.busy:
             self.render_label.setText("Not rendered yet")
+            self.canvas.result_item.set_placeholder_text(
+                "Not rendered yet.\nRender › Render now (Ctrl+R)"
+                if not self.render_controller.auto_render
+                else "Not rendered yet"
+            )
 
     def _offer_cancel_render(self, job) -> None:
         from regionpaint.app.render.guard import engine_label
@@ -582,7 +636,10 @@ class MainWindow(QMainWindow):
         if doc is not None and not doc.engine.checkpoint and self.state.engine_needs_checkpoint():
             self.statusBar().showMessage(message, 10000)  # not an error: nothing chosen yet
             self.render_label.setText("No checkpoint chosen")
+            self.canvas.result_item.set_placeholder_text(NO_MODEL_PLACEHOLDER)
             return
+        if doc is not None and doc.last_render is None:
+            self.canvas.result_item.set_placeholder_text("The render failed.\nSee the message above the canvas.")
         self.show_error(f"Render failed: {message}")
 
     def _show_cursor(self, x: int, y: int) -> None:

@@ -94,6 +94,13 @@ class EditorSettings:
         paths = [str(p) for p in self.checkpoint_paths() if Path(p) != Path(path)]
         self.store.setValue("engine/checkpoints", [str(path), *paths])
 
+    def last_checkpoint(self, label_set_id: str) -> str:
+        """The checkpoint last rendered with a document of this label set ("" when none)."""
+        return self.value(f"engine/last_checkpoint/{label_set_id}", "")
+
+    def set_last_checkpoint(self, label_set_id: str, checkpoint: str) -> None:
+        self.store.setValue(f"engine/last_checkpoint/{label_set_id}", checkpoint)
+
     # -- segmenters -------------------------------------------------------------------------
     def segmenter_weights(self, segmenter_id: str) -> Path | None:
         """The weights file last picked for a segmenter (None when none was, or it is gone)."""

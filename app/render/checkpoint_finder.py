@@ -1,7 +1,8 @@
 """Finding checkpoints for the picker: the models folder, folders a person added, the document's own.
 
 Only file names are looked at (no weights are read, torch is not imported): an official folder has
-``*_net_G.pth``; a regionpaint checkpoint is a ``.safetensors`` file (with its JSON sidecar). A folder the
+``*_net_G.pth``; a regionpaint checkpoint is a ``.safetensors`` file (with its JSON sidecar); engines with a
+layout of their own are asked (``Engine.locate``: names and small files only). A folder the
 model manager installed (``regionpaint models get``, File › Models…) carries a manifest: it is listed by its
 catalog title ("SPADE · Cityscapes (official)"), before the checkpoints listed by path; segmenter weights and
 the manager's ``.downloads`` are not checkpoints and are skipped.
@@ -41,12 +42,25 @@ def installed_title(folder: Path) -> tuple[str, str] | None:
 
 
 def is_checkpoint(path: Path) -> bool:
-    """True for an official folder, a ``.safetensors`` file or a ``*.pth`` generator file."""
+    """True for an official folder, a ``.safetensors`` file, a ``*.pth`` generator file, or a file or folder
+    an engine claims as its own layout (``Engine.locate``)."""
     try:
         if path.is_dir():
-            return any(path.glob("*_net_G.pth")) or any(path.glob("*.safetensors"))
-        return path.is_file() and (path.suffix == ".safetensors" or path.name.endswith("_net_G.pth"))
+            generic = any(path.glob("*_net_G.pth")) or any(path.glob("*.safetensors"))
+        else:
+            generic = path.is_file() and (path.suffix == ".safetensors" or path.name.endswith("_net_G.pth"))
     except OSError:
+        return False
+    return generic or _claimed_by_an_engine(path)
+
+
+def _claimed_by_an_engine(path: Path) -> bool:
+    from regionpaint.plugins.manager import get_plugin_manager
+
+    try:
+        return get_plugin_manager().claims_checkpoint(path)
+    except Exception as exc:  # the registry failing must not empty the picker
+        log.info("cannot ask the engines about %s: %s", path, exc)
         return False
 
 

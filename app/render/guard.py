@@ -34,6 +34,11 @@ class EngineFault(EngineError):
     """A render failed inside an engine, or the engine returned something unusable."""
 
 
+class EngineCrash(EngineFault):
+    """``generate`` raised something that is not an ``EngineError``: a bug in the engine. The message is one
+    line; the traceback is logged at DEBUG level (``regionpaint --debug`` prints it)."""
+
+
 class RenderTimeout(EngineFault):
     """A render (load and generate) did not finish within the time it was given."""
 
@@ -79,21 +84,13 @@ def plugin_of(engine_id: str) -> str:
 
 
 def engine_label(engine_id: str) -> str:
-    """``engine 'x' (plugin 'y')`` for messages; built-ins are named as such."""
-    plugin = plugin_of(engine_id)
-    if not plugin:
-        return f"engine {engine_id!r}"
-    if plugin.startswith("regionpaint.engines."):
-        return f"engine {engine_id!r} (built in)"
+    """``engine 'x' (plugin 'y', package z 1.0)`` for messages; built-ins are named as such."""
     try:
         from regionpaint.plugins.manager import get_plugin_manager
 
-        package, version = get_plugin_manager().engine_provider(engine_id)
-    except Exception:  # naming the package is a courtesy; the engine's own error matters more
-        package, version = "", ""
-    if package:  # which distribution to update or uninstall
-        return f"engine {engine_id!r} (plugin {plugin!r}, package {package} {version})".replace(" )", ")")
-    return f"engine {engine_id!r} (plugin {plugin!r})"
+        return get_plugin_manager().engine_origin(engine_id)
+    except Exception:  # the registry itself failing must not hide the engine's own error
+        return f"engine {engine_id!r}"
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -223,9 +220,12 @@ def guarded_generate(engine: Any, request: RenderRequest) -> Any:
     except KeyboardInterrupt:  # the person pressed Ctrl+C: stop, as everywhere else
         raise
     except BaseException as exc:  # SystemExit/GeneratorExit from a plugin's engine is its fault, not a quit
-        if not is_out_of_memory(exc):
-            log.exception("%s failed", engine_label(engine_id))
         device = str(getattr(engine, "device", ""))
-        raise EngineFault(describe_fault(exc, engine_id, device, request, engine)) from exc
+        message = describe_fault(exc, engine_id, device, request, engine)
+        if is_out_of_memory(exc):
+            raise EngineFault(message) from exc
+        # The traceback is for the engine's author, not the person: logged where --debug shows it.
+        log.debug("%s failed", engine_label(engine_id), exc_info=True)
+        raise EngineCrash(message) from exc
     check_result(result, request, engine)
     return result

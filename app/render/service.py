@@ -3,8 +3,9 @@
 ``regionpaint render``, ``render --project``, batch rendering and the editor's render thread all go
 through :class:`RenderService`:
 
-1. :meth:`RenderService.engine_class` resolves the engine: the id given, else the one that recognises
-   the checkpoint (inspected from file headers; remembered per file and modification time).
+1. :meth:`RenderService.engine_class` resolves the engine: the id given, else the one that claims the
+   checkpoint as its own layout (``Engine.locate``) or recognises it (inspected from file headers;
+   remembered per file and modification time).
 2. :meth:`RenderService.capabilities` says what *this checkpoint* offers (``Engine.capabilities_for``),
    before anything is loaded, so front ends can show the right controls first time.
 3. :meth:`RenderService.fit` makes the request fit the engine: inputs of capabilities the checkpoint
@@ -83,7 +84,8 @@ class RenderService:
         self._lock = threading.Lock()
         self._recognised: dict[tuple[str, int], str] = {}
         self._capabilities: dict[tuple[str, str, int], frozenset[str]] = {}
-        self._infos: dict[tuple[str, int], Any] = {}  # CheckpointInfo by (resolved path, mtime)
+        # (engine class, CheckpointInfo) by (engine id asked for, resolved path, mtime)
+        self._infos: dict[tuple[str, str, int], tuple[type[Engine], Any]] = {}
         self._last_engine: Engine | None = None
 
     @property
@@ -97,7 +99,7 @@ class RenderService:
 
     # -- resolving ---------------------------------------------------------------------------------
     def engine_class(self, engine_id: str = "", checkpoint: str | Path = "") -> type[Engine]:
-        """The engine class for an id, or the one that recognises ``checkpoint``."""
+        """The engine class for an id, or the one that claims or recognises ``checkpoint``."""
         if engine_id:
             return self.manager.engine_class(engine_id)
         if not checkpoint:
@@ -106,24 +108,26 @@ class RenderService:
         with self._lock:
             known = self._recognised.get(key)
         if known is None:
-            known = self.manager.engine_for_checkpoint(self.inspect(checkpoint)).id
+            known = self._resolve(checkpoint, "")[0].id
             with self._lock:
                 self._recognised[key] = known
         return self.manager.engine_class(known)
 
-    def inspect(self, checkpoint: str | Path):
-        """The checkpoint's files, options and key shapes (from headers), read once per file version:
+    def inspect(self, checkpoint: str | Path, engine_id: str = ""):
+        """The checkpoint's files, options and key shapes as ``engine_id`` reads them (its own layout first:
+        ``Engine.locate``), or as the engine that claims or recognises it does; read once per file version:
         recognising the engine and deciding its capabilities ask for the same facts."""
-        from regionpaint.engines.loading.checkpoint import inspect_checkpoint
+        return self._resolve(checkpoint, engine_id)[1]
 
-        key = _file_key(checkpoint)
+    def _resolve(self, checkpoint: str | Path, engine_id: str) -> tuple[type[Engine], Any]:
+        key = (engine_id, *_file_key(checkpoint))
         with self._lock:
-            info = self._infos.get(key)
-        if info is None:
-            info = inspect_checkpoint(checkpoint)
+            resolved = self._infos.get(key)
+        if resolved is None:
+            resolved = self.manager.resolve_checkpoint(checkpoint, engine_id)
             with self._lock:
-                self._infos[key] = info
-        return info
+                self._infos[key] = resolved
+        return resolved
 
     def capabilities(self, engine_id: str = "", checkpoint: str | Path = "") -> frozenset[str]:
         """What the checkpoint offers with this engine, decided from its files before any load."""
@@ -134,7 +138,7 @@ class RenderService:
         with self._lock:
             cached = self._capabilities.get(key)
         if cached is None:
-            cached = frozenset(engine_class.capabilities_for(self.inspect(checkpoint))) & frozenset(
+            cached = frozenset(engine_class.capabilities_for(self.inspect(checkpoint, engine_class.id))) & frozenset(
                 engine_class.capabilities
             )
             with self._lock:

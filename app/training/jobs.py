@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from regionpaint import untrusted
+from regionpaint.app.training.loss_log import read_loss_history
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +197,15 @@ class TrainingJob:
         return self._process.returncode
 
     def resume(self) -> TrainingJob:
-        """A new job continuing this run from its latest checkpoint (not started yet)."""
-        return TrainingJob(with_resume(self.argv), self.run_dir, self.python, self.env)
+        """A new job continuing this run from its latest checkpoint (not started yet). It shows where the run
+        is until its own events arrive, and the run's loss curve so far (the run folder's loss log)."""
+        job = TrainingJob(with_resume(self.argv), self.run_dir, self.python, self.env)
+        job.progress.history.extend(read_loss_history(self.run_dir, LOSS_HISTORY))
+        done = self.progress
+        job.progress.step = done.latest_checkpoint_step if done.latest_checkpoint_step is not None else done.step
+        job.progress.latest_checkpoint_step = done.latest_checkpoint_step
+        job.progress.total_steps, job.progress.engine = done.total_steps, done.engine
+        return job
 
     # ---- events --------------------------------------------------------------------------------------
     def poll(self) -> list[dict[str, Any]]:
@@ -228,13 +236,19 @@ class TrainingJob:
             progress.engine = event.get("engine")
             progress.total_steps = event.get("total_steps")
             progress.start_step = progress.step = int(event.get("start_step") or 0)
-        elif kind == "step":
+            if progress.start_step:  # resumed: its checkpoint is there; steps logged after it are trained again
+                progress.latest_checkpoint_step = progress.latest_checkpoint_step or progress.start_step
+                kept = [(step, losses) for step, losses in progress.history if step <= progress.start_step]
+                progress.history.clear()
+                progress.history.extend(kept)
+        elif kind in ("step", "progress"):  # "progress": the steps between logged ones, without losses
             progress.step = int(event["step"])
             progress.total_steps = event.get("total_steps", progress.total_steps)
             progress.epoch = event.get("epoch")
             progress.it_s, progress.eta_s = event.get("it_s"), event.get("eta_s")
-            progress.losses = dict(event.get("losses") or {})
-            progress.history.append((progress.step, progress.losses))
+            if kind == "step":
+                progress.losses = dict(event.get("losses") or {})
+                progress.history.append((progress.step, progress.losses))
         elif kind == "sample":
             progress.latest_sample = Path(event["path"])
         elif kind == "checkpoint":
@@ -245,10 +259,11 @@ class TrainingJob:
             progress.warnings.append(str(event.get("message")))
         elif kind == "error":
             progress.error = str(event.get("message"))
-        elif kind == "stopped":
-            self.state = JobState.STOPPED
-        elif kind == "done":
-            self.state = JobState.DONE
+        elif kind in ("stopped", "done"):
+            self.state = JobState.STOPPED if kind == "stopped" else JobState.DONE
+            # Where the run really is (the last logged step may be far behind), and no time left to estimate.
+            progress.step = int(event.get("step", progress.step))
+            progress.it_s = progress.eta_s = None
 
     def _check_exit(self) -> None:
         if self._process is None or self.returncode is not None:
@@ -259,6 +274,7 @@ class TrainingJob:
         self.returncode = code
         if self.state not in (JobState.DONE, JobState.STOPPED):
             self.state = JobState.FAILED
+            self.progress.it_s = self.progress.eta_s = None
             if self.progress.error is None:
                 tail = [line for line in self.log_tail if line.strip()][-5:]
                 self.progress.error = "\n".join(tail) or f"training process exited with code {code}"

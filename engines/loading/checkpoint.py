@@ -219,9 +219,10 @@ def read_sidecar(path: Path) -> dict[str, Any]:
         raise CheckpointError(str(exc)) from None
     except OSError as exc:
         raise CheckpointError(f"{path}: sidecar cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    if not isinstance(data, dict) or "engine" not in data:
-        raise CheckpointError(f"{path}: sidecar must be a JSON object with an 'engine' field")
-    if not isinstance(data["engine"], str):
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: sidecar must be a JSON object, got {type(data).__name__}")
+    # 'engine' is optional: without it the engines' `recognizes` decide, as for an official folder.
+    if data.get("engine") is not None and not isinstance(data["engine"], str):
         raise CheckpointError(f"{path}: sidecar field 'engine' must be a string, got {type(data['engine']).__name__}")
     if not isinstance(data.get("options", {}), dict):
         raise CheckpointError(f"{path}: sidecar field 'options' must be an object")
@@ -317,7 +318,7 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
         opt = read_opt_txt(files["opt"])
     if "sidecar" in files:
         sidecar = read_sidecar(files["sidecar"])
-        declared = str(sidecar["engine"])
+        declared = sidecar.get("engine") or None
         opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
         check_opt_values(opt, files["sidecar"])
     return CheckpointInfo(

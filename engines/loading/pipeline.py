@@ -41,13 +41,14 @@ class CheckpointContents:
 def read_options(files: Mapping[str, Path], engine_id: str) -> tuple[dict[str, str], str | None]:
     """(options, label set): opt.txt of an official folder, then a sidecar's options and label set.
 
-    A sidecar written for another engine is refused here, for every engine alike.
+    A sidecar written for another engine is refused here, for every engine alike (one naming no engine is
+    anyone's: the engines' ``recognizes`` chose).
     """
     opt: dict[str, str] = read_opt_txt(files["opt"]) if "opt" in files else {}
     label_set = None
     if "sidecar" in files:
         sidecar = read_sidecar(files["sidecar"])
-        if str(sidecar["engine"]) != engine_id:
+        if sidecar.get("engine") and sidecar["engine"] != engine_id:
             raise CheckpointError(f"{files['sidecar']}: made for the {sidecar['engine']!r} engine, not {engine_id!r}")
         opt.update({k: str(v) for k, v in sidecar.get("options", {}).items()})
         label_set = sidecar.get("label_set")

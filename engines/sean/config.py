@@ -25,6 +25,17 @@ from regionpaint.engines.loading.options import opt_bool, opt_float, opt_int, op
 log = logging.getLogger(__name__)
 
 BLOCKS = ("head_0", "G_middle_0", "G_middle_1", "up_0", "up_1", "up_2", "up_3")
+#: What a style source in each block changes, coarse to fine: the blocks run at 1/32 .. 1/1 of the output
+#: size (head_0 at 8x8 for a 256 px face, up_3 at full size), so early blocks set shapes and late ones texture.
+BLOCK_TITLES = {
+    "head_0": "Coarse shape",
+    "G_middle_0": "Large forms",
+    "G_middle_1": "Large forms, refined",
+    "up_0": "Medium detail",
+    "up_1": "Small detail",
+    "up_2": "Texture",
+    "up_3": "Fine texture",
+}
 ZENCODER_LAST = "Zencoder.model.14.weight"
 _UPSAMPLING_COUNT = {"normal": 5, "more": 6, "most": 7}
 _FC_MU = re.compile(r"^head_0\.ace_0\.fc_mu(\d+)\.weight$")

@@ -49,7 +49,7 @@ from regionpaint.engines.caching.lru import LRUCache
 from regionpaint.engines.inputs import check_label_ids
 from regionpaint.engines.loading.checkpoint_engine import CheckpointEngine
 from regionpaint.engines.sean import preprocess, styles
-from regionpaint.engines.sean.config import BLOCKS, SeanConfig, looks_like_sean
+from regionpaint.engines.sean.config import BLOCK_TITLES, BLOCKS, SeanConfig, looks_like_sean
 from regionpaint.engines.sean.styles import MEAN, RANDOM, RESERVED, CodeBook, RegionCodes, StyleStatistics
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class SeanEngine(CheckpointEngine):
     capabilities = frozenset({REGION_STYLES, STYLE_INTERPOLATION, CROSSOVER, MEAN_STYLE, NOISE})
     label_sets = ("celebamask-hq", "cityscapes", "ade20k")
     style_blocks = BLOCKS
+    style_block_titles = BLOCK_TITLES
     release_before_loading = True  # free the previous network (and its GPU memory) before building the next
 
     def __init__(self) -> None:

@@ -30,13 +30,13 @@ import torch
 from regionpaint import untrusted
 from regionpaint.engines.base import CheckpointError
 from regionpaint.engines.loading.checkpoint import load_torch_file, save_torch_atomic, torch_load_tensors
+from regionpaint.engines.training.events import LOSS_LOG
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "train_state.json"
 OPTIONS_FILE = "train_options.json"
 OPTIM_FILE = "latest_optim.pth"
-LOSS_LOG = "loss_log.jsonl"
 SAMPLES = "samples"
 
 

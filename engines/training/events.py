@@ -5,7 +5,10 @@ Every event has ``"event"`` (its type), ``"v"`` (schema version) and ``"time"`` 
 * ``start``: engine, run_dir, device, world_size, dataset (layout, pairs, unpaired), total_steps,
   iters_per_epoch, epochs, start_step (> 0 when resumed), options (the official opt.txt values), notes.
 * ``warning``: message (e.g. no VGG weights: trained without the perceptual loss).
-* ``step``: step, total_steps, epoch, epoch_iter, losses {name: float}, lr {"G", "D"}, it_s, eta_s.
+* ``step``: step, total_steps, epoch, epoch_iter, losses {name: float}, lr {"G", "D"}, it_s, eta_s (every
+  ``--log-every`` steps, the first and the last; also appended to the run folder's :data:`LOSS_LOG`).
+* ``progress``: step, total_steps, epoch, it_s, eta_s: every other step, so a follower's progress moves at
+  each step without the cost of reducing the losses (a step takes seconds to minutes on a CPU).
 * ``sample``: step, path (PNG: label colours | generated | real, one row per image).
 * ``checkpoint``: step, epoch, reason (interval, epoch, stop, final), files [paths].
 * ``features``: a per-class file the trainer wrote after training (pix2pixHD ``features_clustered_*.npy``,
@@ -24,7 +27,9 @@ from collections.abc import Callable
 from typing import IO, Any
 
 SCHEMA_VERSION = 1
-EVENT_TYPES = ("start", "warning", "step", "sample", "checkpoint", "features", "stopped", "done", "error")
+EVENT_TYPES = ("start", "warning", "step", "progress", "sample", "checkpoint", "features", "stopped", "done", "error")
+#: The run folder's log of ``step`` events (one JSON line each, with ``time``): the run's whole loss curve.
+LOSS_LOG = "loss_log.jsonl"
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -63,6 +68,8 @@ class TqdmSink:
         elif kind == "step" and self.bar is not None:
             self.bar.update(event["step"] - self.bar.n)
             self.bar.set_postfix({k: f"{v:.3f}" for k, v in event["losses"].items()}, refresh=False)
+        elif kind == "progress" and self.bar is not None:
+            self.bar.update(event["step"] - self.bar.n)
         elif kind == "warning":
             self._write(f"warning: {event['message']}")
         elif kind == "checkpoint" and event["reason"] != "interval":

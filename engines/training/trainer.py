@@ -412,6 +412,15 @@ class Trainer:
             if self.ctx.is_main:
                 self.run_dir.append_loss_log({"time": round(time.time(), 3), **record})
             self.emit("step", **record)
+        else:  # no losses (no reduction across ranks): where the run is, for a progress bar that moves every step
+            self.emit(
+                "progress",
+                step=step,
+                total_steps=self.total_steps,
+                epoch=state.epoch,
+                it_s=meter.rate(),
+                eta_s=meter.eta(step, self.total_steps),
+            )
         if self.ctx.is_main and fake is not None and (step % opt.sample_every == 0 or step == 1):
             grid = sample_grid(batch.label, fake, batch.image, opt.label_channels)
             self.emit("sample", step=step, path=str(write_sample(self.run_dir.sample_path(step), grid)))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from regionpaint.app.model.history import Box
+from regionpaint.app.model.shortcuts import canvas_click
 from regionpaint.app.qt.canvas.items import EditMaskItem, LabelOverlayItem, ResultItem, photo_pixmap
 from regionpaint.app.qt.canvas.region_highlight import RegionHighlight
 from regionpaint.app.qt.canvas.tools import ToolController
@@ -39,8 +40,17 @@ ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 GAP = 16  # scene pixels between the two halves of a side-by-side view
 PEEK_KEY = Qt.Key.Key_Backslash
-PICK_MODIFIER = Qt.KeyboardModifier.AltModifier  # Alt-click: eyedropper with any tool
-SELECT_MODIFIER = Qt.KeyboardModifier.ControlModifier  # Ctrl-click: select the region (Ctrl+Shift adds)
+# Modifier keys by the names of the click table (app/model/shortcuts.py: CANVAS_CLICKS, which F1 lists too).
+MODIFIER_NAMES = (
+    (Qt.KeyboardModifier.AltModifier, "Alt"),
+    (Qt.KeyboardModifier.ControlModifier, "Ctrl"),
+    (Qt.KeyboardModifier.ShiftModifier, "Shift"),
+    (Qt.KeyboardModifier.MetaModifier, "Meta"),
+)
+
+
+def held_modifiers(modifiers: Qt.KeyboardModifier) -> frozenset[str]:
+    return frozenset(name for flag, name in MODIFIER_NAMES if modifiers & flag)
 
 
 class CanvasView(QGraphicsView):
@@ -50,6 +60,7 @@ class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)
     regionClicked = Signal(QPointF, bool)  # document point of a Ctrl-click; True with Shift (add to the selection)
     selectionCleared = Signal()  # Esc with regions selected (and no stroke or shape in progress to cancel)
+    rawVisibleChanged = Signal(bool)  # the raw render (not the composite) is shown
 
     def __init__(self, state: EditorState, tools: ToolController, parent=None) -> None:
         super().__init__(parent)
@@ -82,6 +93,7 @@ class CanvasView(QGraphicsView):
         self._dragging_wipe = False
 
         self.view_mode = VIEW_LABELS
+        self.raw_visible = False  # show the network's own output rather than its composite onto the photo
         self.overlay_opacity = 0.6
         self.peeking = False
         self._result_offset = QPointF(0, 0)
@@ -145,8 +157,18 @@ class CanvasView(QGraphicsView):
         if doc is None:
             return
         image = None if doc.last_render is None else doc.last_render.image
+        if self.raw_visible and doc.last_render is not None and doc.last_render.raw is not None:
+            image = doc.last_render.raw  # the network's own output: a photo edit hides it outside the edit
         self.result_item.show_image(image, doc.size)
         self.wipe.show_result(self.result_item)
+
+    def set_raw_visible(self, visible: bool) -> None:
+        """Show the raw render (the network's output) instead of its composite onto the photo; a view
+        setting, not an edit. Documents without a photo show the raw render either way."""
+        if bool(visible) != self.raw_visible:
+            self.raw_visible = bool(visible)
+            self._on_render_changed()
+            self.rawVisibleChanged.emit(self.raw_visible)
 
     # -- the edit mask (photo edits) ---------------------------------------------------------
     def _init_edit_mask(self) -> None:
@@ -338,10 +360,11 @@ class CanvasView(QGraphicsView):
             ):
                 self._dragging_wipe = True
                 self.viewport().setCursor(Qt.CursorShape.SplitHCursor)
-            elif event.modifiers() & PICK_MODIFIER:  # Alt-click picks the label whatever the tool
-                self.tools.tools["eyedropper"].press(point)
-            elif event.modifiers() & SELECT_MODIFIER:  # Ctrl-click selects the region in the table
-                self.regionClicked.emit(point, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            elif (click := canvas_click(held_modifiers(event.modifiers()))) is not None:
+                if click.action == "pick_label":  # with any tool
+                    self.tools.tools["eyedropper"].press(point)
+                else:  # "select_region" / "add_to_selection": the region in the table
+                    self.regionClicked.emit(point, click.action == "add_to_selection")
             else:
                 self._tool_pressed = True
                 self.tools.active.press(point)

@@ -4,7 +4,9 @@
 (starting with ``batch``) or None when cancelled; :meth:`BatchDialog.command` builds it without showing it.
 The editor runs that same command as a background job in the Jobs panel (progress, Stop, Continue). The label
 folder is scanned as the user types (on a thread: a dataset folder may be large), showing how many maps it
-holds, which layout and how their outputs will be named.
+holds, which layout and how their outputs will be named. The engine's options (the editor's own option
+controls, :class:`regionpaint.app.qt.panels.engine_options.OptionForm`) are shown for the checkpoint's
+engine, found on a thread too, and passed on as ``--option NAME=VALUE`` where they differ from the defaults.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -34,6 +37,7 @@ from PySide6.QtWidgets import (
 from regionpaint.app.batch.discovery import LAYOUTS, DiscoveryError, discover
 from regionpaint.app.batch.styles import STYLE_MODES
 from regionpaint.app.qt.panels.checkpoint_picker import CheckpointPicker
+from regionpaint.app.qt.panels.engine_options import OptionForm, editable_options
 from regionpaint.app.qt.settings import EditorSettings, models_dir
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,32 @@ class _Scanner(QObject):
             self.finished.emit(token, text, True)
 
         threading.Thread(target=work, name="batch-dialog-scan", daemon=True).start()
+
+
+class _EngineProbe(QObject):
+    """Finds the checkpoint's engine and what it offers on a thread (reads file headers);
+    ``finished(token, (engine class, capabilities) or None)`` arrives on the GUI thread."""
+
+    finished = Signal(int, object)
+
+    def start(self, token: int, engine_id: str, checkpoint: str) -> None:
+        from regionpaint.app.model_manager.manager import resolve_checkpoint
+        from regionpaint.app.render.service import default_service
+
+        service = default_service()
+        service.manager  # noqa: B018 - plugins load (once) here on the GUI thread, not on the probe's
+
+        def work() -> None:
+            try:
+                path = str(resolve_checkpoint(checkpoint))  # an installed model's name -> its folder
+                engine_class = service.engine_class(engine_id, path)
+                found = (engine_class, service.capabilities(engine_class.id, path))
+            except Exception as exc:  # noqa: BLE001 - an unreadable or foreign checkpoint: no options to show
+                log.debug("batch dialog: no engine for %s: %s", checkpoint, exc)
+                found = None
+            self.finished.emit(token, found)
+
+        threading.Thread(target=work, name="batch-dialog-engine", daemon=True).start()
 
 
 class SummaryLabel(QLabel):
@@ -102,16 +132,21 @@ class SummaryLabel(QLabel):
 
 
 class BatchDialog(QDialog):
-    """``settings`` and ``models_folder`` feed the checkpoint picker (the Engine panel's): default, the editor's."""
+    """``engine`` and ``options``: the document's engine and its option values, used while the checkpoint
+    is the one given (another checkpoint's engine is recognised from it, its options start at defaults).
+    ``settings`` and ``models_folder`` feed the checkpoint picker (the Engine panel's): default, the editor's."""
 
     def __init__(
         self,
         parent: QWidget | None = None,
         checkpoint: str | Path | None = None,
+        engine: str = "",
+        options: dict | None = None,
         settings: EditorSettings | None = None,
         models_folder: Path | None = None,
     ) -> None:
         super().__init__(parent)
+        self._given_engine = (str(checkpoint or ""), engine or "", dict(options or {}))
         self.setWindowTitle("Batch render a folder")
         self.setObjectName("batchDialog")
         self._token = 0
@@ -173,6 +208,7 @@ class BatchDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self._build_options_box())
         layout.addWidget(note)
         layout.addWidget(self.buttons)
 
@@ -184,6 +220,69 @@ class BatchDialog(QDialog):
             edit.textChanged.connect(self._update_start)
         self.checkpoint.currentIndexChanged.connect(self._update_start)
         self.style_mode.currentIndexChanged.connect(self._update_start)
+
+    # ---- engine options ----------------------------------------------------------------------------
+    def _build_options_box(self) -> QGroupBox:
+        """The engine's options, found again (on a thread) when the checkpoint changes."""
+        self.engine_class = None
+        self._probe_token = 0
+        self.options_box = QGroupBox("Engine options", objectName="batchEngineOptions")
+        self.option_form = OptionForm(self.options_box)
+        QVBoxLayout(self.options_box).addWidget(self.option_form)
+        self.options_box.setVisible(False)
+        self._probe = _EngineProbe(self)
+        self._probe.finished.connect(self._on_engine)
+        self._probe_timer = QTimer(self, singleShot=True, interval=SCAN_DELAY_MS)
+        self._probe_timer.timeout.connect(self._find_engine)
+        self.checkpoint.checkpointChosen.connect(lambda _path: self._probe_timer.start())
+        self._find_engine()
+        return self.options_box
+
+    def _engine_hint(self) -> tuple[str, dict]:
+        """(engine id, option values) the dialog was given, while the checkpoint is still the given one."""
+        checkpoint, engine, options = self._given_engine
+        chosen = self.checkpoint.path()
+        same = bool(chosen and checkpoint.strip()) and Path(chosen) == Path(checkpoint.strip())
+        return (engine, options) if same else ("", {})
+
+    def _find_engine(self) -> None:
+        self._probe_token += 1
+        checkpoint = self.checkpoint.path()
+        if not checkpoint:
+            self._on_engine(self._probe_token, None)
+            return
+        self._probe.start(self._probe_token, self._engine_hint()[0], checkpoint)
+
+    def _on_engine(self, token: int, found) -> None:
+        if token != self._probe_token:
+            return  # an older checkpoint's answer
+        engine_class, capabilities = found if found is not None else (None, frozenset())
+        options = editable_options(engine_class, capabilities)
+        if engine_class is not self.engine_class:
+            values = self._engine_hint()[1]  # another engine: the document's values, or the defaults
+        else:
+            values = {**self._engine_hint()[1], **self.option_form.values()}  # the person's choices stay
+        self.engine_class = engine_class
+        self.option_form.set_options(options)
+        self.option_form.show_values(values)
+        if engine_class is not None:
+            self.options_box.setTitle(f"{engine_class.display_name} options")
+        self.options_box.setVisible(bool(options))
+
+    def option_arguments(self) -> list[str]:
+        """``--engine`` (when the dialog was given the document's) and ``--option NAME=VALUE`` for every shown
+        option whose value is not its default."""
+        from regionpaint.engines.schema import option_text
+
+        argv: list[str] = []
+        engine_id = self._engine_hint()[0]
+        if engine_id and self.engine_class is not None and self.engine_class.id == engine_id:
+            argv += ["--engine", engine_id]
+        values = self.option_form.values()
+        for option in self.option_form.shown:
+            if values[option.name] != option.default:
+                argv += ["--option", f"{option.name}={option_text(option, values[option.name])}"]
+        return argv
 
     def _row(self, edit: QLineEdit, title: str, folder: bool = True) -> QWidget:
         """The edit with a Browse… button (a folder, or a file)."""
@@ -280,7 +379,7 @@ class BatchDialog(QDialog):
             argv += ["--batch-size", str(self.batch_size.value())]
         if self.overwrite.isChecked():
             argv.append("--overwrite")
-        return argv
+        return argv + self.option_arguments()
 
     def output_folder(self) -> str:
         return self.out.text()

@@ -30,7 +30,7 @@ from regionpaint import untrusted
 from regionpaint.app.model.aspect import same_aspect
 from regionpaint.app.model.document import Document, DocumentError
 from regionpaint.app.model.imports import ImportFileError, collected_notices, new_document, read_label_map_and_set
-from regionpaint.app.model.shortcuts import SHORTCUTS
+from regionpaint.app.model.shortcuts import help_rows
 
 log = logging.getLogger(__name__)
 
@@ -218,18 +218,19 @@ def _image_size(path: Path | None) -> tuple[int, int] | None:
 
 
 class ShortcutsDialog(QDialog):
-    """Help > Shortcuts: the same table the window binds its actions from."""
+    """Help > Shortcuts: the same tables the window binds its actions and the canvas its clicks from."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(640, 660)
-        table = QTableWidget(len(SHORTCUTS), 3)
+        rows = help_rows()
+        table = QTableWidget(len(rows), 3)
         table.setHorizontalHeaderLabels(["Keys", "Does", "Group"])
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for row, shortcut in enumerate(SHORTCUTS):
-            for column, text in enumerate((shortcut.keys, shortcut.description, shortcut.group)):
+        for row, texts in enumerate(rows):
+            for column, text in enumerate(texts):
                 table.setItem(row, column, QTableWidgetItem(text))
         table.resizeColumnsToContents()
         table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

@@ -123,8 +123,8 @@ class NewFromPhotoDialog(QDialog):
         self.get_weights.setObjectName("getWeights")
         self.get_weights.clicked.connect(self._get_weights)
         self.get_models: Callable[[QWidget, str], None] = open_models_dialog  # tests replace it
-        offer_row = QHBoxLayout()
-        offer_row.addWidget(self.offer, 1)
+        offer_row = QHBoxLayout()  # the button under the message, on the right: the message has the full width
+        offer_row.addStretch(1)
         offer_row.addWidget(self.get_weights)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -138,7 +138,8 @@ class NewFromPhotoDialog(QDialog):
         form.addRow("Start with", self.start)
         form.addRow("Label set", self.label_set)
         form.addRow("Weights", self.weights)
-        form.addRow("", offer_row)
+        form.addRow(self.offer)
+        form.addRow(offer_row)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -170,6 +171,7 @@ class NewFromPhotoDialog(QDialog):
 
     def _start_changed(self) -> None:
         cls = self.segmenters.get(self.segmenter_id)
+        self.error.clear()  # a message about the previous choice does not stay
         # A segmenter decides the label set; an empty map can use any.
         self.label_set.setEnabled(cls is None)
         self.weights.setEnabled(cls is not None and cls.needs_weights)
@@ -183,17 +185,17 @@ class NewFromPhotoDialog(QDialog):
         self._show_offer(cls)
 
     def _show_offer(self, cls) -> None:
-        """No weights for the chosen segmenter: offer the catalog's download, and the smart fill meanwhile."""
+        """No weights for the chosen segmenter: say where to get them (the catalog's entry, with a button to
+        its download) and that the smart fill needs none."""
+        from regionpaint.app.segmentation import missing_weights_message
+
         missing = cls is not None and cls.needs_weights and self.weights.path is None
         entry = catalog_entry_for(cls.id) if missing else None
         self.offer_entry = entry.name if entry is not None else ""
-        self.offer.setVisible(entry is not None)
+        self.offer.setText(missing_weights_message(cls) if missing else "")
+        self.offer.setVisible(missing)
         self.get_weights.setVisible(entry is not None)
-        if entry is not None:
-            self.offer.setText(
-                f"No weights yet: {entry.title} can be downloaded (File › Models…). Meanwhile, start with an "
-                "empty map and label it with the Smart fill tool (S), which follows the photo's edges."
-            )
+        self.adjustSize()  # wrapped messages come and go: keep every line in view
 
     def _get_weights(self) -> None:
         if self.offer_entry:
@@ -218,7 +220,11 @@ class NewFromPhotoDialog(QDialog):
             return
         weights = self.weights.path
         if cls.needs_weights and weights is None:
-            self.error.setText(f"{cls.display_name} needs its weights file ({cls.weights_hint}).")
+            from regionpaint.app.segmentation import missing_weights_message
+
+            self.offer.hide()  # the error line says the same, in red: once is enough
+            self.error.setText(missing_weights_message(cls))
+            self.adjustSize()
             return
         self._run_segmenter(photo, label_set, cls, weights)
 

@@ -66,6 +66,28 @@ RUN_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+
+def preset_in_words(preset) -> str:
+    """A training preset as a person reads it: "35 labels, trained at 512×256, no instance maps"."""
+    load, crop, aspect = preset.load_size, preset.crop_size, preset.aspect_ratio or 1.0
+    sizes = {
+        "fixed": f"trained at {crop}×{round(crop / aspect)}",
+        "resize_and_crop": f"photos resized to {load}×{load}, trained on {crop}×{crop} crops",
+        "crop": f"trained on {crop}×{crop} crops",
+        "scale_width_and_crop": f"photos scaled to {load} wide, trained on {crop}×{crop} crops",
+        "scale_width": f"photos scaled to {load} wide",
+        "scale_shortside_and_crop": f"short side scaled to {load}, trained on {crop}×{crop} crops",
+        "scale_shortside": f"short side scaled to {load}",
+        "none": "photos at their own size",
+    }
+    labels = f"{preset.label_nc} labels" if preset.label_nc is not None else "labels counted from the data"
+    words = [labels, sizes.get(preset.preprocess_mode, f"{preset.preprocess_mode} {load}/{crop}")]
+    if preset.no_instance:
+        words.append("no instance maps")
+    if preset.contain_dontcare_label:
+        words.append("label 255 ignored")
+    return ", ".join(words)
+
 class _Validator(QObject):
     """Runs validate_dataset on a thread; ``finished(token, report)`` arrives on the GUI thread."""
 
@@ -131,6 +153,10 @@ class TrainDialog(QDialog):
         self._field_rows: dict[str, tuple[QFormLayout, QWidget, tuple[str, ...] | None]] = {}
         self._out_chosen = run_folder is not None  # the user (or caller) chose the run folder: stop suggesting
         self._estimate_job: TrainingJob | None = None
+        self.estimate: Estimate | None = None
+        # The timed run's seconds per step and steps per epoch: they hold for any run length, so changing only
+        # the length gives a new estimate at once; any other option makes them stale (None).
+        self._timed: tuple[float, int | None] | None = None
         self._estimate_dir: Path | None = None
         self._estimate_timer = QTimer(self, interval=200)
         self._estimate_timer.timeout.connect(self._poll_estimate)
@@ -236,9 +262,11 @@ class TrainDialog(QDialog):
         self.out.textChanged.connect(self._update_start)
         self.size_box.currentIndexChanged.connect(self._apply_size)
         self.estimate_button.clicked.connect(self.start_estimate)
-        for widget in (self.length, self.length_kind, self.device, self.engine, self.data):
-            signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None)
+        for widget in (self.device, self.engine, self.data):
+            signal = getattr(widget, "currentIndexChanged", None)
             (signal or widget.textChanged).connect(self._estimate_stale)
+        self.length.valueChanged.connect(self._length_changed)
+        self.length_kind.currentIndexChanged.connect(self._length_changed)
 
     def _browse_button(self, target: QLineEdit, title: str) -> QPushButton:
         button = QPushButton("Browse…")
@@ -347,12 +375,15 @@ class TrainDialog(QDialog):
         self.custom_box.setVisible(self.layout_box.currentText() == "custom")
         ups = getattr(preset, "num_upsampling_layers", None)
         self.preset_note.setText(
-            f"Preset {self.resolved_layout()} for {self.engine.currentText()}: label_nc "
-            f"{preset.label_nc if preset.label_nc is not None else 'from the data'}, {preset.preprocess_mode} "
-            f"{preset.load_size}/{preset.crop_size}, aspect {preset.aspect_ratio:g}"
-            + (f", {ups} upsampling" if ups else "")
-            + (", no instance maps" if preset.no_instance else "")
-            + (", 255 = don't care" if preset.contain_dontcare_label else "")
+            f"Preset {self.resolved_layout()} for {self.engine.currentText()}: {preset_in_words(preset)}"
+        )
+        self.preset_note.setToolTip(  # the same preset in the official options' names
+            f"label_nc {preset.label_nc if preset.label_nc is not None else 'from the data'}, "
+            f"preprocess_mode {preset.preprocess_mode}, load_size {preset.load_size}, crop_size {preset.crop_size}, "
+            f"aspect_ratio {preset.aspect_ratio:g}"
+            + (f", num_upsampling_layers {ups}" if ups else "")
+            + (", no_instance" if preset.no_instance else "")
+            + (", contain_dontcare_label" if preset.contain_dontcare_label else "")
         )
         self._update_start()
 
@@ -487,13 +518,27 @@ class TrainDialog(QDialog):
         self._estimate_timer.stop()
         rate = seconds_per_step(job.events)
         start = next((e for e in job.events if e.get("event") == "start"), {})
-        steps = planned_steps(self.length_kind.currentText(), self.length.value(), start.get("iters_per_epoch"))
-        if rate is not None and steps:
-            self.estimate = Estimate(rate, steps)
-            self.estimate_label.setText(self.estimate.describe())
-        else:
+        self._timed = None if rate is None else (rate, start.get("iters_per_epoch"))
+        if not self._show_estimate():
             self.estimate_label.setText(f"could not time the run: {job.progress.error or 'no steps reported'}")
         self._end_estimate()
+
+    def _show_estimate(self) -> bool:
+        """The timed rate × the steps the run is set to now; False when that cannot be said."""
+        if self._timed is None:
+            return False
+        rate, iters_per_epoch = self._timed
+        steps = planned_steps(self.length_kind.currentText(), self.length.value(), iters_per_epoch)
+        if not steps:
+            return False
+        self.estimate = Estimate(rate, steps)
+        self.estimate_label.setText(self.estimate.describe())
+        return True
+
+    def _length_changed(self, *_args) -> None:
+        """A time per step does not depend on how many steps: only the total changes."""
+        if self._estimate_job is None and not self._show_estimate():
+            self._estimate_stale()
 
     def _end_estimate(self) -> None:
         job, self._estimate_job = self._estimate_job, None
@@ -508,6 +553,7 @@ class TrainDialog(QDialog):
 
     def _estimate_stale(self, *_args) -> None:
         if self._estimate_job is None and self.estimate_label.text():
+            self._timed = None
             self.estimate_label.setText("options changed: estimate again")
 
     def done(self, result: int) -> None:

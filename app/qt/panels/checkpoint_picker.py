@@ -76,6 +76,11 @@ class CheckpointPicker(QComboBox):
             self.setToolTip("This engine needs no checkpoint")
         self.blockSignals(False)
 
+    def choose(self, path: str) -> None:
+        """Select ``path`` (listed first if it was not listed) as if the person had picked it."""
+        self.fill(path)
+        self.checkpointChosen.emit(path)
+
     def _add(self, choice: CheckpointChoice) -> None:
         self.addItem(choice.title, str(choice.path))
         self.setItemData(self.count() - 1, str(choice.path), Qt.ItemDataRole.ToolTipRole)
@@ -98,7 +103,9 @@ class CheckpointPicker(QComboBox):
         if folder:
             chosen = QFileDialog.getExistingDirectory(self, "Checkpoint folder (or a folder of them)", start)
         else:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Checkpoint file", start, "Checkpoints (*.pth *.safetensors)")
+            # "All files": an engine may bring a checkpoint format of its own (Engine.locate).
+            kinds = "Checkpoints (*.pth *.safetensors);;All files (*)"
+            chosen, _ = QFileDialog.getOpenFileName(self, "Checkpoint file", start, kinds)
         if chosen:
             self.settings.add_checkpoint_path(Path(chosen))
             self.settings.set_last_folder("checkpoints", Path(chosen))

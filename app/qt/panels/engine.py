@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import QSignalDebouncer
 
 from regionpaint.app.model import edits
+from regionpaint.app.qt.collapsible import RememberedSection
 from regionpaint.app.qt.editor_state import EditorState
 from regionpaint.app.qt.panels.checkpoint_picker import CheckpointPicker
 from regionpaint.app.qt.panels.photo_edit import CompositeControls
@@ -66,12 +67,16 @@ class EngineChoices(QWidget):
         self.recognised.setObjectName("recognisedEngine")
         self.recognised.setWordWrap(True)
         self._filled_for: tuple[str, bool] | None = None  # (checkpoint, weightless) the picker was filled for
-        layout = QFormLayout(self)
+        layout = self._form = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow("Engine", self.engine)
-        layout.addRow("Checkpoint", self.checkpoint)
-        layout.addRow("Device", self.device)
+        layout.addRow("Model", self.checkpoint)
         layout.addRow("", self.recognised)
+        # The device is set once per machine: the engine panel shows it under "More settings".
+        self.device_row = QWidget()
+        device_layout = QFormLayout(self.device_row)
+        device_layout.setContentsMargins(0, 0, 0, 0)
+        device_layout.addRow("Device", self.device)
         self._fill_engines()
         self.engine.activated.connect(self._on_engine)
         self.checkpoint.checkpointChosen.connect(self._on_checkpoint)
@@ -134,6 +139,7 @@ class EngineChoices(QWidget):
             self.recognised.setText(f"Recognised: {engine_class.display_name}")
         else:
             self.recognised.setText("Recognised when the checkpoint first loads")
+        self._form.setRowVisible(self.recognised, bool(self.recognised.text()))  # no empty row: nothing to say
 
     def _on_engine(self, index: int) -> None:
         from regionpaint.plugins.manager import get_plugin_manager
@@ -321,14 +327,21 @@ class EnginePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.auto_render, 1)
         row.addWidget(self.fast_preview)
-        row.addWidget(self.compile_fast)
         row.addWidget(self.render_button)
+        # What a person sets once (device, output size, seed, compile) folds away; the state is remembered.
+        advanced = QWidget()
+        advanced_layout = QVBoxLayout(advanced)
+        advanced_layout.setContentsMargins(0, 0, 0, 0)
+        advanced_layout.addWidget(self.choices.device_row)
+        advanced_layout.addWidget(self.render_settings)
+        advanced_layout.addWidget(self.compile_fast)
+        self.advanced = RememberedSection("More settings: device, size, seed", "engine_advanced", settings, advanced)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.choices)
-        layout.addWidget(self.render_settings)
         layout.addWidget(self.composite_controls)
         layout.addLayout(row)
+        layout.addWidget(self.advanced)
         layout.addStretch(1)
         self.render_button.clicked.connect(self.renderRequested)
         self.auto_render.toggled.connect(self.autoRenderToggled)

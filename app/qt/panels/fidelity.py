@@ -124,7 +124,8 @@ class FidelityPanel(QWidget):
         entry = segmenter_entries().get(self.segmenter_id)
         path = self.weights.path
         if entry is not None and entry.segmenter_class.needs_weights and (path is None or not path.is_file()):
-            self.summary.setText(f"Choose the weights file ({entry.segmenter_class.weights_hint}).")
+            # "file: hint." rather than "file (hint)." : a hint may end in ")" itself (DRN's "(.pth)")
+            self.summary.setText(f"Choose the weights file: {entry.segmenter_class.weights_hint}.")
             return
         from superqt.utils import create_worker
 

@@ -77,10 +77,10 @@ class LossPlot(QWidget):
         painter.fillRect(self.rect(), self.palette().base())
         curves = self.series()
         legend_height = 16
-        area = QRectF(self.rect()).adjusted(48, 6, -6, -(6 + legend_height))
-        painter.setPen(QPen(self.palette().mid().color(), 1))
-        painter.drawRect(area)
         if not curves:
+            area = QRectF(self.rect()).adjusted(48, 6, -6, -(6 + legend_height))
+            painter.setPen(QPen(self.palette().mid().color(), 1))
+            painter.drawRect(area)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "losses appear here")
             return
         steps = [s for points in curves.values() for s, _ in points]
@@ -89,9 +89,15 @@ class LossPlot(QWidget):
         if high - low < 1e-9:
             low, high = low - 1, high + 1
         first, last = min(steps), max(max(steps), min(steps) + 1)
+        labels = (f"{high:.3g}", f"{low:.3g}")
+        # The axis labels get the room they need ("0.000466" is wider than "23.1").
+        label_width = max(44, *(painter.fontMetrics().horizontalAdvance(text) for text in labels))
+        area = QRectF(self.rect()).adjusted(label_width + 4, 6, -6, -(6 + legend_height))
+        painter.setPen(QPen(self.palette().mid().color(), 1))
+        painter.drawRect(area)
         painter.setPen(self.palette().text().color())
-        painter.drawText(QRectF(0, area.top() - 2, 44, 14), Qt.AlignmentFlag.AlignRight, f"{high:.3g}")
-        painter.drawText(QRectF(0, area.bottom() - 12, 44, 14), Qt.AlignmentFlag.AlignRight, f"{low:.3g}")
+        painter.drawText(QRectF(0, area.top() - 2, label_width, 14), Qt.AlignmentFlag.AlignRight, labels[0])
+        painter.drawText(QRectF(0, area.bottom() - 12, label_width, 14), Qt.AlignmentFlag.AlignRight, labels[1])
 
         def point(step: int, value: float) -> QPointF:
             x = area.left() + (step - first) / (last - first) * area.width()
@@ -187,8 +193,7 @@ class JobCard(QFrame):
         if job.kind == "batch":
             self._refresh_batch()
         else:
-            rate = f"{progress.it_s:.2f} it/s" if progress.it_s else "– it/s"
-            self.speed.setText(f"epoch {progress.epoch or '–'}   {rate}   ETA {format_duration(progress.eta_s)}")
+            self.speed.setText(training_status(job))
         self.losses.setText("   ".join(f"{k} {v:.3f}" for k, v in sorted(progress.losses.items())))
         self.plot.set_history(progress.history)
         if progress.latest_sample is not None and progress.latest_sample != self._sample_path:
@@ -228,7 +233,10 @@ class JobCard(QFrame):
         skipped = len(progress.failed) or len(progress.warnings)
         bad = f"   {skipped} skipped" if skipped else ""
         count = f"{progress.step} / {progress.total_steps or '?'} images"
-        self.speed.setText(f"{count}   {rate}   ETA {format_duration(progress.eta_s)}{bad}")
+        if job.state.finished:  # nothing left to time
+            self.speed.setText(f"{count}   {job.state.value}{bad}")
+        else:
+            self.speed.setText(f"{count}   {rate}   ETA {format_duration(progress.eta_s)}{bad}")
         for widget in (self.plot, self.losses, self.sample, self.open_button):
             widget.hide()
         self.resume_button.setText("Continue")
@@ -236,6 +244,24 @@ class JobCard(QFrame):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
         self._show_sample()
+
+
+def training_status(job: TrainingJob) -> str:
+    """The line under a training job's bar: speed and ETA while it runs; once it ends, where the run is (the
+    step it reached and its checkpoint's step, which Resume continues from) and no ETA."""
+    progress, state = job.progress, job.state
+    checkpoint = progress.latest_checkpoint_step
+    saved = f"checkpoint at step {checkpoint}" if checkpoint is not None else "no checkpoint yet"
+    if state is JobState.STOPPING:
+        return f"step {progress.step}: stopping, saving a checkpoint…"
+    if state is JobState.STOPPED:
+        return f"stopped at step {progress.step}, {saved} (Resume continues from there)"
+    if state is JobState.DONE:
+        return f"done: {progress.step} steps, {saved}"
+    if state is JobState.FAILED:
+        return f"failed at step {progress.step}, {saved}"
+    rate = f"{progress.it_s:.2f} it/s" if progress.it_s else "– it/s"
+    return f"epoch {progress.epoch or '–'}   {rate}   ETA {format_duration(progress.eta_s)}"
 
 
 def engine_of(argv: Sequence[str]) -> str:

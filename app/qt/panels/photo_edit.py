@@ -23,7 +23,8 @@ MODE_TITLES = {"off": "Off (raw render)", "feather": "Feather", "seamless": "Sea
 
 
 class CompositeControls(QWidget):
-    """Off / Feather / Seamless, band width, colour matching and the edit-mask view, for photo documents."""
+    """Off / Feather / Seamless, band width, colour matching, the edit-mask and raw-render views, for photo
+    documents."""
 
     editMaskToggled = Signal(bool)
 
@@ -46,6 +47,11 @@ class CompositeControls(QWidget):
         self.show_mask = QCheckBox("Show edit mask")
         self.show_mask.setObjectName("showEditMask")
         self.show_mask.setToolTip("Tint the pixels the edit changes (derived from the edits, never painted)")
+        # A view switch, not an edit: outside the edit the composite is the photo itself, so a new engine's
+        # output is hidden there until something is edited. This shows the whole of it (Ctrl+Shift+R).
+        self.show_raw = QCheckBox("Show raw render")
+        self.show_raw.setObjectName("showRawRender")
+        self.show_raw.setToolTip("Show the network's whole output, not composited onto the photo (Ctrl+Shift+R)")
         row = QHBoxLayout()
         row.addWidget(self.band)
         row.addWidget(self.harmonize)
@@ -53,7 +59,10 @@ class CompositeControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow("Composite", self.mode)
         layout.addRow("Band", row)
-        layout.addRow("", self.show_mask)
+        masks = QHBoxLayout()
+        masks.addWidget(self.show_mask)
+        masks.addWidget(self.show_raw)
+        layout.addRow("", masks)
         self.mode.activated.connect(lambda _: self._edit(mode=self.mode.currentData()))
         self.band.valueChanged.connect(lambda value: self._edit(band=int(value)))
         self.harmonize.toggled.connect(lambda on: self._edit(harmonize=bool(on)))

@@ -31,12 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from regionpaint.app.model import edits
-from regionpaint.app.model.document import DocumentError, StyleSourceData, scale_id_map
+from regionpaint.app.model.document import DocumentError, StyleSourceData
 from regionpaint.app.model.imports import ImportFileError, collected_notices, read_label_map, read_style_pair
 from regionpaint.app.qt.canvas.style_drops import STYLE_MIME, style_mime
+from regionpaint.app.qt.collapsible import RememberedSection
 from regionpaint.app.qt.editor_state import EditorState
 from regionpaint.app.qt.panels.engine_options import EngineOptions
 from regionpaint.app.qt.panels.style_thumbnails import StyleThumbnails
+from regionpaint.app.qt.settings import EditorSettings
 from regionpaint.engines.base import CROSSOVER, FEATURE_SOURCE_OPTION, INSTANCE_CLUSTERS_OPTION, INSTANCE_FEATURES
 
 log = logging.getLogger(__name__)
@@ -57,13 +59,10 @@ def next_source_name(taken: set[str]) -> str:
 
 
 def load_style_source(image_path: Path, label_path: Path | None, label_set) -> StyleSourceData:
-    """Read a style photo and (optionally) its segmentation, turned by the photo's EXIF orientation rule
-    (app/model/orientation.py); a segmentation of another aspect ratio is refused, one of another size
-    with the same shape is scaled (nearest) to the photo, which keeps what the engines' own resize would pick."""
+    """Read a style photo and (optionally) its segmentation by the rule the command line uses
+    (:func:`read_style_pair`: turned by the photo's EXIF orientation, scaled to the photo, another aspect
+    ratio refused)."""
     image, label = read_style_pair(image_path, label_path, label_set)
-    if label is not None and label.shape != image.shape[:2]:
-        log.info("scaling %s to the size of %s", Path(label_path).name, image_path.name)
-        label = scale_id_map(label, (image.shape[1], image.shape[0]))
     return StyleSourceData(image, label, None, display_name=image_path.name)
 
 
@@ -202,7 +201,7 @@ class CrossoverStrip(QGroupBox):
     """SEAN: which style source each residual block takes its style from (— = the regions' own mixes)."""
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
-        super().__init__("Crossover: style source per generator block", parent)
+        super().__init__("Crossover: a style for each stage, coarse shape to fine texture", parent)
         self.state = state
         self.combos: dict[str, QComboBox] = {}
         self._grid = QGridLayout(self)
@@ -237,11 +236,18 @@ class CrossoverStrip(QGroupBox):
                 widget.deleteLater()
         self.combos = {}
         columns = 4
+        names = self.state.style_block_titles()
         for index, block in enumerate(blocks):
-            title = QLabel(block)
+            # A person's words on screen; the generator's block name for whoever knows the network.
+            title = QLabel(names.get(block, block))
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            title.setToolTip(f"Generator block {block}")
+            title.setObjectName(f"crossoverTitle_{block}")
             combo = QComboBox()
-            combo.setToolTip(f"Style source of every region in block {block}")
+            combo.setToolTip(
+                f"{names.get(block, block)}: the style source every region takes in this stage "
+                f"(— keeps the regions' own styles). Generator block {block}."
+            )
             combo.currentTextChanged.connect(lambda text, block=block: self._on_choice(block, text))
             self._grid.addWidget(title, 2 * (index // columns), index % columns)
             self._grid.addWidget(combo, 2 * (index // columns) + 1, index % columns)
@@ -330,15 +336,28 @@ class ObjectFeatures(QGroupBox):
 class StylesPanel(QWidget):
     """Gallery on top, engine-specific style controls below (each shown only when the engine has it)."""
 
-    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, state: EditorState, settings: EditorSettings | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.gallery = StyleGallery(state)
         self.crossover = CrossoverStrip(state)
         self.engine_options = EngineOptions(state)
+        self.engine_options.titled = False  # the folding section carries the heading
+        self.engine_options.setTitle("")
+        # An engine's own options are advanced: folded until opened (remembered), shown only when it has some.
+        self.engine_options_section = RememberedSection(
+            "Engine options", "engine_options", settings, self.engine_options
+        )
+        self.engine_options_section.setVisible(self.engine_options.isVisibleTo(self))
+        self.engine_options.availabilityChanged.connect(self.engine_options_section.setVisible)
+        self.engine_options.availabilityChanged.connect(
+            lambda _shown: self.engine_options_section.setText(self.engine_options.heading)
+        )
         self.features = ObjectFeatures(state)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.gallery, 1)
         layout.addWidget(self.crossover)
-        layout.addWidget(self.engine_options)
+        layout.addWidget(self.engine_options_section)
         layout.addWidget(self.features)
