@@ -12,7 +12,9 @@ reads the times it writes, relative to the moment this process launched it:
   import and checkpoint load, where the tree has a warm-up;
 * then ``--startup-load-s`` seconds of label dabs through the editor's brush edit (renders back to back)
   while a 10 ms timer on the UI thread records how late each tick fires: p50 / p99 / max lateness, and the
-  renders that finished meanwhile.
+  renders that finished meanwhile;
+* slider drag -> result on screen (``slider_*``, :mod:`bench.slider_drag`): the face demo's A↔B slider dragged
+  through 43 values in another launch, and when its values reach the screen.
 
 A baseline tree without the probe (older commits) gets the same probe from this tree's file, attached at the
 same moment (just before the window shows) by a small wrapper. Runs of the trees alternate, so background load
@@ -32,10 +34,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import slider_drag
+
 NAME = "editor_startup"
 DESCRIPTION = "editor launch to window, to the demo's first render, and UI event-loop lateness while rendering"
 REPO = Path(__file__).resolve().parents[1]
-PROBE_FILE = REPO / "app" / "qt" / "startup_probe.py"
+PROBE_FILE = REPO / "app" / "qt" / "workers" / "startup_probe.py"
 RUN_TIMEOUT_S = 240
 
 # For a tree without app/qt/workers/startup_probe.py: this tree's probe, attached just before the window shows.
@@ -82,7 +86,7 @@ def launch(tree: Path, scratch: Path, load_s: float, project: str | None = None)
         "REGIONPAINT_STARTUP_PROBE_LOAD_S": str(load_s),
     }
     opening = ["--open", str(Path(project).resolve())] if project else ["--demo"]
-    if (tree / "app" / "qt" / "startup_probe.py").is_file():
+    if (tree / "app" / "qt" / "workers" / "startup_probe.py").is_file():
         command = [sys.executable, "-m", "regionpaint", "gui", *opening]
     else:
         command = [sys.executable, "-c", ATTACH_PROBE, str(PROBE_FILE), *opening]
@@ -145,10 +149,12 @@ def run(args: argparse.Namespace) -> list[dict]:
         if baseline:
             trees = {f"baseline {baseline}": baseline_tree(baseline, scratch), **trees}
         reports: dict[str, list[dict]] = {label: [] for label in trees}
+        drags: dict[str, list[dict]] = {label: [] for label in trees}  # bench/slider_drag.py
         for _ in range(runs):  # alternate, so background load falls on every tree alike
             for label, tree in trees.items():
                 reports[label].append(launch(tree, scratch, load_s, project))
-    rows = [summarise(label, found) for label, found in reports.items()]
+                drags[label].append(slider_drag.measure(tree, scratch))
+    rows = [{**summarise(label, found), **slider_drag.summarise(drags[label])} for label, found in reports.items()]
     current = rows[-1]
     args._startup = {
         "startup_s": current["startup_s"],

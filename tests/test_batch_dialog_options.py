@@ -47,7 +47,7 @@ def test_the_dialog_shows_the_checkpoints_options_and_passes_changed_ones_on(qtb
     choose(combo, "random")
     assert parse(dialog.command()).option == ["spade_z=random"]
 
-    dialog.checkpoint.setText(str(plain))  # no VAE: no z, no option
+    dialog.checkpoint.choose(str(plain))  # no VAE: no z, no option
     qtbot.waitUntil(lambda: dialog.options_box.isHidden(), timeout=10000)
     assert "--option" not in dialog.command()
 

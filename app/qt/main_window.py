@@ -344,6 +344,12 @@ class MainWindow(QMainWindow):
         controller.renderOverdue.connect(self._offer_cancel_render)
         controller.busyChanged.connect(lambda busy: self.actions["cancel_render"].setEnabled(busy))
         self.engine_panel.renderRequested.connect(controller.render_now)
+        # Dragging an A↔B slider: the newest value renders as soon as the thread is free (fast preview).
+        for mix in (self.regions_panel.region_mix, self.regions_panel.master_mix):
+            mix.dragStarted.connect(controller.begin_continuous)
+            mix.dragFinished.connect(controller.end_continuous)
+        # Enter or Esc in the label search: the keys are shortcuts again (R picks the rectangle, not "carr").
+        self.palette_panel.searchFinished.connect(lambda: self.canvas.setFocus(Qt.FocusReason.OtherFocusReason))
         # Photo edits: the edit-mask view, and re-compositing (no render) when only the blend changes.
         self.engine_panel.composite_controls.editMaskToggled.connect(self.canvas.set_edit_mask_visible)
         self.recompositor = Recompositor(self.state, self)
@@ -368,6 +374,7 @@ class MainWindow(QMainWindow):
             StyleDropTarget(self.regions_panel.table.viewport(), self.state, self.regions_panel.class_at_row),
         )
         self.canvas.regionClicked.connect(self._select_region_at)
+        self.canvas.selectionCleared.connect(lambda: self.regions_panel.select_regions([]))
         self.tools.busyChanged.connect(self.busy.setVisible)
 
     # -- the document ------------------------------------------------------------------------
@@ -506,6 +513,8 @@ class MainWindow(QMainWindow):
             checkpoint=engine.checkpoint if engine is not None else None,
             engine=engine.engine_id if engine is not None else "",
             options=dict(engine.options) if engine is not None else None,
+            settings=self.settings,  # the checkpoint picker lists what the Engine panel's does
+            models_folder=models_dir(self.data_folder),
         )
         argv = dialog.get_command()
         if argv is None:

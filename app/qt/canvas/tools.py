@@ -97,10 +97,15 @@ class Tool:
     def double_click(self, point: QPointF) -> None: ...
 
     def key(self, key: int) -> bool:
-        """Handle a key press; return True when used."""
-        if key == Qt.Key.Key_Escape:
+        """Handle a key press; return True when used. Esc cancels what is in progress; with nothing in
+        progress it is not used, and the canvas clears the region selection with it."""
+        if key == Qt.Key.Key_Escape and self.in_progress():
             self.cancel()
             return True
+        return False
+
+    def in_progress(self) -> bool:
+        """A stroke, a drag or a polygon is under way (Esc cancels it)."""
         return False
 
     def cancel(self) -> None: ...
@@ -158,6 +163,9 @@ class BrushTool(Tool):
             return
         self._last = None
         self.state.history.end()
+
+    def in_progress(self) -> bool:
+        return self._last is not None
 
     def cancel(self) -> None:
         if self._last is not None:
@@ -249,6 +257,9 @@ class RectangleTool(Tool):
         self._preview = None
         self.state.label_edit(edits.fill_rectangle, to_model(start), to_model(point), self.state.current_label)
 
+    def in_progress(self) -> bool:
+        return self._start is not None
+
     def cancel(self) -> None:
         self._start = None
         self._remove(self._preview)
@@ -298,6 +309,9 @@ class PolygonTool(Tool):
         self._update_preview()
         if len(points) >= 3:
             self.state.label_edit(edits.fill_polygon, points, self.state.current_label)
+
+    def in_progress(self) -> bool:
+        return bool(self._points)
 
     def cancel(self) -> None:
         self._points = []
@@ -431,6 +445,9 @@ class SmartFillTool(Tool):
     def _finished(self) -> None:
         self.worker = None
         self.controller.busyChanged.emit(False)
+
+    def in_progress(self) -> bool:
+        return bool(self._points)
 
     def cancel(self) -> None:
         self._points = []

@@ -59,6 +59,7 @@ class CanvasView(QGraphicsView):
     overlayChanged = Signal()  # opacity or colour/outline mode
     zoomChanged = Signal(float)
     regionClicked = Signal(QPointF, bool)  # document point of a Ctrl-click; True with Shift (add to the selection)
+    selectionCleared = Signal()  # Esc with regions selected (and no stroke or shape in progress to cancel)
     rawVisibleChanged = Signal(bool)  # the raw render (not the composite) is shown
 
     def __init__(self, state: EditorState, tools: ToolController, parent=None) -> None:
@@ -87,6 +88,7 @@ class CanvasView(QGraphicsView):
         for item in (self.photo_item, self.overlay_item, self.result_item, self.tool_layer):
             self.scene().addItem(item)
         self.highlight = RegionHighlight(self.scene())
+        self.zoomChanged.connect(self.highlight.set_zoom)
         self.wipe = WipeView(self.scene())
         self._dragging_wipe = False
 
@@ -259,10 +261,12 @@ class CanvasView(QGraphicsView):
         overlay_visible = mode != VIEW_RESULT and (not wipe or not has_photo) and (not self.peeking or not has_photo)
         self.overlay_item.setVisible(overlay_visible)
         self.overlay_item.setOpacity(1.0 if self.peeking else self.overlay_opacity)
-        self.highlight.place(self._result_offset if mode == VIEW_SIDE_BY_SIDE else None)
+        # The selection dims the label view only; over the result (and the wipe) it is outlined.
         if self.peeking:
-            self.highlight.place(None)
-            self.highlight.items[0].setVisible(False)
+            self.highlight.place(False, None)
+        else:
+            on_labels = mode in (VIEW_LABELS, VIEW_SIDE_BY_SIDE)
+            self.highlight.place(on_labels, self._result_offset if show_result or wipe else None)
         self.edit_mask_item.setPos(self._result_offset if show_result else QPointF(0, 0))
         self.scene().setSceneRect(self._content_rect())
 
@@ -445,7 +449,11 @@ class CanvasView(QGraphicsView):
         elif event.key() == Qt.Key.Key_Space:
             self._space_held = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        elif not self.tools.active.key(event.key()):
+        elif self.tools.active.key(event.key()):
+            pass
+        elif event.key() == Qt.Key.Key_Escape and self.highlight.active:
+            self.selectionCleared.emit()
+        else:
             super().keyPressEvent(event)
             return
         event.accept()

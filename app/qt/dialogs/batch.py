@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -35,7 +36,9 @@ from PySide6.QtWidgets import (
 
 from regionpaint.app.batch.discovery import LAYOUTS, DiscoveryError, discover
 from regionpaint.app.batch.styles import STYLE_MODES
+from regionpaint.app.qt.panels.checkpoint_picker import CheckpointPicker
 from regionpaint.app.qt.panels.engine_options import OptionForm, editable_options
+from regionpaint.app.qt.settings import EditorSettings, models_dir
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class _Scanner(QObject):
                 return
             with_instances = sum(1 for item in items if item.instance is not None)
             text = (
-                f"{len(items)} label maps ({used} layout), {with_instances} with instance maps; e.g. → {items[0].key}"
+                f"{len(items)} label maps ({used} layout), {with_instances} with instance maps\ne.g. → {items[0].key}"
             )
             self.finished.emit(token, text, True)
 
@@ -91,9 +94,47 @@ class _EngineProbe(QObject):
         threading.Thread(target=work, name="batch-dialog-engine", daemon=True).start()
 
 
+class SummaryLabel(QLabel):
+    """The scan summary: its lines (two at most), each elided in the middle to the label's width; the whole text
+    in the tooltip and from :meth:`text`.
+
+    A word-wrapped label in the form gave three lines in a narrow dialog where the form layout had room for two:
+    "3 label maps (cityscapes layout)…" was clipped top and bottom. A fixed two-line height needs no
+    height-for-width, which the form layout did not honour.
+    """
+
+    LINES = 2
+
+    def __init__(self, **properties) -> None:
+        super().__init__(**properties)
+        self._full = ""
+        self.setMinimumHeight(self.LINES * self.fontMetrics().lineSpacing() + 4)
+        self.setMinimumWidth(120)  # a long path must not widen the dialog: it is elided instead
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._full
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(1, self.contentsRect().width())
+        lines = self._full.splitlines()[: self.LINES]
+        metrics = self.fontMetrics()
+        super().setText("\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, width) for line in lines))
+
+
 class BatchDialog(QDialog):
     """``engine`` and ``options``: the document's engine and its option values, used while the checkpoint
-    is the one given (another checkpoint's engine is recognised from it, its options start at defaults)."""
+    is the one given (another checkpoint's engine is recognised from it, its options start at defaults).
+    ``settings`` and ``models_folder`` feed the checkpoint picker (the Engine panel's): default, the editor's."""
 
     def __init__(
         self,
@@ -101,6 +142,8 @@ class BatchDialog(QDialog):
         checkpoint: str | Path | None = None,
         engine: str = "",
         options: dict | None = None,
+        settings: EditorSettings | None = None,
+        models_folder: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self._given_engine = (str(checkpoint or ""), engine or "", dict(options or {}))
@@ -112,17 +155,19 @@ class BatchDialog(QDialog):
         self._scanner.finished.connect(self._on_scan)
         self._timer = QTimer(self, singleShot=True, interval=SCAN_DELAY_MS)
         self._timer.timeout.connect(self._scan)
-        self._build(checkpoint)
+        self._build(checkpoint, settings or EditorSettings(), models_folder or models_dir())
         self._update_start()
 
-    def _build(self, checkpoint: str | Path | None) -> None:
-        self.checkpoint = QLineEdit(str(checkpoint or ""), objectName="batchCheckpoint", placeholderText="checkpoint")
+    def _build(self, checkpoint: str | Path | None, settings: EditorSettings, models_folder: Path) -> None:
+        # The Engine panel's picker: installed and demo models by name, official checkpoint folders, files.
+        self.checkpoint = CheckpointPicker(settings, models_folder)
+        self.checkpoint.setObjectName("batchCheckpoint")
+        self.checkpoint.fill(str(checkpoint or ""))
         self.labels = QLineEdit(objectName="batchLabels", placeholderText="folder of label maps (searched recursively)")
         self.instances = QLineEdit(objectName="batchInstances", placeholderText="optional: instance maps folder")
         self.layout_box = QComboBox(objectName="batchLayout")
         self.layout_box.addItems(LAYOUTS)
-        self.status = QLabel(objectName="batchScan", wordWrap=True, textFormat=Qt.TextFormat.PlainText)
-        self.status.setMinimumHeight(36)
+        self.status = SummaryLabel(objectName="batchScan", textFormat=Qt.TextFormat.PlainText)
         self.out = QLineEdit(objectName="batchOut", placeholderText="output folder")
         self.style_mode = QComboBox(objectName="batchStyleMode")
         for text, value in STYLE_CHOICES:
@@ -137,7 +182,7 @@ class BatchDialog(QDialog):
         self.overwrite = QCheckBox("Render outputs that are already done again", objectName="batchOverwrite")
 
         form = QFormLayout()
-        form.addRow("Checkpoint", self._row(self.checkpoint, "Checkpoint", folder=None))
+        form.addRow("Checkpoint", self.checkpoint)
         form.addRow("Label maps", self._row(self.labels, "Label maps folder"))
         form.addRow("Layout", self.layout_box)
         form.addRow("Instance maps", self._row(self.instances, "Instance maps folder"))
@@ -171,8 +216,9 @@ class BatchDialog(QDialog):
             edit.textChanged.connect(self._schedule_scan)
         self.layout_box.currentIndexChanged.connect(self._schedule_scan)
         self.labels.textChanged.connect(self._suggest_out)
-        for edit in (self.checkpoint, self.out, self.photos):
+        for edit in (self.out, self.photos):
             edit.textChanged.connect(self._update_start)
+        self.checkpoint.currentIndexChanged.connect(self._update_start)
         self.style_mode.currentIndexChanged.connect(self._update_start)
 
     # ---- engine options ----------------------------------------------------------------------------
@@ -188,18 +234,20 @@ class BatchDialog(QDialog):
         self._probe.finished.connect(self._on_engine)
         self._probe_timer = QTimer(self, singleShot=True, interval=SCAN_DELAY_MS)
         self._probe_timer.timeout.connect(self._find_engine)
-        self.checkpoint.textChanged.connect(self._probe_timer.start)
+        self.checkpoint.checkpointChosen.connect(lambda _path: self._probe_timer.start())
         self._find_engine()
         return self.options_box
 
     def _engine_hint(self) -> tuple[str, dict]:
         """(engine id, option values) the dialog was given, while the checkpoint is still the given one."""
         checkpoint, engine, options = self._given_engine
-        return (engine, options) if self.checkpoint.text().strip() == checkpoint.strip() else ("", {})
+        chosen = self.checkpoint.path()
+        same = bool(chosen and checkpoint.strip()) and Path(chosen) == Path(checkpoint.strip())
+        return (engine, options) if same else ("", {})
 
     def _find_engine(self) -> None:
         self._probe_token += 1
-        checkpoint = self.checkpoint.text().strip()
+        checkpoint = self.checkpoint.path()
         if not checkpoint:
             self._on_engine(self._probe_token, None)
             return
@@ -236,8 +284,8 @@ class BatchDialog(QDialog):
                 argv += ["--option", f"{option.name}={option_text(option, values[option.name])}"]
         return argv
 
-    def _row(self, edit: QLineEdit, title: str, folder: bool | None = True) -> QWidget:
-        """The edit with a Browse… button (folder, file, or either for checkpoints: a folder or a file)."""
+    def _row(self, edit: QLineEdit, title: str, folder: bool = True) -> QWidget:
+        """The edit with a Browse… button (a folder, or a file)."""
         button = QPushButton("Browse…")
 
         def browse() -> None:
@@ -245,8 +293,6 @@ class BatchDialog(QDialog):
                 chosen = QFileDialog.getExistingDirectory(self, title, edit.text())
             else:
                 chosen, _ = QFileDialog.getOpenFileName(self, title, edit.text())
-                if not chosen and folder is None:
-                    chosen = QFileDialog.getExistingDirectory(self, title, edit.text())
             if chosen:
                 edit.setText(chosen)
 
@@ -279,13 +325,16 @@ class BatchDialog(QDialog):
         self._update_start()
 
     def _suggest_out(self, text: str) -> None:
-        if text.strip() and not self.out.isModified():
-            self.out.setText(str(Path(text.rstrip("/\\")).with_name(Path(text.rstrip("/\\")).name + "_rendered")))
+        """Output folder beside the label folder: ``city`` -> ``city_rendered`` (unless the person typed one)."""
+        labels = Path(text.rstrip("/\\"))
+        # "/" (the first character typed), "." or "..": no folder name to name the output after (yet).
+        if text.strip() and labels.name not in ("", "..") and not self.out.isModified():
+            self.out.setText(str(labels.with_name(labels.name + "_rendered")))
 
     def problems(self) -> list[str]:
         """What still stops the batch from starting (empty when ready)."""
         problems = []
-        if not self.checkpoint.text().strip():
+        if not self.checkpoint.path():
             problems.append("choose a checkpoint")
         if not self._labels_ok:
             problems.append("choose a folder with label maps")
@@ -306,7 +355,7 @@ class BatchDialog(QDialog):
         argv = [
             "batch",
             "--checkpoint",
-            self.checkpoint.text(),
+            self.checkpoint.path(),
             "--labels",
             self.labels.text(),
             "--out",

@@ -11,11 +11,10 @@ import logging
 import random
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -30,17 +29,15 @@ from superqt.utils import QSignalDebouncer
 from regionpaint.app.model import edits
 from regionpaint.app.qt.collapsible import RememberedSection
 from regionpaint.app.qt.editor_state import EditorState
+from regionpaint.app.qt.panels.checkpoint_picker import CheckpointPicker
 from regionpaint.app.qt.panels.photo_edit import CompositeControls
 from regionpaint.app.qt.settings import EditorSettings, models_dir
-from regionpaint.app.render.checkpoint_finder import checkpoint_choices, demo_checkpoints
 from regionpaint.engines.base import NOISE
 
 log = logging.getLogger(__name__)
 
 AUTO_ENGINE = ""
 DEVICES = ("auto", "cpu", "cuda", "mps")
-ADD_FOLDER, ADD_FILE = "add-folder", "add-file"
-DEMO_MODELS_HEADER = "Demo models"
 MAX_SEED = 2**31 - 1
 SIZE_STEP = 8  # the generators' sizes are multiples of 2**upsamplings; 8 keeps typing sane
 SIZE_DEBOUNCE_MS = 500  # typing 1024 or holding an arrow key renders once, after the last change
@@ -62,10 +59,7 @@ class EngineChoices(QWidget):
         self.models_folder = models_folder or models_dir()
         self.engine = QComboBox()
         self.engine.setObjectName("enginePicker")
-        self.checkpoint = QComboBox()
-        self.checkpoint.setObjectName("checkpointPicker")
-        self.checkpoint.setMinimumContentsLength(14)
-        self.checkpoint.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.checkpoint = CheckpointPicker(settings, self.models_folder)
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.device.setEditable(True)  # cuda:1 and the like
@@ -85,7 +79,7 @@ class EngineChoices(QWidget):
         device_layout.addRow("Device", self.device)
         self._fill_engines()
         self.engine.activated.connect(self._on_engine)
-        self.checkpoint.activated.connect(self._on_checkpoint)
+        self.checkpoint.checkpointChosen.connect(self._on_checkpoint)
         self.device.activated.connect(self._on_device)
         self.device.lineEdit().editingFinished.connect(self._on_device)
         state.documentReplaced.connect(self.rescan)
@@ -132,36 +126,7 @@ class EngineChoices(QWidget):
 
     def _fill_checkpoints(self, current: str, weightless: bool = False) -> None:
         self._filled_for = (current, weightless)
-        self.checkpoint.blockSignals(True)
-        self.checkpoint.clear()
-        if not current:
-            self.checkpoint.addItem("(none needed)" if weightless else "(choose a checkpoint)", "")
-        choices = checkpoint_choices(self.models_folder, self.settings.checkpoint_paths(), current)
-        for choice in choices:
-            self._add_checkpoint_item(choice)
-        listed = {str(choice.path) for choice in choices}
-        demos = [choice for choice in demo_checkpoints() if str(choice.path) not in listed]
-        if demos:
-            self.checkpoint.insertSeparator(self.checkpoint.count())
-            self.checkpoint.addItem(DEMO_MODELS_HEADER, "")
-            header = self.checkpoint.model().item(self.checkpoint.count() - 1)
-            header.setEnabled(False)  # a heading, not a choice
-            for choice in demos:
-                self._add_checkpoint_item(choice)
-        self.checkpoint.insertSeparator(self.checkpoint.count())
-        self.checkpoint.addItem("Add checkpoint folder…", ADD_FOLDER)
-        self.checkpoint.addItem("Add checkpoint file…", ADD_FILE)
-        self.checkpoint.setCurrentIndex(max(0, self.checkpoint.findData(current)))
-        self.checkpoint.setToolTip(f"{current or 'No checkpoint'}\nModels folder: {self.models_folder}")
-        # An engine without weights renders with no checkpoint: the picker has nothing to choose.
-        self.checkpoint.setEnabled(not weightless)
-        if weightless:
-            self.checkpoint.setToolTip("This engine needs no checkpoint")
-        self.checkpoint.blockSignals(False)
-
-    def _add_checkpoint_item(self, choice) -> None:
-        self.checkpoint.addItem(choice.title, str(choice.path))
-        self.checkpoint.setItemData(self.checkpoint.count() - 1, str(choice.path), Qt.ItemDataRole.ToolTipRole)
+        self.checkpoint.fill(current, weightless)
 
     def _show_recognised(self) -> None:
         doc = self.state.document
@@ -184,30 +149,13 @@ class EngineChoices(QWidget):
         package, version = get_plugin_manager().engine_provider(engine_id) if engine_id else ("", "")
         self.state.edit(edits.set_engine_settings, engine_id=engine_id, package=package, package_version=version)
 
-    def _on_checkpoint(self, index: int) -> None:
-        data = self.checkpoint.itemData(index)
-        if data in (ADD_FOLDER, ADD_FILE):
-            data = self._ask_checkpoint(folder=data == ADD_FOLDER)
-        if data:
-            self.choose_checkpoint(Path(data))
-        self.rescan()  # lists what was added, or goes back to the document's choice after a cancel
+    def _on_checkpoint(self, path: str) -> None:
+        self.choose_checkpoint(Path(path))
+        self.rescan()  # lists what was added
 
     def choose_checkpoint(self, path: Path) -> None:
         if str(path) != self.state.document.engine.checkpoint:
             self.state.edit(edits.set_engine_settings, checkpoint=str(path))
-
-    def _ask_checkpoint(self, folder: bool) -> str:
-        start = self.settings.last_folder("checkpoints") or str(self.models_folder)
-        if folder:
-            chosen = QFileDialog.getExistingDirectory(self, "Checkpoint folder (or a folder of them)", start)
-        else:
-            # "All files": an engine may bring a checkpoint format of its own (Engine.locate).
-            kinds = "Checkpoints (*.pth *.safetensors);;All files (*)"
-            chosen, _ = QFileDialog.getOpenFileName(self, "Checkpoint file", start, kinds)
-        if chosen:
-            self.settings.add_checkpoint_path(Path(chosen))
-            self.settings.set_last_folder("checkpoints", Path(chosen))
-        return chosen
 
     def _on_device(self, _index: int | None = None) -> None:
         device = self.device.currentText().strip() or "auto"

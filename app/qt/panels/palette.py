@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -152,17 +153,36 @@ class QuickLabelBar(QWidget):
             button.setVisible(True)
 
 
+class SearchField(QLineEdit):
+    """The label search box; Esc is ``escapePressed`` (the palette leaves the field)."""
+
+    escapePressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.escapePressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
 class LabelPalette(QWidget):
-    """Current label, quick slots, a search box and every class of the document's label set."""
+    """Current label, quick slots, a search box and every class of the document's label set.
+
+    The search is a detour from painting: Enter picks the first label shown and Esc gives up (clearing the
+    search); both emit ``searchFinished``, on which the window gives the keyboard back to the canvas, so the
+    next key is a shortcut (R: rectangle) again and not one more letter of the search.
+    """
 
     labelActivated = Signal(int)
+    searchFinished = Signal()
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.current = CurrentLabelView(state)
         self.quick = QuickLabelBar(state)
-        self.search = QLineEdit()
+        self.search = SearchField()
         self.search.setPlaceholderText("Search labels (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.list = QListWidget()
@@ -176,6 +196,7 @@ class LabelPalette(QWidget):
         layout.addWidget(self.list, 1)
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._pick_first_visible)
+        self.search.escapePressed.connect(self._give_up_search)
         self.list.currentItemChanged.connect(self._on_item_changed)
         state.documentReplaced.connect(self._rebuild)
         state.currentLabelChanged.connect(self._select_current)
@@ -211,9 +232,14 @@ class LabelPalette(QWidget):
 
     def _pick_first_visible(self) -> None:
         visible = self.visible_ids()
-        if visible:
+        if visible:  # nothing shown: the person goes on typing
             self.state.set_current_label(visible[0])
             self.labelActivated.emit(visible[0])
+            self.searchFinished.emit()
+
+    def _give_up_search(self) -> None:
+        self.search.clear()
+        self.searchFinished.emit()
 
     def _on_item_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
         if item is not None:

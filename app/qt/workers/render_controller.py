@@ -6,6 +6,12 @@ generator worker (:func:`regionpaint.app.qt.workers.render_worker.render_steps`)
 Qt-free render service. While a render runs, newer jobs replace each other in a one-slot queue: stale
 ones are dropped, never rendered. The UI thread never waits for the engine.
 
+A continuous control (the A↔B slider) being dragged is different (:meth:`RenderController.begin_continuous`):
+each change renders at once when the render thread is free, in fast preview; while a render runs, changes
+only mark the document as newer, and the newest value is rendered when it returns (one in flight, newest
+wins). The exact render follows once the drag ends, not after each preview: an exact render started
+mid-drag made the next value wait for it (3-9 s to see a value under load, where a stroke took 2 s).
+
 Opening a document is not an edit: its checkpoint starts loading on the render thread at once
 (:meth:`RenderController.warm_up`), and its render (exact) follows on the next turn of the event loop
 without the debounce. After an exact render of a checkpoint whose fast time is unknown, the fast render
@@ -180,6 +186,9 @@ class RenderController(QObject):
         self._warm_worker = None  # the superqt worker of the warm-up
         self._pending: EditorRenderJob | None = None
         self._edited_at: float | None = None
+        self.continuous = False  # a continuous control is being dragged (begin_continuous)
+        self._newer = False  # dragging: the document changed since the running render's job was built
+        self.started = 0  # renders started (previews, exact follow-ups and timing trials)
         self.dropped = 0  # stale requests replaced before they ran
         self.last_outcome: EditorRenderOutcome | None = None
         self.last_latency: float | None = None  # edit -> result on screen, seconds
@@ -200,7 +209,7 @@ class RenderController(QObject):
     @property
     def scheduled(self) -> bool:
         """A render will start: the debounce timer runs or a request waits behind the running one."""
-        return self._debounce_pending or self._pending is not None or self._open_timer.isActive()
+        return self._debounce_pending or self._pending is not None or self._newer or self._open_timer.isActive()
 
     @property
     def has_thread(self) -> bool:
@@ -211,12 +220,35 @@ class RenderController(QObject):
         """Ask for a render soon (restarts the debounce timer)."""
         if self._edited_at is None:
             self._edited_at = time.perf_counter()
-        if self.auto_render:
+        if self.auto_render and self.continuous:
+            # No debounce while dragging: render now if the thread is free, else the newest value when it is.
+            if self._running is not None:
+                self._newer = True
+            else:
+                self.render_now()
+        elif self.auto_render:
             self._debounce_pending = True
             self._debouncer.throttle()
 
+    def begin_continuous(self) -> None:
+        """A continuous control is being dragged: until :meth:`end_continuous`, each change renders in fast
+        preview as soon as the render thread is free, the newest value only, with no exact render between."""
+        self.continuous = True
+
+    def end_continuous(self) -> None:
+        """The drag ended: the exact render of the last value follows (after the preview of it, if one runs)."""
+        self.continuous = False
+        if self._running is not None or self._pending is not None or self._newer or self._debounce_pending:
+            return  # _on_done goes on from there, exact follow-up included
+        shown = self.last_outcome
+        doc = self.state.document
+        if self.auto_render and shown is not None and shown.ok and shown.job.request.fast and doc is not None:
+            if self.state.document_serial == shown.job.document_id:
+                self._start(self._exact_job(shown.job), announce=False)
+
     def _on_document_replaced(self) -> None:
         self._pending = None
+        self._newer = False
         self._edited_at = None
         doc = self.state.document
         # Engines without weights render with no checkpoint chosen.
@@ -339,6 +371,7 @@ class RenderController(QObject):
     def _start(self, job: EditorRenderJob, announce: bool = True) -> None:
         self._ensure_pool()
         self._running = job
+        self.started += 1
         if self._warming is None:  # behind a warm-up, the render's time starts when the warm-up is done
             self._watchdog.start(int(self.timeout_s * 1000))
         if not job.trial:  # a timing trial in the background is not a render the person waits for
@@ -393,7 +426,9 @@ class RenderController(QObject):
             job, self._pending = self._pending, None
             self._start(job)
             return
-        if outcome.ok and current and outcome.job.request.fast and not self._debounce_pending:
+        if self._start_newer():
+            return
+        if outcome.ok and current and outcome.job.request.fast and not self._debounce_pending and not self.continuous:
             self._start(self._exact_job(outcome.job), announce=False)
             return
         if outcome.ok and current and self._fast_unmeasured(outcome.job) and not self.scheduled:
@@ -407,8 +442,17 @@ class RenderController(QObject):
             job, self._pending = self._pending, None
             self._start(job)
             return
+        if self._start_newer():
+            return
         self.busyChanged.emit(False)
         self.idle.emit()
+
+    def _start_newer(self) -> bool:
+        """Dragging: render the newest value (built from the document now) if a change came in meanwhile."""
+        if not self._newer:
+            return False
+        self._newer = False
+        return self.render_now() is not None
 
     @staticmethod
     def _timing_key(job) -> tuple[str, str, str]:
@@ -470,6 +514,8 @@ class RenderController(QObject):
             pending, self._pending = self._pending, None
             self._start(pending)
             return True
+        if self._start_newer():
+            return True
         if job is not None:
             self.busyChanged.emit(False)
             self.idle.emit()
@@ -509,6 +555,7 @@ class RenderController(QObject):
         self._open_timer.stop()
         self._watchdog.stop()
         self._pending = None
+        self._newer = False
         _abandoned.drop_finished()
         if self._pool is None:
             return True
