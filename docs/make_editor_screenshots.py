@@ -202,6 +202,11 @@ def run(out: Path, scratch: Path) -> dict:
     window.side_tabs.setCurrentWidget(window.engine_panel)
     size = window.engine_panel.render_settings
     wait(200)
+    # The size lives under "More settings", folded by default (issue 28): unfold it as a person would.
+    checks["more_settings_folded"] = not window.engine_panel.advanced.isExpanded()
+    click(window.engine_panel.advanced.toggleButton())
+    wait(300)
+    checks["more_settings_unfolded_by_click"] = window.engine_panel.advanced.isExpanded()
     checks["size_shown"] = [size.width_box.value(), size.height_box.value()]
     checks["rendered"] = None if doc.last_render is None else list(doc.last_render.image.shape[:2])
     screenshot(window, out / "editor-size-real.png")

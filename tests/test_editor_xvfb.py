@@ -83,6 +83,7 @@ def test_ctrl_click_alt_click_and_the_wipe_do_not_paint(checks):
 
 
 def test_real_size_and_typing_once(checks):
+    assert checks["more_settings_folded"] and checks["more_settings_unfolded_by_click"]
     assert checks["size_shown"] == [checks["rendered"][1], checks["rendered"][0]] == [256, 128]
     assert checks["size_edits_while_typing"] == 0 and checks["size_after_typing"] == [512, 128]
     assert checks["size_steps"] == ["Size checkpoint's size → 256×128", "Size 256×128 → 512×128"]

@@ -182,7 +182,7 @@ class BatchDialog(QDialog):
         self.overwrite = QCheckBox("Render outputs that are already done again", objectName="batchOverwrite")
 
         form = QFormLayout()
-        form.addRow("Checkpoint", self.checkpoint)
+        form.addRow("Model", self.checkpoint)
         form.addRow("Label maps", self._row(self.labels, "Label maps folder"))
         form.addRow("Layout", self.layout_box)
         form.addRow("Instance maps", self._row(self.instances, "Instance maps folder"))
