@@ -35,10 +35,4 @@ def run(args: argparse.Namespace) -> int:
         from regionpaint.plugins.manager import get_plugin_manager
 
         get_plugin_manager().engine_class(args.engine)  # an unknown id is an error here, not in the window
-    elif open_path and not args.checkpoint:
-        from regionpaint.app.render import early_load
-
-        # torch and the document's checkpoint load on a background thread while Qt starts and the window is built
-        # (app/render/early_load.py); the render thread waits for it before its own first load.
-        early_load.start(open_path)
     return run_editor(open_path=open_path, screenshot=args.screenshot, engine=args.engine, checkpoint=args.checkpoint)

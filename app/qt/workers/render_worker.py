@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from regionpaint.app.render import early_load
 from regionpaint.app.render.service import RenderJob as ServiceJob  # the service's job, wrapped here
 from regionpaint.app.render.torch_preload import preload_torch_libraries
 from regionpaint.engines.base import EngineError, RenderRequest
@@ -123,7 +122,6 @@ def render_steps(ticket: EditorRenderJob, service: Any = None) -> Iterator[Check
     """The render thread's work: yields the checkpoint's facts, returns a :class:`EditorRenderOutcome`."""
     from regionpaint.app.render.service import default_service
 
-    early_load.wait_once()  # the head start `gui` gave torch and the checkpoint, where it did
     preload_torch_libraries()  # once: keeps the first render from freezing the window
     service = service or default_service()
     job = ticket.job
@@ -163,7 +161,6 @@ def warm_up_steps(warm: WarmUp, service: Any = None) -> Iterator[CheckpointFacts
     from regionpaint.app.render.service import default_service
 
     start = time.perf_counter()
-    early_load.wait_once()
     preload_torch_libraries()
     if not (warm.engine_id or warm.checkpoint):
         _import_torch()

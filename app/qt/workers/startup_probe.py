@@ -15,9 +15,7 @@ seconds since the epoch, so the launching process can subtract its own launch ti
 * ``first_exact``: the canvas's first paint after the first exact render (the one that stays on screen).
 * ``settled``: when the render thread went idle after that (the load phase below starts then);
 * ``document_opened``, ``checkpoint_loaded``: where the time before the first render went (the second from
-  the render controller's warm-up, where it has one; ``torch_imported`` for a warm-up without a document);
-* ``early_torch_imported``, ``early_checkpoint_loaded``: the same steps of ``gui``'s head start
-  (:mod:`regionpaint.app.render.early_load`), where it ran.
+  the render controller's warm-up, where it has one; ``torch_imported`` for a warm-up without a document).
 
 With ``REGIONPAINT_STARTUP_PROBE_LOAD_S=S`` (S > 0) it then paints label dabs through the editor's own
 brush edit every :data:`EDIT_INTERVAL_MS` for S seconds, so renders run back to back, while a
@@ -177,10 +175,6 @@ class StartupProbe(QObject):
             return
         self._written = True
         self.times["finished"] = time.time()
-        from regionpaint.app.render import early_load
-
-        for key, value in early_load.times.items():
-            self.times.setdefault(f"early_{key}", value)
         for timer in (getattr(self, "_ticker", None), getattr(self, "_editor", None)):
             if timer is not None:
                 timer.stop()
