@@ -133,18 +133,24 @@ class Evaluation:
 
 
 def evaluate_pairs(
-    segmenter, label_set: LabelSet, pairs: list[tuple[Path, Path]], progress: Callable[[int, int], None] | None = None
+    segmenter,
+    label_set: LabelSet,
+    pairs: list[tuple[Path, Path]],
+    progress: Callable[[int, int], None] | None = None,
+    size: str | None = None,
+    fast: bool = False,
 ) -> Evaluation:
     """Segment every rendered image and score it against the label map it was rendered from.
 
     The label map is resampled (nearest) to the render's size, as the papers score at the generated size.
+    ``size`` and ``fast`` are :meth:`regionpaint.engines.segmenters.base.Segmenter.segment`'s.
     """
     class_ids = segmenter.eval_ids or tuple(range(label_set.num_classes))
     total = None
     for index, (label_path, image_path) in enumerate(pairs):
         photo = read_photo(image_path)
         truth = resize_nearest(read_label_map(label_path, label_set), photo.shape[1::-1])
-        score = confusion(segmenter.segment(photo), truth, class_ids)
+        score = confusion(segmenter.segment(photo, size=size, fast=fast), truth, class_ids)
         total = score if total is None else total + score
         if progress is not None:
             progress(index + 1, len(pairs))

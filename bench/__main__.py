@@ -4,6 +4,7 @@
     python -m bench --only train_speed     # one benchmark
     python -m bench --device cpu --json    # rows as JSON lines
     python -m bench --quick --json out.json   # the quick subset; one JSON document (rows, re-render times, machine)
+    python -m bench --gpu-check [--json [FILE]]   # GPU readiness: parity, fast quality, speed (bench/gpu_check.py)
 
 A benchmark is a module listed in :data:`BENCHMARKS`. It provides ``NAME``, ``DESCRIPTION``, an optional
 ``add_arguments(group)`` and ``run(args) -> list[dict]`` (one dict per table row). Modules written as
@@ -118,10 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write one JSON document (rows, re-render times, machine) to FILE; without FILE print rows as JSON lines",
     )
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)} (a quick subset)")
+    parser.add_argument(
+        "--gpu-check",
+        action="store_true",
+        help="GPU readiness: reference parity and fast quality on CUDA, speed per engine and mode, one table "
+        "(without CUDA: the same on the CPU at a small size); exit 1 when a check fails",
+    )
+    parser.add_argument(
+        "--gpu-check-budget",
+        type=float,
+        default=420.0,
+        metavar="S",
+        help="--gpu-check starts no speed row after S seconds (default 420: done within 8 minutes)",
+    )
     for module in modules:
         if hasattr(module, "add_arguments"):
             module.add_arguments(parser.add_argument_group(benchmark_name(module)))
     args = parser.parse_args(argv)
+    if args.gpu_check:
+        from bench import gpu_check
+
+        logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")
+        return gpu_check.main(args)
     if args.quick and args.repeats == parser.get_default("repeats"):
         args.repeats = 2
     logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")

@@ -39,10 +39,12 @@ from bench import slider_drag
 NAME = "editor_startup"
 DESCRIPTION = "editor launch to window, to the demo's first render, and UI event-loop lateness while rendering"
 REPO = Path(__file__).resolve().parents[1]
-PROBE_FILE = REPO / "app" / "qt" / "workers" / "startup_probe.py"
+# Where a tree keeps its probe (it moved into app/qt/workers); a tree with neither gets this tree's, attached.
+PROBE_PLACES = (Path("app/qt/workers/startup_probe.py"), Path("app/qt/startup_probe.py"))
+PROBE_FILE = REPO / PROBE_PLACES[0]
 RUN_TIMEOUT_S = 240
 
-# For a tree without app/qt/workers/startup_probe.py: this tree's probe, attached just before the window shows.
+# For a tree without a startup probe of its own: this tree's probe, attached just before the window shows.
 ATTACH_PROBE = r"""
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("_regionpaint_startup_probe", sys.argv[1])
@@ -86,7 +88,7 @@ def launch(tree: Path, scratch: Path, load_s: float, project: str | None = None)
         "REGIONPAINT_STARTUP_PROBE_LOAD_S": str(load_s),
     }
     opening = ["--open", str(Path(project).resolve())] if project else ["--demo"]
-    if (tree / "app" / "qt" / "workers" / "startup_probe.py").is_file():
+    if any((tree / place).is_file() for place in PROBE_PLACES):
         command = [sys.executable, "-m", "regionpaint", "gui", *opening]
     else:
         command = [sys.executable, "-c", ATTACH_PROBE, str(PROBE_FILE), *opening]

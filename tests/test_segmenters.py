@@ -251,3 +251,101 @@ def test_real_weights_file_loads_and_segments():
         assert segmenter.segment(photo).shape == (256, 512)
         return
     pytest.fail(f"{path} loads into no built-in segmenter: {errors}")
+
+
+# -- input size (DRN's --size) and fast mode -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def street_weights(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("drn") / "drn.pth"
+    torch.save(random_state("drn_d_105_keys.txt", seed=3), path)
+    return path
+
+
+def test_drn_native_size_runs_the_network_at_the_photos_size_and_labels_every_pixel(street_weights):
+    segmenter = DRNStreetSegmenter()
+    segmenter.load(street_weights)
+    photo = np.random.default_rng(2).integers(0, 256, (48, 96, 3), dtype=np.uint8)
+    assert tuple(segmenter.preprocess(photo, size="native").shape) == (1, 3, 48, 96)  # not resized to 2048 wide
+    assert tuple(segmenter.preprocess(photo, size="128").shape) == (1, 3, 64, 128)  # a width: aspect kept
+    label = segmenter.segment(photo, size="native")
+    assert label.shape == (48, 96) and label.dtype == np.uint8
+    assert set(np.unique(label)) <= set(TRAIN_ID_TO_LABEL_ID.tolist())
+    # The same network run as a person would by hand on the unresized photo: the same labels.
+    with torch.inference_mode():
+        logits = segmenter.network(segmenter.preprocess(photo, size="native"))
+    expected = TRAIN_ID_TO_LABEL_ID[logits.argmax(1)[0].numpy()]
+    assert np.array_equal(label, expected)
+
+
+def test_drn_default_size_is_the_trained_width_and_sizes_are_checked():
+    assert DRNStreetSegmenter.sizes[0] == "2048"
+    assert DRNStreetSegmenter.check_size(None) is None and DRNStreetSegmenter.check_size("Native") == "native"
+    assert DRNStreetSegmenter.check_size("1024") == "1024"
+    for wrong in ("huge", "32", "5000", "-1", "2048.5"):
+        with pytest.raises(SegmenterError, match=f"--size {wrong}: .*native.*64 to 4096"):
+            DRNStreetSegmenter.check_size(wrong)
+    with pytest.raises(SegmenterError, match="--size native: segmenter bisenet-face runs at its one input size"):
+        BiSeNetFaceSegmenter.check_size("native")
+
+
+def test_drn_native_refuses_a_photo_wider_than_it_can_hold(street_weights):
+    segmenter = DRNStreetSegmenter()
+    with pytest.raises(Exception, match="wider than 4096 for --size native"):
+        segmenter.preprocess(np.zeros((16, 4100, 3), np.uint8), size="native")
+
+
+def test_fast_mode_labels_agree_with_exact_and_keep_the_exact_network(face_weights):
+    segmenter = BiSeNetFaceSegmenter()
+    segmenter.load(face_weights)
+    photo = np.random.default_rng(4).integers(0, 256, (96, 80, 3), dtype=np.uint8)
+    exact = segmenter.segment(photo)
+    fast = segmenter.segment(photo, fast=True)
+    network, dtype = segmenter.fast_network()
+    assert dtype == torch.bfloat16 and next(network.parameters()).dtype == torch.bfloat16
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())  # folded into the convs
+    assert next(segmenter.network.parameters()).dtype == torch.float32  # exact stays float32
+    assert fast.shape == exact.shape == (96, 80)
+    # bfloat16 keeps 8 bits of mantissa: a pixel whose two best classes are that close may flip. Random
+    # weights make such near-ties common; still, nearly every pixel must agree (measured 1.0 here).
+    assert (fast == exact).mean() >= 0.95
+    assert np.array_equal(segmenter.segment(photo), exact)  # exact after fast: unchanged
+
+
+def test_cli_size_errors_are_one_line_before_any_weights_load(tmp_path):
+    photo = tmp_path / "street.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((32, 64, 3), np.uint8)).save(photo)
+    env = {**os.environ, "REGIONPAINT_LOAD_PLUGINS": "", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
+    missing = tmp_path / "absent.pth"  # never read: the size is checked first
+    for segmenter, size, says in (
+        ("drn-d-105", "huge", "--size huge: segmenter drn-d-105 takes native"),
+        ("bisenet-face", "native", "--size native: segmenter bisenet-face runs at its one input size"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "regionpaint", "segment", str(photo), "--segmenter", segmenter, "--weights",
+             str(missing), "--size", size, "--out", str(tmp_path / "out.png")],
+            capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("regionpaint: error: ") and says in lines[0], done.stderr
+
+
+def test_cli_segments_at_native_size_in_fast_mode(tmp_path, street_weights):
+    from PIL import Image
+
+    photo = tmp_path / "street.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (40, 72, 3), dtype=np.uint8)).save(photo)
+    out = tmp_path / "label.png"
+    env = {**os.environ, "REGIONPAINT_LOAD_PLUGINS": "", "REGIONPAINT_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "regionpaint", "segment", str(photo), "--segmenter", "drn-d-105", "--weights",
+         str(street_weights), "--size", "native", "--fast", "--device", "cpu", "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    label = np.asarray(Image.open(out))
+    assert label.shape == (40, 72) and set(np.unique(label)) <= set(TRAIN_ID_TO_LABEL_ID.tolist())

@@ -37,6 +37,19 @@ def _add_segmenter_arguments(parser: argparse.ArgumentParser) -> None:
         "default: the installed catalog model for this segmenter (`regionpaint models list`)",
     )
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--size",
+        metavar="SIZE",
+        help="the size the network sees the photo at, where the segmenter has a choice: drn-d-105 takes 2048 "
+        "(default: the width it was trained at), native (the photo's own size, ~16x faster for 512x256) or "
+        "a width in pixels (docs/segmenters.md)",
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="bfloat16 on the CPU, float16 on CUDA: faster, labels agree with the exact ones on nearly every "
+        "pixel (docs/segmenters.md)",
+    )
 
 
 def _configure_segment(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +99,7 @@ def _check_weights(args: argparse.Namespace) -> None:
     from regionpaint.app.segmentation import segmenter_class
 
     cls = segmenter_class(args.segmenter)
+    args.size = cls.check_size(args.size)  # a wrong --size is an error before any weights load
     if args.weights:
         args.weights = resolve_checkpoint(args.weights)
     elif cls.needs_weights:
@@ -107,7 +121,7 @@ def run_segment(args: argparse.Namespace) -> int:
     _check_weights(args)
     upright = read_upright_photo(args.photo)
     segmenter = load_segmenter(args.segmenter, args.weights, args.device)
-    label = segmenter.segment(upright.pixels)
+    label = segmenter.segment(upright.pixels, size=args.size, fast=args.fast)
     out = Path(args.out)
     array = label_set_of(segmenter_class(args.segmenter)).to_color(label) if args.colour else label
     exif = Image.Exif()
@@ -137,7 +151,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(pairs), unit="image", file=sys.stderr)
         progress = lambda done, total: bar.update(1)  # noqa: E731
-    result = evaluate_pairs(segmenter, label_set, pairs, progress)
+    result = evaluate_pairs(segmenter, label_set, pairs, progress, size=args.size, fast=args.fast)
     score = result.score
     per_class = {label_set.name_of(cid): round(100 * iou, 2) for cid, iou in score.per_class_iou.items()}
     if args.json:
