@@ -230,10 +230,7 @@ def run_check(device: str = "auto", budget_s: float = BUDGET_S) -> tuple[str, li
     else:
         if device.startswith("cuda"):
             description = f"{description}; asked for {device}"
-        headline = (
-            f"gpu-check: no CUDA ({description}): the same checks on the CPU at a small size; "
-            "CUDA is unmeasured"
-        )
+        headline = f"gpu-check: no CUDA ({description}): the same checks on the CPU at a small size; CUDA is unmeasured"
         device = "cpu"
     for engine_id in REF_CASES:
         rows += check_case(engine_id, device)

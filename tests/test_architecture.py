@@ -16,17 +16,22 @@ ROOM_ROOTS = ("regionpaint", "app", "engines", "plugins", "tools")
 
 def test_import_contracts_hold():
     pytest.importorskip("importlinter")
-    done = subprocess.run([sys.executable, "-m", "tools.lint_imports"], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.lint_imports"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "BROKEN" not in done.stdout and "KEPT" in done.stdout
 
 
 def test_the_contracts_name_the_arrows_the_project_promises():
     text = (REPO / "pyproject.toml").read_text()
-    for promise in ("The document model imports no Qt, torch, engines or plugins", "Engines never import the app",
-                    "Plugins never import the app", "The Qt editor never imports the CLI",
-                    "Front ends do not import each other"):
+    for promise in (
+        "The document model imports no Qt, torch, engines or plugins",
+        "Engines never import the app",
+        "Plugins never import the app",
+        "The Qt editor never imports the CLI",
+        "Front ends do not import each other",
+    ):
         assert promise in text, promise
 
 
@@ -42,7 +47,7 @@ def _rooms() -> set[str]:
 
 def test_the_readme_room_table_lists_every_package():
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Rooms"):]
+    section = readme[readme.index("## Rooms") :]
     section = section[: section.index("\n## ", 5)] if "\n## " in section[5:] else section
     first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
     listed = {path for cell in first_cells for path in re.findall(r"`([\w/]+/)`", cell)}

@@ -43,7 +43,7 @@ print(json.dumps([c for name, p in cli.commands.items() for c in walk(p, [name])
 
 # A real installed plugin (a distribution with an entry point in the `regionpaint` group) that adds a
 # command; written as an installed distribution so discovery goes through importlib.metadata as for pip.
-_PLUGIN_MODULE = '''
+_PLUGIN_MODULE = """
 from regionpaint.plugins import hookimpl
 
 @hookimpl
@@ -54,7 +54,7 @@ def register_commands(cli):
         print('["hello from a plugin"]' if args.json else "hello from a plugin")
         return 0
     cli.add_command("hello-plugin", "A test plugin's listing command.", configure, run)
-'''
+"""
 
 #: Listing commands that must be run bare and with --json, whatever the child reports (the issue names them).
 NAMED_LISTINGS = (["engines"], ["plugins"], ["plugins", "list"], ["segmenters"])

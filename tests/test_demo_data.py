@@ -245,8 +245,7 @@ def test_bad_arguments_are_refused(tmp_path):
 
 def test_the_generator_needs_neither_torch_nor_qt():
     code = (
-        "import sys, tools.demo, tools.demo.dataset; "
-        "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+        "import sys, tools.demo, tools.demo.dataset; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -41,4 +41,3 @@ def test_gpu_check_without_cuda_runs_the_same_checks_on_the_cpu():
             assert speed["value"] is not None and speed["value"] > 0 or "time budget" in speed["note"], speed
     assert not any(mode == "fast+compile" for _, _, mode in rows)  # no compiling on the CPU fallback
     assert rows[("spade", "speed", "exact")]["value"] > 0  # the first speed row always runs within the budget
-

@@ -23,8 +23,12 @@ from tests.plugin_env import make_plugin_env
 
 REPO = Path(__file__).resolve().parents[1]
 #: Repository folder -> the package it installs as.
-ROOMS = {"regionpaint": "regionpaint", "app": "regionpaint.app", "engines": "regionpaint.engines",
-         "plugins": "regionpaint.plugins"}
+ROOMS = {
+    "regionpaint": "regionpaint",
+    "app": "regionpaint.app",
+    "engines": "regionpaint.engines",
+    "plugins": "regionpaint.plugins",
+}
 
 
 def _pyproject() -> dict:
@@ -61,7 +65,9 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
-        check=True, timeout=600, capture_output=True,
+        check=True,
+        timeout=600,
+        capture_output=True,
     )
     (path,) = out.glob("regionpaint-*.whl")
     return path
@@ -72,10 +78,15 @@ def test_the_wheel_installs_one_top_level_package_with_the_demo(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"regionpaint"}
-    for member in ("regionpaint/assets/demo/faces.rpaint", "regionpaint/assets/demo/models/sean_faces.safetensors",
-                   "regionpaint/app/cli.py", "regionpaint/__main__.py", "regionpaint/app/model/labelsets.py",
-                   "regionpaint/app/model_manager/catalog.json",
-                   "regionpaint/app/model_manager/layouts/sean_celebahq.json"):
+    for member in (
+        "regionpaint/assets/demo/faces.rpaint",
+        "regionpaint/assets/demo/models/sean_faces.safetensors",
+        "regionpaint/app/cli.py",
+        "regionpaint/__main__.py",
+        "regionpaint/app/model/labelsets.py",
+        "regionpaint/app/model_manager/catalog.json",
+        "regionpaint/app/model_manager/layouts/sean_celebahq.json",
+    ):
         assert member in names, member
     assert not any(n.startswith(("regionpaint/app/demo/", "tools/", "tests/")) for n in names)
 
@@ -85,7 +96,9 @@ def installed(wheel, tmp_path_factory):
     env = make_plugin_env(tmp_path_factory.mktemp("venv") / "env")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", env.python, "install", "-q", "--no-deps", "--no-index", str(wheel)],
-        check=True, timeout=600, capture_output=True,
+        check=True,
+        timeout=600,
+        capture_output=True,
     )
     return env
 
@@ -99,8 +112,9 @@ def _run(env, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_the_installed_wheel_opens_and_renders_the_demo_without_the_checkout(installed, tmp_path):
     bin_dir = Path(installed.python).parent
-    where = _run(installed, [installed.python, "-c", "import regionpaint.app, sys; print(regionpaint.app.__file__)"],
-                 tmp_path)
+    where = _run(
+        installed, [installed.python, "-c", "import regionpaint.app, sys; print(regionpaint.app.__file__)"], tmp_path
+    )
     assert where.returncode == 0, where.stderr
     assert str(installed.site_packages) in where.stdout and str(REPO) not in where.stdout
     for internal in ("app", "engines", "plugins"):
@@ -117,7 +131,10 @@ def test_the_installed_wheel_opens_and_renders_the_demo_without_the_checkout(ins
     demos = installed.site_packages / "regionpaint" / "assets" / "demo"
     for project in ("faces.rpaint", "streets.rpaint", "streets_pix2pixhd.rpaint"):
         out = tmp_path / f"{project}.png"
-        done = _run(installed, [installed.python, "-m", "regionpaint", "render", "--project", str(demos / project),
-                                "--out", str(out)], tmp_path)
+        done = _run(
+            installed,
+            [installed.python, "-m", "regionpaint", "render", "--project", str(demos / project), "--out", str(out)],
+            tmp_path,
+        )
         assert done.returncode == 0, f"{project}: {done.stderr}"
         assert np.asarray(Image.open(out)).std() > 5, project

@@ -249,8 +249,7 @@ def test_plugin_registers_the_engine():
 
 def test_engine_module_imports_without_torch():
     code = (
-        "import sys, regionpaint.engines.spade.engine, regionpaint.engines.spade.plugin; "
-        "print('torch' in sys.modules)"
+        "import sys, regionpaint.engines.spade.engine, regionpaint.engines.spade.plugin; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

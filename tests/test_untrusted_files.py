@@ -62,9 +62,23 @@ def test_render_cli_refuses_postscript_label_within_seconds(tmp_path, fake_ghost
     label = tmp_path / "x.png"
     label.write_bytes(POSTSCRIPT)
     done = subprocess.run(
-        [sys.executable, "-m", "regionpaint", "render", "--checkpoint", str(SEAN_DEMO_MODEL), "--label", str(label),
-         "--out", str(tmp_path / "o.png")],
-        capture_output=True, text=True, timeout=120, cwd=REPO, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "regionpaint",
+            "render",
+            "--checkpoint",
+            str(SEAN_DEMO_MODEL),
+            "--label",
+            str(label),
+            "--out",
+            str(tmp_path / "o.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=os.environ.copy(),
     )
     assert done.returncode == 2, done.stderr
     assert "x.png: not an image file regionpaint reads" in done.stderr
@@ -98,9 +112,22 @@ def test_render_cli_refuses_a_fifo_label(tmp_path):
     fifo = tmp_path / "label.png"
     os.mkfifo(fifo)
     done = subprocess.run(
-        [sys.executable, "-m", "regionpaint", "render", "--checkpoint", str(SEAN_DEMO_MODEL), "--label", str(fifo),
-         "--out", str(tmp_path / "o.png")],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "regionpaint",
+            "render",
+            "--checkpoint",
+            str(SEAN_DEMO_MODEL),
+            "--label",
+            str(fifo),
+            "--out",
+            str(tmp_path / "o.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     )
     assert done.returncode == 2
     assert "named pipe (FIFO)" in done.stderr

@@ -36,8 +36,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="regionpaint-layout-") as tmp:
         root = wheel_layout(Path(tmp))
         done = subprocess.run(
-            [str(lint), str(REPO / "pyproject.toml")], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
-            capture_output=True, text=True,
+            [str(lint), str(REPO / "pyproject.toml")],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
         )
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)

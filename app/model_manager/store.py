@@ -78,8 +78,18 @@ class Manifest:
     @classmethod
     def for_entry(cls, entry: Entry, files: dict[str, InstalledFile], source: str, installed: str) -> Manifest:
         """What an install folder records for a catalog entry, verified now."""
-        return cls(entry.name, entry.title, entry.kind, entry.target, entry.label_set, entry.layout, source,
-                   installed, now(), files)
+        return cls(
+            entry.name,
+            entry.title,
+            entry.kind,
+            entry.target,
+            entry.label_set,
+            entry.layout,
+            source,
+            installed,
+            now(),
+            files,
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "files"}

@@ -66,7 +66,6 @@ RUN_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
-
 def preset_in_words(preset) -> str:
     """A training preset as a person reads it: "35 labels, trained at 512×256, no instance maps"."""
     load, crop, aspect = preset.load_size, preset.crop_size, preset.aspect_ratio or 1.0
@@ -87,6 +86,7 @@ def preset_in_words(preset) -> str:
     if preset.contain_dontcare_label:
         words.append("label 255 ignored")
     return ", ".join(words)
+
 
 class _Validator(QObject):
     """Runs validate_dataset on a thread; ``finished(token, report)`` arrives on the GUI thread."""

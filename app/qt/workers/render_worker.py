@@ -6,7 +6,7 @@ there goes through the process's Qt-free :class:`regionpaint.app.render.service.
 ``regionpaint render`` uses): it resolves the engine, says what the checkpoint offers (yielded first, so panels can
 show the right controls while the model loads), fits the request, loads through the engine cache and renders. Every
 error becomes a one-line message in the :class:`EditorRenderOutcome`: the editor survives a bad checkpoint or
-running out of memory. """
+running out of memory."""
 
 from __future__ import annotations
 
