@@ -274,8 +274,9 @@ class ACE(nn.Module):
         convs = region_patterns.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
         kept = self.__dict__.setdefault("_style_tap_tables", [])
         version = None if codes.is_inference() else codes._version  # inference tensors have no version
-        for entry in kept:
+        for index, entry in enumerate(kept):
             if entry[0]() is codes and version is not None and entry[1:3] == (version, convs):
+                kept.insert(0, kept.pop(index))  # most recently used first: the last to go
                 return entry[3], convs.bias
         tables = self.build_style_tap_tables(codes, convs)
         # The last few code tables: fast mode's codes (its Zencoder runs in bf16) differ from exact's, and the
