@@ -9,8 +9,9 @@ style work.
 
 Old vs new side by side: ``--rerender-old DIR`` (a worktree of the old commit) runs the same rounds in a second
 child process on DIR's code, alternating round by round with this tree's child, so machine load affects both
-alike. Row fields: scenario, mode, tree (new/old), median_s and p90_s over the rounds, cpu_s (median CPU seconds
-of the process: steadier than wall time on a shared machine).
+alike. Row fields: scenario, order, mode, tree (new/old), median_s and p90_s over the rounds, cpu_s (median CPU
+seconds of the process). On a shared machine pass ``--rerender-threads 1``: with two threads every op waits for
+its other thread's time slice and spins meanwhile, which inflates wall and CPU seconds alike.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ STEPS = tuple((scenario, order) for scenario in ("style only", "label edit") for
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--rerender-rounds", type=int, default=5, help="timed rounds (each a new slider and stroke)")
     group.add_argument("--rerender-old", default=None, metavar="DIR", help="a checkout of the old code to compare")
+    group.add_argument(
+        "--rerender-threads", type=int, default=0, help="torch threads per child (0: torch's; 1 on a shared machine)"
+    )
 
 
 class Session:
@@ -95,6 +99,9 @@ def child_main() -> int:
     keep_working_memory()
     import torch
 
+    threads = int(os.environ.get("REGIONPAINT_BENCH_THREADS", "0"))
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     session = Session(Path(os.environ["REGIONPAINT_BENCH_CHECKPOINT"]))
     session.start()
@@ -103,8 +110,9 @@ def child_main() -> int:
     return 0
 
 
-def _start_child(tree: Path, folder: Path) -> subprocess.Popen:
+def _start_child(tree: Path, folder: Path, threads: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(tree), REGIONPAINT_BENCH_CHECKPOINT=str(folder))
+    env["REGIONPAINT_BENCH_THREADS"] = str(threads)
     command = [sys.executable, str(HERE), "--child"]  # this file, on ``tree``'s regionpaint and bench
     return subprocess.Popen(command, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
@@ -128,7 +136,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         folder = write_checkpoint(SPEED_CASES[CASES["sean"][0]], Path(tmp) / "sean")
         if folder is None:
             return [{"scenario": "spec missing"}]
-        children = {name: _start_child(tree, folder) for name, tree in trees.items()}
+        threads = getattr(args, "rerender_threads", 0)
+        children = {name: _start_child(tree, folder, threads) for name, tree in trees.items()}
         try:
             for round_ in range(rounds + 1):  # round 0 warms up
                 for name, child in children.items():
