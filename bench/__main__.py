@@ -24,6 +24,7 @@ from types import ModuleType
 
 BENCHMARKS: list[str] = [
     "bench.engine_speed",
+    "bench.rerender",
     "bench.band_share",
     "bench.winograd",
     "bench.kernel_choices",

@@ -191,11 +191,11 @@ def test_a_sean_label_edit_reuses_the_style_tables_and_renders_as_a_fresh_engine
     request = RenderRequest(label=label, styles={"A": source}, default_style=(("A", 1.0),), seed=3)
     engines[0].generate(request)
     ace = engines[0]._require().generator.up_2.ace_0  # a fine block: the pattern path
-    tables = ace._style_tap_tables[3]
+    tables = ace._style_tap_tables[0][3]  # the most recently used entry's tables
     edited = label.copy()
     edited[40:80, 40:80] = 13  # a brush stroke
     again = engines[0].generate(dataclasses.replace(request, label=edited))
-    assert ace._style_tap_tables[3] is tables  # the styles did not change: the tables were kept
+    assert ace._style_tap_tables[0][3] is tables  # the styles did not change: the tables were kept
     fresh = engines[1].generate(dataclasses.replace(request, label=edited))
     # Bit for bit, by construction: the kept tables were made by the same ops from the same codes, and both
     # engines run the same kernels on the same shapes in this process.

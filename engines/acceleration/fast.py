@@ -21,6 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+from torch.utils.weak import WeakIdKeyDictionary
 
 from regionpaint.engines.device import float32_math
 
@@ -35,8 +38,13 @@ def fast_dtype(device: torch.device | str) -> torch.dtype:
 
 
 @contextmanager
-def render_math(device: torch.device | str | None, allow_tf32: bool = False, fast: bool = False) -> Iterator[None]:
-    """Context for a generator forward: exact float32 or the fast mode of ``device`` (see the module)."""
+def render_math(
+    device: torch.device | str | None, allow_tf32: bool = False, fast: bool = False, precast: bool = True
+) -> Iterator[None]:
+    """Context for a generator forward: exact float32 or the fast mode of ``device`` (see the module).
+
+    ``precast``: in fast mode on CPU, some kernels are swapped for faster equivalents (:class:`_FastKernels`);
+    False for graphs being compiled (inductor's freezing prepacks the weights itself)."""
     device = torch.device(device or "cpu")
     if not fast:
         with float32_math(device, allow_tf32):
@@ -54,8 +62,77 @@ def render_math(device: torch.device | str | None, allow_tf32: bool = False, fas
         finally:
             cudnn.allow_tf32, matmul.allow_tf32, cudnn.benchmark = saved
         return
-    with _autocast(device.type, dtype):
+    precasting = precast and device.type == "cpu" and dtype != torch.float32
+    with _autocast(device.type, dtype), (_FastKernels(dtype) if precasting else nullcontext()):
         yield
+
+
+class _FastKernels(TorchFunctionMode):
+    """Fast mode's replacements for the eager kernels that measured slow on CPU under bf16 autocast
+    (``python -m bench.fast_profile``, per op): the same functions, computed another way.
+
+    * Convolutions read low-precision channels-last copies of their weights, made once per weight: autocast
+      casts every float32 weight on every call and oneDNN then reorders it for the channels-last input (for a
+      1024-channel 3x3 convolution at 16x32, 22 ms where the convolution itself takes 9.5 ms). The copies live
+      as long as their weights (weak-keyed) and are remade when a weight changes in place; they add half the
+      convolutions' float32 bytes.
+    * Instance norm of one sample without running statistics is batch norm with batch statistics (the same
+      function for a batch of one: per-channel mean and biased variance over the map, the same eps):
+      ``instance_norm`` reshapes a channels-last input to contiguous and back (two copies of the map), 10x
+      the time of batch norm's channels-last kernel at 64x256x512 (group norm, the other equivalent, is
+      slower still at 1024 channels).
+    * Reflection padding stays in the input's dtype: autocast runs it in float32, a cast of the map there and
+      back around every padded convolution.
+    """
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.dtype = dtype
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _CONVOLUTIONS and len(args) > 1:
+            args = (args[0], low_precision_copy(args[1], self.dtype), *args[2:])
+            if len(args) > 2 and args[2] is not None:
+                args = (args[0], args[1], low_precision_copy(args[2], self.dtype), *args[3:])
+        elif func is F.instance_norm:
+            return _instance_norm(func, *args, **kwargs)
+        elif func in _PADS and _reflect(args, kwargs) and args[0].dtype == self.dtype:
+            with torch.autocast(device_type=args[0].device.type, enabled=False):
+                return func(*args, **kwargs)
+        return func(*args, **kwargs)
+
+
+def _instance_norm(func, input, running_mean=None, running_var=None, weight=None, bias=None,
+                   use_input_stats=True, momentum=0.1, eps=1e-5):  # fmt: skip
+    """``F.instance_norm`` by batch norm where that is the same function (one sample, input statistics)."""
+    if running_mean is None and running_var is None and use_input_stats and input.dim() == 4 and len(input) == 1:
+        return F.batch_norm(input, None, None, weight, bias, True, momentum, eps)
+    return func(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def _reflect(args: tuple, kwargs: dict) -> bool:
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    return mode == "reflect" and isinstance(args[0], torch.Tensor)
+
+
+_PADS = frozenset({F.pad, torch._C._nn.pad})
+_CONVOLUTIONS = frozenset({torch.conv2d, F.conv2d, F.conv_transpose2d})
+_COPIES: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
+def low_precision_copy(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``tensor`` in ``dtype`` (4-D: channels-last), cached for parameters; other tensors are returned as they are."""
+    if not isinstance(tensor, torch.nn.Parameter) or tensor.dtype != torch.float32:
+        return tensor
+    stamp = (tensor._version, tensor.data_ptr(), dtype)
+    cached = _COPIES.get(tensor)
+    if cached is None or cached[0] != stamp:
+        layout = torch.channels_last if tensor.dim() == 4 else torch.contiguous_format
+        with torch.inference_mode(False), torch.no_grad():  # a normal tensor: usable outside inference mode too
+            cached = (stamp, tensor.detach().to(dtype, memory_format=layout))
+        _COPIES[tensor] = cached
+    return cached[1]
 
 
 def _autocast(device_type: str, dtype: torch.dtype):
@@ -74,5 +151,5 @@ def fast_input(x: torch.Tensor, fast: bool) -> torch.Tensor:
 @contextmanager
 def fast_inference(device: torch.device | str | None, allow_tf32: bool = False) -> Iterator[None]:
     """Inference mode and the fast render math of ``device``: what a compiled fast forward runs under."""
-    with torch.inference_mode(), render_math(device, allow_tf32, fast=True):
+    with torch.inference_mode(), render_math(device, allow_tf32, fast=True, precast=False):
         yield

@@ -166,6 +166,7 @@ class ConvMatrices:
     per_tap: torch.Tensor
     im2col: torch.Tensor
     bias: torch.Tensor | None
+    low_precision: dict[torch.dtype, torch.Tensor] = field(default_factory=dict)  # im2col in fast mode's dtypes
 
     @property
     def out_channels(self) -> int:
@@ -212,6 +213,31 @@ def lookup_conv(
     for t in (0, 1, 2, 3, 5, 6, 7, 8):
         out += tables[t].index_select(0, padded[taps[t]])
     return out if bias is None else out + bias
+
+
+def im2col_conv(
+    rows: torch.Tensor, padded: torch.Tensor, taps: torch.Tensor, conv: ConvMatrices, dtype: torch.dtype
+) -> torch.Tensor:
+    """(N, C_out) in ``dtype``: the 3x3 conv of ``rows[id]`` (an id map zero-padded with the id of a zero row)
+    at the N pixels whose taps are ``taps`` (9, N), as one matmul over their gathered windows (im2col).
+
+    Fast mode only: operands in ``dtype`` (bf16/fp16) with float32 accumulation, the arithmetic of the
+    low-precision convolution it replaces; the exact path keeps :func:`lookup_conv`'s float32 sums.
+    """
+    weight = low_precision_im2col(conv, dtype)
+    window = padded[taps.t()]  # (N, 9): the row of each tap, in im2col order (tap-major columns)
+    columns = rows.to(dtype).index_select(0, window.reshape(-1)).view(window.shape[0], -1)
+    with torch.autocast(device_type=rows.device.type, enabled=False):
+        out = columns @ weight
+        return out if conv.bias is None else out.add_(conv.bias.to(dtype))
+
+
+def low_precision_im2col(conv: ConvMatrices, dtype: torch.dtype) -> torch.Tensor:
+    """``conv.im2col`` in ``dtype``, made once per :class:`ConvMatrices` (the casts of every render add up)."""
+    cached = conv.low_precision.get(dtype)
+    if cached is None:
+        cached = conv.low_precision[dtype] = conv.im2col.to(dtype)
+    return cached
 
 
 def map_dtype(device: torch.device) -> torch.dtype:

@@ -130,12 +130,18 @@ class SPADE(nn.Module):
             lookups = rc.tap_tables(rc.with_zero_row(vectors.float()), shared)  # (9, K+1, hidden)
             # The hidden layer once per distinct 3x3 window; the last row is the second conv's zero padding.
             hidden = rc.with_zero_row(F.relu(rc.lookup_conv(lookups, layout.padded, first.taps, shared.bias)))
-        # The second conv is linear in the hidden rows: per-tap tables of the distinct hidden rows (the one
-        # real matmul, bf16 in fast mode), then nine float32 lookups per distinct 5x5 window.
-        tables = rc.tap_tables(hidden, gamma_beta).float()  # (9, U1+1, 2C)
-        with rc.float32_tables(vectors.device):
-            values = rc.lookup_conv(tables, first.padded_ids, second.taps, gamma_beta.bias)
-            maps = rc.spread(values, second, layout.height, layout.width, dtype)
+        if dtype == torch.float32:
+            # Exact: the second conv is linear in the hidden rows: per-tap tables of the distinct hidden rows
+            # (the one real matmul), then nine float32 lookups per distinct 5x5 window.
+            tables = rc.tap_tables(hidden, gamma_beta).float()  # (9, U1+1, 2C)
+            with rc.float32_tables(vectors.device):
+                values = rc.lookup_conv(tables, first.padded_ids, second.taps, gamma_beta.bias)
+        else:
+            # Fast: one low-precision matmul over the distinct 5x5 windows (what the bf16 convolution computes
+            # for them, with a fraction of its rows): nine table reads and nine float32 passes per window cost
+            # more than the matmul's arithmetic on bf16 hardware (bench/fast_profile.py).
+            values = rc.im2col_conv(hidden, first.padded_ids, second.taps, gamma_beta, dtype)
+        maps = rc.spread(values, second, layout.height, layout.width, dtype)
         c = self.mlp_gamma.out_channels
         return maps[:, :c], maps[:, c:]
 

@@ -75,7 +75,7 @@ class SeanEngine(CheckpointEngine):
         self._device = "cpu"
         self._codes: LRUCache[RegionCodes] = LRUCache(CODE_CACHE_SIZE)
         self._code_tensors: LRUCache[Any] = LRUCache(CODE_CACHE_SIZE)  # code tables on the device, by value
-        self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label
+        self._context: tuple[str, Any] | None = None  # (key, LabelContext) of the last label, both modes
         self._stats: StyleStatistics | None = None
         self._saved_stats: StyleStatistics | None = None  # saved beside the checkpoint by its training run
         self._random_ok = False  # '@random' needs a per-class std
@@ -205,12 +205,18 @@ class SeanEngine(CheckpointEngine):
         return config.semantic_nc, config.style_length
 
     def _encode(
-        self, source: StyleSource, fallback_label: np.ndarray | None, size: tuple[int, int] | None
+        self,
+        source: StyleSource,
+        fallback_label: np.ndarray | None,
+        size: tuple[int, int] | None,
+        fast: bool = False,
     ) -> RegionCodes:
         """Codes of ``source`` (its label, else ``fallback_label``) at the official size or ``size`` (W, H).
 
         A custom render size encodes the sources at that size too: what the official code does with a
-        checkpoint whose options produce that size (the Zencoder is fully convolutional).
+        checkpoint whose options produce that size (the Zencoder is fully convolutional). ``fast``: the
+        Zencoder runs in fast mode (its 256-to-512-channel convolution at full resolution is a quarter of a
+        float32 SEAN render); those codes are cached apart from the exact ones.
         """
         loaded = self._require()
         image = preprocess.as_rgb(source.image, f"style source {source.name!r}")
@@ -225,11 +231,11 @@ class SeanEngine(CheckpointEngine):
                 "same shape up to scale; the label must be the segmentation of that photo"
             )
         instance = source.instance if loaded.config.use_instance else None
-        key = self._fingerprints.key(source.image, raw_label, instance) + f"/{size}"
+        key = self._fingerprints.key(source.image, raw_label, instance) + f"/{size}/{'fast' if fast else 'exact'}"
         cached = self._codes.get(key)
         if cached is not None:
             return cached
-        codes = self._run_encoder(image, label, instance, size, source.name)
+        codes = self._run_encoder(image, label, instance, size, source.name, fast)
         self._codes.put(key, codes)
         return codes
 
@@ -240,17 +246,18 @@ class SeanEngine(CheckpointEngine):
         instance: np.ndarray | None,
         size: tuple[int, int] | None,
         name: str,
+        fast: bool = False,
     ) -> RegionCodes:
         import torch
 
-        from regionpaint.engines.device import float32_math
+        from regionpaint.engines.acceleration.fast import fast_input, render_math
         from regionpaint.engines.layers.tensors import image_to_tensor
 
         config = self.config
-        photo = preprocess.transform(image, config, size)
+        photo = image_to_tensor(np.array(preprocess.transform(image, config, size))).to(self._device)
         seg = self._segmap(label, instance, size, f"label of style source {name!r}", edges_optional=True)
-        with torch.inference_mode(), float32_math(self._device, self.allow_tf32):
-            codes, present = self._require().generator.encode(image_to_tensor(np.array(photo)).to(self._device), seg)
+        with torch.inference_mode(), render_math(self._device, self.allow_tf32, fast):
+            codes, present = self._require().generator.encode(fast_input(photo, fast), seg)
         present_ids = frozenset(int(j) for j in torch.nonzero(present[0]).flatten())
         return RegionCodes(codes[0].float().cpu().numpy(), present_ids)
 
@@ -292,13 +299,12 @@ class SeanEngine(CheckpointEngine):
             seg = torch.cat([seg, edges], dim=1)
         return seg.to(self._device)
 
-    def _label_context(
-        self, label: np.ndarray, instance: np.ndarray | None, size: tuple[int, int] | None, fast: bool = False
-    ):
+    def _label_context(self, label: np.ndarray, instance: np.ndarray | None, size: tuple[int, int] | None):
         from regionpaint.engines.sean.networks import LabelContext
 
-        # The context caches label-only results of the generator: a fast one is never used for exact.
-        key = self._fingerprints.key(label, instance) + f"/{size}/{'fast' if fast else 'exact'}"
+        # One context for both modes: its cached modulation is kept per map dtype (LabelContext.modulation), so a
+        # fast result is never used for exact and alternating modes reuse the label work.
+        key = self._fingerprints.key(label, instance) + f"/{size}"
         with self._lock:
             if self._context is not None and self._context[0] == key:
                 return self._context[1]
@@ -335,7 +341,7 @@ class SeanEngine(CheckpointEngine):
             size = None if request.size is None else tuple(request.size)
             plan = self._plan(request)
             book = CodeBook(
-                {n: self._encode(request.styles[n], request.label, size) for n in plan["sources"]},
+                {n: self._encode(request.styles[n], request.label, size, request.fast) for n in plan["sources"]},
                 self._stats,
                 styles.random_codes(self._stats, seed) if plan["random"] else None,
             )
@@ -410,7 +416,7 @@ class SeanEngine(CheckpointEngine):
         from regionpaint.engines.layers.tensors import tensor_to_image
 
         out_size, latent = self._render_size(size)
-        context = self._label_context(label, instance, size, fast)
+        context = self._label_context(label, instance, size)
         base = self._code_tensor(table)
         per_block = {b: self._code_tensor(blocks[b]) if b in blocks else base for b in BLOCKS}
         generator = None

@@ -39,6 +39,10 @@ MODULATION_CACHE_BYTES = 1 << 30
 
 StyleCodes = torch.Tensor | Mapping[str, torch.Tensor]
 
+# Per-tap style tables each ACE keeps, one per code table (a few MB each at 1024 channels): the fast and the
+# exact codes of the edit being previewed, and the crossover blocks' own.
+STYLE_TABLES_KEPT = 4
+
 
 class Zencoder(nn.Module):
     """Style encoder: photo (B, 3, H, W) in [-1, 1] -> code map (B, style_length, H/2, W/2).
@@ -74,13 +78,14 @@ class Zencoder(nn.Module):
         image: (B, 3, H, W) float in [-1, 1]; seg: (B, C, H, W) one-hot float.
         Returns codes (B, C, style_length) (zeros for regions absent at H/2 x W/2) and present (B, C) bool.
         """
-        code_map = self.model(image)
+        code_map = self.model(image).float()  # fast mode's bf16 map: the means below stay float32
         seg = resize_segmap(seg, code_map.shape[-2:])  # legacy nearest, as the official forward
         # One batched matmul instead of the official per-class masked_select loop (which took 1.3 s of a
         # full-size render): sums of the code map over each channel's pixels, then / area. Same means up to
         # float summation order (~1e-7).
         masks = seg.bool().to(code_map.dtype).flatten(2)  # (B, C, hw)
-        sums = torch.bmm(masks, code_map.flatten(2).transpose(1, 2))  # (B, C, L)
+        with torch.autocast(device_type=code_map.device.type, enabled=False):  # float32 sums in fast mode too
+            sums = torch.bmm(masks, code_map.flatten(2).transpose(1, 2))  # (B, C, L)
         areas = masks.sum(dim=2)
         present = (areas > 0).cpu()
         codes = sums / areas.clamp(min=1).unsqueeze(-1)
@@ -97,7 +102,9 @@ class LabelContext:
     seg: (1, C, H, W) one-hot float (+ instance edge channel). For every feature size it holds the
     legacy-nearest segmap, an index map (last set channel + 1, 0 = none; the official per-class
     ``masked_scatter`` loop lets later channels overwrite earlier ones) and the channels present; for
-    every ACE the SPADE (gamma, beta) when they fit in :data:`MODULATION_CACHE_BYTES`.
+    every ACE the SPADE (gamma, beta) when they fit in :data:`MODULATION_CACHE_BYTES`, per map dtype: one
+    context serves exact (float32) and fast (bf16) renders, so the editor's fast-then-exact pair of renders
+    does not recompute the label work.
     """
 
     def __init__(self, seg: torch.Tensor, style_classes: int, cache_modulation: bool = True) -> None:
@@ -107,7 +114,7 @@ class LabelContext:
         self.style_classes = style_classes
         self.cache_modulation = cache_modulation
         self._sizes: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, list[int]]] = {}
-        self._modulation: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._modulation: dict[tuple[int, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
         self._modulation_bytes = 0
         self._style_layouts: dict[tuple[int, int], region_patterns.RegionLayout] = {}
 
@@ -131,8 +138,9 @@ class LabelContext:
         return self._style_layouts[size]
 
     def modulation(self, ace: ACE, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The ACE's label-only SPADE (gamma, beta) at ``size``, cached while it fits the budget."""
-        key = id(ace)
+        """The ACE's label-only SPADE (gamma, beta) at ``size`` in the render's map dtype (float32 exact, the
+        autocast dtype fast), cached while it fits the budget."""
+        key = (id(ace), region_patterns.map_dtype(self.seg.device))
         if key in self._modulation:
             return self._modulation[key]
         gamma, beta = ace.Spade.modulation(self.at(size)[0], size)
@@ -225,6 +233,12 @@ class ACE(nn.Module):
             table[j + 1] = F.relu(getattr(self, f"fc_mu{j}")(codes[j]))
         return table
 
+    def build_style_tap_tables(self, codes: torch.Tensor, convs: region_patterns.ConvMatrices) -> torch.Tensor:
+        """(9, C + 2, 2 * norm_nc) float32: :meth:`style_tap_tables` without the cache."""
+        classes = list(range(min(codes.shape[0], self.style_classes)))
+        table = self.style_table(codes, classes).float()
+        return region_patterns.tap_tables(region_patterns.with_zero_row(table), convs)
+
     def style_modulation(
         self, context: LabelContext, size: tuple[int, int], codes: torch.Tensor, present: list[int]
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -269,18 +283,21 @@ class ACE(nn.Module):
         the layer has (absent classes' rows are never looked up), their bias); float32.
 
         Reading the convolutions' weights is most of their cost (512 x 9 x 2048 floats in a 1024-channel
-        block), so the tables are kept for the ``codes`` tensor they were made from: the engine hands the
-        same tensor while the styles are unchanged, so a brush stroke does not rebuild them.
+        block), so the tables are kept for the ``codes`` tensors they were made from (the last
+        :data:`STYLE_TABLES_KEPT`): the engine hands the same tensor while the styles are unchanged, so a brush
+        stroke does not rebuild them, in either mode.
         """
         convs = region_patterns.cached_matrices(self, "style", [self.conv_gamma, self.conv_beta])
-        cached = self.__dict__.get("_style_tap_tables")
+        kept = self.__dict__.setdefault("_style_tap_tables", [])
         version = None if codes.is_inference() else codes._version  # inference tensors have no version
-        if cached is not None and cached[0]() is codes and version is not None and cached[1:3] == (version, convs):
-            return cached[3], convs.bias
-        classes = list(range(min(codes.shape[0], self.style_classes)))
-        table = self.style_table(codes, classes).float()
-        tables = region_patterns.tap_tables(region_patterns.with_zero_row(table), convs)
-        self.__dict__["_style_tap_tables"] = (weakref.ref(codes), version, convs, tables)
+        for index, entry in enumerate(kept):
+            if entry[0]() is codes and version is not None and entry[1:3] == (version, convs):
+                kept.insert(0, kept.pop(index))  # most recently used first: the last to go
+                return entry[3], convs.bias
+        tables = self.build_style_tap_tables(codes, convs)
+        # The last few code tables: fast mode's codes (its Zencoder runs in bf16) differ from exact's, and the
+        # editor alternates the two on every edit.
+        kept[:] = [(weakref.ref(codes), version, convs, tables), *kept[: STYLE_TABLES_KEPT - 1]]
         return tables, convs.bias
 
 
