@@ -310,7 +310,7 @@ def run(out: Path, scratch: Path) -> dict:
     checks["jobs_stop_visible"] = card.stop_button.isVisible() and not card.stop_button.visibleRegion().isEmpty()
     screenshot(window, out / "editor-jobs.png")
     click(card.stop_button)
-    wait_until(lambda: job.exited, 20)
+    wait_until(lambda: job.exited, 60)  # a loaded CI machine: the stop itself is immediate
     wait(600)
     checks["stopped_job_reaped"] = job.exited and not _is_zombie(job.pid)
 

@@ -105,6 +105,10 @@ def test_an_empty_map_labelled_by_smart_fill_becomes_the_baseline_when_accepted(
     window.files.new_from_photo()
     doc = _with_demo_engine(window.document, demo)
     assert not doc.is_photo_edit, "an all-background map is not the photo's segmentation yet"
+    # A new document starts with the demo model (issue 28, bug 6); before its labels are accepted SEAN has no
+    # style source and says so. Let those renders finish before labelling.
+    controller = window.render_controller
+    qtbot.waitUntil(lambda: not controller.busy and not controller.scheduled, timeout=120_000)
     bar = window.photo_labels_bar
     assert bar.isVisible() and "Smart fill" in bar.text.text()
 

@@ -38,7 +38,7 @@ def test_smart_fill_tool_fills_the_object_under_a_stroke_as_one_step(qtbot, tmp_
     window.tools.set_tool("smart_fill")
     drag(window.canvas, [(70.5, 80.5), (80.5, 80.5), (90.5, 80.5)])
     tool = window.tools.tools["smart_fill"]
-    qtbot.waitUntil(lambda: tool.worker is None and (doc.label == HAIR).any(), timeout=20000)
+    qtbot.waitUntil(lambda: tool.worker is None and (doc.label == HAIR).any(), timeout=60000)
     assert iou(doc.label == HAIR, disc) > 0.9
     assert doc.history.entries == ["Smart fill"]
     window.actions["undo"].trigger()
