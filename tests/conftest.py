@@ -1,6 +1,7 @@
 """Shared test set-up: Qt offscreen, no third-party plugins from the environment, fixture locations."""
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ os.environ["REGIONPAINT_LOAD_PLUGINS"] = ""
 # Kernel choices by the first-guess rules, not by timing (engines/acceleration/autotune.py): the same choices
 # on every machine and run, and no cache file written. Tests of the tuning itself set their own tuner.
 os.environ["REGIONPAINT_AUTOTUNE"] = "0"
+
+# A suite started in the background by a shell without job control inherits SIGINT ignored, and so would every
+# child it starts: the tests that press Ctrl+C in a real regionpaint process need the default, as in a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -168,6 +168,13 @@ def test_render_photo_refuses_a_label_of_another_aspect_instead_of_squashing_it(
     assert not (tmp_path / "o.png").exists()
 
 
+def same_render(got: np.ndarray, want: np.ndarray) -> bool:
+    """Two render processes agree within 1 level of 255 (the promise of docs/batch.md, REPLAY_TOLERANCE_LEVELS:
+    float rounding between processes moves outputs by ~1e-6, a level is 7.8e-3); a map turned 90 degrees
+    differs by tens of levels over whole regions."""
+    return got.shape == want.shape and int(np.abs(got.astype(np.int16) - want).max()) <= 1
+
+
 def render(tmp_path: Path, name: str, *args: str) -> tuple[np.ndarray, str]:
     out = tmp_path / f"{name}.png"
     done = run_cli("render", *args, "--device", "cpu", "--seed", "0", "--out", str(out))
@@ -184,7 +191,7 @@ def test_render_photo_with_stored_files_equals_the_upright_ones(street, tmp_path
     got, said = render(
         tmp_path, "stored", *spade, "--photo", str(street["stored_photo"]), "--photo-label", str(street["stored_label"])
     )
-    assert np.array_equal(got, want)
+    assert same_render(got, want)
     assert f"regionpaint: {street['stored_label']}: turned like {street['stored_photo']}" in said
 
 
@@ -196,13 +203,13 @@ def test_square_photo_and_style_pairs_stored_turned_render_as_the_upright_ones(f
     got, said = render(
         tmp_path, "stored", *sean, "--photo", str(face["stored_photo"]), "--photo-label", str(face["stored_label"])
     )
-    assert np.array_equal(got, want) and "turned like" in said
+    assert same_render(got, want) and "turned like" in said
     label = ["--label", str(face["label"])]
     want, _ = render(tmp_path, "style", *sean, *label, "--style", f"A={face['photo']}:{face['label']}")
     got, said = render(
         tmp_path, "style_st", *sean, *label, "--style", f"A={face['stored_photo']}:{face['stored_label']}"
     )
-    assert np.array_equal(got, want) and "turned like" in said
+    assert same_render(got, want) and "turned like" in said
 
 
 # -- the editor -------------------------------------------------------------------------------------------
