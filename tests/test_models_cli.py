@@ -121,7 +121,10 @@ def test_get_interrupted_by_ctrl_c_resumes_verifies_and_renders_by_name(setup):
     assert by_name.returncode == 0, by_name.stderr
     by_path = cli(env, "render", "--checkpoint", str(folder), "--label", str(label), "--out", str(tmp / "b.png"))
     assert by_path.returncode == 0, by_path.stderr
-    assert np.array_equal(np.asarray(Image.open(tmp / "a.png")), np.asarray(Image.open(tmp / "b.png")))
+    # Two processes: kernel choices are timed per machine (a loaded one re-times them), and exact renders agree
+    # within parity whichever kernel runs: within 1 level of 255, as batch replays (docs/batch.md).
+    by_name_px = np.asarray(Image.open(tmp / "a.png")).astype(np.int16)
+    assert np.abs(by_name_px - np.asarray(Image.open(tmp / "b.png"))).max() <= 1
 
     listing = {r["name"]: r for r in json.loads(cli(env, "models", "list", "--json").stdout)}
     assert listing["test-spade-city"]["status"] == "verified"
