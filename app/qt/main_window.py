@@ -578,10 +578,9 @@ class MainWindow(QMainWindow):
 
     def _show_render_started(self, job) -> None:
         """Say what the engine is doing now: loading the model, a quick preview, refining."""
-        key = (job.job.engine_id, job.checkpoint, job.request.fast)
         step = status_words.RenderStep(
             fast=bool(job.request.fast),
-            model_loaded=key[:2] in self._rendered_with,
+            model_loaded=(job.job.engine_id, job.checkpoint) in self._rendered_with,
             after_preview=not job.request.fast and self._last_render_fast,
         )
         self.render_label.setText(status_words.while_rendering(step))

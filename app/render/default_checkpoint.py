@@ -56,7 +56,7 @@ def best_checkpoint(
         return installed[0].path
     from regionpaint.app.bundled_demo import DEMO_MODEL_ORDER
 
-    demos = [c for c in (demo_checkpoints() if demo_choices is None else demo_choices)]
+    demos = list(demo_checkpoints() if demo_choices is None else demo_choices)
     demos.sort(key=lambda c: DEMO_MODEL_ORDER.index(c.path.name) if c.path.name in DEMO_MODEL_ORDER else 99)
     for choice in demos:
         if label_set_of(choice.path) == label_set_id:
