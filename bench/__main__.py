@@ -106,10 +106,26 @@ def standalone_main(module: ModuleType, argv: Sequence[str] | None = None) -> in
     return 0
 
 
+def _benchmark_names(text: str, known: list[str]) -> list[str]:
+    """``--only``'s value: one name or a comma-separated list, each a known benchmark."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown benchmark {', '.join(unknown) or repr(text)} (known: {', '.join(known)})")
+    return names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     modules = [importlib.import_module(name) for name in BENCHMARKS]
     parser = argparse.ArgumentParser(prog="python -m bench", description="regionpaint benchmarks")
-    parser.add_argument("--only", action="append", choices=[benchmark_name(m) for m in modules], help="run only these")
+    names = [benchmark_name(m) for m in modules]
+    parser.add_argument(
+        "--only",
+        action="extend",
+        type=lambda text: _benchmark_names(text, names),
+        metavar="NAME[,NAME...]",
+        help=f"run only these (repeat or separate with commas): {', '.join(names)}",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats where a benchmark takes them")
     parser.add_argument(

@@ -180,13 +180,19 @@ class ACE(nn.Module):
     def draw_noise(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Official noise: CPU randn(B, W, H, 1) (W before H) * noise_var, as (B, C, H, W) in x's dtype.
 
-        The draw is transposed to (B, H, W, 1) before the product, so the result is channels-last (the
-        layout of fast mode's activations) instead of the official (B, W, H, C) transpose, whose H/W-swapped
-        strides slowed every later element-wise op; the values are the same products.
+        The result has ``x``'s memory layout, so ``x + noise`` is one contiguous pass: channels-last where
+        ``x`` is (fast mode's activations), else contiguous (the exact path's). The official (B, W, H, C)
+        transpose has H/W-swapped strides that slowed every later element-wise op, and a channels-last noise
+        added to a contiguous ``x`` took 40 ms per 128x256x256 map where the same-layout add takes 5. The values
+        are the same products either way.
         """
         b, _, h, w = x.shape
-        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32).transpose(1, 2)
-        return (draw.to(x.device) * self.noise_var).permute(0, 3, 1, 2).to(x.dtype)
+        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32).transpose(1, 2).to(x.device)
+        if x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last):
+            # (B, 1, H, W) contiguous times (1, C, 1, 1): a contiguous (B, C, H, W) of the same products
+            plane = draw.contiguous().view(b, 1, h, w)
+            return (plane * self.noise_var.view(1, -1, 1, 1)).to(x.dtype)
+        return (draw * self.noise_var).permute(0, 3, 1, 2).to(x.dtype)
 
     def style_map(self, codes: torch.Tensor, index: torch.Tensor, present: list[int]) -> torch.Tensor:
         """(1, style_length, h, w): relu(fc_mu_j(code_j)) on the pixels of region j, zeros elsewhere.
