@@ -24,6 +24,7 @@ from types import ModuleType
 
 BENCHMARKS: list[str] = [
     "bench.engine_speed",
+    "bench.side_by_side",
     "bench.rerender",
     "bench.band_share",
     "bench.winograd",
@@ -111,7 +112,9 @@ def _benchmark_names(text: str, known: list[str]) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in known]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown benchmark {', '.join(unknown) or repr(text)} (known: {', '.join(known)})")
+        raise argparse.ArgumentTypeError(
+            f"unknown benchmark {', '.join(unknown) or repr(text)} (known: {', '.join(known)})"
+        )
     return names
 
 

@@ -199,9 +199,7 @@ class Child:
             with torch.inference_mode():
                 codes = self.engine._network_input(self.request(0, False))[2]
             head = self.engine._input_head
-            return lambda: generator(
-                captured.clone(), convs, None if codes is None else head(codes.clone(), captured)
-            )
+            return lambda: generator(captured.clone(), convs, None if codes is None else head(codes.clone(), captured))
         return lambda: generator(captured.clone(), conv=convs)
 
     def generate_overhead(self, pairs: int) -> float:

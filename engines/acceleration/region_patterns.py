@@ -251,13 +251,16 @@ def map_dtype(device: torch.device) -> torch.dtype:
 def spread(values: torch.Tensor, patterns: Patterns, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
     """(1, C, h, w): each pixel the row of ``values`` (count, C) of its pattern.
 
-    float32 (exact): contiguous maps, one gather per channel row. Otherwise (fast): one row gather into
-    the channels-last layout of fast mode's activations, in ``dtype``: half the bytes of the largest maps
-    of a render, written once. (The view keeps canonical channels-last strides, batch stride included:
-    with any other batch stride the element-wise results inherit it and oneDNN then writes the next
-    convolution's output contiguous, and every later element-wise op mixes layouts, ~13x slower.)
+    The layout is the render's (:func:`regionpaint.engines.acceleration.fast.exact_channels_last`): one row
+    gather into channels-last maps in fast mode (in ``dtype``: half the bytes of the largest maps of a
+    render, written once) and in exact mode on CPU; contiguous maps, one gather per channel row, for exact
+    renders elsewhere. (The view keeps canonical channels-last strides, batch stride included: with any
+    other batch stride the element-wise results inherit it and oneDNN then writes the next convolution's
+    output contiguous, and every later element-wise op mixes layouts, ~13x slower.)
     """
-    if dtype == torch.float32:
+    from regionpaint.engines.acceleration.fast import exact_channels_last
+
+    if dtype == torch.float32 and not exact_channels_last(values.device):
         table = values.float().t().contiguous()
         return torch.gather(table, 1, patterns.ids.expand(table.shape[0], -1)).reshape(1, -1, height, width)
     rows = values.to(dtype).index_select(0, patterns.ids)  # (h*w, C)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from regionpaint.engines.acceleration import region_patterns
-from regionpaint.engines.acceleration.fast import fast_input
+from regionpaint.engines.acceleration.fast import activation_input, memory_format_of
 from regionpaint.engines.acceleration.winograd import ConvRunner, call_conv
 from regionpaint.engines.base import InputError
 from regionpaint.engines.layers.spade_norm import SPADE, STRUCTURAL, modulate, resize_segmap
@@ -110,7 +110,9 @@ class LabelContext:
     def __init__(self, seg: torch.Tensor, style_classes: int, cache_modulation: bool = True) -> None:
         if seg.shape[0] != 1:
             raise ValueError("SEAN renders one label map at a time (batch 1)")
-        self.seg = seg
+        # In the render's layout (channels-last on CPU: acceleration.fast.exact_channels_last), so the SPADE
+        # and style maps made from it match the activations they modulate.
+        self.seg = activation_input(seg, False)
         self.style_classes = style_classes
         self.cache_modulation = cache_modulation
         self._sizes: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, list[int]]] = {}
@@ -187,12 +189,14 @@ class ACE(nn.Module):
         are the same products either way.
         """
         b, _, h, w = x.shape
-        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32).transpose(1, 2).to(x.device)
-        if x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last):
-            # (B, 1, H, W) contiguous times (1, C, 1, 1): a contiguous (B, C, H, W) of the same products
-            plane = draw.contiguous().view(b, 1, h, w)
-            return (plane * self.noise_var.view(1, -1, 1, 1)).to(x.dtype)
-        return (draw * self.noise_var).permute(0, 3, 1, 2).to(x.dtype)
+        # (B, H, W, 1) made contiguous: a product with it then takes its (H, W) order, not the draw's (W, H)
+        draw = torch.randn(b, w, h, 1, generator=generator, dtype=torch.float32).transpose(1, 2).contiguous()
+        draw = draw.to(x.device)
+        if memory_format_of(x) == torch.channels_last:
+            # (B, H, W, 1) times (C,): a (B, H, W, C) product, i.e. channels-last (B, C, H, W)
+            return (draw * self.noise_var).permute(0, 3, 1, 2).to(x.dtype)
+        # (B, 1, H, W) times (1, C, 1, 1): a contiguous (B, C, H, W) of the same products
+        return (draw.view(b, 1, h, w) * self.noise_var.view(1, -1, 1, 1)).to(x.dtype)
 
     def style_map(self, codes: torch.Tensor, index: torch.Tensor, present: list[int]) -> torch.Tensor:
         """(1, style_length, h, w): relu(fc_mu_j(code_j)) on the pixels of region j, zeros elsewhere.
@@ -259,7 +263,8 @@ class ACE(nn.Module):
         layout = context.style_layout(size) if not torch.is_grad_enabled() and STRUCTURAL.enabled else None
 
         def plain() -> tuple[torch.Tensor, torch.Tensor]:
-            middle = self.style_table(codes, present)[index].permute(2, 0, 1).unsqueeze(0).contiguous()
+            middle = self.style_table(codes, present)[index].permute(2, 0, 1).unsqueeze(0)
+            middle = middle.contiguous(memory_format=memory_format_of(context.seg))  # the activations' layout
             return self.conv_gamma(middle), self.conv_beta(middle)
 
         if layout is None or not region_patterns.patterns_chosen(
@@ -424,7 +429,7 @@ class SeanGenerator(nn.Module):
         if unstyled:
             raise ValueError(f"no style codes for blocks {unstyled}")
         seg = resize_segmap(context.seg, (sh, sw))
-        x = self.fc(fast_input(seg, torch.is_autocast_enabled(seg.device.type)))
+        x = self.fc(activation_input(seg, torch.is_autocast_enabled(seg.device.type)))
         for name in BLOCKS:
             if self._upsample_before(name):
                 x = F.interpolate(x, scale_factor=2, mode="nearest")

@@ -195,7 +195,7 @@ class SpadeEngine(CheckpointEngine):
     def generate(self, request: RenderRequest) -> RenderResult:
         import torch
 
-        from regionpaint.engines.acceleration.fast import fast_input, render_math
+        from regionpaint.engines.acceleration.fast import activation_input, render_math
         from regionpaint.engines.layers.tensors import tensor_to_image
         from regionpaint.engines.spade import runtime
 
@@ -209,7 +209,9 @@ class SpadeEngine(CheckpointEngine):
             key = runtime.array_digest(label, instance, extra=(sizes, fast))  # never a fast result for exact
             if cache.key != key:
                 cache.reset(key)
-                cache.semantics = fast_input(runtime.make_semantics(label, instance, config, self._torch_device), fast)
+                cache.semantics = activation_input(
+                    runtime.make_semantics(label, instance, config, self._torch_device), fast
+                )
             compile_ = fast and request.compile
             if config.use_vae:
                 z, info["z_source"] = self._choose_z(request)
@@ -328,6 +330,7 @@ class SpadeEngine(CheckpointEngine):
         """
         import torch
 
+        from regionpaint.engines.acceleration.fast import activation_input
         from regionpaint.engines.layers.tensors import tensor_to_image
         from regionpaint.engines.spade import runtime
 
@@ -344,11 +347,14 @@ class SpadeEngine(CheckpointEngine):
             groups.setdefault(sizes, []).append(index)
         with torch.inference_mode(), runtime.float32_math(self._torch_device, self.allow_tf32):
             for sizes, indices in groups.items():
-                semantics = torch.cat(
-                    [
-                        runtime.make_semantics(prepared[i][1], prepared[i][2], config, self._torch_device)
-                        for i in indices
-                    ]
+                semantics = activation_input(
+                    torch.cat(
+                        [
+                            runtime.make_semantics(prepared[i][1], prepared[i][2], config, self._torch_device)
+                            for i in indices
+                        ]
+                    ),
+                    False,
                 )
                 z = None
                 if config.use_vae:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
+from regionpaint.engines.acceleration.fast import memory_format_of
 from regionpaint.engines.acceleration.winograd import ConvRunner, call_conv
 from regionpaint.engines.layers.spade_norm import SPADE, SPADE_HIDDEN, modulate, resize_segmap
 from regionpaint.engines.loading.spectral import fold_spectral_norm, fold_spectral_state, is_hooked  # noqa: F401
@@ -178,7 +179,10 @@ class SPADEGenerator(nn.Module):
         if self.config.use_vae:
             if z is None:
                 raise ValueError("a VAE generator needs z")
-            return self.fc(z).view(-1, 16 * self.config.ngf, latent_size[0], latent_size[1])
+            x = self.fc(z).view(-1, 16 * self.config.ngf, latent_size[0], latent_size[1])
+            # in the segmap's layout (channels-last in a render: see acceleration.fast.activation_input), so
+            # the modulation maps and the activations never mix layouts (a mixed element-wise op is ~10x slower)
+            return x.contiguous(memory_format=memory_format_of(seg))
         return self.fc(resize_segmap(seg, latent_size))
 
     def forward(
