@@ -2,11 +2,12 @@
 
     python -m bench --only side_by_side --old-tree /path/to/worktree-of-the-old-commit
 
-One long-lived child per tree (the tree's own ``regionpaint`` and ``bench`` on its path, this machine's
-virtual environment) loads each engine once (full-size networks, random weights, the real label maps of
-``engine_speed``); then each round asks every child for one render per engine and mode, the trees taking turns
+One long-lived child per tree and engine (the tree's own ``regionpaint`` and ``bench`` on its path, this
+machine's virtual environment) loads the engine once (full-size networks, random weights, the real label maps of
+``engine_speed``); then each round asks every child for one render per mode, the trees taking turns
 and the first tree alternating between rounds, so machine load falls on both alike. The official forward
-(:mod:`bench.official`) runs in this tree's child in the same rounds. Every render gets a label map of its own
+(:mod:`bench.official`) runs in the same rounds in a third child, with glibc's default allocator (the official
+code as it ships; both trees keep their working memory, as regionpaint ships). Every render gets a label map of its own
 (shifted, as ``engine_speed``) and SEAN re-encodes its style photo, so no cache of either tree serves it.
 
 Both children share the user's kernel-choice cache (:mod:`regionpaint.engines.acceleration.autotune`); round 0
@@ -69,8 +70,9 @@ def child_main() -> int:
     return 0
 
 
-def _start(tree: Path, folders: dict[str, str]) -> subprocess.Popen:
+def _start(tree: Path, folders: dict[str, str], allocator: str = "") -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(tree), REGIONPAINT_BENCH_FOLDERS=json.dumps(folders))
+    env["REGIONPAINT_MALLOC"] = allocator  # "default": glibc as it comes (the official code's own setting)
     command = [sys.executable, str(HERE), "--child"]  # this file, on ``tree``'s regionpaint and bench
     child = subprocess.Popen(command, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if child.stdout.readline().strip() != "ready":
@@ -108,31 +110,33 @@ def run(args: argparse.Namespace) -> list[dict]:
                 folders[engine] = str(folder)
         if not folders:
             return [{"engine": "-", "mode": "spec missing"}]
-        children = {name: _start(tree, folders) for name, tree in trees.items()}
-        try:
-            for round_ in range(rounds + 1):  # round 0 warms up (and times new kernel shapes)
-                order = list(children) if round_ % 2 == 0 else list(reversed(children))
-                for engine in folders:
-                    jobs = [("new", "official")] + [(name, mode) for mode in MODES for name in order]
+        for engine, folder in folders.items():  # one engine at a time: three children each hold its networks
+            children = {name: _start(tree, {engine: folder}) for name, tree in trees.items()}
+            # The official forward as it ships: glibc's default allocator, in a process of its own.
+            children["official"] = _start(trees["new"], {engine: folder}, allocator="default")
+            try:
+                for round_ in range(rounds + 1):  # round 0 warms up (and times new kernel shapes)
+                    order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+                    jobs = [("official", "official")] + [(name, mode) for mode in MODES for name in order]
                     for name, mode in jobs:
                         measured = _ask(children[name], engine, mode, 2 * round_ + (name == "old"))
                         if round_:
                             times.setdefault((engine, mode, name), []).append(measured)
-        finally:
-            for child in children.values():
-                child.stdin.close()
-                child.wait()
+            finally:
+                for child in children.values():
+                    child.stdin.close()
+                    child.wait()
     rows = []
     for engine in folders:
-        official = statistics.median(w for w, _ in times[(engine, "official", "new")])
+        official = statistics.median(w for w, _ in times[(engine, "official", "official")])
         size = CASES[engine][1]
         for mode in ("official", *MODES):
-            names = ("new",) if mode == "official" else ("old", "new")
+            names = ("official",) if mode == "official" else ("old", "new")
             for name in names:
                 walls = [w for w, _ in times[(engine, mode, name)]]
                 median = statistics.median(walls)
                 row = {"engine": engine, "size": f"{size[0]}x{size[1]}", "mode": mode,
-                       "tree": "official" if mode == "official" else name, "median_s": median, "min_s": min(walls),
+                       "tree": name, "median_s": median, "min_s": min(walls),
                        "cpu_s": statistics.median(c for _, c in times[(engine, mode, name)]),
                        "speedup": official / median}  # fmt: skip
                 if name == "new" and mode != "official":
