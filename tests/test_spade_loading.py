@@ -276,4 +276,11 @@ def test_state_dict_folding_equals_torch_spectral_norm_in_eval(tmp_path):
     # Bit for bit: folding computes weight_orig / sigma with torch's own arithmetic, and the engine runs the
     # same modules on the same shapes in this process (a different fold would be ulps off, and show).
     assert torch.equal(official_eval, folded)
-    assert torch.equal(engine.generate(request).tensor, folded)
+    # The engine's render runs in its own memory layout (channels-last on CPU: acceleration.fast.activation_input),
+    # whose convolutions sum in another order; the same modules on a segmap in that layout are bit-identical.
+    from regionpaint.engines.acceleration.fast import activation_input
+
+    with torch.no_grad():
+        folded_in_render_layout = hooked(activation_input(seg, False))
+    assert torch.equal(engine.generate(request).tensor, folded_in_render_layout)
+    assert torch.allclose(folded_in_render_layout, folded, atol=1e-5)
