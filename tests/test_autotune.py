@@ -314,8 +314,10 @@ def test_spade_modulation_measures_on_the_real_layer_and_takes_the_winner(proces
 
 # ---------------------------------------------------------------- parity, each choice forced
 
-ALGORITHMS = "winograd=winograd,spade_modulation=pattern,sean_style_modulation=pattern,onehot_head=lookup"
-PLAIN = "winograd=direct,spade_modulation=plain,sean_style_modulation=plain,onehot_head=conv"
+ALGORITHMS = (
+    "winograd=winograd,spade_modulation=pattern,sean_style_modulation=pattern,onehot_head=lookup,tap_matmul=matmul"
+)
+PLAIN = "winograd=direct,spade_modulation=plain,sean_style_modulation=plain,onehot_head=conv,tap_matmul=direct"
 
 
 @pytest.mark.parametrize("name", ["faces.rpaint", "streets.rpaint", "streets_pix2pixhd.rpaint"])

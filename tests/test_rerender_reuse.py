@@ -47,9 +47,7 @@ def _label(stroke: int = 0) -> np.ndarray:
 def sources() -> dict[str, StyleSource]:
     rng = np.random.default_rng(0)
     label = _label()
-    return {
-        name: StyleSource(name, rng.integers(0, 256, (256, 256, 3), dtype=np.uint8), label) for name in ("A", "B")
-    }
+    return {name: StyleSource(name, rng.integers(0, 256, (256, 256, 3), dtype=np.uint8), label) for name in ("A", "B")}
 
 
 def request(label, sources, weight: float, fast: bool) -> RenderRequest:

@@ -231,6 +231,8 @@ def default_budget_bytes() -> int:
 
 class WinogradConvs:
     """A ``ConvRunner``: each convolution by Winograd where it measured faster on this machine, else directly.
+    (Exact renders also take pix2pixHD's transposed and narrow 7x7 convolutions by tap matmuls where those
+    measured faster: :mod:`regionpaint.engines.acceleration.tap_matmul`.)
 
     The choice is per (channels in and out, map size, padding, batch, dtype, memory format), timed on first
     sight by :func:`regionpaint.engines.acceleration.autotune.choose` ("winograd": "winograd" or "direct");
@@ -257,6 +259,10 @@ class WinogradConvs:
         return sum(runner.kept_bytes() for runner in self._convs.values())
 
     def __call__(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        from regionpaint.engines.acceleration import tap_matmul
+
+        if tap_matmul.applies(conv, x):  # transposed stride-2 and narrow large-kernel convolutions, exact
+            return tap_matmul.run(conv, x) if tap_matmul.chosen(conv, x) else conv(x)
         if x.device.type != "cpu" or not supports(conv) or self.budget_bytes <= 0:
             return conv(x)
         device = x.device.type

@@ -58,7 +58,8 @@ class ResnetBlock(nn.Module):
 def run_layers(
     layers: nn.Sequential, x: torch.Tensor, conv: ConvRunner | None = None, head: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``layers(x)``, with every plain ``nn.Conv2d`` (residual blocks' too) called as ``conv(layer, x)``.
+    """``layers(x)``, with every plain ``nn.Conv2d`` and ``nn.ConvTranspose2d`` (residual blocks' too) called as
+    ``conv(layer, x)``.
 
     head: the value of the first two layers (reflection pad, convolution) on ``x``, computed by the
     caller (``regionpaint.engines.acceleration.onehot_conv``: a lookup for one-hot labels); the rest runs from it.
@@ -70,7 +71,7 @@ def run_layers(
     for layer in layers:
         if isinstance(layer, ResnetBlock):
             x = x + run_layers(layer.conv_block, x, conv)
-        elif type(layer) is nn.Conv2d:
+        elif type(layer) in (nn.Conv2d, nn.ConvTranspose2d):
             x = conv(layer, x)
         else:
             x = layer(x)
