@@ -25,8 +25,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from regionpaint import untrusted
 from regionpaint.engines.base import CheckpointError, CheckpointInfo, Engine, EngineError
+from regionpaint.engines.loading.readers import require_regular
 from regionpaint.plugins.containment import PluginCodeError, run_plugin_code
 
 if TYPE_CHECKING:
@@ -146,18 +146,5 @@ def _checked_claim(info: object, engine_class: type[Engine], path: Path, origin:
     info.declared_engine = engine_class.id
     info.files = {str(role): Path(file) for role, file in info.files.items()}
     for file in info.files.values():
-        _require_regular(file)
+        require_regular(file)  # the built-in loader's check and words
     return info
-
-
-def _require_regular(path: Path) -> None:
-    """The host's check on every file a claim lists (the same words as the built-in loader's)."""
-    try:
-        untrusted.check_regular(path)
-    except untrusted.UntrustedFileError as exc:
-        raise CheckpointError(str(exc)) from None
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such checkpoint file (a broken link?)") from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise CheckpointError(f"{path}: the checkpoint file cannot be read ({reason})") from None

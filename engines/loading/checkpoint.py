@@ -23,6 +23,7 @@ import torch
 from regionpaint import untrusted
 from regionpaint.engines.base import CheckpointError, CheckpointInfo
 from regionpaint.engines.loading.options import check_opt_values, read_opt_txt
+from regionpaint.engines.loading.readers import require_regular
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +35,6 @@ def _present(path: Path) -> bool:
     """Whether anything is at ``path``: a file, but also a FIFO, device or folder, which
     :func:`require_regular` then refuses by name rather than passing over in silence."""
     return os.path.lexists(path)
-
-
-def require_regular(path: Path | str, what: str = "checkpoint file") -> None:
-    """Raise :class:`CheckpointError` unless ``path`` is a regular file (a FIFO would block every reader).
-
-    The message names the path and what it is instead ("...: is a named pipe (FIFO), not a file ...").
-    """
-    try:
-        untrusted.check_regular(path)
-    except untrusted.UntrustedFileError as exc:
-        raise CheckpointError(str(exc)) from None
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such {what} (a broken link?)") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path}: the {what} cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
 def _pick(folder: Path, suffix: str) -> Path | None:

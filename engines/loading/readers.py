@@ -17,6 +17,8 @@ and ``regionpaint.read_state_dict``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +26,40 @@ from regionpaint import untrusted
 from regionpaint.engines.base import CheckpointError
 
 
-def read_checkpoint_json(path: str | Path, what: str = "checkpoint configuration") -> Any:
-    """The parsed JSON of ``path`` (a config or sidecar of an engine's own layout), read within bounds."""
+@contextmanager
+def checkpoint_errors(path: str | Path, what: str, missing: str) -> Iterator[None]:
+    """Reading ``path`` (the ``what`` of a checkpoint) inside: a refused or unreadable file becomes one
+    :class:`CheckpointError` naming it; ``missing`` ends the message of a file that is not there."""
     try:
-        return untrusted.read_json(path, f"{path}: {what}")
+        yield
     except untrusted.UntrustedFileError as exc:
         raise CheckpointError(str(exc)) from None
     except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such {what} file") from None
+        raise CheckpointError(f"{path}: {missing}") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: the {what} cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def require_regular(path: Path | str, what: str = "checkpoint file") -> None:
+    """Raise :class:`CheckpointError` unless ``path`` is a regular file (a FIFO would block every reader).
+
+    The message names the path and what it is instead ("...: is a named pipe (FIFO), not a file ...").
+    Torch-free: the checks on a plugin's claimed files use it while the editor lists folders.
+    """
+    with checkpoint_errors(path, what, f"no such {what} (a broken link?)"):
+        untrusted.check_regular(path)
+
+
+def read_checkpoint_json(path: str | Path, what: str = "checkpoint configuration") -> Any:
+    """The parsed JSON of ``path`` (a config or sidecar of an engine's own layout), read within bounds."""
+    with checkpoint_errors(path, what, f"no such {what} file"):
+        return untrusted.read_json(path, f"{path}: {what}")
 
 
 def read_state_dict(path: str | Path) -> dict[str, Any]:
     """{key: torch tensor} of a weights file: ``.safetensors`` by its reader, any other file by
     ``torch.load(..., weights_only=True)`` on the CPU. Tensors are returned as stored (dtype unchanged)."""
-    from regionpaint.engines.loading.checkpoint import describe_safetensors_error, load_torch_file, require_regular
+    from regionpaint.engines.loading.checkpoint import describe_safetensors_error, load_torch_file
 
     path = Path(path)
     if path.suffix != ".safetensors":
