@@ -14,10 +14,10 @@ import pytest
 
 from bench.long_session import STREETS, rss_bytes, scripted_edit
 from regionpaint.app.model import edits
-from regionpaint.engines.acceleration.memory import release_free_memory
 from regionpaint.app.model.project import open_project
 from regionpaint.app.qt.workers.render_worker import EditorRenderJob
 from regionpaint.app.render_spec import parse_size
+from regionpaint.engines.acceleration.memory import release_free_memory
 from tests.qt_support import make_window, no_leaked_threads  # noqa: F401
 
 EDITS = 240
