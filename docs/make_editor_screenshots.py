@@ -381,6 +381,29 @@ def _is_zombie(pid: int | None) -> bool:
         return False
 
 
+def on_real_x_display() -> bool:
+    """Whether real X input can be sent (Xvfb or a desktop); says what to do on standard error when not."""
+    if os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb" or not os.environ.get("DISPLAY"):
+        print("regionpaint: error: run under Xvfb (xvfb-run -a ...): real X input is needed", file=sys.stderr)
+        return False
+    return True
+
+
+def run_and_report(run_checks, out: Path, as_json: bool) -> int:
+    """``run_checks(out, scratch)`` in a Qt application with a scratch folder; its checks printed (or as JSON)."""
+    application = QApplication.instance() or QApplication(sys.argv[:1])
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        checks = run_checks(out, Path(scratch))
+    if as_json:
+        print(json.dumps(checks))
+    else:
+        for key, value in checks.items():
+            print(f"{key:32} {value}")
+    application.quit()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs")
@@ -388,23 +411,12 @@ def main() -> int:
     parser.add_argument("--evidence", type=Path, help="folder for the other before/after screenshots (default: --out)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb" or not os.environ.get("DISPLAY"):
-        print("regionpaint: error: run under Xvfb (xvfb-run -a ...): real X input is needed", file=sys.stderr)
+    if not on_real_x_display():
         return 2
-    application = QApplication.instance() or QApplication(sys.argv[:1])
-    args.out.mkdir(parents=True, exist_ok=True)
     if args.evidence is not None:
         args.evidence.mkdir(parents=True, exist_ok=True)
         FOLDERS["evidence"] = args.evidence
-    with tempfile.TemporaryDirectory() as scratch:
-        checks = run(args.out, Path(scratch))
-    if args.json:
-        print(json.dumps(checks))
-    else:
-        for key, value in checks.items():
-            print(f"{key:32} {value}")
-    application.quit()
-    return 0
+    return run_and_report(run, args.out, args.json)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
-import os
 import subprocess
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -402,21 +399,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb" or not os.environ.get("DISPLAY"):
-        print("regionpaint: error: run under Xvfb (xvfb-run -a ...): real X input is needed", file=sys.stderr)
+    if not base.on_real_x_display():
         return 2
     record_slot_errors()
-    application = QApplication.instance() or QApplication(sys.argv[:1])
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        checks = run(args.out, Path(scratch))
-    if args.json:
-        print(json.dumps(checks))
-    else:
-        for key, value in checks.items():
-            print(f"{key:32} {value}")
-    application.quit()
-    return 0
+    return base.run_and_report(run, args.out, args.json)
 
 
 if __name__ == "__main__":
