@@ -58,28 +58,17 @@ def test_postscript_as_a_project_member_is_refused_and_never_runs(tmp_path, fake
     assert not fake_ghostscript.exists()
 
 
+def _render_label(label, out) -> subprocess.CompletedProcess:
+    """``regionpaint render`` of the SEAN demo model on ``label``, in a child process."""
+    command = [sys.executable, "-m", "regionpaint", "render", "--checkpoint", str(SEAN_DEMO_MODEL),
+               "--label", str(label), "--out", str(out)]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO, env=os.environ.copy())
+
+
 def test_render_cli_refuses_postscript_label_within_seconds(tmp_path, fake_ghostscript):
     label = tmp_path / "x.png"
     label.write_bytes(POSTSCRIPT)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "regionpaint",
-            "render",
-            "--checkpoint",
-            str(SEAN_DEMO_MODEL),
-            "--label",
-            str(label),
-            "--out",
-            str(tmp_path / "o.png"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=os.environ.copy(),
-    )
+    done = _render_label(label, tmp_path / "o.png")
     assert done.returncode == 2, done.stderr
     assert "x.png: not an image file regionpaint reads" in done.stderr
     assert "Traceback" not in done.stderr
@@ -111,24 +100,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 def test_render_cli_refuses_a_fifo_label(tmp_path):
     fifo = tmp_path / "label.png"
     os.mkfifo(fifo)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "regionpaint",
-            "render",
-            "--checkpoint",
-            str(SEAN_DEMO_MODEL),
-            "--label",
-            str(fifo),
-            "--out",
-            str(tmp_path / "o.png"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    done = _render_label(fifo, tmp_path / "o.png")
     assert done.returncode == 2
     assert "named pipe (FIFO)" in done.stderr
 
