@@ -45,13 +45,14 @@ def skip_source_scan(free: frozenset[str] = PYSIDE_FREE) -> bool:
     if getattr(scan, "skips", None) is not None:
         return True
 
+    dotted = tuple(p for p in free if "." in p)
+
     def mod_uses_pyside(module) -> bool:
         name = getattr(module, "__name__", "") or ""
         if name.partition(".")[0] in free or any(name == p or name.startswith(p + ".") for p in dotted):
             return False
         return scan(module)
 
-    dotted = tuple(p for p in free if "." in p)
     mod_uses_pyside.skips = free  # type: ignore[attr-defined]
     mod_uses_pyside.scan = scan  # type: ignore[attr-defined]
     feature._mod_uses_pyside = mod_uses_pyside

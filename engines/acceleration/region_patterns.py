@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from regionpaint.engines.acceleration.fast import exact_channels_last
+
 # The first guess (tuning off or pending): above this share of distinct patterns (per pixel of the map) the
 # gathered matmul stopped paying off against the plain convolution on a 2-core AMD EPYC (bench/band_share.py
 # times both per layer on the real label maps). Measured per machine where tuning is on: patterns_chosen.
@@ -258,8 +260,6 @@ def spread(values: torch.Tensor, patterns: Patterns, height: int, width: int, dt
     other batch stride the element-wise results inherit it and oneDNN then writes the next convolution's
     output contiguous, and every later element-wise op mixes layouts, ~13x slower.)
     """
-    from regionpaint.engines.acceleration.fast import exact_channels_last
-
     if dtype == torch.float32 and not exact_channels_last(values.device):
         table = values.float().t().contiguous()
         return torch.gather(table, 1, patterns.ids.expand(table.shape[0], -1)).reshape(1, -1, height, width)

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from regionpaint.engines.acceleration.fast import memory_format_of
+
 MAX_OUT_CHANNELS = 8  # a plain convolution is taken by taps only with this few output channels
 MAX_TAP_BYTES = 1 << 30  # Y (taps x C_out x pixels, float32) above this size: the direct convolution
 
@@ -55,9 +57,7 @@ def run(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``conv(x)`` by taps (the caller checked :func:`applies`); in ``x``'s memory format."""
     compute = _transposed if type(conv) is nn.ConvTranspose2d else _narrow
     out = torch.cat([compute(conv, sample) for sample in x.split(1)]) if len(x) > 1 else compute(conv, x)
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-        return out.contiguous(memory_format=torch.channels_last)
-    return out
+    return out.contiguous(memory_format=memory_format_of(x))
 
 
 def _tap_products(weight_taps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -119,8 +119,8 @@ def chosen(conv: nn.Module, x: torch.Tensor) -> bool:
     from regionpaint.engines.acceleration import autotune
 
     kind = "transposed" if type(conv) is nn.ConvTranspose2d else f"k{conv.kernel_size[0]}"
-    layout = "cl" if (x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()) else "nchw"
-    size, fmt = x.shape, torch.channels_last if layout == "cl" else torch.contiguous_format
+    size, fmt = x.shape, memory_format_of(x)
+    layout = "cl" if fmt == torch.channels_last else "nchw"
     key = f"{kind} {conv.in_channels}>{conv.out_channels} {size[0]}x{size[2]}x{size[3]} float32 {layout}"
     math = autotune.TorchMath.current("cpu")
 

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from regionpaint.engines.acceleration import tap_matmul
+
 log = logging.getLogger(__name__)
 
 ConvRunner = Callable[[nn.Conv2d, torch.Tensor], torch.Tensor]
@@ -259,8 +261,6 @@ class WinogradConvs:
         return sum(runner.kept_bytes() for runner in self._convs.values())
 
     def __call__(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-        from regionpaint.engines.acceleration import tap_matmul
-
         if tap_matmul.applies(conv, x):  # transposed stride-2 and narrow large-kernel convolutions, exact
             return tap_matmul.run(conv, x) if tap_matmul.chosen(conv, x) else conv(x)
         if x.device.type != "cpu" or not supports(conv) or self.budget_bytes <= 0:
